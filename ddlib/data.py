@@ -1,0 +1,109 @@
+r"""Seeded data sets of right-hand sides ``f`` and exact solutions ``u = A^{-1} f``.
+
+The training data are synthetic Fourier right-hand sides
+
+.. math::  f(x_j) = \sum_{k=k_0}^{k_1} a_k \sin(k\pi x_j), \qquad a_k \sim \mathcal{N}(0, k^{-2s}),
+
+which are combinations of exact eigenvectors of :math:`A` (so :math:`u = \sum_k a_k/\lambda_k \sin(k\pi x_j)`).
+Samples are rows: ``f`` and ``u`` have shape ``(samples, n)``.
+
+The named sets (:data:`DATASETS`) are
+
+``"train"``, ``"in_band"``
+    modes ``1..K`` (independent draws: the in-band test set is not the training set);
+``"out_of_band"``
+    modes ``K+1..2K``;
+``"noise"``
+    white noise :math:`f_j \sim \mathcal{N}(0, 1)`;
+``"point_loads"``
+    discrete unit point loads :math:`f = e_j / h` at uniformly drawn nodes ``j``
+    (so :math:`u_i = G(x_i, x_j)`, the Green's function).
+
+Every set is a deterministic function of ``(name, n, samples, K, seed, decay)``: the random stream is
+``numpy.random.default_rng([seed, index of name])``, so the sets of one seed are independent of each other.
+
+Examples
+--------
+>>> from ddlib.data import make_dataset
+>>> d = make_dataset("train", n=31, samples=4, K=3, seed=0)
+>>> d.f.shape, d.u.shape, d.modes
+((4, 31), (4, 31), (1, 3))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import check_choice, check_int
+from .problem import eigenvectors, grid, solve
+
+__all__ = ["DATASETS", "Dataset", "fourier_coefficients", "make_dataset", "make_datasets", "relative_l2_error"]
+
+#: The data-set names accepted by :func:`make_dataset`, in the order used to derive their random streams.
+DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A set of right-hand sides ``f`` and solutions ``u`` (rows are samples) with how it was made."""
+
+    name: str
+    f: np.ndarray
+    u: np.ndarray
+    modes: tuple[int, int] | None
+    params: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.f.shape[0]
+
+
+def fourier_coefficients(rng: np.random.Generator, samples: int, modes, decay: float = 0.0) -> np.ndarray:
+    r"""Coefficients :math:`a_k \sim \mathcal{N}(0, k^{-2s})` for ``k`` in ``modes``, shape ``(samples, len(modes))``."""
+    k = np.asarray(modes, dtype=np.float64)
+    return rng.standard_normal((samples, k.size)) * k ** (-float(decay))
+
+
+def make_dataset(name: str, n: int, samples: int, K: int, seed: int, decay: float = 0.0) -> Dataset:
+    """Build the named data set (see the module docstring). ``K`` is the training band ``1..K``."""
+    check_choice("name", name, DATASETS)
+    n = check_int("n", n, low=1)
+    samples = check_int("samples", samples, low=1)
+    K = check_int("K", K, low=1, high=max(1, n // 2))
+    seed = check_int("seed", seed, low=0)
+    decay = float(decay)
+    if not np.isfinite(decay) or decay < 0:
+        raise ValueError(f"decay must be a finite number >= 0; got {decay!r}")
+    rng = np.random.default_rng([seed, DATASETS.index(name)])
+    h, _ = grid(n)
+    modes = None
+    if name in ("train", "in_band", "out_of_band"):
+        lo, hi = (1, K) if name != "out_of_band" else (K + 1, 2 * K)
+        k = np.arange(lo, hi + 1)
+        a = fourier_coefficients(rng, samples, k, decay)
+        f = a @ eigenvectors(n, k).T
+        modes = (lo, hi)
+    elif name == "noise":
+        f = rng.standard_normal((samples, n))
+    else:  # point_loads
+        j = rng.integers(0, n, size=samples)
+        f = np.zeros((samples, n))
+        f[np.arange(samples), j] = 1.0 / h
+    u = solve(f)
+    params = dict(n=n, samples=samples, K=K, seed=seed, decay=decay)
+    return Dataset(name=name, f=f, u=u, modes=modes, params=params)
+
+
+def make_datasets(n: int, samples: int, K: int, seed: int, decay: float = 0.0, test_samples: int | None = None) -> dict:
+    """The training set and the four held-out test sets, as a dict name -> :class:`Dataset`."""
+    test_samples = samples if test_samples is None else test_samples
+    return {
+        name: make_dataset(name, n, samples if name == "train" else test_samples, K, seed, decay)
+        for name in DATASETS
+    }
+
+
+def relative_l2_error(u_pred, u_true) -> np.ndarray:
+    r"""Per-sample relative error :math:`\|u_{pred} - u\|_2 / \|u\|_2` (rows are samples)."""
+    u_pred, u_true = np.asarray(u_pred), np.asarray(u_true)
+    return np.linalg.norm(u_pred - u_true, axis=-1) / np.linalg.norm(u_true, axis=-1)
