@@ -125,7 +125,7 @@ class FigureRecorder:
         self.notebook = notebook
         self.parameters = dict(parameters)
 
-    def save(self, fig, fig_id: str, name: str, numbers: dict | None = None, glue: bool = True) -> list[str]:
+    def save(self, fig, fig_id: str, name: str, numbers: dict | None = None, glue: bool = False) -> list[str]:
         """Save ``fig`` (see :func:`save_figure`) and, with ``glue=True``, glue each number for the text."""
         files = save_figure(fig, fig_id, name, notebook=self.notebook, parameters=self.parameters, numbers=numbers)
         if glue and numbers:

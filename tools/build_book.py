@@ -78,6 +78,10 @@ def execute_notebook(src: Path, dst: Path, parameters: dict, env_figures: Path, 
     record["seconds"] = round(time.perf_counter() - t0, 2)
     if dst.is_file():
         nb = nbformat.read(dst, as_version=4)
+        for cell in nb.cells:  # readers see the narrative, not the injected parameter plumbing
+            tags = cell.metadata.setdefault("tags", [])
+            if "injected-parameters" in tags and "remove-cell" not in tags:
+                tags.append("remove-cell")
         nb.metadata["ddlib"] = {**provenance(ROOT), "parameters": parameters, "seconds": record["seconds"],
                                 "ok": record["ok"], "error": record["error"]}
         nbformat.write(nb, dst)
@@ -181,6 +185,9 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         records = list(pool.map(run, notebooks))
     total = time.perf_counter() - t0
+    if figures.is_dir():  # chapters show the saved files as ../figures/<name>
+        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.lock", "*.tmp"))
     (stage / "status.md").write_text(status_page(records, args.quick, total))
     (build / "status.json").write_text(json.dumps({"quick": args.quick, "seconds": total, "notebooks": records},
                                                   indent=1))
@@ -194,7 +201,7 @@ def main(argv=None) -> int:
         return 0
 
     print("building HTML with Jupyter Book (execution off, warnings as errors)", flush=True)
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(stage), "--path-output", str(build.parent),
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--path-output", str(build.parent),
            "--warningiserror", "--keep-going", "--quiet"]
     if build.name != "_build":
         cmd[cmd.index("--path-output") + 1] = str(build)

@@ -1,0 +1,169 @@
+# %% [markdown]
+# (ch-model-problem)=
+# # 1. The model problem
+#
+# Everything in this book is about one linear operator: the inverse of the finite-difference matrix of
+# $-u'' = f$ on $(0, 1)$ with $u(0) = u(1) = 0$. This chapter sets it up, checks every closed form we later rely on
+# against the computer, and builds the data sets on which attention operators are trained and tested.
+
+# %% tags=["parameters", "remove-cell"]
+QUICK = False  # small fast run, set by CI and by make book QUICK 1
+n = 255        # interior grid nodes (headline size)
+K = 16         # training band: Fourier modes 1..K
+SEED = 0       # seed of every random draw in this chapter
+
+# %% tags=["remove-cell"]
+import numpy as np
+import matplotlib.pyplot as plt
+from myst_nb import glue
+
+from ddlib import problem, data
+from ddlib.figures import FigureRecorder
+from ddlib.plotting import use_style
+from ddlib.plotting.model_problem import model_problem_figure
+
+use_style()
+fig_rec = FigureRecorder("chapters/01_model_problem.ipynb", dict(QUICK=QUICK, n=n, K=K, SEED=SEED))
+conv_ns = [2**p - 1 for p in range(4, 9 if QUICK else 13)]
+glue("n", n, display=False)
+glue("K", K, display=False)
+glue("K2", 2 * K, display=False)
+glue("Kp1", K + 1, display=False)
+
+# %% [markdown]
+# ## Discretization
+#
+# With $n$ interior nodes, mesh width $h = 1/(n+1)$ and nodes $x_j = jh$, the second difference gives
+#
+# $$
+# A = \frac{1}{h^2}\begin{pmatrix} 2 & -1 & & \\ -1 & 2 & \ddots & \\ & \ddots & \ddots & -1 \\ & & -1 & 2 \end{pmatrix}
+# \in \mathbb{R}^{n\times n}, \qquad A u = f, \quad f_j = f(x_j).
+# $$ (eq-A)
+#
+# We take $n =$ {glue:text}`n` as the headline size. `ddlib.problem.laplacian_1d` returns $A$ as a sparse matrix;
+# `ddlib.problem.solve` solves with the banded LAPACK routine in $O(n)$ operations.
+#
+# ### Second-order convergence
+#
+# For the manufactured solution $u(x) = e^x \sin(\pi x)$ (so $f = -u''$ in closed form) the maximum nodal error
+# should fall like $h^2$. We solve on grids from $n = 15$ to $n =$ {glue:text}`conv_n_max` and fit the order between
+# consecutive grids.
+
+# %%
+study = problem.convergence_study(conv_ns)
+order = float(study["order"][-1])
+glue("conv_n_max", int(study["n"][-1]), display=False)
+glue("observed_order", order, display=False)
+print("   n        h          error     order")
+for m, hh, e, p in zip(study["n"], study["h"], study["error"], study["order"]):
+    print(f"{m:5d}  {hh:.3e}  {e:.3e}  {p:6.3f}")
+
+# %% [markdown]
+# The observed order on the finest pair of grids is {glue:text}`observed_order:.4f`: second order, as the
+# truncation error $\frac{h^2}{12}u''''$ predicts.
+#
+# ## Spectrum
+#
+# The eigenpairs of $A$ are known in closed form:
+#
+# $$
+# \lambda_k = \frac{4}{h^2}\sin^2\!\Big(\frac{k\pi h}{2}\Big), \qquad v_k(x_j) = \sin(k\pi x_j), \qquad k = 1, \dots, n.
+# $$ (eq-eig)
+#
+# So $\lambda_1 \approx \pi^2$, $\lambda_n \approx 4h^{-2}$ and the condition number grows like $h^{-2}$. The
+# sine modes are exact eigenvectors of the *discrete* operator, not only of $-d^2/dx^2$: a right-hand side made of
+# modes $1..K$ has a solution made of the same modes, each divided by its $\lambda_k$.
+
+# %%
+h, x = problem.grid(n)
+A = problem.laplacian_1d(n)
+eig_computed = np.linalg.eigvalsh(A.toarray())
+eig_closed = problem.eigenvalues(n)
+V = problem.eigenvectors(n)
+eig_err = float(np.max(np.abs(eig_computed - eig_closed) / eig_closed))
+vec_res = float(np.max(np.abs(A @ V - V * eig_closed) / eig_closed))
+kappa = float(eig_closed[-1] / eig_closed[0])
+glue("eig_rel_err", eig_err, display=False)
+glue("vec_residual", vec_res, display=False)
+glue("kappa_A", kappa, display=False)
+glue("lambda1", float(eig_closed[0]), display=False)
+print(f"max relative eigenvalue error {eig_err:.2e}; max |A v_k - lambda_k v_k| / lambda_k = {vec_res:.2e}")
+
+# %% [markdown]
+# The largest relative difference between the computed eigenvalues and {eq}`eq-eig` is
+# {glue:text}`eig_rel_err:.1e`, and the residual of the closed-form eigenvectors is {glue:text}`vec_residual:.1e`,
+# both rounding error. At $n =$ {glue:text}`n`, $\lambda_1 =$ {glue:text}`lambda1:.4f` (against $\pi^2 \approx 9.8696$)
+# and $\kappa(A) =$ {glue:text}`kappa_A:.3e`.
+#
+# ## The inverse is the Green's function
+#
+# The continuous solution operator is $u(x) = \int_0^1 G(x, y) f(y)\,dy$ with $G(x, y) = \min(x,y)\,(1 - \max(x,y))$.
+# For this scheme the discrete inverse is *exactly* the Green's function sampled at the nodes, times the
+# quadrature weight $h$:
+#
+# $$
+# (A^{-1})_{ij} = h\, G(x_i, x_j).
+# $$ (eq-green)
+#
+# $A^{-1}$ is dense, smooth away from the diagonal, and has a kink on it. The kink is what makes global low-rank
+# approximation expensive and local-plus-coarse approximation cheap, which is the theme of the chapters that follow.
+
+# %%
+Ainv = problem.inverse(n)
+green_err = float(np.max(np.abs(np.linalg.inv(A.toarray()) - Ainv)) / np.max(np.abs(Ainv)))
+glue("green_err", green_err, display=False)
+print(f"max |inv(A) - h G| / max |h G| = {green_err:.2e}")
+
+# %% [markdown]
+# The numerically inverted matrix and {eq}`eq-green` agree to {glue:text}`green_err:.1e` (relative).
+#
+# ## Data: Fourier right-hand sides and four test sets
+#
+# Training data are $f = \sum_{k=1}^{K} a_k \sin(k\pi x)$ with $a_k$ drawn from a seeded standard normal
+# distribution (`ddlib.data.make_dataset`), here with $K =$ {glue:text}`K`, and $u = A^{-1}f$. Four held-out test sets
+# probe different things:
+#
+# | set | right-hand sides | what it tests |
+# |---|---|---|
+# | in-band | new draws of modes $1..K$ | fitting the training distribution |
+# | out-of-band | modes $K+1..2K$ | whether the operator learned $A^{-1}$ or only its action on the band |
+# | white noise | $f_j \sim \mathcal N(0,1)$ | all $n$ modes at once |
+# | point loads | $f = e_j/h$ | single columns of $A^{-1}$: the Green's function |
+#
+# Because each $\sin(k\pi x)$ is an eigenvector, the training data span exactly a $K$-dimensional invariant subspace
+# of $A$. An operator that equals $A^{-1}$ on that subspace and does anything at all elsewhere fits the training data
+# perfectly. This is the *data trap* that chapter 3 measures: results on the training band alone prove little.
+
+# %%
+sets = data.make_datasets(n, samples=64, K=K, seed=SEED)
+again = data.make_datasets(n, samples=64, K=K, seed=SEED)
+same = all(np.array_equal(sets[s].f, again[s].f) for s in sets)
+V_band = problem.eigenvectors(n, np.arange(1, K + 1), normalized=True)
+f_train = sets["train"].f
+outside = float(np.linalg.norm(f_train - (f_train @ V_band) @ V_band.T) / np.linalg.norm(f_train))
+glue("train_outside_band", outside, display=False)
+print(f"same seed, same data: {same}; share of training f outside span(v_1..v_K): {outside:.1e}")
+
+# %% [markdown]
+# The part of the training right-hand sides outside the span of $v_1, \dots, v_K$ is {glue:text}`train_outside_band:.1e`:
+# the data really live in a $K$-dimensional subspace. Drawing the sets twice from the same seed gives identical arrays.
+#
+# ```{figure} ../figures/F1_model_problem.png
+# :name: fig-F1
+# :width: 100%
+#
+# **F1, the model problem.** (a) $A^{-1}$ at $n$ = {glue:text}`n`; (b) its columns are the Green's function;
+# (c) computed eigenvalues against the closed form {eq}`eq-eig` and the continuum $(k\pi)^2$; (d) second-order
+# convergence; (e-h) normalised solutions $u$ for three samples of the training band, the out-of-band set, white
+# noise and point loads.
+# ```
+
+# %% tags=["remove-output"]
+fig = model_problem_figure(n, Ainv, eig_closed, eig_computed, study, sets)
+fig_rec.save(fig, "F1", "model_problem", numbers=dict(observed_order=order, eig_rel_err=eig_err,
+             green_err=green_err, kappa_A=kappa, train_outside_band=outside, n=n, K=K))
+plt.close(fig)
+
+# %% [markdown]
+# {numref}`fig-F1` summarises the chapter. The figure is written to `figures/F1_model_problem.png` (and `.pdf`), and
+# `figures/manifest.json` records that this notebook made it, with which parameters, and the numbers quoted above.
