@@ -74,7 +74,13 @@ class Decomposition:
                 f"(valid N for n = {self.n}: {_divisors(self.n + 1)})"
             )
         self.m = (self.n + 1) // self.N
-        self.delta = check_int("delta", delta, low=0, high=self.m - 1)
+        delta = check_int("delta", delta, low=0)
+        if delta > self.m - 1:
+            raise ValueError(
+                f"delta must be an integer in [0, {self.m - 1}] for n = {self.n}, N = {self.N}: a subdomain may not "
+                f"reach past its neighbouring block of m - 1 = {self.m - 1} interior nodes; got delta = {delta}"
+            )
+        self.delta = delta
         self.h, self.x = grid(self.n)
         self.H = self.m * self.h
 
@@ -123,9 +129,18 @@ class Decomposition:
     @cached_property
     def multiplicity(self) -> np.ndarray:
         """How many overlapping subdomains hold each node, shape ``(n,)``."""
-        c = np.zeros(self.n)
-        np.add.at(c, self.padded_indices[self.mask], 1.0)
-        return c
+        return np.bincount(self.padded_indices[self.mask], minlength=self.n).astype(np.float64)
+
+    @property
+    def n_colors(self) -> int:
+        r"""The number of colours :math:`N_c`: subdomains ``i`` and ``i + N_c`` are always separated by a node.
+
+        Subdomains of one colour are then :math:`A`-orthogonal (the stencil couples neighbours only), so the
+        additive Schwarz operator satisfies :math:`\lambda_{\max}(M^{-1}A) \le N_c` (one level) and
+        :math:`\le N_c + 1` (two levels). Subdomain ``i`` ends at node :math:`(i+1)m + \delta`, subdomain ``i + c``
+        starts at :math:`(i+c)m - \delta`, so :math:`N_c = \min(N, 1 + \lceil (2\delta + 1)/m \rceil)`.
+        """
+        return int(min(self.N, 1 + -(-(2 * self.delta + 1) // self.m)))
 
     def restriction(self, i: int) -> sp.csr_matrix:
         r"""The sparse Boolean restriction :math:`R_i \in \{0,1\}^{n_i \times n}` of subdomain ``i``."""
@@ -204,19 +219,27 @@ class Decomposition:
         if kind == "none":
             return sp.csr_matrix((self.n, 0))
         if kind == "hat":
-            centers = (np.arange(1, self.N) * self.H)[None, :]
-            P = np.maximum(0.0, 1.0 - np.abs(self.x[:, None] - centers) / self.H)
-            return sp.csr_matrix(P)
+            # hat i (1-based, i = 1..N-1) is 1 - |k|/m at fine node i m + k (1-based), k = -(m-1)..m-1: O(n) entries
+            k = np.arange(-(self.m - 1), self.m)
+            i = np.arange(1, self.N)
+            rows = (i[:, None] * self.m - 1 + k[None, :]).ravel()
+            cols = np.repeat(i - 1, k.size)
+            vals = np.tile(1.0 - np.abs(k) / self.m, i.size)
+            return sp.csr_matrix((vals, (rows, cols)), shape=(self.n, self.N - 1))
         W = self._padded_weights("multiplicity")
         rows = self.padded_indices[self.mask]
         cols = np.broadcast_to(np.arange(self.N)[:, None], self.mask.shape)[self.mask]
         return sp.csr_matrix((W[self.mask], (rows, cols)), shape=(self.n, self.N))
 
-    def coarse_matrix(self, kind: str = "hat", A=None) -> np.ndarray:
-        r"""The Galerkin coarse matrix :math:`A_0 = \Phi^T A \Phi` (dense, ``N_0 x N_0``)."""
+    def coarse_matrix(self, kind: str = "hat", A=None, sparse: bool = False):
+        r"""The Galerkin coarse matrix :math:`A_0 = \Phi^T A \Phi`, ``N_0 x N_0``.
+
+        Dense by default; ``sparse=True`` returns a CSC matrix (tridiagonal in 1D), which is what large ``N`` needs.
+        """
         A = laplacian_1d(self.n) if A is None else sp.csr_matrix(A)
         P = self.coarse_space(kind)
-        return np.asarray((P.T @ (A @ P)).todense())
+        A0 = (P.T @ (A @ P)).tocsc()
+        return A0 if sparse else A0.toarray()
 
 
 def element_decomposition(n: int, N: int) -> list[np.ndarray]:

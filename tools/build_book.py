@@ -15,7 +15,6 @@ executed copies are kept), and the script exits non-zero.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import shutil
@@ -56,7 +55,7 @@ class NotebookFailure(Exception):
     pass
 
 
-def execute_notebook(src: Path, dst: Path, parameters: dict, env_figures: Path, cache: Path) -> dict:
+def execute_notebook(src: Path, dst: Path, parameters: dict, env_figures: Path, cache: Path, root: Path = ROOT) -> dict:
     """Execute ``src`` into ``dst`` with papermill; return a status record (never raises for a notebook error)."""
     import nbformat
     import papermill as pm
@@ -66,7 +65,7 @@ def execute_notebook(src: Path, dst: Path, parameters: dict, env_figures: Path, 
     os.environ["DDLIB_CACHE"] = str(cache)
     os.environ.setdefault("MPLBACKEND", "Agg")
     t0 = time.perf_counter()
-    record = {"notebook": str(src.relative_to(ROOT)), "parameters": parameters, "ok": True, "error": None}
+    record = {"notebook": str(src.relative_to(root)), "parameters": parameters, "ok": True, "error": None}
     try:
         pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
                             kernel_name="python3", progress_bar=False, log_output=False)
@@ -174,7 +173,7 @@ def main(argv=None) -> int:
     print(f"executing {len(notebooks)} notebooks ({'QUICK' if args.quick else 'full'}), {args.jobs} at a time", flush=True)
 
     def run(e):
-        rec = execute_notebook(root / f"{e}.ipynb", stage / f"{e}.ipynb", params, figures, cache)
+        rec = execute_notebook(root / f"{e}.ipynb", stage / f"{e}.ipynb", params, figures, cache, root)
         print(f"  {'ok    ' if rec['ok'] else 'FAILED'} {rec['seconds']:7.1f} s  {e}.ipynb"
               + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
         return rec

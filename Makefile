@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make book            regenerate every figure and build the HTML book into _build/html  (make book QUICK=1: small run)
+#   make test            run the tests (unit tests, plus one that executes every notebook with QUICK parameters)
+# Both create .venv with the pinned dependencies (constraints.txt) on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+QUICK  ?= 0
+JOBS   ?= 2
+STAMP  := $(VENV)/.ddlib-installed
+
+ifeq ($(QUICK),1)
+BOOK_FLAGS := --quick
+endif
+
+.PHONY: book test test-slow bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[book,test]'
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(PY) tools/build_book.py $(BOOK_FLAGS) --jobs $(JOBS)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow or not slow"
+
+clean:
+	rm -rf _build figures

@@ -1,0 +1,52 @@
+"""The figure files and the manifest."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from ddlib.figures import FigureRecorder, read_manifest, save_figure, to_jsonable  # noqa: E402
+
+
+@pytest.fixture
+def figdir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDLIB_FIGURES", str(tmp_path))
+    return tmp_path
+
+
+def test_save_figure_writes_files_and_manifest(figdir):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    rec = FigureRecorder("chapters/x.ipynb", {"QUICK": True, "n": np.int64(7)})
+    files = rec.save(fig, "F9", "line", numbers={"slope": np.float64(1.0), "rows": [{"a": np.int32(1)}]})
+    assert files == ["F9_line.png", "F9_line.pdf"]
+    m = json.loads((figdir / "manifest.json").read_text())
+    assert m["F9"] == {"files": ["F9_line.pdf", "F9_line.png"], "notebook": "chapters/x.ipynb",
+                       "parameters": {"QUICK": True, "n": 7}, "numbers": {"slope": 1.0, "rows": [{"a": 1}]}}
+    assert (figdir / "F9_line.png").stat().st_size > 1000
+
+
+def test_two_notebooks_cannot_claim_one_figure(figdir):
+    fig = plt.figure()
+    save_figure(fig, "F2", "a", notebook="one.ipynb", parameters={})
+    with pytest.raises(ValueError, match="already recorded by one.ipynb"):
+        save_figure(fig, "F2", "b", notebook="two.ipynb", parameters={})
+
+
+def test_concurrent_saves_keep_every_entry(figdir):
+    def work(k):
+        fig = plt.figure()
+        save_figure(fig, f"F{k}", "p", notebook=f"nb{k}.ipynb", parameters={"k": k}, formats=("png",))
+        plt.close(fig)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(1, 9)))
+    assert sorted(read_manifest(figdir)) == sorted(f"F{k}" for k in range(1, 9))
+
+
+def test_to_jsonable_handles_nonfinite():
+    assert to_jsonable({"a": np.array([1.0, np.nan, np.inf])}) == {"a": [1.0, None, "inf"]}
