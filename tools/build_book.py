@@ -188,8 +188,11 @@ def main(argv=None) -> int:
         shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.lock", "*.tmp"))
     (stage / "status.md").write_text(status_page(records, args.quick, total))
-    (build / "status.json").write_text(json.dumps({"quick": args.quick, "seconds": total, "notebooks": records},
-                                                  indent=1))
+    status = json.dumps({"quick": args.quick, "seconds": total, "jobs": args.jobs, "notebooks": records,
+                         "complete": args.only is None}, indent=1)
+    (build / "status.json").write_text(status)  # the latest build
+    if args.only is None:  # the latest complete build of each kind, for the benchmark suite
+        (build / f"status-{'quick' if args.quick else 'full'}.json").write_text(status)
     failed = [r for r in records if not r["ok"]]
     if failed:
         print("\nmake book failed: these notebooks raised an error:", file=sys.stderr)
