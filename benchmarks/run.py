@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+"""The benchmark suite (``make bench``): scaling of DD and global attention, the bmm ceiling, the banded-solve anchor,
+time to a target test error, and the book's build times. Writes ``_build/bench.json`` and prints the headline numbers.
+
+    .venv/bin/python benchmarks/run.py                 # full suite: n = 2^8 .. 2^20 (backward and global to 2^16)
+    .venv/bin/python benchmarks/run.py --quick         # n up to 2^12, a short training race (a smoke test)
+    .venv/bin/python benchmarks/run.py --time-book     # also time `make book` and `make book QUICK=1` end to end
+
+All measurement code is in :mod:`ddlib.benchmarks`; this script only chooses the sizes and writes the results.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from ddlib import benchmarks as bm  # noqa: E402
+from ddlib.attention import configure_threads  # noqa: E402
+from ddlib.figures import to_jsonable  # noqa: E402
+from ddlib.provenance import provenance  # noqa: E402
+
+
+def thread_study(p: int, threads: list[int], repeats: int) -> list[dict]:
+    """DD forward and the bmm ceiling at n = 2^p - 1 with each thread count (the choice of torch.set_num_threads)."""
+    import torch
+
+    out = []
+    before = torch.get_num_threads()
+    for t in threads:
+        torch.set_num_threads(t)
+        row = bm.scaling_benchmark([p], banded=False, memory=False, global_max_p=0, repeats=repeats)[0]
+        out.append({"threads": t, "dd_forward": row["dd_forward"], "dd_forward_best": row["dd_forward_best"],
+                    "strided_forward": row["strided_forward"], "bmm_forward": row["bmm_forward"],
+                    "dd_fwd_bwd": row["dd_fwd_bwd"]})
+    torch.set_num_threads(before)
+    return out
+
+
+def training_race(quick: bool) -> dict:
+    """DD against global attention trained in the same run: wall-clock seconds to a target in-band test error."""
+    from ddlib.training import TrainConfig
+
+    base = dict(n=255, K=16, samples=64, test_samples=64, lr=1e-2, epochs=300 if quick else 2000, seed=0)
+    configs = {"dd": TrainConfig(model={"kind": "dd", "N": 8, "delta": 2, "local_rank": 4}, **base),
+               "global": TrainConfig(model={"kind": "global", "rank": 16}, **base)}
+    target = 0.05
+    res = bm.time_to_target(configs, target, "error_in_band")
+    return {"target": target, "metric": "error_in_band", "configs": {k: v.to_dict() for k, v in configs.items()},
+            "results": res}
+
+
+def time_book(quick: bool) -> float:
+    """Wall-clock seconds of ``make book`` (or ``make book QUICK=1``), end to end, HTML included."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(["make", "book", f"QUICK={int(quick)}"], cwd=ROOT)
+    if proc.returncode:
+        raise SystemExit(f"make book QUICK={int(quick)} failed with exit code {proc.returncode}")
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="n up to 2^12 and a short training race")
+    ap.add_argument("--max-p", type=int, default=None, help="largest p (n = 2^p - 1) of the forward scaling (default 20)")
+    ap.add_argument("--repeats", type=int, default=7, help="timed repeats per measurement (the median is reported)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the CPUs of this process)")
+    ap.add_argument("--no-train", action="store_true", help="skip the training race")
+    ap.add_argument("--time-book", action="store_true", help="run and time make book and make book QUICK=1")
+    ap.add_argument("--out", type=Path, default=ROOT / "_build" / "bench.json")
+    args = ap.parse_args(argv)
+
+    cpus = len(os.sched_getaffinity(0))
+    threads = configure_threads(args.threads or cpus)
+    max_p = args.max_p or (12 if args.quick else 20)
+    big = 12 if args.quick else 16
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    print(f"benchmark: torch threads {threads} of {cpus} CPUs, load average {load0[0]:.2f}", flush=True)
+
+    rows = bm.scaling_benchmark(range(8, max_p + 1), backward_max_p=big, global_max_p=max_p, repeats=args.repeats)
+    for r in rows:
+        print(f"  n = 2^{r['p']:2d} - 1  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  strided {r['strided_forward'] * 1e3:9.2f}"
+              f" ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms"
+              f"  global(acc) {r['global_accuracy_forward'] * 1e3:9.2f} ms  banded {r['banded_solve'] * 1e3:8.2f} ms",
+              flush=True)
+    fit_from = 10 if max_p >= 12 else 8
+    summary = bm.summarize_scaling(rows, fit_from=fit_from, fit_to=big, ratio_at=big)
+    summary_best = bm.summarize_scaling(rows, fit_from=fit_from, fit_to=big, ratio_at=big, statistic="best")
+    threads_tab = thread_study(big, sorted({1, cpus}), args.repeats)
+    race = None if args.no_train else training_race(args.quick)
+
+    status = bm.read_build_status(ROOT / "_build")
+    book = {"status": status}
+    if args.time_book:
+        book["make_book_seconds"] = time_book(False)
+        book["make_book_quick_seconds"] = time_book(True)
+        status = book["status"] = bm.read_build_status(ROOT / "_build")
+    book_seconds = book.get("make_book_seconds", status["full"]["seconds"] if status["full"] else None)
+    book_quick_seconds = book.get("make_book_quick_seconds", status["quick"]["seconds"] if status["quick"] else None)
+
+    result = {
+        "dd_time_exponent": summary["dd_time_exponent"],
+        "dd_vs_bmm_ratio": summary["dd_vs_bmm_ratio"],
+        "book_seconds": book_seconds,
+        "book_quick_seconds": book_quick_seconds,
+        "book_seconds_source": "make book wall-clock" if args.time_book else "notebook execution from _build/status-*.json",
+        "summary": summary,
+        "summary_best": summary_best,
+        "scaling": rows,
+        "threads": threads_tab,
+        "training_race": race,
+        "book": book,
+        "setup": {"threads": threads, "cpus": cpus, "repeats": args.repeats, "max_p": max_p, "quick": args.quick,
+                  "load_average_before": load0, "load_average_after": os.getloadavg(),
+                  "seconds": time.perf_counter() - t0, "command": " ".join(sys.argv)},
+        "provenance": provenance(ROOT),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(to_jsonable(result), indent=1))
+
+    s, sb = summary, summary_best
+    print(f"\nDD attention forward time exponent (n = 2^{fit_from}..2^{big}): {s['dd_time_exponent']:.3f}"
+          f" +- {s['dd_time_exponent_stderr']:.3f} (fastest repeats: {sb['dd_time_exponent']:.3f}); "
+          f"strided formulation {s['strided_time_exponent']:.3f}")
+    print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}: {s['dd_vs_bmm_ratio']:.2f} "
+          f"(fastest repeats: {sb['dd_vs_bmm_ratio']:.2f}); strided formulation {s['strided_vs_bmm_ratio']:.2f}")
+    print(f"global attention at matched accuracy: time exponent {s['global_accuracy_time_exponent']:.3f}")
+    for t in threads_tab:
+        print(f"threads {t['threads']}: DD forward {t['dd_forward'] * 1e3:.2f} ms, bmm {t['bmm_forward'] * 1e3:.2f} ms")
+    if race:
+        for k, v in race["results"].items():
+            print(f"training race, {k}: target {race['target']} reached after {v['seconds']:.2f} s (epoch {v['epoch']}),"
+                  f" final error {v['final_error']:.4f}, {v['parameters']} parameters")
+    for kind, sec in (("make book", book_seconds), ("make book QUICK=1", book_quick_seconds)):
+        print(f"{kind}: " + (f"{sec:.1f} s" if sec is not None else "no complete build recorded yet (run it first)"))
+    print(f"load average before/after: {load0[0]:.2f} / {os.getloadavg()[0]:.2f}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

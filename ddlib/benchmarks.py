@@ -1,0 +1,667 @@
+r"""Measuring cost: timing, peak memory, FLOP accounting, scaling fits and the book's build times.
+
+The benchmark suite (``make bench``, ``benchmarks/run.py``) and chapter 6 measure what DD attention costs against
+global attention, against the same FLOPs done as one plain batched matrix product (:func:`torch.bmm`, the practical
+ceiling of any implementation), and against the classical anchor for applying :math:`A^{-1}`: the banded direct solve
+(:func:`ddlib.problem.solve`, :math:`O(n)` per right-hand side).
+
+Conventions
+-----------
+* Times are **medians** over ``repeats`` after ``warmup`` calls (:func:`time_callable`); each repeat times ``number``
+  calls so that it lasts at least ``min_repeat_seconds`` (clock resolution and call overhead).
+* Forward passes run under :func:`torch.inference_mode`; forward+backward passes under grad mode with the loss
+  :math:`\tfrac{1}{B}\sum_b \|M f_b\|^2` (any scalar loss costs the same backward pass).
+* FLOPs count the multiply-adds of the products as executed (2 FLOPs each), padded subdomains included
+  (:func:`dd_flops`, :func:`global_flops`).
+* Peak memory (:func:`peak_memory`) is the rise of the process's resident-set high-water mark over the call
+  (Linux: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``), which sees PyTorch's and NumPy's
+  allocations alike, plus the ``tracemalloc`` peak (NumPy and Python objects only).
+* Time against size is summarised by the least-squares slope of :math:`\log t` against :math:`\log n`
+  (:func:`fit_exponent`): :math:`t \approx c\,n^p`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from ddlib.benchmarks import fit_exponent, matched_accuracy_rank
+>>> n = 2.0 ** np.arange(10, 17)
+>>> round(fit_exponent(n, 3e-7 * n**1.5).exponent, 12)
+1.5
+>>> matched_accuracy_rank(N=16, rank=3)      # global rank with the DD ansatz's best error
+63
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ._validate import check_choice, check_finite, check_int, check_positive
+
+__all__ = [
+    "Timing",
+    "time_callable",
+    "Memory",
+    "peak_memory",
+    "PowerFit",
+    "fit_exponent",
+    "dd_flops",
+    "global_flops",
+    "dd_factor_nnz",
+    "matched_parameter_rank",
+    "matched_accuracy_rank",
+    "best_relative_error_global",
+    "equal_flop_bmm",
+    "time_module",
+    "time_bmm",
+    "time_banded_solve",
+    "read_build_status",
+    "strided_operands",
+    "strided_dd_apply",
+    "scaling_benchmark",
+    "summarize_scaling",
+    "column",
+    "time_to_target",
+]
+
+
+# ------------------------------------------------------------------------------------------------------ timing
+@dataclass(frozen=True)
+class Timing:
+    """Seconds per call: the median over repeats, with every repeat's per-call time and the calls per repeat."""
+
+    median: float
+    times: tuple[float, ...]
+    number: int
+
+    @property
+    def best(self) -> float:
+        """The fastest repeat: on a shared machine the least disturbed estimate of the intrinsic cost."""
+        return min(self.times)
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median over the repeats: how noisy the measurement was."""
+        return (max(self.times) - min(self.times)) / self.median if self.median > 0 else 0.0
+
+
+def time_callable(fn: Callable[[], object], *, warmup: int = 1, repeats: int = 5, number: int | None = None,
+                  min_repeat_seconds: float = 0.02, clock: Callable[[], float] = time.perf_counter) -> Timing:
+    r"""Median wall-clock seconds per call of ``fn()``.
+
+    ``warmup`` untimed calls first (allocator, thread pool and kernel caches). Then ``repeats`` repeats of ``number``
+    calls each; the per-call time of a repeat is its duration divided by ``number``, and the result is the median
+    over repeats. With ``number=None`` it is chosen like :mod:`timeit`'s autorange: the smallest of 1, 2, 5, 10, 20,
+    ... for which one timed repeat lasts at least ``min_repeat_seconds`` (the calibrating calls count as warm-up).
+
+    ``clock`` is injectable for testing.
+    """
+    warmup = check_int("warmup", warmup, low=0)
+    repeats = check_int("repeats", repeats, low=1)
+    for _ in range(warmup):
+        fn()
+    if number is None:
+        if min_repeat_seconds < 0:
+            raise ValueError(f"min_repeat_seconds must be >= 0; got {min_repeat_seconds!r}")
+        for number in _autorange_numbers():
+            t0 = clock()
+            for _ in range(number):
+                fn()
+            if clock() - t0 >= min_repeat_seconds:
+                break
+    number = check_int("number", number, low=1)
+    times = []
+    for _ in range(repeats):
+        t0 = clock()
+        for _ in range(number):
+            fn()
+        times.append((clock() - t0) / number)
+    return Timing(median=float(statistics.median(times)), times=tuple(times), number=number)
+
+
+def _autorange_numbers():
+    k = 1
+    while True:
+        for f in (1, 2, 5):
+            yield f * k
+        k *= 10
+
+
+# ------------------------------------------------------------------------------------------------------ memory
+@dataclass(frozen=True)
+class Memory:
+    """Peak memory of one call in bytes: ``rss`` (rise of the resident-set high-water mark; None where the platform
+    cannot reset it) and ``traced`` (``tracemalloc`` peak: NumPy and Python allocations, not PyTorch's)."""
+
+    rss: int | None
+    traced: int
+
+
+def _vm_hwm() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_hwm() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _vm_rss() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def peak_memory(fn: Callable[[], object]) -> Memory:
+    r"""Peak memory of ``fn()``: :math:`\max_t \mathrm{RSS}(t) - \mathrm{RSS}(t_0)` and the ``tracemalloc`` peak.
+
+    The RSS high-water mark is reset just before the call (``/proc/self/clear_refs``), so the rise is what the call
+    itself needed on top of what the process held. Memory the allocator keeps cached from earlier calls is reused
+    without raising RSS, so call this on a fresh size (or accept it as a lower bound).
+    """
+    import gc
+
+    gc.collect()
+    can_reset = _reset_hwm()
+    base = _vm_rss()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        fn()
+        _, traced = tracemalloc.get_traced_memory()
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    hwm = _vm_hwm()
+    rss = max(0, hwm - base) if (can_reset and hwm is not None and base is not None) else None
+    return Memory(rss=rss, traced=int(traced))
+
+
+# ------------------------------------------------------------------------------------------------------ fits
+@dataclass(frozen=True)
+class PowerFit:
+    r"""The least-squares fit :math:`\log t = \log c + p \log n`: ``exponent`` :math:`p`, ``coefficient`` :math:`c`,
+    and ``stderr``, the standard error of :math:`p` (0 for two points or an exact power law)."""
+
+    exponent: float
+    coefficient: float
+    stderr: float
+
+    def __call__(self, n):
+        r"""The fitted :math:`c\,n^p`."""
+        return self.coefficient * np.asarray(n, dtype=np.float64) ** self.exponent
+
+
+def fit_exponent(n, t) -> PowerFit:
+    r"""Fit :math:`t \approx c\,n^p` by least squares on :math:`(\log n, \log t)`.
+
+    .. math::  p = \frac{\sum_k (\ell_k - \bar\ell)(\tau_k - \bar\tau)}{\sum_k (\ell_k - \bar\ell)^2},
+               \qquad \ell_k = \log n_k,\ \tau_k = \log t_k,\qquad \log c = \bar\tau - p\,\bar\ell,
+
+    with standard error :math:`\sqrt{\sum_k r_k^2 / ((K-2)\sum_k (\ell_k-\bar\ell)^2)}` from the residuals
+    :math:`r_k` (0 when ``K = 2``). Needs at least two distinct sizes and positive values.
+    """
+    n = check_finite("n", n).ravel()
+    t = check_finite("t", t).ravel()
+    if n.shape != t.shape:
+        raise ValueError(f"n and t must have the same length; got {n.size} and {t.size}")
+    if n.size < 2 or np.unique(n).size < 2:
+        raise ValueError(f"n must hold at least 2 distinct sizes; got {np.unique(n).size}")
+    if np.any(n <= 0) or np.any(t <= 0):
+        raise ValueError("n and t must be positive (the fit is in log-log)")
+    ell, tau = np.log(n), np.log(t)
+    dl = ell - ell.mean()
+    sxx = float(dl @ dl)
+    p = float(dl @ (tau - tau.mean())) / sxx
+    logc = float(tau.mean() - p * ell.mean())
+    res = tau - (logc + p * ell)
+    stderr = float(np.sqrt(res @ res / ((n.size - 2) * sxx))) if n.size > 2 else 0.0
+    return PowerFit(exponent=p, coefficient=float(np.exp(logc)), stderr=stderr)
+
+
+# ------------------------------------------------------------------------------------------------------ FLOPs
+def dd_factor_nnz(n: int, N: int, delta: int, rank: int, coarse_rank: int, *, padded: bool = True) -> dict:
+    r"""Nonzeros of the factors of DD attention written as a product chain, per factor.
+
+    The local part applies :math:`K^T D^{1/2} R` then :math:`R^T D^{1/2} Q` with block-diagonal
+    :math:`K = \mathrm{diag}(K_i)`, :math:`Q = \mathrm{diag}(Q_i)`, :math:`K_i, Q_i \in \mathbb{R}^{n_i\times r}`
+    (``n_i`` = the padded size ``n_max`` with ``padded=True``); the coarse part applies :math:`\Phi^T`, :math:`K_0^T`,
+    :math:`Q_0`, :math:`\Phi` with hat functions (:math:`(2m-1)(N-1)` nonzeros, ``m = (n+1)/N``),
+    :math:`Q_0, K_0 \in \mathbb{R}^{(N-1)\times r_0}`. Restrictions and the diagonal weights are gathers and scalings,
+    not counted (they are :math:`O(\sum n_i)` and the same in every formulation).
+    """
+    from .decomposition import Decomposition
+
+    dec = Decomposition(n, N, delta)
+    rank = check_int("rank", rank, low=1)
+    N0 = dec.N - 1
+    coarse_rank = check_int("coarse_rank", coarse_rank, low=0, high=max(N0, 0))
+    local_rows = dec.N * dec.n_max if padded else int(dec.sizes.sum())
+    phi = (2 * dec.m - 1) * N0
+    return {"K_local": local_rows * rank, "Q_local": local_rows * rank, "Phi_T": phi if coarse_rank else 0,
+            "K0": N0 * coarse_rank, "Q0": N0 * coarse_rank, "Phi": phi if coarse_rank else 0}
+
+
+def dd_flops(n: int, N: int, delta: int, rank: int, coarse_rank: int, batch: int = 1, *, padded: bool = True) -> int:
+    r"""FLOPs of one DD-attention forward pass on ``batch`` right-hand sides: :math:`2B\sum_F \mathrm{nnz}(F)` over the
+    factors of :func:`dd_factor_nnz` (a product with a matrix of ``nnz`` nonzeros costs ``nnz`` multiply-adds):
+
+    .. math::  F_{DD} = 2B\big(2 r \textstyle\sum_i n_i + 2 r_0 (N-1) + 2 (2m-1)(N-1)\big).
+    """
+    batch = check_int("batch", batch, low=1)
+    return 2 * batch * sum(dd_factor_nnz(n, N, delta, rank, coarse_rank, padded=padded).values())
+
+
+def global_flops(n: int, rank: int, batch: int = 1) -> int:
+    r"""FLOPs of one global attention forward pass :math:`Q(K^T f)`: :math:`F = 2B \cdot 2nr`."""
+    n = check_int("n", n, low=1)
+    rank = check_int("rank", rank, low=1)
+    batch = check_int("batch", batch, low=1)
+    return 4 * batch * n * rank
+
+
+def matched_parameter_rank(parameters: int, n: int) -> int:
+    r"""The global rank with about ``parameters`` trainable numbers: :math:`r = \max(1, \mathrm{round}(P / 2n))`."""
+    parameters = check_int("parameters", parameters, low=1)
+    n = check_int("n", n, low=1)
+    return max(1, int(round(parameters / (2 * n))))
+
+
+def matched_accuracy_rank(N: int, rank: int) -> int:
+    r"""The global rank whose best error equals the best error of the DD ansatz with local rank ``rank``.
+
+    In the exact 1D decomposition :math:`A^{-1} = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T A_E^{-1} R_E` (coarse part
+    exact), each :math:`A_E` is the Dirichlet matrix on the :math:`m-1` nodes inside a coarse element, with
+    eigenvalues :math:`\frac{4}{h^2}\sin^2\frac{j\pi}{2m} = \lambda_{jN}(A)`. Truncating every local inverse to rank
+    :math:`r` leaves the block-diagonal error :math:`1/\lambda_{(r+1)N}`; the best global rank-:math:`r_g` error is
+    :math:`1/\lambda_{r_g+1}` (Eckart--Young). They are equal for :math:`r_g = (r+1)N - 1`: a global operator needs
+    :math:`2n((r+1)N-1) = O(n^2/m)` parameters to match what DD gets with :math:`O(nr)`.
+    """
+    N = check_int("N", N, low=1)
+    rank = check_int("rank", rank, low=0)
+    return (rank + 1) * N - 1
+
+
+def best_relative_error_global(n: int, rank: int) -> float:
+    r"""Best relative error of a rank-``rank`` approximation of :math:`A^{-1}`:
+    :math:`\|A^{-1} - [A^{-1}]_r\|_2 / \|A^{-1}\|_2 = \lambda_1 / \lambda_{r+1}` (0 for ``rank >= n``)."""
+    from .problem import eigenvalues
+
+    n = check_int("n", n, low=1)
+    rank = check_int("rank", rank, low=0)
+    if rank >= n:
+        return 0.0
+    lam = eigenvalues(n, [1, rank + 1])
+    return float(lam[0] / lam[1])
+
+
+def equal_flop_bmm(flops: int, batch: int, groups: int, inner: int, *, dtype=None, seed: int = 0):
+    r"""Operands ``(W, X)`` of one :func:`torch.bmm` with (about) ``flops`` FLOPs: the practical ceiling.
+
+    ``X`` has shape ``(groups, inner, batch)`` (for DD attention: the gathered subdomain blocks, ``groups = N``,
+    ``inner = n_max``) and ``W`` shape ``(groups, k, inner)`` with :math:`k = \lceil F / (2\,G\,\ell\,B) \rceil`, so
+    ``torch.bmm(W, X)`` costs :math:`2G\ell B k \ge F` FLOPs, less than :math:`F + 2G\ell B` (at most one row more
+    than needed). It is the same data layout as DD attention, but all FLOPs in one dense call without gather,
+    scatter or coarse level. Entries are seeded standard normal.
+    """
+    import torch
+
+    flops = check_int("flops", flops, low=1)
+    batch = check_int("batch", batch, low=1)
+    groups = check_int("groups", groups, low=1)
+    inner = check_int("inner", inner, low=1)
+    k = -(-flops // (2 * groups * inner * batch))
+    g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    dtype = dtype or torch.float64
+    W = torch.randn(groups, k, inner, generator=g, dtype=dtype)
+    X = torch.randn(groups, inner, batch, generator=g, dtype=dtype)
+    return W, X
+
+
+# ------------------------------------------------------------------------------------------------------ timing ops
+def time_module(module, f, *, backward: bool = False, memory: bool = False, **timing) -> dict:
+    r"""Time ``module(f)`` (``f`` a ``(batch, n)`` tensor): forward under :func:`torch.inference_mode`, or with
+    ``backward=True`` forward plus the backward pass of :math:`\tfrac1B\sum_b\|M f_b\|^2` (gradients freed after
+    each call). Returns ``{"seconds": median, "spread": ..., "peak_bytes": rss peak or None}``."""
+    import torch
+
+    if backward:
+        def call():
+            out = module(f)
+            (out.square().sum() / f.shape[0]).backward()
+            for p in module.parameters():
+                p.grad = None
+    else:
+        def call():
+            with torch.inference_mode():
+                module(f)
+    t = time_callable(call, **timing)
+    peak = peak_memory(call).rss if memory else None
+    return {"seconds": t.median, "best": t.best, "spread": t.spread, "peak_bytes": peak}
+
+
+def time_bmm(W, X, *, memory: bool = False, **timing) -> dict:
+    """Time ``torch.bmm(W, X)`` under :func:`torch.inference_mode` (see :func:`equal_flop_bmm`)."""
+    import torch
+
+    def call():
+        with torch.inference_mode():
+            torch.bmm(W, X)
+
+    t = time_callable(call, **timing)
+    peak = peak_memory(call).rss if memory else None
+    return {"seconds": t.median, "best": t.best, "spread": t.spread, "peak_bytes": peak}
+
+
+def time_banded_solve(f: np.ndarray, *, memory: bool = False, **timing) -> dict:
+    r"""Time the classical anchor: :func:`ddlib.problem.solve` (banded LAPACK, :math:`O(n)` per right-hand side) on
+    the ``(batch, n)`` array ``f``."""
+    from .problem import solve
+
+    f = np.ascontiguousarray(check_finite("f", f))
+    t = time_callable(lambda: solve(f), **timing)
+    peak = peak_memory(lambda: solve(f)).rss if memory else None
+    return {"seconds": t.median, "best": t.best, "spread": t.spread, "peak_bytes": peak}
+
+
+# ------------------------------------------------------------------------------------------------------ book status
+def read_build_status(build: str | os.PathLike = "_build") -> dict:
+    """The latest complete book builds, read from ``<build>/status-quick.json`` and ``<build>/status-full.json``
+    (written by ``tools/build_book.py``).
+
+    Returns ``{"quick": record or None, "full": record or None}``; a record has ``seconds`` (notebook execution,
+    wall-clock), ``jobs``, ``ok`` (every notebook succeeded), ``notebooks`` (a list of
+    ``{"notebook", "seconds", "ok"}``) and ``path``.
+    """
+    build = Path(build)
+    out = {}
+    for kind in ("quick", "full"):
+        path = build / f"status-{kind}.json"
+        if not path.is_file():
+            out[kind] = None
+            continue
+        raw = json.loads(path.read_text())
+        if bool(raw.get("quick")) != (kind == "quick"):
+            raise ValueError(f"{path} records quick={raw.get('quick')!r}, expected quick={kind == 'quick'}")
+        nbs = [{"notebook": r["notebook"], "seconds": float(r["seconds"]), "ok": bool(r["ok"])}
+               for r in raw.get("notebooks", [])]
+        out[kind] = {"seconds": float(raw["seconds"]), "jobs": int(raw.get("jobs", 1)),
+                     "ok": all(r["ok"] for r in nbs), "notebooks": nbs, "path": str(path)}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ strided DD
+def strided_operands(model) -> dict:
+    r"""The factors of a :class:`ddlib.attention.DDAttention` re-laid for :func:`strided_dd_apply` (differentiable).
+
+    :func:`strided_dd_apply` reads subdomain ``i`` as the window of nodes ``i m - delta .. (i+1) m + delta - 1``
+    (0-based) of the zero-padded input, so slot ``j`` of every window holds node ``i m - delta + j``. The model's
+    padded layout starts subdomain 0 at node 0 instead (its window is clipped at the boundary), so subdomain 0's rows
+    of :math:`Q_0, K_0` and of the weights move down by ``delta`` slots; every other subdomain already matches.
+    Only the hat coarse space (or none) is supported: its basis is applied in closed form.
+    """
+    import torch
+
+    dec = model.decomposition
+    if model.use_coarse and model.coarse != "hat":
+        raise ValueError(f"coarse must be 'hat' or off for the strided formulation; got {model.coarse!r}")
+    d, L = dec.delta, dec.m + 2 * dec.delta
+    if dec.n_max > L:  # pragma: no cover  (every subdomain has at most m + 2 delta nodes)
+        raise ValueError("subdomains larger than m + 2 delta")
+
+    def relayout(t):  # (N, n_max, ...) -> (N, m + 2 delta, ...), subdomain 0 shifted by delta
+        pad = [0, 0] * (t.ndim - 2) + [0, L - dec.n_max]
+        t = torch.nn.functional.pad(t, pad)
+        return torch.cat([torch.roll(t[:1], d, dims=1), t[1:]]) if d else t
+
+    out = {"m": dec.m, "delta": d, "N": dec.N, "n": dec.n, "h": model.h}
+    if model.use_local:
+        out.update(Q=relayout(model.Q), K=relayout(model.K), wl=relayout(model.wl), wr=relayout(model.wr))
+    if model.use_coarse:
+        out.update(Q0=model.Q0, K0=model.K0)
+    return out
+
+
+def strided_dd_apply(ops: dict, f):
+    r"""DD attention :math:`u = h\big(\Phi Q_0K_0^T\Phi^T f + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i f\big)` on the rows of
+    ``f`` (``(batch, n)``), with the restrictions and the hat basis as strided views instead of index gathers.
+
+    Local level: pad ``f`` with ``delta`` zeros in front and ``delta + 1`` behind (length :math:`Nm + 2\delta`);
+    ``unfold(m + 2 delta, step m)`` is then :math:`(R_i f)_i` for all ``i`` without a copy. After the two batched
+    products the windows are summed back (:math:`\sum_i R_i^T y_i`) as the core slots ``delta .. delta + m - 1``
+    of window ``i`` (nodes ``i m .. i m + m - 1``) plus the left tail of window ``i + 1`` and the right tail of
+    window ``i - 1``: three slice additions.
+
+    Coarse level (hat functions, coarse node ``i`` at 0-based node ``i m - 1``): with :math:`\tilde f = (0, f)`
+    reshaped to ``(N, m)`` (row ``e`` = the nodes of coarse element ``e`` from its left coarse node on), hat ``i``
+    takes the weights :math:`1 - j/m` on row ``i`` and :math:`j/m` on row ``i - 1``:
+
+    .. math::  (\Phi^T f)_i = \sum_{j=0}^{m-1}\Big(1-\frac{j}{m}\Big)\tilde F_{i,j} + \frac{j}{m}\tilde F_{i-1,j},
+               \qquad (\Phi c)_{e,j} = \Big(1-\frac jm\Big)c_e + \frac jm\,c_{e+1}\quad (c_0 = c_N = 0).
+
+    Both levels cost :math:`O(n)` memory traffic beyond the products. ``ops`` comes from :func:`strided_operands`;
+    the result equals ``model(f)`` to rounding (tested).
+    """
+    import torch
+
+    m, d, N, n = ops["m"], ops["delta"], ops["N"], ops["n"]
+    B = f.shape[0]
+    out = None
+    if "Q" in ops:
+        fp = torch.nn.functional.pad(f, (d, d + 1))                        # (B, N m + 2 delta)
+        X = fp.unfold(1, m + 2 * d, m).transpose(0, 1) * ops["wr"][:, None, :]   # (N, B, m + 2 delta)
+        T = torch.bmm(X, ops["K"])                                         # (N, B, r)
+        Y = torch.bmm(T, ops["Q"].transpose(1, 2)) * ops["wl"][:, None, :]  # (N, B, m + 2 delta)
+        core = Y[:, :, d:d + m].clone()                                    # (N, B, m)
+        if d:
+            core[:-1, :, m - d:] += Y[1:, :, :d]                           # left tail of window i + 1
+            core[1:, :, :d] += Y[:-1, :, d + m:]                           # right tail of window i - 1
+        out = core.transpose(0, 1).reshape(B, N * m)[:, :n]
+    if "Q0" in ops:
+        j = torch.arange(m, dtype=f.dtype) / m
+        F = torch.nn.functional.pad(f, (1, 0)).reshape(B, N, m)            # row e: nodes e m - 1 .. e m + m - 2
+        c = F[:, 1:] @ (1 - j) + F[:, :-1] @ j                             # Phi^T f, (B, N - 1)
+        c = (c @ ops["K0"]) @ ops["Q0"].T
+        cz = torch.nn.functional.pad(c, (1, 1))                            # c_0 = c_N = 0
+        U = cz[:, :-1, None] * (1 - j) + cz[:, 1:, None] * j               # (B, N, m)
+        coarse = U.reshape(B, N * m)[:, 1:]
+        out = coarse if out is None else out + coarse
+    return out * ops["h"]
+
+
+# ------------------------------------------------------------------------------------------------------ suites
+def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_rank: int = 8, batch: int = 32,
+                      backward_max_p: int = 16, global_max_p: int = 16, accuracy_max_bytes: float = 2**30,
+                      banded: bool = True, strided: bool = True, memory: bool = True, repeats: int = 5,
+                      seed: int = 0, min_repeat_seconds: float = 0.02) -> list[dict]:
+    r"""Time DD attention, global attention and the anchors at :math:`n = 2^p - 1` for ``p`` in ``ps``.
+
+    DD attention uses ``N = 2^p / m`` subdomains of ``m`` intervals (fixed size, so its cost should be
+    :math:`O(n)`), overlap ``delta``, local rank ``rank`` and coarse rank ``min(coarse_rank, N - 1)``, random seeded
+    factors. Per size one row (a dict) with, for a batch of ``batch`` right-hand sides:
+
+    ``dd_forward``, ``dd_fwd_bwd``, ``dd_peak_bytes``
+        :class:`ddlib.attention.DDAttention` forward (inference mode), forward+backward (``p <= backward_max_p``),
+        and the RSS peak of one forward+backward (forward alone above ``backward_max_p``);
+    ``strided_forward``, ``strided_fwd_bwd``
+        the same operator through :func:`strided_dd_apply` (strided views instead of index gathers);
+    ``global_params_rank``, ``global_forward``, ``global_fwd_bwd``, ``global_peak_bytes``
+        :class:`ddlib.attention.GlobalAttention` at matched parameter count (:func:`matched_parameter_rank`),
+        up to ``p <= global_max_p``;
+    ``global_accuracy_rank``, ``global_accuracy_forward``, ``global_accuracy_fwd_bwd``
+        global attention at matched best accuracy (:func:`matched_accuracy_rank`), where its two factors fit in
+        ``accuracy_max_bytes`` (else NaN, with ``global_accuracy_skipped`` true);
+    ``bmm_forward``, ``bmm_k``, ``dd_flops``
+        one :func:`torch.bmm` with DD's forward FLOPs (:func:`equal_flop_bmm`);
+    ``banded_solve``
+        :func:`ddlib.problem.solve` on the same right-hand sides (float64 NumPy).
+
+    Times are medians (:func:`time_callable`). Missing measurements are NaN.
+    """
+    import torch
+
+    from .attention import DDAttention, GlobalAttention
+    from .decomposition import Decomposition
+
+    m = check_int("m", m, low=2)
+    batch = check_int("batch", batch, low=1)
+    timing = dict(repeats=check_int("repeats", repeats, low=1), min_repeat_seconds=min_repeat_seconds)
+    nan = float("nan")
+    rows = []
+    for p in ps:
+        p = check_int("p", p, low=1)
+        if 2**p % m or 2**p // m < 2:
+            raise ValueError(f"p must satisfy 2^p >= 2 m with m = {m} a power of two dividing 2^p; got p = {p}")
+        n, N = 2**p - 1, 2**p // m
+        dec = Decomposition(n, N, delta)
+        r0 = min(coarse_rank, N - 1)
+        g = torch.Generator().manual_seed(seed)
+        f = torch.randn(batch, n, generator=g, dtype=torch.float64)
+        dd = DDAttention(dec, rank, r0, seed=seed)
+        row = {"p": p, "n": n, "N": N, "m": m, "delta": delta, "rank": rank, "coarse_rank": r0, "batch": batch,
+               "dd_params": dd.num_parameters()}
+        back = p <= backward_max_p
+        if memory:
+            row["dd_peak_bytes"] = (time_module(dd, f, backward=back, memory=True, repeats=1, number=1, warmup=0)
+                                    ["peak_bytes"])
+        _put(row, "dd_forward", time_module(dd, f, **timing))
+        _put(row, "dd_fwd_bwd", time_module(dd, f, backward=True, **timing) if back else None)
+        if strided:
+            with torch.inference_mode():
+                ops = strided_operands(dd)  # the re-layout is a one-time set-up for inference
+
+            def fwd():
+                with torch.inference_mode():
+                    strided_dd_apply(ops, f)
+
+            def fwd_bwd():
+                out = strided_dd_apply(strided_operands(dd), f)
+                (out.square().sum() / batch).backward()
+                for q in dd.parameters():
+                    q.grad = None
+
+            _put(row, "strided_forward", time_callable(fwd, **timing))
+            _put(row, "strided_fwd_bwd", time_callable(fwd_bwd, **timing) if back else None)
+        flops = dd_flops(n, N, delta, rank, r0, batch)
+        W, X = equal_flop_bmm(flops, batch, N, dec.n_max, seed=seed)
+        row.update(dd_flops=flops, bmm_k=int(W.shape[1]))
+        _put(row, "bmm_forward", time_bmm(W, X, **timing))
+        del W, X
+        rg = matched_parameter_rank(row["dd_params"], n)
+        row.update(global_params_rank=rg, global_params_params=2 * n * rg)
+        if p <= global_max_p:
+            gl = GlobalAttention(n, rg, seed=seed)
+            if memory:
+                row["global_peak_bytes"] = time_module(gl, f, backward=back, memory=True, repeats=1, number=1,
+                                                       warmup=0)["peak_bytes"]
+            _put(row, "global_forward", time_module(gl, f, **timing))
+            _put(row, "global_fwd_bwd", time_module(gl, f, backward=True, **timing) if back else None)
+            del gl
+        ra = min(matched_accuracy_rank(N, rank), n)
+        row.update(global_accuracy_rank=ra, global_accuracy_params=2 * n * ra,
+                   best_error_dd=best_relative_error_global(n, ra), global_accuracy_skipped=True,
+                   global_accuracy_forward=nan, global_accuracy_fwd_bwd=nan)
+        if 2 * n * ra * 8 <= accuracy_max_bytes and p <= global_max_p:
+            ga = GlobalAttention(n, ra, seed=seed)
+            _put(row, "global_accuracy_forward", time_module(ga, f, **timing))
+            _put(row, "global_accuracy_fwd_bwd", time_module(ga, f, backward=True, **timing) if back else None)
+            row["global_accuracy_skipped"] = False
+            del ga
+        if banded:
+            _put(row, "banded_solve", time_banded_solve(f.numpy(), **timing))
+        rows.append(row)
+    return rows
+
+
+def _put(row: dict, key: str, result) -> None:
+    """Store a measurement as ``row[key]`` (median seconds) and ``row[key + "_best"]`` (fastest repeat); NaN if None."""
+    if result is None:
+        row[key] = row[key + "_best"] = float("nan")
+    elif isinstance(result, Timing):
+        row[key], row[key + "_best"] = result.median, result.best
+    else:
+        row[key], row[key + "_best"] = result["seconds"], result["best"]
+
+
+def column(rows: list[dict], key: str) -> np.ndarray:
+    """One column of a table of rows (list of dicts) as a float array, NaN where a row lacks the key."""
+    return np.array([float(r.get(key, np.nan)) if r.get(key) is not None else np.nan for r in rows])
+
+
+def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16, ratio_at: int = 16,
+                      statistic: str = "median") -> dict:
+    r"""The headline numbers of a :func:`scaling_benchmark` table.
+
+    ``dd_time_exponent`` (and likewise ``strided_``, ``global_``, ``global_accuracy_``, ``banded_``, ``bmm_``,
+    ``dd_fwd_bwd_``): :func:`fit_exponent` of the times over ``fit_from <= p <= fit_to``, with its standard error
+    (``..._stderr``); ``dd_vs_bmm_ratio`` (and ``strided_vs_bmm_ratio``): forward time over the equal-FLOP
+    ``torch.bmm`` time at ``p = ratio_at`` (NaN if that size is absent). ``statistic`` picks the median times
+    (``"median"``) or the fastest repeats (``"best"``).
+    """
+    check_choice("statistic", statistic, ("median", "best"))
+    suffix = "" if statistic == "median" else "_best"
+    p = column(rows, "p")
+    n = column(rows, "n")
+    sel = (p >= fit_from) & (p <= fit_to)
+    out = {"statistic": statistic, "fit_range_p": [int(fit_from), int(fit_to)], "ratio_at_n": int(2**ratio_at - 1)}
+    for key, col in (("dd", "dd_forward"), ("strided", "strided_forward"), ("global", "global_forward"),
+                     ("global_accuracy", "global_accuracy_forward"), ("banded", "banded_solve"),
+                     ("bmm", "bmm_forward"), ("dd_fwd_bwd", "dd_fwd_bwd"), ("strided_fwd_bwd", "strided_fwd_bwd"),
+                     ("global_fwd_bwd", "global_fwd_bwd")):
+        t = column(rows, col + suffix)
+        ok = sel & np.isfinite(t)
+        fit = fit_exponent(n[ok], t[ok]) if np.unique(n[ok]).size >= 2 else None
+        out[f"{key}_time_exponent"] = fit.exponent if fit else float("nan")
+        out[f"{key}_time_exponent_stderr"] = fit.stderr if fit else float("nan")
+    at = p == ratio_at
+    bmm = column(rows, "bmm_forward" + suffix)[at]
+    for key in ("dd", "strided"):
+        t = column(rows, f"{key}_forward{suffix}")[at]
+        out[f"{key}_vs_bmm_ratio"] = float(t[0] / bmm[0]) if t.size else float("nan")
+    return out
+
+
+def time_to_target(configs: dict, target: float, metric: str = "error_in_band") -> dict:
+    r"""Train each configuration (name -> :class:`ddlib.training.TrainConfig`) one after another, without the cache
+    (so the seconds are measured in this run, on this machine), and report when each first reaches ``metric <= target``.
+
+    Returns name -> ``{"epoch", "seconds", "final_error", "total_seconds", "parameters", "history_seconds",
+    "history_error"}``; ``epoch`` and ``seconds`` are NaN if the target was never reached (the reading is at the
+    recorded evaluation epochs, see :func:`ddlib.training.first_reaching`).
+    """
+    from .training import first_reaching, train
+
+    check_positive("target", target)
+    out = {}
+    for name, cfg in configs.items():
+        res = train(cfg, cache=False, progress=False)
+        epoch, seconds = first_reaching(res, target, metric)
+        out[name] = {"epoch": epoch, "seconds": seconds, "final_error": float(res.curve(metric)[-1]),
+                     "total_seconds": float(res.curve("seconds")[-1]), "parameters": int(res.num_parameters),
+                     "history_seconds": res.curve("seconds").tolist(), "history_epoch": res.curve("epoch").tolist(),
+                     "history_error": res.curve(metric).tolist()}
+    return out

@@ -1,0 +1,225 @@
+"""The benchmark harness: timing logic with a fake clock, the power-law fit, FLOP and parameter accounting, the
+matched-accuracy rank (a closed form checked against dense SVDs), the strided DD formulation, and the status reader.
+No assertion here depends on how fast this machine is."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from ddlib import benchmarks as bm
+from ddlib.attention import DDAttention
+from ddlib.decomposition import Decomposition
+from ddlib.problem import eigenvalues, inverse
+
+
+class FakeClock:
+    """Advances by the next duration of ``steps`` each time the timed function runs."""
+
+    def __init__(self, durations):
+        self.now, self.durations, self.calls = 0.0, list(durations), 0
+
+    def clock(self):
+        return self.now
+
+    def fn(self):
+        self.now += self.durations[self.calls % len(self.durations)]
+        self.calls += 1
+
+
+def test_time_callable_takes_the_median_of_repeats_after_warmup():
+    fc = FakeClock([100.0, 100.0, 3.0, 1.0, 2.0, 50.0, 4.0])  # two warm-up calls are discarded
+    t = bm.time_callable(fc.fn, warmup=2, repeats=5, number=1, clock=fc.clock)
+    assert fc.calls == 7
+    assert t.times == (3.0, 1.0, 2.0, 50.0, 4.0)
+    assert t.median == 3.0 and t.best == 1.0 and t.number == 1
+
+
+def test_time_callable_autorange_divides_by_the_calls_per_repeat():
+    fc = FakeClock([0.004])
+    t = bm.time_callable(fc.fn, warmup=0, repeats=3, min_repeat_seconds=0.02, clock=fc.clock)
+    assert t.number == 5  # 1, 2 calls last < 0.02 s; 5 calls last 0.02 s
+    assert t.median == pytest.approx(0.004, rel=1e-12)
+    assert fc.calls == 1 + 2 + 5 + 3 * 5
+
+
+@pytest.mark.parametrize("kw", [dict(repeats=0), dict(warmup=-1), dict(number=0)])
+def test_time_callable_rejects_bad_counts(kw):
+    with pytest.raises(ValueError, match=list(kw)[0]):
+        bm.time_callable(lambda: None, **kw)
+
+
+@given(p=st.floats(-3, 3), c=st.floats(1e-9, 1e3), lo=st.integers(1, 10), k=st.integers(2, 9))
+@settings(max_examples=50, deadline=None)
+def test_fit_exponent_recovers_exact_power_laws(p, c, lo, k):
+    n = 2.0 ** np.arange(lo, lo + k)
+    fit = bm.fit_exponent(n, c * n**p)
+    assert fit.exponent == pytest.approx(p, abs=1e-9)
+    assert fit.coefficient == pytest.approx(c, rel=1e-8)
+    assert fit.stderr < 1e-8
+    assert np.allclose(fit(n), c * n**p, rtol=1e-8)
+
+
+def test_fit_exponent_is_least_squares_and_its_stderr_matches_the_formula():
+    rng = np.random.default_rng(0)
+    n = 2.0 ** np.arange(10, 17)
+    t = 1e-6 * n * np.exp(0.1 * rng.standard_normal(n.size))
+    fit = bm.fit_exponent(n, t)
+    X = np.column_stack([np.ones(n.size), np.log(n)])
+    coef, res, *_ = np.linalg.lstsq(X, np.log(t), rcond=None)
+    assert fit.exponent == pytest.approx(coef[1], abs=1e-12)
+    cov = res[0] / (n.size - 2) * np.linalg.inv(X.T @ X)
+    assert fit.stderr == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-10)
+
+
+@pytest.mark.parametrize("n,t,match", [([1, 2], [1, -1], "positive"), ([4, 4], [1, 2], "distinct"),
+                                       ([1, 2, 3], [1, 2], "same length"), ([1, np.nan], [1, 2], "finite")])
+def test_fit_exponent_rejects_bad_data(n, t, match):
+    with pytest.raises(ValueError, match=match):
+        bm.fit_exponent(n, t)
+
+
+def _dd_factor_matrices(n, N, delta, r, r0):
+    """The DD operator's factors as explicit sparse/dense matrices (padded local blocks), for counting nonzeros."""
+    import scipy.sparse as sp
+
+    dec = Decomposition(n, N, delta)
+    rng = np.random.default_rng(1)
+    K = sp.block_diag([rng.standard_normal((dec.n_max, r)).T for _ in range(N)])  # r N x N n_max
+    Q = sp.block_diag([rng.standard_normal((dec.n_max, r)) for _ in range(N)])
+    Phi = dec.coarse_space("hat")
+    mats = [K, Q]
+    if r0:
+        mats += [Phi.T, rng.standard_normal((N - 1, r0)).T, rng.standard_normal((N - 1, r0)), Phi]
+    return mats
+
+
+@given(p=st.integers(3, 9), logm=st.integers(1, 4), r=st.integers(1, 6), r0=st.integers(0, 6),
+       batch=st.integers(1, 5), data=st.data())
+@settings(max_examples=30, deadline=None)
+def test_dd_flops_count_two_flops_per_nonzero_of_every_factor(p, logm, r, r0, batch, data):
+    m = 2**logm
+    if 2**p < 2 * m:
+        return
+    n, N = 2**p - 1, 2**p // m
+    delta = data.draw(st.integers(0, m - 1))
+    r = min(r, m - 1 if m > 1 else 1)
+    r0 = min(r0, N - 1)
+    mats = _dd_factor_matrices(n, N, delta, r, r0)
+    nnz = sum(int(np.count_nonzero(M.toarray() if hasattr(M, "toarray") else M)) for M in mats)
+    assert bm.dd_flops(n, N, delta, r, r0, batch) == 2 * batch * nnz
+    # unpadded count: sum of the true subdomain sizes
+    assert bm.dd_factor_nnz(n, N, delta, r, r0, padded=False)["Q_local"] == r * int(Decomposition(n, N, delta).sizes.sum())
+
+
+@given(flops=st.integers(1, 10**7), batch=st.integers(1, 16), groups=st.integers(1, 32), inner=st.integers(1, 80))
+@settings(max_examples=60, deadline=None)
+def test_equal_flop_bmm_has_the_requested_flops_up_to_one_row(flops, batch, groups, inner):
+    W, X = bm.equal_flop_bmm(flops, batch, groups, inner)
+    assert X.shape == (groups, inner, batch) and W.shape[0] == groups and W.shape[2] == inner
+    done = 2 * groups * inner * batch * W.shape[1]
+    assert flops <= done < flops + 2 * groups * inner * batch
+
+
+def test_global_flops_and_matched_parameter_rank():
+    assert bm.global_flops(1023, 9, 32) == 4 * 32 * 1023 * 9
+    assert bm.matched_parameter_rank(2 * 1023 * 9, 1023) == 9
+    assert bm.matched_parameter_rank(1, 1023) == 1
+    with pytest.raises(ValueError, match="parameters"):
+        bm.matched_parameter_rank(0, 10)
+
+
+@pytest.mark.parametrize("n,N,r", [(63, 4, 2), (127, 8, 1), (255, 8, 3), (255, 16, 2)])
+def test_matched_accuracy_rank_equals_the_best_dd_error(n, N, r):
+    """Best global rank-r_g error (Eckart-Young, dense SVD) equals the error of the exact decomposition with every
+    element inverse truncated to rank r, computed densely: the closed form r_g = (r + 1) N - 1 to rounding."""
+    from ddlib.attention import truncated_factors
+    from ddlib.decomposition import element_decomposition
+    from ddlib.problem import laplacian_1d
+
+    Ainv = inverse(n)
+    A = laplacian_1d(n).toarray()
+    rg = bm.matched_accuracy_rank(N, r)
+    s = np.linalg.svd(Ainv, compute_uv=False)
+    global_err = s[rg] / s[0]
+    M = Ainv.copy()  # exact operator minus the truncated-away part of each element block
+    for nodes in element_decomposition(n, N):
+        AE = np.linalg.inv(A[np.ix_(nodes, nodes)])
+        Q, K = truncated_factors(AE, r)
+        M[np.ix_(nodes, nodes)] -= AE - Q @ K.T
+    dd_err = np.linalg.norm(M - Ainv, 2) / s[0]
+    assert dd_err == pytest.approx(global_err, rel=1e-9)
+    assert bm.best_relative_error_global(n, rg) == pytest.approx(global_err, rel=1e-9)
+    assert global_err < s[rg - 1] / s[0]  # one rank less is strictly worse: r_g is the smallest match
+
+
+def test_best_relative_error_global_closed_form():
+    lam = eigenvalues(100)
+    assert bm.best_relative_error_global(100, 4) == pytest.approx(lam[0] / lam[4], rel=1e-14)
+    assert bm.best_relative_error_global(100, 100) == 0.0
+
+
+@given(p=st.integers(3, 8), logm=st.integers(1, 4), r=st.integers(1, 4), seed=st.integers(0, 1000),
+       part=st.sampled_from(["multiplicity", "ramp", "boolean"]), weighting=st.sampled_from(["sqrt", "left", "none"]),
+       coarse=st.booleans(), data=st.data())
+@settings(max_examples=40, deadline=None)
+def test_strided_formulation_equals_the_model(p, logm, r, seed, part, weighting, coarse, data):
+    m = 2**logm
+    if 2**p < 2 * m:
+        return
+    n, N = 2**p - 1, 2**p // m
+    delta = data.draw(st.integers(0, m - 1))
+    dec = Decomposition(n, N, delta)
+    r = min(r, int(dec.sizes.min()))
+    model = DDAttention(dec, r, partition=part, weighting=weighting, use_coarse=coarse, seed=seed)
+    f = torch.randn(3, n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    ref = model(f)
+    out = bm.strided_dd_apply(bm.strided_operands(model), f)
+    assert torch.allclose(out, ref, rtol=1e-12, atol=1e-13 * float(ref.detach().abs().max()))
+    # gradients agree too (the formulation is differentiable through the re-layout)
+    g1 = torch.autograd.grad(ref.square().sum(), list(model.parameters()))
+    g2 = torch.autograd.grad(bm.strided_dd_apply(bm.strided_operands(model), f).square().sum(), list(model.parameters()))
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12 * float(a.detach().abs().max() + 1))
+
+
+def test_strided_formulation_rejects_the_nicolaides_space():
+    model = DDAttention(Decomposition(63, 4, 1), 2, coarse="nicolaides")
+    with pytest.raises(ValueError, match="coarse"):
+        bm.strided_operands(model)
+
+
+def test_peak_memory_sees_a_known_allocation():
+    size = 64 * 2**20
+    mem = bm.peak_memory(lambda: np.ones(size // 8))
+    assert mem.traced >= size
+    if mem.rss is not None:  # Linux with a resettable high-water mark
+        assert mem.rss >= 0.9 * size
+
+
+def test_read_build_status(tmp_path):
+    assert bm.read_build_status(tmp_path) == {"quick": None, "full": None}
+    rec = {"quick": True, "seconds": 12.5, "jobs": 2, "complete": True,
+           "notebooks": [{"notebook": "chapters/a.ipynb", "seconds": 7.0, "ok": True, "parameters": {}},
+                         {"notebook": "chapters/b.ipynb", "seconds": 5.5, "ok": False, "parameters": {}}]}
+    (tmp_path / "status-quick.json").write_text(json.dumps(rec))
+    st_ = bm.read_build_status(tmp_path)
+    assert st_["full"] is None
+    assert st_["quick"]["seconds"] == 12.5 and st_["quick"]["ok"] is False
+    assert [r["seconds"] for r in st_["quick"]["notebooks"]] == [7.0, 5.5]
+    (tmp_path / "status-full.json").write_text(json.dumps(rec))  # a quick record under the full name
+    with pytest.raises(ValueError, match="quick"):
+        bm.read_build_status(tmp_path)
+
+
+def test_summarize_scaling_fits_and_ratios_on_a_synthetic_table():
+    rows = [{"p": p, "n": 2**p - 1, "dd_forward": 2e-8 * (2**p - 1), "dd_forward_best": 1e-8 * (2**p - 1),
+             "bmm_forward": 1e-8 * (2**p - 1), "bmm_forward_best": 1e-8 * (2**p - 1),
+             "global_accuracy_forward": 1e-12 * (2**p - 1) ** 2} for p in range(8, 17)]
+    s = bm.summarize_scaling(rows, fit_from=10, fit_to=16, ratio_at=16)
+    assert s["dd_time_exponent"] == pytest.approx(1.0, abs=1e-12)
+    assert s["global_accuracy_time_exponent"] == pytest.approx(2.0, abs=1e-12)
+    assert s["dd_vs_bmm_ratio"] == pytest.approx(2.0, rel=1e-12)
+    assert np.isnan(s["strided_time_exponent"]) and np.isnan(s["strided_vs_bmm_ratio"])
+    assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
