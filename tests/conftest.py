@@ -32,3 +32,19 @@ def quick_book(tmp_path_factory) -> BookBuild:
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--quick", "--build", str(build)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     return BookBuild(proc.returncode, proc.stdout + proc.stderr, build, build / "_build" / "html", figures)
+
+
+@pytest.fixture(scope="session")
+def book_html(request) -> Path:
+    """The HTML folder of a built QUICK book: ``$DDLIB_BOOK_HTML`` if set (reuse a build, e.g. ``_build/html`` after
+    ``make book QUICK=1``), else the one ``quick_book`` builds (once per session, shared with the build tests)."""
+    given = os.environ.get("DDLIB_BOOK_HTML")
+    if given:
+        html = Path(given).resolve()
+        if not (html / "index.html").is_file():
+            pytest.fail(f"DDLIB_BOOK_HTML={given} holds no built book (no index.html)")
+        return html
+    book = request.getfixturevalue("quick_book")
+    if book.returncode != 0:
+        pytest.fail(f"the QUICK book did not build (exit {book.returncode}):\n{book.output[-4000:]}")
+    return book.html
