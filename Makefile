@@ -30,6 +30,9 @@ book: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow or not slow"
 
