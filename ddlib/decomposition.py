@@ -164,9 +164,12 @@ class Decomposition:
         ``"multiplicity"``
             :math:`(D_i)_{jj} = 1 / \#\{k : x_j \in \Omega_k\}`.
         ``"ramp"``
-            a linear ramp across each overlap: :math:`\chi_i(x_j) = \min(1, d_i(j)/(\delta+1))`, where :math:`d_i(j)`
+            a linear ramp across each overlap: :math:`\chi_i(x_j) = \min(1, d_i(j)/(2\delta+1))`, where :math:`d_i(j)`
             is the distance in nodes from node ``j`` to the first node outside subdomain ``i`` (no ramp at the physical
-            boundary), then :math:`D_i = \chi_i / \sum_k \chi_k`. Equals ``"boolean"`` when ``delta = 0``.
+            boundary), then :math:`D_i = \chi_i / \sum_k \chi_k`. Neighbours share ``2 delta`` nodes, across which
+            :math:`D_i` falls from 1 to 0 in equal steps of :math:`1/(2\delta+1)` (there :math:`\chi_i + \chi_{i+1} = 1`
+            already; the normalisation matters only where three subdomains meet, ``2 delta >= m``). Equals
+            ``"boolean"`` when ``delta = 0``.
         ``"boolean"``
             1 on the nodes of the non-overlapping block ``i``, 0 on the overlap.
         """
@@ -190,10 +193,9 @@ class Decomposition:
             lo, hi = self.bounds[:, :1], self.bounds[:, 1:]
             d_left = np.where(lo == 0, np.inf, j - lo + 1)
             d_right = np.where(hi == self.n, np.inf, hi - j)
-            chi = np.minimum(1.0, np.minimum(d_left, d_right) / (self.delta + 1))
+            chi = np.minimum(1.0, np.minimum(d_left, d_right) / (2 * self.delta + 1))
             chi = np.where(self.mask, chi, 0.0)
-            total = np.zeros(self.n)
-            np.add.at(total, j[self.mask], chi[self.mask])
+            total = np.bincount(j[self.mask], weights=chi[self.mask], minlength=self.n)
             W = chi / total[j]
         return np.where(self.mask, W, 0.0)
 
@@ -203,15 +205,17 @@ class Decomposition:
         """0-based fine-grid indices of the ``N - 1`` interior coarse nodes :math:`x = iH`."""
         return np.arange(1, self.N) * self.m - 1
 
-    def coarse_space(self, kind: str = "hat") -> sp.csr_matrix:
+    def coarse_space(self, kind: str = "hat", partition: str = "multiplicity") -> sp.csr_matrix:
         r"""The coarse basis :math:`\Phi` as a sparse ``n x N_0`` matrix.
 
         ``"hat"``
             piecewise-linear hat functions on the ``N - 1`` interior coarse nodes:
             :math:`\Phi_{ji} = \max(0, 1 - |x_j - iH| / H)`, ``N_0 = N - 1``.
         ``"nicolaides"``
-            the partition-of-unity-weighted constants :math:`\Phi_{:,i} = R_i^T D_i R_i \mathbf 1` (multiplicity
-            scaling), ``N_0 = N``; they sum to the constant function.
+            the partition-of-unity-weighted constants :math:`\Phi_{:,i} = R_i^T D_i R_i \mathbf 1`, ``N_0 = N``, with
+            :math:`D_i` the partition of unity named by ``partition`` (default multiplicity scaling); they sum to the
+            constant function. The smooth ``"ramp"`` gives the classical :math:`C(1 + H/\delta)` behaviour; the
+            jumps of ``"multiplicity"`` and ``"boolean"`` cost coarse energy of order :math:`1/h`.
         ``"none"``
             an empty ``n x 0`` matrix (one-level methods).
         """
@@ -226,18 +230,19 @@ class Decomposition:
             cols = np.repeat(i - 1, k.size)
             vals = np.tile(1.0 - np.abs(k) / self.m, i.size)
             return sp.csr_matrix((vals, (rows, cols)), shape=(self.n, self.N - 1))
-        W = self._padded_weights("multiplicity")
+        W = self._padded_weights(check_choice("partition", partition, PARTITIONS_OF_UNITY))
         rows = self.padded_indices[self.mask]
         cols = np.broadcast_to(np.arange(self.N)[:, None], self.mask.shape)[self.mask]
         return sp.csr_matrix((W[self.mask], (rows, cols)), shape=(self.n, self.N))
 
-    def coarse_matrix(self, kind: str = "hat", A=None, sparse: bool = False):
+    def coarse_matrix(self, kind: str = "hat", A=None, sparse: bool = False, partition: str = "multiplicity"):
         r"""The Galerkin coarse matrix :math:`A_0 = \Phi^T A \Phi`, ``N_0 x N_0``.
 
         Dense by default; ``sparse=True`` returns a CSC matrix (tridiagonal in 1D), which is what large ``N`` needs.
+        ``partition`` is passed to :meth:`coarse_space` (Nicolaides only).
         """
         A = laplacian_1d(self.n) if A is None else sp.csr_matrix(A)
-        P = self.coarse_space(kind)
+        P = self.coarse_space(kind, partition)
         A0 = (P.T @ (A @ P)).tocsc()
         return A0 if sparse else A0.toarray()
 
