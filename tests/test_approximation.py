@@ -1,0 +1,73 @@
+"""Best achievable errors: closed forms against the measured oracles, and their asymptotic rates."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ddlib.approximation import (dd_best_error, dd_frontier, dd_oracle_error, dd_rate, global_best_error,
+                                 global_frontier, global_oracle_error, global_rate)
+from ddlib.attention import DDAttention
+from ddlib.decomposition import Decomposition
+from ddlib.problem import inverse
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(2, 90), data=st.data())
+def test_global_closed_form_equals_truncated_svd(n, data):
+    r = data.draw(st.integers(1, n - 1))
+    s = np.linalg.svd(inverse(n), compute_uv=False)
+    assert global_best_error(n, [r])[0] == pytest.approx(s[r] / s[0], rel=1e-10)
+    assert global_oracle_error(n, r) == pytest.approx(s[r] / s[0], rel=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(N=st.integers(1, 6), m=st.integers(2, 10), data=st.data())
+def test_dd_closed_form_equals_measured_schwarz_oracle(N, m, data):
+    n = N * m - 1
+    delta = data.draw(st.integers(0, m - 1))
+    r = data.draw(st.integers(1, m - 1))
+    partition = data.draw(st.sampled_from(["multiplicity", "ramp", "boolean"]))
+    weighting = data.draw(st.sampled_from(["sqrt", "left", "none"]))
+    measured = dd_oracle_error(n, N, delta, r, partition=partition, weighting=weighting)
+    assert measured == pytest.approx(dd_best_error(n, N, [r])[0], rel=1e-9, abs=1e-13)
+
+
+def test_dd_oracle_is_exact_at_full_rank_and_zero_error():
+    assert dd_best_error(255, 16, [15])[0] == 0.0
+    assert dd_oracle_error(255, 16, 2, 15) < 1e-13
+
+
+@pytest.mark.parametrize("r", [1, 3, 7])
+def test_rates_are_the_continuum_limits(r):
+    """e_glob(r) (r+1)^2 -> 1 as h -> 0 and e_DD(r) N^2 (r+1)^2 -> 1 as H/h -> infinity, with O(h^2) corrections."""
+    ns = [2**p - 1 for p in (8, 10, 12)]
+    g = [global_best_error(n, [r])[0] / global_rate([r])[0] - 1 for n in ns]
+    assert abs(g[-1]) < 1e-5 and abs(g[0]) / abs(g[1]) == pytest.approx(16, rel=0.05)  # error ~ h^2
+    N = 4
+    d = [dd_best_error(n, N, [r])[0] / dd_rate(N, [r])[0] - 1 for n in ns]
+    # the element blocks are discrete: relative correction ~ (r+1)^2 pi^2 / (12 m^2) -> 0 like (h/H)^2
+    assert abs(d[-1]) < abs(d[1]) < abs(d[0])
+    assert abs(d[0]) / abs(d[1]) == pytest.approx(16, rel=0.05)
+
+
+def test_dd_gains_factor_H_squared_over_global_at_equal_rank():
+    n, r = 4095, 3
+    for N in (4, 8, 16):
+        ratio = dd_best_error(n, N, [r])[0] / global_best_error(n, [r])[0]
+        assert ratio == pytest.approx(1.0 / N**2, rel=0.02)
+
+
+def test_frontiers_count_parameters_like_the_models():
+    gf = global_frontier(63, [1, 4, 8])
+    assert gf["params"].tolist() == [126, 504, 1008]
+    df = dd_frontier(63, 8, 2)
+    assert df["rank"].tolist() == list(range(1, 8))
+    for r, p in zip(df["rank"], df["params"]):
+        assert DDAttention(Decomposition(63, 8, 2), int(r)).num_parameters() == p
+    assert np.all(np.diff(df["error"]) <= 0)
+
+
+def test_bad_ranks_raise_value_error():
+    with pytest.raises(ValueError, match="ranks"):
+        global_best_error(15, [16])
+    with pytest.raises(ValueError, match="local_ranks"):
+        dd_best_error(15, 4, [4])
