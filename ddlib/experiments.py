@@ -18,9 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import time
+
+import torch
+
 from ._validate import check_int, check_positive
+from .approximation import dd_best_error, global_best_error
 from .attention import dd_parameter_count, global_parameter_count
-from .training import TEST_SETS, TrainConfig, TrainingDiverged, TrainResult, train
+from .training import TEST_SETS, TrainConfig, TrainingDiverged, TrainResult, build_model, train
 
 __all__ = [
     "global_spec",
@@ -35,6 +40,8 @@ __all__ = [
     "summary_table",
     "seed_band",
     "headline",
+    "cheapest_dd_beating_global",
+    "step_time",
     "METRICS",
 ]
 
@@ -201,3 +208,41 @@ def headline(global_runs: ModelRuns, dd_runs: ModelRuns, target: float) -> dict:
         "seconds_to_target_global": g["seconds_to_target"], "seconds_to_target_dd": d["seconds_to_target"],
         "target": float(target), "seeds": int(min(g["seeds"], d["seeds"])),
     }
+
+
+def cheapest_dd_beating_global(n: int, global_rank: int, dd_specs) -> dict:
+    """The DD model dict with the fewest parameters whose *oracle* error (:func:`ddlib.approximation.dd_best_error`)
+    is at most the best error of a global rank-``global_rank`` operator: a choice made from theory, before training."""
+    bound = global_best_error(n, [global_rank])[0]
+    ok = [s for s in dd_specs if s["kind"] == "dd" and dd_best_error(n, s["N"], [min(s["local_rank"],
+                                                                                    (n + 1) // s["N"] - 1)])[0] <= bound]
+    if not ok:
+        raise ValueError(f"no DD configuration in dd_specs reaches the global rank-{global_rank} oracle error {bound:.3e}")
+    return min(ok, key=lambda s: (model_parameters(s, n), s["N"], s["delta"]))
+
+
+def step_time(specs, n: int, batch: int, *, steps: int = 30, repeats: int = 5, seed: int = 0) -> dict:
+    """Median wall-clock seconds of one Adam step (forward, loss, backward, update) per model dict, on random data.
+
+    The models are timed in turn, ``repeats`` rounds of ``steps`` steps each (interleaved, so a change of machine
+    load hits all of them alike); returns ``{label: median seconds per step}``.
+    """
+    steps, repeats = check_int("steps", steps, low=1), check_int("repeats", repeats, low=1)
+    g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    F = torch.randn(n, check_int("batch", batch, low=1), generator=g, dtype=torch.float64)
+    U = torch.randn(n, batch, generator=g, dtype=torch.float64)
+    w = 1.0 / (U**2).sum(0)
+    models = [(model_label(s), build_model(s, n, seed=seed)) for s in specs]
+    opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for _, m in models]
+    times = {label: [] for label, _ in models}
+    for rep in range(repeats + 1):  # round 0 warms up
+        for (label, m), opt in zip(models, opts):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss = (((m.apply_columns(F) - U) ** 2).sum(0) * w).mean()
+                loss.backward()
+                opt.step()
+            if rep:
+                times[label].append((time.perf_counter() - t0) / steps)
+    return {label: float(np.median(t)) for label, t in times.items()}

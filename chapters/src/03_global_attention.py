@@ -1,0 +1,227 @@
+# %% [markdown]
+# (ch-global-attention)=
+# # 3. Global low-rank attention
+#
+# The paper's baseline is a *global*, softmax-free, low-rank attention operator. This chapter treats it as what it
+# is for our problem, a learnable matrix of rank $r$ that maps a right-hand side $f$ to a solution $u$, and asks two
+# questions: what the best rank-$r$ operator can do at all (approximation theory), and what training on Fourier data
+# actually finds (the data trap).
+
+# %% tags=["parameters", "remove-cell"]
+QUICK = False      # small fast run, set by CI and by make book QUICK 1
+n = 255            # interior grid nodes
+K = 16             # training band, Fourier modes 1 to K
+SAMPLES = 64       # training samples (full batch)
+EPOCHS = 1000      # epoch budget of every run
+LRS = [3e-3, 1e-2, 3e-2]  # learning-rate grid, the best one is chosen per model
+SEEDS = [0, 1, 2]  # seeds of data, initialisation and batch order
+TRAP_FACTOR = 4    # the second trained model has rank TRAP_FACTOR times K
+
+# %% tags=["remove-cell"]
+import numpy as np
+import matplotlib.pyplot as plt
+from myst_nb import glue
+
+from ddlib import approximation as apx
+from ddlib.attention import GlobalAttention, configure_threads, operator_error
+from ddlib.experiments import fair_comparison, global_spec, seed_band, summarize
+from ddlib.figures import FigureRecorder
+from ddlib.problem import eigenvalues, inverse
+from ddlib.training import TrainConfig
+from ddlib.plotting import use_style
+from ddlib.plotting.attention import approximation_figure
+
+if QUICK:
+    n, K, EPOCHS, LRS = 63, 8, 200, [1e-2, 3e-2]
+configure_threads()
+use_style()
+fig_rec = FigureRecorder("chapters/03_global_attention.ipynb",
+                         dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, SEEDS=SEEDS,
+                              TRAP_FACTOR=TRAP_FACTOR))
+glue("n", n, display=False)
+glue("K", K, display=False)
+glue("Kp1", K + 1, display=False)
+glue("K2", 2 * K, display=False)
+
+# %% [markdown]
+# ## Attention as an operator
+#
+# Attention without softmax, as in the Galerkin transformer {cite:p}`cao2021galerkin`, is a product of two
+# projections. Acting on the vector $f \in \mathbb R^n$ of nodal values,
+#
+# $$
+# u = M_\theta^{-1} f = h\, Q K^T f, \qquad Q, K \in \mathbb R^{n\times r}, \qquad 2nr \text{ parameters}.
+# $$ (eq-global-attention)
+#
+# $K^T f$ takes $r$ weighted averages of $f$ and $Q$ spreads them back over the grid. The factor $h = 1/(n+1)$ is a
+# quadrature weight: since $(A^{-1})_{ij} = h\,G(x_i, x_j)$, the product $QK^T$ approximates the Green's function
+# itself and its entries are $O(1)$ for every $n$. This is `ddlib.attention.GlobalAttention(n, r)`; by default $Q$
+# and $K$ are drawn from $\mathcal N(0, 0.1^2)$ with an explicit seed, and `init="svd"` sets them to the best
+# rank-$r$ factors instead.
+#
+# ## What rank $r$ can do
+#
+# $A^{-1}$ is symmetric with eigenvalues $1/\lambda_k$, so by Eckart and Young {cite:p}`eckart1936approximation` the
+# best rank-$r$ approximation keeps the $r$ lowest Fourier modes, and its relative error is
+#
+# $$
+# \frac{\|A^{-1} - [A^{-1}]_r\|_2}{\|A^{-1}\|_2} = \frac{\lambda_1}{\lambda_{r+1}} \approx \frac{1}{(r+1)^2}.
+# $$ (eq-eckart-young)
+#
+# The error falls only like $r^{-2}$, and the parameters grow like $r$: each digit of accuracy costs about a factor
+# $\sqrt{10}$ in rank. The reason is the kink of the Green's function on the diagonal: $A^{-1}$ is not smooth enough
+# to be globally low-rank.
+
+# %%
+sv_closed = 1.0 / eigenvalues(n)
+sv_computed = np.linalg.svd(inverse(n), compute_uv=False)
+sv_err = float(np.max(np.abs(sv_computed - sv_closed) / sv_closed))
+svd_err_K = apx.global_oracle_error(n, K)
+closed_K = float(apx.global_best_error(n, [K])[0])
+ranks = np.unique(np.round(np.geomspace(1, n // 2, 24)).astype(int))
+gfront = apx.global_frontier(n, ranks)
+all_ranks = np.arange(1, n)
+all_err = apx.global_best_error(n, all_ranks)
+rank_for = {eps: int(all_ranks[np.argmax(all_err <= eps)]) for eps in (1e-2, 1e-3)}
+glue("sv_rel_err", sv_err, display=False)
+glue("svd_err_K", svd_err_K, display=False)
+glue("closed_err_K", closed_K, display=False)
+glue("rate_K", 1.0 / (K + 1) ** 2, display=False)
+glue("rank_1e2", rank_for[1e-2], display=False)
+glue("rank_1e3", rank_for[1e-3], display=False)
+glue("params_1e3", 2 * n * rank_for[1e-3], display=False)
+print(f"computed vs closed-form singular values: max rel. diff {sv_err:.1e}")
+print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for 1e-2: {rank_for[1e-2]}, "
+      f"for 1e-3: {rank_for[1e-3]}")
+
+# %% [markdown]
+# The computed singular values of $A^{-1}$ agree with $1/\lambda_k$ to {glue:text}`sv_rel_err:.1e`. At rank
+# $r = K =$ {glue:text}`K` the truncated SVD (measured with `init="svd"`) has relative error
+# {glue:text}`svd_err_K:.4e`, equal to $\lambda_1/\lambda_{K+1} =$ {glue:text}`closed_err_K:.4e` (the continuum
+# estimate $1/(K+1)^2$ is {glue:text}`rate_K:.4e`). An error of $10^{-2}$ needs rank {glue:text}`rank_1e2`, an error
+# of $10^{-3}$ needs rank {glue:text}`rank_1e3`, that is {glue:text}`params_1e3` parameters.
+#
+# **The DD class, for comparison.** Chapter {ref}`ch-dd-attention` builds the paper's operator. Its "Schwarz
+# oracle" keeps the coarse part of the exact decomposition of chapter 2 and truncates each local block to rank $r$;
+# its error is $\approx H^2/(r+1)^2$ with $H = 1/N$ (`ddlib.approximation.dd_best_error`), a factor $H^2$ below the
+# global error at equal rank, with about as many parameters. Panel (b) of {numref}`fig-F5` draws both against the
+# parameter count.
+
+# %%
+dd_fronts = [apx.dd_frontier(n, N, 1) for N in ((8, 16) if n >= 255 else (4, 8))]
+P_K = 2 * n * K
+best_dd = min(((f["error"][f["params"] <= P_K].min(), f["N"]) for f in dd_fronts if np.any(f["params"] <= P_K)))
+glue("params_K", P_K, display=False)
+glue("dd_oracle_at_PK", float(best_dd[0]), display=False)
+glue("dd_oracle_at_PK_N", int(best_dd[1]), display=False)
+smallest = min(dd_fronts, key=lambda f: f["params"][0])
+glue("dd_min_params", int(smallest["params"][0]), display=False)
+glue("dd_min_params_err", float(smallest["error"][0]), display=False)
+glue("dd_min_params_N", int(smallest["N"]), display=False)
+
+# %% [markdown]
+# With the parameter budget of the global rank-$K$ operator, $2nK =$ {glue:text}`params_K`, the best DD oracle
+# (here $N =$ {glue:text}`dd_oracle_at_PK_N`) reaches {glue:text}`dd_oracle_at_PK:.2e`; already the smallest DD
+# configuration drawn ($N =$ {glue:text}`dd_min_params_N`, local rank 1, {glue:text}`dd_min_params` parameters)
+# reaches {glue:text}`dd_min_params_err:.2e`. In approximation power the paper's "far fewer parameters" is a theorem
+# in 1D; whether training finds these operators is the subject of chapter {ref}`ch-dd-attention`.
+#
+# ## The data trap
+#
+# The training data are $f = \sum_{k=1}^{K} a_k \sin(k\pi x)$. Each sine is an eigenvector of $A$, so the data span
+# exactly the $K$-dimensional invariant subspace $V_K = \mathrm{span}(v_1,\dots,v_K)$, and the loss depends on
+# $M_\theta^{-1}$ only through its restriction to $V_K$. A rank-$K$ operator can match $A^{-1}$ there exactly, so the
+# training loss can reach zero while $M_\theta^{-1}$ is arbitrary on the other $n - K$ modes. The Eckart-Young
+# operator of rank $K$ is exactly this: $A^{-1}$ on $V_K$ and zero elsewhere, hence entirely wrong on modes
+# $K+1, \dots, 2K$. A trained operator is not even zero there: it keeps whatever the initialisation put there, and
+# gradient descent has no reason to change it.
+#
+# We train the global operator with $r = K$ and $r =$ {glue:text}`rank_big` on {glue:text}`samples` samples of the
+# band, full batch, with Adam for {glue:text}`epochs` epochs; each rank gets the best learning rate of the grid
+# {glue:text}`lr_grid` by final training loss on the first seed (the protocol of `ddlib.experiments.fair_comparison`,
+# used again in chapter {ref}`ch-dd-attention`), and we report the mean over {glue:text}`n_seeds` seeds.
+
+# %%
+configure = TrainConfig(model=global_spec(K), n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS)
+big = min(TRAP_FACTOR * K, n)
+trap_runs = fair_comparison([global_spec(K), global_spec(big)], configure, LRS, SEEDS)
+glue("rank_big", big, display=False)
+glue("samples", SAMPLES, display=False)
+glue("epochs", EPOCHS, display=False)
+glue("lr_grid", ", ".join(f"{lr:g}" for lr in LRS), display=False)
+glue("n_seeds", len(SEEDS), display=False)
+oracle = GlobalAttention(n, K, init="svd")
+from ddlib.data import make_dataset  # noqa: E402  (the out-of-band set of the first seed, for the oracle)
+ob = make_dataset("out_of_band", n, SAMPLES, K, SEEDS[0])
+oracle_out = float(np.mean(np.linalg.norm(oracle(ob.f).detach().numpy() - ob.u, axis=1)
+                           / np.linalg.norm(ob.u, axis=1)))
+glue("oracle_out_of_band", oracle_out, display=False)
+rows = {}
+for tag, mr in zip(("K", "big"), trap_runs):
+    s = summarize(mr)
+    rows[tag] = s
+    for key in ("train_loss", "error_in_band", "error_out_of_band", "error_noise", "error_point_loads",
+                "operator_error"):
+        glue(f"trap_{tag}_{key}", s[f"{key}_mean"], display=False)
+    glue(f"trap_{tag}_lr", float(mr.lr), display=False)
+    print(f"{mr.label:14s} lr={mr.lr:g}  train loss {s['train_loss_mean']:.2e}  in-band {s['error_in_band_mean']:.2e}  "
+          f"out-of-band {s['error_out_of_band_mean']:.2e}  noise {s['error_noise_mean']:.2e}  "
+          f"point loads {s['error_point_loads_mean']:.2e}  operator {s['operator_error_mean']:.2e}")
+print(f"Eckart-Young rank {K}: out-of-band error {oracle_out:.6f}")
+trap_ratio = rows["K"]["operator_error_mean"] / svd_err_K
+glue("trap_ratio", float(trap_ratio), display=False)
+
+# %% [markdown]
+# | | rank $K$ = {glue:text}`K` | rank {glue:text}`rank_big` |
+# |---|---|---|
+# | chosen learning rate | {glue:text}`trap_K_lr:g` | {glue:text}`trap_big_lr:g` |
+# | training loss (mean relative squared error) | {glue:text}`trap_K_train_loss:.1e` | {glue:text}`trap_big_train_loss:.1e` |
+# | in-band test error | {glue:text}`trap_K_error_in_band:.2e` | {glue:text}`trap_big_error_in_band:.2e` |
+# | out-of-band test error (modes $K+1..2K$) | {glue:text}`trap_K_error_out_of_band:.2f` | {glue:text}`trap_big_error_out_of_band:.2f` |
+# | white-noise test error | {glue:text}`trap_K_error_noise:.2f` | {glue:text}`trap_big_error_noise:.2f` |
+# | point-load test error | {glue:text}`trap_K_error_point_loads:.2f` | {glue:text}`trap_big_error_point_loads:.2f` |
+# | operator error $\|M_\theta^{-1}-A^{-1}\|_2/\|A^{-1}\|_2$ | {glue:text}`trap_K_operator_error:.3f` | {glue:text}`trap_big_operator_error:.3f` |
+#
+# On the training band both operators are good: in-band test errors of {glue:text}`trap_K_error_in_band:.1e` and
+# {glue:text}`trap_big_error_in_band:.1e`. Off the band they are useless: the out-of-band error is
+# {glue:text}`trap_K_error_out_of_band:.1f` (rank $K$) and {glue:text}`trap_big_error_out_of_band:.1f` (rank
+# {glue:text}`rank_big`), i.e. the predicted $u$ is *larger* than the true one by that factor, because the true
+# solutions of modes $K+1..2K$ are small ($\propto 1/k^2$) and the untrained part of $QK^T$ is not. The Eckart-Young
+# operator of rank $K$, which is exact on the band and zero off it, has out-of-band error
+# {glue:text}`oracle_out_of_band:.6f`: its prediction off the band is zero, so it is wrong by exactly the whole
+# solution, as fact 5 of the paper page says. Extra rank does not help: the
+# rank-{glue:text}`rank_big` model could represent modes up to {glue:text}`rank_big`, but the data never show them.
+#
+# The operator error of the trained rank-$K$ model, {glue:text}`trap_K_operator_error:.3f`, is
+# {glue:text}`trap_ratio:.0f` times that of the best rank-$K$ operator. It is dominated by the low modes outside the
+# band, where $1/\lambda_k$ is largest. **Results on the training band alone prove little**; every comparison in
+# chapter {ref}`ch-dd-attention` therefore reports the out-of-band, noise, point-load and operator errors beside the
+# in-band error.
+#
+# ```{figure} ../figures/F5_approximation.png
+# :name: fig-F5
+# :width: 100%
+#
+# **F5, approximation theory and the data trap** ($n$ = {glue:text}`n`). (a) Singular values of $A^{-1}$, computed
+# and closed form. (b) Best relative operator error against parameter count: global rank $r$ (truncated SVD,
+# {eq}`eq-eckart-young`) and the DD Schwarz oracle (exact coarse part, local blocks truncated to rank $r$), with their
+# closed-form rates $1/(r+1)^2$ and $H^2/(r+1)^2$ dotted. (c) Training the global rank-$K$ operator on modes $1..K$:
+# seed mean (line) and range (band) of the test errors; the in-band error falls, the others do not.
+# ```
+
+# %% tags=["remove-output"]
+mr = trap_runs[0]
+trap = {"label": f"global $r = K = {K}$",
+        "curves": {m: seed_band(mr, m) for m in ("error_in_band", "error_out_of_band", "error_noise",
+                                                   "operator_error")}}
+fig = approximation_figure(sv_closed, sv_computed, gfront, dd_fronts, trap)
+fig_rec.save(fig, "F5", "approximation", numbers=dict(
+    n=n, K=K, sv_rel_err=sv_err, svd_err_K=svd_err_K, closed_err_K=closed_K, rank_for_1e3=rank_for[1e-3],
+    dd_oracle_at_PK=float(best_dd[0]), trap_error_in_band=rows["K"]["error_in_band_mean"],
+    trap_error_out_of_band=rows["K"]["error_out_of_band_mean"], trap_operator_error=rows["K"]["operator_error_mean"],
+    oracle_out_of_band=oracle_out))
+plt.close(fig)
+
+# %% [markdown]
+# {numref}`fig-F5` (c) shows the trap during training: the in-band error falls by orders of magnitude while the
+# out-of-band, noise and operator errors stay flat from the first epoch on.
