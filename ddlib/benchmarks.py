@@ -421,7 +421,8 @@ def strided_operands(model) -> dict:
     :func:`strided_dd_apply` reads subdomain ``i`` as the window of nodes ``i m - delta .. (i+1) m + delta - 1``
     (0-based) of the zero-padded input, so slot ``j`` of every window holds node ``i m - delta + j``. The model's
     padded layout starts subdomain 0 at node 0 instead (its window is clipped at the boundary), so subdomain 0's rows
-    of :math:`Q_0, K_0` and of the weights move down by ``delta`` slots; every other subdomain already matches.
+    move down by ``delta`` slots; every other subdomain already matches. The weights and ``h`` are folded into the
+    factors once: :math:`\tilde K_i = W^R_i K_i`, :math:`\tilde Q_i = h\,W^L_i Q_i`, :math:`\tilde Q_0 = h\,Q_0`.
     Only the hat coarse space (or none) is supported: its basis is applied in closed form.
     """
     import torch
@@ -438,59 +439,58 @@ def strided_operands(model) -> dict:
         t = torch.nn.functional.pad(t, pad)
         return torch.cat([torch.roll(t[:1], d, dims=1), t[1:]]) if d else t
 
-    out = {"m": dec.m, "delta": d, "N": dec.N, "n": dec.n, "h": model.h}
+    out = {"m": dec.m, "delta": d, "N": dec.N, "n": dec.n}
     if model.use_local:
-        out.update(Q=relayout(model.Q), K=relayout(model.K), wl=relayout(model.wl), wr=relayout(model.wr))
+        out["K"] = relayout(model.K * model.wr[:, :, None])                                  # (N, L, r)
+        out["Qt"] = relayout(model.Q * (model.h * model.wl[:, :, None])).transpose(1, 2)    # (N, r, L)
     if model.use_coarse:
-        out.update(Q0=model.Q0, K0=model.K0)
+        out.update(K0=model.K0, Q0t=(model.h * model.Q0).T)
     return out
 
 
 def strided_dd_apply(ops: dict, f):
-    r"""DD attention :math:`u = h\big(\Phi Q_0K_0^T\Phi^T f + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i f\big)` on the rows of
-    ``f`` (``(batch, n)``), with the restrictions and the hat basis as strided views instead of index gathers.
+    r"""DD attention :math:`u = h\big(\Phi Q_0K_0^T\Phi^T f + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i f\big)` on the rows
+    of ``f`` (``(batch, n)``), with the restrictions and the hat basis as strided views instead of index gathers.
 
     Local level: pad ``f`` with ``delta`` zeros in front and ``delta + 1`` behind (length :math:`Nm + 2\delta`);
     ``unfold(m + 2 delta, step m)`` is then :math:`(R_i f)_i` for all ``i`` without a copy. After the two batched
     products the windows are summed back (:math:`\sum_i R_i^T y_i`) as the core slots ``delta .. delta + m - 1``
     of window ``i`` (nodes ``i m .. i m + m - 1``) plus the left tail of window ``i + 1`` and the right tail of
-    window ``i - 1``: three slice additions.
+    window ``i - 1``: one copy and two slice additions into the output buffer.
 
     Coarse level (hat functions, coarse node ``i`` at 0-based node ``i m - 1``): with :math:`\tilde f = (0, f)`
     reshaped to ``(N, m)`` (row ``e`` = the nodes of coarse element ``e`` from its left coarse node on), hat ``i``
     takes the weights :math:`1 - j/m` on row ``i`` and :math:`j/m` on row ``i - 1``:
 
     .. math::  (\Phi^T f)_i = \sum_{j=0}^{m-1}\Big(1-\frac{j}{m}\Big)\tilde F_{i,j} + \frac{j}{m}\tilde F_{i-1,j},
-               \qquad (\Phi c)_{e,j} = \Big(1-\frac jm\Big)c_e + \frac jm\,c_{e+1}\quad (c_0 = c_N = 0).
+               \qquad (\Phi c)_{e,j} = \Big(1-\frac jm\Big)c_e + \frac jm\,c_{e+1}\quad (c_0 = c_N = 0),
 
-    Both levels cost :math:`O(n)` memory traffic beyond the products. ``ops`` comes from :func:`strided_operands`;
-    the result equals ``model(f)`` to rounding (tested).
+    added in place into the same buffer (shifted by one node). Beyond the products every step moves :math:`O(Bn)`
+    numbers. ``ops`` comes from :func:`strided_operands`; the result (a view of the buffer) equals ``model(f)`` to
+    rounding, gradients included (tested).
     """
     import torch
 
     m, d, N, n = ops["m"], ops["delta"], ops["N"], ops["n"]
     B = f.shape[0]
-    out = None
-    if "Q" in ops:
-        fp = torch.nn.functional.pad(f, (d, d + 1))                        # (B, N m + 2 delta)
-        X = fp.unfold(1, m + 2 * d, m).transpose(0, 1) * ops["wr"][:, None, :]   # (N, B, m + 2 delta)
-        T = torch.bmm(X, ops["K"])                                         # (N, B, r)
-        Y = torch.bmm(T, ops["Q"].transpose(1, 2)) * ops["wl"][:, None, :]  # (N, B, m + 2 delta)
-        core = Y[:, :, d:d + m].clone()                                    # (N, B, m)
+    Z = f.new_zeros(B, N * m + 1)                                          # Z[:, k + 1] holds node k
+    if "K" in ops:
+        X = torch.nn.functional.pad(f, (d, d + 1)).unfold(1, m + 2 * d, m).transpose(0, 1)   # (N, B, L), a view
+        Y = torch.bmm(torch.bmm(X, ops["K"]), ops["Qt"])                   # (N, B, L)
+        core = Z[:, 1:].view(B, N, m).transpose(0, 1)                      # (N, B, m), a view of Z
+        core.copy_(Y[:, :, d:d + m])
         if d:
             core[:-1, :, m - d:] += Y[1:, :, :d]                           # left tail of window i + 1
             core[1:, :, :d] += Y[:-1, :, d + m:]                           # right tail of window i - 1
-        out = core.transpose(0, 1).reshape(B, N * m)[:, :n]
-    if "Q0" in ops:
-        j = torch.arange(m, dtype=f.dtype) / m
-        F = torch.nn.functional.pad(f, (1, 0)).reshape(B, N, m)            # row e: nodes e m - 1 .. e m + m - 2
+    if "K0" in ops:
+        j = torch.arange(m, dtype=f.dtype, device=f.device) / m
+        F = torch.nn.functional.pad(f, (1, 0)).view(B, N, m)               # row e: nodes e m - 1 .. e m + m - 2
         c = F[:, 1:] @ (1 - j) + F[:, :-1] @ j                             # Phi^T f, (B, N - 1)
-        c = (c @ ops["K0"]) @ ops["Q0"].T
-        cz = torch.nn.functional.pad(c, (1, 1))                            # c_0 = c_N = 0
-        U = cz[:, :-1, None] * (1 - j) + cz[:, 1:, None] * j               # (B, N, m)
-        coarse = U.reshape(B, N * m)[:, 1:]
-        out = coarse if out is None else out + coarse
-    return out * ops["h"]
+        cz = torch.nn.functional.pad((c @ ops["K0"]) @ ops["Q0t"], (1, 1))  # c_0 = c_N = 0
+        U = Z[:, :N * m].view(B, N, m)                                     # the same buffer, shifted by one node
+        U.addcmul_(cz[:, :-1, None], 1 - j)
+        U.addcmul_(cz[:, 1:, None], j)
+    return Z[:, 1:n + 1]
 
 
 # ------------------------------------------------------------------------------------------------------ suites
