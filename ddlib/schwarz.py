@@ -68,6 +68,9 @@ __all__ = [
     "hat_two_level_bound",
     "measure",
     "fit_constant",
+    "SERIES",
+    "scaling_study",
+    "add_bounds",
 ]
 
 #: Names accepted by :class:`OverlappingOperator` for the overlapping part.
@@ -430,3 +433,76 @@ def fit_constant(rows: list[dict]) -> float:
     if not rows:
         raise ValueError("rows must hold at least one measurement")
     return float(max(r["kappa"] / r["shape"] for r in rows))
+
+
+#: The preconditioners compared in chapter 2's scaling study (keyword arguments of :func:`measure`).
+SERIES = {
+    "one-level ASM": dict(variant="additive", coarse="none", partition="multiplicity"),
+    "two-level ASM, hat": dict(variant="additive", coarse="hat", partition="multiplicity"),
+    "two-level ASM, Nicolaides": dict(variant="additive", coarse="nicolaides", partition="ramp"),
+    "two-level weighted, multiplicity": dict(variant="weighted", coarse="hat", partition="multiplicity"),
+    "two-level weighted, ramp": dict(variant="weighted", coarse="hat", partition="ramp"),
+}
+
+
+def scaling_study(studies: dict, series: dict | None = None, **measure_kw) -> list[dict]:
+    """Run :func:`measure` for every configuration of every study and every series.
+
+    Parameters
+    ----------
+    studies : dict
+        Study name (``"N"``, ``"n"`` or ``"delta"``, the varied quantity) -> list of ``(n, N, delta)``.
+    series : dict, optional
+        Series name -> keyword arguments of :func:`measure`; default :data:`SERIES`.
+    **measure_kw
+        Passed to every :func:`measure` call (``seed``, ``rtol``, ``dense_max``, ...).
+
+    Returns
+    -------
+    list of dict
+        The rows of :func:`measure`, each with ``study`` and ``series`` added.
+    """
+    series = SERIES if series is None else series
+    rows = []
+    for study, configs in studies.items():
+        check_choice("study", study, ("N", "n", "delta"))
+        for n, N, delta in configs:
+            for name, kw in series.items():
+                rows.append(dict(study=study, series=name, **measure(n, N, delta, **kw, **measure_kw)))
+    return rows
+
+
+def add_bounds(rows: list[dict]) -> dict:
+    r"""Attach the theoretical bound to each row (key ``bound``, kind ``bound_kind``) and return the constants.
+
+    * two-level additive Schwarz with the hat space: :math:`1 + N_c`, a theorem in 1D (:func:`hat_two_level_bound`),
+      no constant;
+    * other additive rows: :math:`C\,(1 + 1/(H\delta_g))` (one level) or :math:`C\,(1 + H/\delta_g)` (two levels),
+      with :math:`C` the smallest constant bounding every row of that series (:func:`fit_constant`): the curve shows
+      the predicted *shape*, not an independent bound;
+    * the weighted variants: no bound (``None``); the classical theory does not cover them.
+
+    Returns
+    -------
+    dict
+        Series name -> fitted :math:`C` (only the fitted series).
+    """
+    constants = {}
+    by_series: dict[str, list] = {}
+    for r in rows:
+        by_series.setdefault(r["series"], []).append(r)
+    for name, sel in by_series.items():
+        r0 = sel[0]
+        if r0["variant"] != "additive":
+            for r in sel:
+                r["bound"], r["bound_kind"] = None, None
+        elif r0["coarse"] == "hat":
+            for r in sel:
+                r["bound"] = hat_two_level_bound(Decomposition(r["n"], r["N"], r["delta"]))
+                r["bound_kind"] = "theorem"
+        else:
+            C = fit_constant(sel)
+            constants[name] = C
+            for r in sel:
+                r["bound"], r["bound_kind"] = C * r["shape"], "fitted"
+    return constants
