@@ -45,6 +45,8 @@ def book_html(request) -> Path:
             pytest.fail(f"DDLIB_BOOK_HTML={given} holds no built book (no index.html)")
         return html
     book = request.getfixturevalue("quick_book")
-    if book.returncode != 0:
-        pytest.fail(f"the QUICK book did not build (exit {book.returncode}):\n{book.output[-4000:]}")
+    if not (book.html / "index.html").is_file():
+        pytest.fail(f"the QUICK book has no HTML (exit {book.returncode}):\n{book.output[-4000:]}")
+    # A build that failed on Sphinx warnings still wrote its pages (--keep-going): check them as a reader gets them;
+    # the build tests report the failure itself.
     return book.html

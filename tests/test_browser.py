@@ -38,9 +38,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,6 +67,7 @@ RAW_PATTERNS = {
     "MyST role": re.compile(r"\{(?:glue|numref|eq|ref|doc|cite|math|term|download)(?::[a-z]+)?\}`?"),
     "MyST directive": re.compile(r"```\{|:::\{"),
 }
+_META_REFRESH = re.compile(r'<meta[^>]+http-equiv="refresh"[^>]+url=([^"\s>]+)"', re.I)
 GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`[^`]+`")
 CITE_ROLE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
@@ -208,6 +210,7 @@ function mathjaxSettled() {
       if (!document.querySelector(".math")) return resolve("no math on the page");
       if (window.MathJax && MathJax.startup && MathJax.startup.promise)
         return MathJax.startup.promise.then(() => resolve("typeset"), e => resolve("MathJax error: " + e));
+      if (Date.now() - t0 > timeoutMs) return resolve("MathJax did not finish");
       if (document.readyState === "complete" && !loadedAt) loadedAt = Date.now();
       if (Date.now() - t0 > timeoutMs || (loadedAt && Date.now() - loadedAt > 3000))
         return resolve("MathJax never loaded");
@@ -227,13 +230,16 @@ function visibleText(root) {
   while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
   return parts.join("");
 }
-Promise.all([imagesSettled, mathjaxSettled()]).then(([_, mathjax]) => {
+const deadline = new Promise(r => setTimeout(() => r("timeout"), timeoutMs));
+Promise.all([Promise.race([imagesSettled, deadline]), Promise.race([mathjaxSettled(), deadline])])
+    .then(([images, mathjax]) => {
   const describe = e => (e.getAttribute("src") || e.getAttribute("href") || e.outerHTML.slice(0, 120));
   const maths = [...document.querySelectorAll(".math")];
   const main = document.querySelector("main") || document.body;
   done({
     title: document.title,
-    mathjax: mathjax,
+    mathjax: mathjax === "timeout" ? "MathJax did not finish in time" : mathjax,
+    images_settled: images !== "timeout",
     images: document.images.length,
     broken_images: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(describe),
     math: maths.length,
@@ -326,6 +332,14 @@ class BookChecker:
     def _check_page(self, html: Path, base: str, page: str, shots: Path | None) -> PageReport:
         self.browser.get_log("browser")  # drain the messages of earlier pages
         self.browser.get(base + page)
+        redirect = _META_REFRESH.search((html / page).read_text(errors="replace"))
+        if redirect:  # a redirect page (index.html): check the page it leads to, once the browser is there
+            target = urljoin(base + page, redirect.group(1))
+            t0 = time.perf_counter()
+            while urldefrag(self.browser.current_url)[0] != urldefrag(target)[0]:
+                if time.perf_counter() - t0 > PAGE_TIMEOUT_S:
+                    raise TimeoutError(f"{page} did not redirect to {target}")
+                time.sleep(0.05)
         data = self.browser.execute_async_script(_PAGE_JS, int(PAGE_TIMEOUT_S * 1000))
         rep = PageReport(page=page, title=data["title"], images=data["images"],
                          broken_images=data["broken_images"], math=data["math"], mathjax=data["mathjax"],
@@ -339,6 +353,8 @@ class BookChecker:
         rep.links = [(k, u[len(base):]) for k, u in data["links"] if u.startswith(base)]
         rep.links += [(k, "../" + u[len(self._origin):]) for k, u in data["links"]
                       if u.startswith(self._origin) and not u.startswith(base)]  # outside the book: broken
+        if redirect:
+            rep.links.append(("redirect", target[len(base):]))
         rep.glue_found = sum(bool(g) for g in data["glue"])
         rep.empty_glue = sum(not g for g in data["glue"])
         source = _source_markdown(html, page)
@@ -461,6 +477,26 @@ def test_glued_numbers_and_citations_appear(book_reports):
 def test_no_browser_console_errors(book_reports):
     problems = [f"{r.page}: {s}" for r in book_reports.values() for s in r.console_errors]
     assert not problems, "\n".join(problems)
+
+
+def test_chapters_offer_the_executed_notebook_and_launch_buttons(book_html):
+    """Download gives the executed notebook (with outputs); Binder and Colab open the chapter's committed notebook."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = cfg["repository"]["url"].removeprefix("https://github.com/")
+    chapters = sorted((book_html / "chapters").glob("*.html"))
+    assert chapters
+    for page in chapters:
+        text = page.read_text()
+        stem = page.stem
+        download = f"../_sources/chapters/{stem}.ipynb"
+        assert f'href="{download}"' in text, f"{page.name}: no download link to its notebook"
+        nb = json.loads((page.parent / download).read_text())
+        outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+        assert outputs, f"{stem}.ipynb offered for download carries no outputs"
+        assert nb["metadata"]["ddlib"]["ok"] is True  # the provenance of the run that made it
+        assert f"colab.research.google.com/github/{repo}/blob/{cfg['repository']['branch']}/chapters/{stem}.ipynb" in text
+        assert f"mybinder.org/v2/gh/{repo}/{cfg['repository']['branch']}?urlpath=tree/chapters/{stem}.ipynb" in text
+        assert (ROOT / "chapters" / f"{stem}.ipynb").is_file(), "launch opens a notebook the repository lacks"
 
 
 def test_a_screenshot_of_every_page(book_reports):

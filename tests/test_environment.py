@@ -1,0 +1,114 @@
+"""The reader-facing project files agree with each other: the conda route (environment.yml) pins what the pip route
+(constraints.txt) pins, covers every dependency of pyproject.toml, and the citation, licence and book settings are
+complete. Fast: files only."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_TO_PIP = {"pytorch": "torch"}  # conda-forge names that differ from PyPI's
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _constraints() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[_norm(name)] = version.strip()
+    return pins
+
+
+def _environment() -> tuple[dict[str, str], dict]:
+    """environment.yml's pins as {pip name: version} (conda and pip sections), and the parsed file."""
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pins = {}
+    for dep in env["dependencies"]:
+        specs = dep["pip"] if isinstance(dep, dict) else [dep]
+        for spec in specs:
+            m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(?:==?\s*([^=\s]+))?(?:=(\S+))?", spec.split("#")[0].strip())
+            assert m, f"environment.yml: cannot read {spec!r}"
+            name = CONDA_TO_PIP.get(m.group(1), m.group(1))
+            pins[_norm(name)] = m.group(2)
+    return pins, env
+
+
+def _pyproject_requirements() -> list[str]:
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(meta["dependencies"])
+    for extra in ("book", "test", "dev"):
+        reqs += meta.get("optional-dependencies", {}).get(extra, [])
+    return [_norm(re.match(r"[A-Za-z0-9_.\-]+", r).group(0)) for r in reqs]
+
+
+def test_environment_pins_equal_the_pip_constraints():
+    pins, env = _environment()
+    constraints = _constraints()
+    assert "conda-forge" in env["channels"] and env["channels"][0] == "conda-forge"
+    assert pins.pop("python") == "3.11"
+    pins.pop("pip")
+    for name, version in pins.items():
+        assert version, f"environment.yml leaves {name} unpinned"
+        assert name in constraints, f"environment.yml pins {name}, constraints.txt does not"
+        assert version == constraints[name], f"{name}: environment.yml {version}, constraints.txt {constraints[name]}"
+
+
+def test_environment_covers_every_dependency_of_pyproject():
+    pins, _ = _environment()
+    missing = [r for r in _pyproject_requirements() if r not in pins]
+    assert not missing, f"pyproject.toml requires {missing}, environment.yml lacks them"
+
+
+def test_pytorch_is_the_cpu_build():
+    text = (ROOT / "environment.yml").read_text()
+    assert re.search(r"^\s*-\s*pytorch==\S+=cpu_\*\s*$", text, re.M)
+
+
+def test_citation_file_is_complete():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    for key in ("cff-version", "message", "title", "authors", "license", "preferred-citation"):
+        assert cff.get(key), key
+    paper = cff["preferred-citation"]
+    assert {a["family-names"] for a in paper["authors"]} == {"Köhler", "Rheinbach"}
+    assert "2606.18525" in paper["url"]
+
+
+def test_licence_names_mit_for_code_and_cc_by_for_text():
+    text = (ROOT / "LICENSE").read_text()
+    assert "MIT License" in text and "Permission is hereby granted" in text
+    assert "CC BY 4.0" in text and "creativecommons.org/licenses/by/4.0" in text
+
+
+def test_book_settings_for_readers():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert cfg["html"]["use_download_button"] is True
+    assert cfg["launch_buttons"]["binderhub_url"] and cfg["launch_buttons"]["colab_url"]
+    assert re.fullmatch(r"https://github\.com/[^/]+/[^/]+", cfg["repository"]["url"])
+    sphinx = cfg["sphinx"]["config"]
+    assert sphinx["numfig"] is True and sphinx["math_numfig"] is True
+    assert "sphinx-mathjax-offline" in cfg["sphinx"]["extra_extensions"]
+    assert cfg["bibtex_bibfiles"] == ["references.bib"]
+    toc = (ROOT / "_toc.yml").read_text()
+    assert toc.index("file: reproduce") < toc.index("file: status")
+
+
+def test_the_colab_install_cell_uses_the_configured_repository():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    page = (ROOT / "reproduce.md").read_text()
+    assert f'REPO = "{cfg["repository"]["url"]}"' in page
+
+
+@pytest.mark.parametrize("path", ["postBuild"])
+def test_binder_installs_ddlib(path):
+    p = ROOT / path
+    assert p.stat().st_mode & 0o111, f"{path} must be executable"
+    assert "pip install --no-deps -e ." in p.read_text()
