@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     cpus = len(os.sched_getaffinity(0))
     threads = configure_threads(args.threads or 1)  # one thread: stable on a shared 2-core machine (see threads table)
     max_p = args.max_p or (12 if args.quick else 20)
-    big = 12 if args.quick else 16
+    big = min(12 if args.quick else 16, max_p)
     load0 = os.getloadavg()
     t0 = time.perf_counter()
     print(f"benchmark: torch threads {threads} of {cpus} CPUs, load average {load0[0]:.2f}", flush=True)
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     rows = bm.scaling_benchmark(range(8, max_p + 1), backward_max_p=big, global_max_p=max_p, repeats=args.repeats)
     for r in rows:
         print(f"  n = 2^{r['p']:2d} - 1  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  strided {r['strided_forward'] * 1e3:9.2f}"
-              f" ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms"
+              f" ms  columns {r.get('columns_forward', np.nan) * 1e3:9.2f} ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms"
               f"  global(acc) {r['global_accuracy_forward'] * 1e3:9.2f} ms  banded {r['banded_solve'] * 1e3:8.2f} ms",
               flush=True)
     fit_from = 10 if max_p >= 12 else 8
@@ -130,9 +130,11 @@ def main(argv=None) -> int:
     s, sb = summary, summary_best
     print(f"\nDD attention forward time exponent (n = 2^{fit_from}..2^{big}): {s['dd_time_exponent']:.3f}"
           f" +- {s['dd_time_exponent_stderr']:.3f} (fastest repeats: {sb['dd_time_exponent']:.3f}); "
-          f"strided formulation {s['strided_time_exponent']:.3f}")
+          f"strided formulation {s['strided_time_exponent']:.3f}, "
+          f"apply_columns {s['columns_time_exponent']:.3f}")
     print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}: {s['dd_vs_bmm_ratio']:.2f} "
-          f"(fastest repeats: {sb['dd_vs_bmm_ratio']:.2f}); strided formulation {s['strided_vs_bmm_ratio']:.2f}")
+          f"(fastest repeats: {sb['dd_vs_bmm_ratio']:.2f}); strided formulation {s['strided_vs_bmm_ratio']:.2f}, "
+          f"apply_columns {s['columns_vs_bmm_ratio']:.2f}")
     print(f"global attention at matched accuracy: time exponent {s['global_accuracy_time_exponent']:.3f}")
     for t in threads_tab:
         print(f"threads {t['threads']}: DD forward {t['dd_forward'] * 1e3:.2f} ms, bmm {t['bmm_forward'] * 1e3:.2f} ms")

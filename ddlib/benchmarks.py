@@ -507,6 +507,8 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
     ``dd_forward``, ``dd_fwd_bwd``, ``dd_peak_bytes``
         :class:`ddlib.attention.DDAttention` forward (inference mode), forward+backward (``p <= backward_max_p``),
         and the RSS peak of one forward+backward (forward alone above ``backward_max_p``);
+    ``columns_forward``
+        ``DDAttention.apply_columns`` on the right-hand sides stored as contiguous columns (the training path);
     ``strided_forward``, ``strided_fwd_bwd``
         the same operator through :func:`strided_dd_apply` (strided views instead of index gathers);
     ``global_params_rank``, ``global_forward``, ``global_fwd_bwd``, ``global_peak_bytes``
@@ -550,6 +552,14 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
                                     ["peak_bytes"])
         _put(row, "dd_forward", time_module(dd, f, **timing))
         _put(row, "dd_fwd_bwd", time_module(dd, f, backward=True, **timing) if back else None)
+        if hasattr(dd, "apply_columns"):  # the column-major path that ddlib.training uses
+            Fc = f.T.contiguous()
+
+            def columns():
+                with torch.inference_mode():
+                    dd.apply_columns(Fc)
+
+            _put(row, "columns_forward", time_callable(columns, **timing))
         if strided:
             with torch.inference_mode():
                 ops = strided_operands(dd)  # the re-layout is a one-time set-up for inference
@@ -628,7 +638,7 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     n = column(rows, "n")
     sel = (p >= fit_from) & (p <= fit_to)
     out = {"statistic": statistic, "fit_range_p": [int(fit_from), int(fit_to)], "ratio_at_n": int(2**ratio_at - 1)}
-    for key, col in (("dd", "dd_forward"), ("strided", "strided_forward"), ("global", "global_forward"),
+    for key, col in (("dd", "dd_forward"), ("strided", "strided_forward"), ("columns", "columns_forward"), ("global", "global_forward"),
                      ("global_accuracy", "global_accuracy_forward"), ("banded", "banded_solve"),
                      ("bmm", "bmm_forward"), ("dd_fwd_bwd", "dd_fwd_bwd"), ("strided_fwd_bwd", "strided_fwd_bwd"),
                      ("global_fwd_bwd", "global_fwd_bwd")):
@@ -639,7 +649,7 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
         out[f"{key}_time_exponent_stderr"] = fit.stderr if fit else float("nan")
     at = p == ratio_at
     bmm = column(rows, "bmm_forward" + suffix)[at]
-    for key in ("dd", "strided"):
+    for key in ("dd", "strided", "columns"):
         t = column(rows, f"{key}_forward{suffix}")[at]
         out[f"{key}_vs_bmm_ratio"] = float(t[0] / bmm[0]) if t.size else float("nan")
     return out

@@ -11,6 +11,7 @@ from .style import COLORS
 _SERIES = (  # key, label, colour, marker, line style
     ("dd", "DD attention (ddlib.attention)", COLORS["dd"], "o", "-"),
     ("strided", "DD attention, strided formulation", COLORS["local"], "^", "--"),
+    ("columns", "DD attention, apply_columns (training path)", COLORS["classical"], "P", "-."),
     ("global", "global, matched parameters", COLORS["global"], "s", "-"),
     ("global_accuracy", "global, matched best accuracy", COLORS["coarse"], "D", ":"),
 )
