@@ -1,0 +1,125 @@
+"""Figures of chapter 5: generalisation per Fourier mode (F9), ablations (F10), learned preconditioners (F11)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .style import COLORS
+
+__all__ = ["generalisation_figure", "ablation_figure", "preconditioner_figure", "PRECONDITIONER_STYLE"]
+
+_SET_LABELS = {"in_band": "in band", "out_of_band": "out of band", "noise": "white noise", "point_loads": "point loads"}
+#: Colour, marker and label of each preconditioner of F11.
+PRECONDITIONER_STYLE = {
+    "none": (COLORS["other"], "x", "none (CG)"),
+    "as1": (COLORS["coarse"], "v", "additive Schwarz, 1 level"),
+    "as2": (COLORS["classical"], "s", "additive Schwarz, 2 levels"),
+    "learned_dd": (COLORS["dd"], "o", "learned DD + Jacobi"),
+    "learned_global": (COLORS["global"], "D", "learned global + Jacobi"),
+}
+
+
+def _floor(v, floor=1e-17):
+    return np.maximum(np.asarray(v, dtype=float), floor)
+
+
+def generalisation_figure(study: dict):
+    """F9 from :func:`ddlib.generalisation.generalisation_study`: per-mode errors (one panel per training set) and
+    the errors on the held-out sets."""
+    runs, K, k = study["runs"], study["K"], study["modes"]
+    trainings = list(dict.fromkeys(r["training"] for r in runs))
+    labels = list(dict.fromkeys(r["label"] for r in runs))
+    fig, axes = plt.subplots(1, len(trainings) + 1, figsize=(4.0 * (len(trainings) + 1), 3.4))
+    colors = [COLORS["global"] if "global" in lab else COLORS["dd"] for lab in labels]
+    for ax, tr in zip(axes, trainings):
+        ax.axvspan(0.9, K + 0.5, color="0.85", lw=0, label=f"band 1..{K}")
+        ax.axvspan(K + 0.5, 2 * K + 0.5, color="0.93", lw=0, label=f"out of band {K + 1}..{2 * K}")
+        for lab, c in zip(labels, colors):
+            r = next(x for x in runs if x["label"] == lab and x["training"] == tr)
+            ax.semilogy(k, _floor(r["mode_errors"]), color=c, lw=1, label=f"{lab} ({r['params']} par.)")
+        ax.semilogy(k, _floor(study["exact"]), color=COLORS["exact"], lw=1, ls=":", label=r"exact $A^{-1}$")
+        ax.set_xscale("log")
+        ax.set_xlabel("mode $k$")
+        ax.set_ylabel(r"relative error $e_k$")
+        ax.set_title("trained on " + ("the Fourier band" if tr == "fourier" else "white noise"))
+        ax.legend(loc="lower left", fontsize=7)
+    ax = axes[-1]
+    names = list(_SET_LABELS)
+    width = 0.8 / (len(labels) * len(trainings))
+    j = 0
+    for lab, c in zip(labels, colors):
+        for tr in trainings:
+            r = next(x for x in runs if x["label"] == lab and x["training"] == tr)
+            ax.bar(np.arange(len(names)) + (j - (len(labels) * len(trainings) - 1) / 2) * width,
+                   [r["sets"][s] for s in names], width, color=c, alpha=1.0 if tr == "fourier" else 0.45,
+                   hatch=None if tr == "fourier" else "//", edgecolor="white",
+                   label=f"{lab}, {'Fourier' if tr == 'fourier' else 'noise'}-trained")
+            j += 1
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(names)), [_SET_LABELS[s] for s in names])
+    ax.set_ylabel("mean relative error")
+    ax.set_title("held-out test sets")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    return fig
+
+
+def ablation_figure(rows: list[dict]):
+    """F10 from :func:`ddlib.ablations.run_ablations`: errors per configuration (seed range as error bars) and the
+    operator error against the parameter count."""
+    labels = [r["label"] for r in rows]
+    y = np.arange(len(rows))[::-1]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 0.32 * len(rows) + 1.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    metrics = [("error_in_band", "in band", COLORS["dd"]), ("error_out_of_band", "out of band", COLORS["global"]),
+               ("error_noise", "white noise", COLORS["classical"]), ("operator_error", r"$\|M-A^{-1}\|/\|A^{-1}\|$",
+                                                                        COLORS["exact"])]
+    h = 0.8 / len(metrics)
+    for j, (key, name, c) in enumerate(metrics):
+        mean = np.array([r[f"{key}_mean"] for r in rows])
+        lo = mean - np.array([r[f"{key}_min"] for r in rows])
+        hi = np.array([r[f"{key}_max"] for r in rows]) - mean
+        ax.barh(y + (len(metrics) / 2 - j - 0.5) * h, mean, h, xerr=[lo, hi], color=c, label=name,
+                error_kw=dict(lw=0.6))
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{lab} ({r['params']})" for lab, r in zip(labels, rows)])
+    ax.set_xlabel("relative error (mean over seeds; bars: range)")
+    ax.legend(fontsize=7, loc="lower right")
+    for r in rows:
+        c = COLORS["global"] if r["spec"].get("kind") == "banded_lowrank" else (
+            COLORS["exact"] if r["label"] == "baseline" else COLORS["dd"])
+        ax2.loglog(r["params"], r["operator_error_mean"], "o", color=c)
+        ax2.annotate(r["label"], (r["params"], r["operator_error_mean"]), fontsize=6, xytext=(3, 2),
+                     textcoords="offset points")
+    ax2.set_xlabel("parameters")
+    ax2.set_ylabel("operator error")
+    ax2.set_title("operator error against parameters")
+    return fig
+
+
+def preconditioner_figure(rows: list[dict], oracle: dict | None = None):
+    """F11 from the rows of :func:`ddlib.preconditioning.pcg_study`: PCG iterations and :math:`\\kappa` against ``n``,
+    and the training seconds of the learned preconditioners. ``oracle`` (``n -> kappa``) adds the band-oracle curve."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for name, (c, mk, lab) in PRECONDITIONER_STYLE.items():
+        rr = sorted((r for r in rows if r["preconditioner"] == name), key=lambda r: r["n"])
+        if not rr:
+            continue
+        n = [r["n"] for r in rr]
+        axes[0].loglog(n, [max(r["iterations"], 1) for r in rr], marker=mk, color=c, label=lab)
+        axes[1].loglog(n, [r["kappa"] for r in rr], marker=mk, color=c, label=lab)
+        if name.startswith("learned"):
+            axes[2].loglog(n, [r["train_seconds"] for r in rr], marker=mk, color=c, label=lab)
+    if oracle:
+        ns = sorted(oracle)
+        axes[1].loglog(ns, [oracle[v] for v in ns], ls="--", color=COLORS["dd"], lw=1,
+                       label="exact on the band + Jacobi")
+    axes[0].set_ylabel(r"PCG iterations to $10^{-8}$")
+    axes[1].set_ylabel(r"$\kappa(M^{-1}A)$")
+    axes[2].set_ylabel("training seconds")
+    axes[0].set_title("iterations")
+    axes[1].set_title("condition number")
+    axes[2].set_title("cost of one learned operator per $n$")
+    for ax in axes:
+        ax.set_xlabel("$n$ (fixed $H/h$)")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    return fig
