@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import LogLocator, ScalarFormatter
 
 from .style import COLORS
 
@@ -103,6 +103,7 @@ def scaling_figure(rows: list[dict], studies: dict, series: list[str]):
                 ax.set_xscale("log", base=2)
             ax.minorticks_off()  # minor log ticks cost most of the drawing time and add little
             if row == 1:
+                ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
                 ax.yaxis.set_major_formatter(ScalarFormatter())
             ax.set_xlabel({"N": "subdomains $N$", "n": "grid nodes $n$", "delta": r"overlap $\delta$ (nodes)"}[study])
         axes[0, c].set_title(f"({'abc'[c]}) $\\kappa(M^{{-1}}A)$, {title}")
