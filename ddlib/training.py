@@ -4,7 +4,9 @@ The loss is the mean relative squared error over a (mini-)batch,
 
 .. math::  L(\theta) = \frac{1}{|B|}\sum_{s\in B} \frac{\|M_\theta^{-1} f_s - u_s\|_2^2}{\|u_s\|_2^2},
 
-minimised by Adam :cite:p:`kingma2015adam`. At ``eval_points`` epochs (roughly geometric, always including 0 and the
+minimised by Adam :cite:p:`kingma2015adam` with learning rate ``lr`` (``schedule="cosine"``, the default: epoch ``e``
+of ``E`` uses :math:`\mathrm{lr}\,\tfrac12(1 + \cos(\pi (e-1)/E))`, so the last epochs take small steps and the
+final error is not caught in an oscillation; ``"constant"``: always ``lr``). At ``eval_points`` epochs (roughly geometric, always including 0 and the
 last) the history records
 
 ``epoch``, ``seconds``
@@ -59,13 +61,16 @@ __all__ = [
     "cache_key",
     "eval_epochs",
     "first_reaching",
+    "SCHEDULES",
 ]
 
 #: Held-out sets evaluated during training (history keys ``error_<name>``).
 TEST_SETS = ("in_band", "out_of_band", "noise", "point_loads")
 #: Bump when a change of the code changes results, so old cache entries are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _MODEL_KINDS = ("global", "dd")
+#: Learning-rate schedules: constant, or cosine decay from ``lr`` to 0 over the epoch budget.
+SCHEDULES = ("constant", "cosine")
 
 
 class TrainingDiverged(RuntimeError):
@@ -90,6 +95,7 @@ class TrainConfig:
     decay: float = 0.0
     seed: int = 0
     lr: float = 1e-2
+    schedule: str = "cosine"
     epochs: int = 1000
     batch_size: int | None = None
     max_seconds: float | None = None
@@ -104,6 +110,7 @@ class TrainConfig:
         check_int("test_samples", self.test_samples, low=1)
         check_int("seed", self.seed, low=0)
         check_positive("lr", self.lr)
+        check_choice("schedule", self.schedule, SCHEDULES)
         check_int("epochs", self.epochs, low=1)
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, low=1, high=self.samples)
@@ -298,6 +305,9 @@ def train(config: TrainConfig, *, data: dict | None = None, cache: bool = True, 
     try:
         for epoch in range(1, config.epochs + 1):
             t0 = time.perf_counter()
+            if config.schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / config.epochs))
             order = torch.randperm(m, generator=gen) if bs < m else None
             total = 0.0
             for start in range(0, m, bs):

@@ -11,7 +11,7 @@ from ddlib.attention import (DDAttention, GlobalAttention, configure_threads, dd
 from ddlib.decomposition import Decomposition
 from ddlib.problem import eigenvalues, inverse, laplacian_1d
 
-FAST = settings(max_examples=25, deadline=None)
+FAST = settings(max_examples=15, deadline=None)
 
 
 @st.composite

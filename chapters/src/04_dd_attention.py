@@ -12,7 +12,7 @@ QUICK = False              # small fast run, set by CI and by make book QUICK 1
 n = 255                    # interior grid nodes
 K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
-EPOCHS = 800               # epoch budget of every run
+EPOCHS = 600               # epoch budget of every run
 LRS = [3e-3, 1e-2, 3e-2]   # learning-rate grid, the best one is chosen per model
 SEEDS = [0, 1, 2]          # seeds of data, initialisation and batch order
 GLOBAL_RANKS = [4, 8, 16, 32, 64]  # ranks of the global baseline
@@ -134,8 +134,8 @@ for s in global_specs + dd_specs:
 # ## Training under one protocol
 #
 # All models are trained by `ddlib.experiments.fair_comparison`: the same {glue:text}`samples` training samples of
-# modes $1..K$ per seed, full batch, Adam on the mean relative squared error, {glue:text}`epochs` epochs, random
-# initialisation $\mathcal N(0, 0.1^2)$. Each model gets the learning rate from the grid {glue:text}`lr_grid` with the
+# modes $1..K$ per seed, full batch, Adam on the mean relative squared error with a cosine-decaying learning rate,
+# {glue:text}`epochs` epochs, random initialisation $\mathcal N(0, 0.1^2)$. Each model gets the learning rate from the grid {glue:text}`lr_grid` with the
 # lowest final training loss on the first seed (no test data are used to choose), then runs on
 # {glue:text}`n_seeds` seeds. The global ranks are {glue:text}`global_ranks`; the DD models have $N \in \{$
 # {glue:text}`N_list` $\}$, overlap $\delta = 1$ and local ranks {glue:text}`dd_ranks`, plus overlaps
@@ -157,8 +157,8 @@ by_spec = {ex.model_label(mr.spec): mr for mr in results}
 # cheapest DD model whose Schwarz-oracle error is below the global rank-K oracle error
 g_head = by_spec[ex.model_label(ex.global_spec(K))]
 d_head = by_spec[ex.model_label(ex.cheapest_dd_beating_global(n, K, dd_specs))]
-finals = np.concatenate([g_head.final("error_in_band"), d_head.final("error_in_band")])
-target = float(max(TARGET, finals.max() * 1.05))
+best_seen = [r.curve("error_in_band").min() for mr in (g_head, d_head) for r in mr.runs]
+target = float(max(TARGET, max(best_seen) * 1.05))
 glue("target_raised", "was raised to" if target > TARGET else "is", display=False)
 glue("target_param", TARGET, display=False)
 table = ex.summary_table(results, target)
@@ -179,8 +179,8 @@ for i, label in enumerate(table["label"]):
 # can fit the band) against the cheapest DD model in the sweep whose Schwarz-oracle error is below the global
 # rank-$K$ oracle error, here {glue:text}`dd_head_label` with {glue:text}`head_params_dd` parameters against
 # {glue:text}`head_params_global`. The time-to-target threshold {glue:text}`target_raised` {glue:text}`head_target:.2e`
-# (the parameter is {glue:text}`target_param:g`; it is raised to 1.05 times the worst final in-band error of the pair
-# if needed, so that every seed of both models reaches it).
+# (the parameter is {glue:text}`target_param:g`; if some seed of the pair never gets below it, it is raised to 1.05
+# times the largest of the seeds' lowest recorded in-band errors, so that every seed of both models reaches it).
 
 # %%
 glue("dd_head_label", d_head.label, display=False)
@@ -275,6 +275,7 @@ exact_block = np.linalg.inv(laplacian_1d(n)[idx][:, idx].toarray())
 block_err = float(np.linalg.norm(blocks[i_block] - exact_block, 2) / np.linalg.norm(exact_block, 2))
 glue("block_err", block_err, display=False)
 glue("block_index", int(i_block), display=False)
+glue("head_local_rank", int(d_head.spec["local_rank"]), display=False)
 op_dd, op_g = operator_error(M_dd, n), operator_error(M_g, n)
 glue("f8_op_dd", op_dd, display=False)
 glue("f8_op_g", op_g, display=False)
@@ -285,13 +286,14 @@ fig_rec.save(fig, "F8", "learned_operators", numbers=dict(block_err=block_err, o
 plt.close(fig)
 
 # %% [markdown]
-# {numref}`fig-F8` shows the difference in kind. The learned DD operator (operator error {glue:text}`f8_op_dd:.3f` on the
-# first seed) has the Green's-function shape everywhere, including its kink, because each local block only has to
-# resolve a short piece of the diagonal and the coarse block supplies the smooth global part. The learned global
-# operator (operator error {glue:text}`f8_op_g:.3f`) is smooth where $A^{-1}$ is and noisy off the training band. The
-# learned local block $i =$ {glue:text}`block_index` is not the exact local inverse $A_i^{-1}$ (relative 2-norm
-# difference {glue:text}`block_err:.2f`): the split of $A^{-1}$ into coarse and local parts is not unique, and
-# training finds another one.
+# {numref}`fig-F8` shows the difference in kind. The learned DD operator (operator error {glue:text}`f8_op_dd:.3f` on
+# the first seed) has the smooth global shape of $A^{-1}$; its error (c) sits in the diagonal blocks, where the
+# rank-{glue:text}`head_local_rank` local blocks have to resolve the kink of the Green's function. The error of the
+# learned global operator (operator error {glue:text}`f8_op_g:.3f`), panel (d), is spread over the whole matrix as
+# oscillations: the modes outside the training band, which the data never constrain. Panel (h) shows both in one
+# column. The learned local block $i =$ {glue:text}`block_index` is not the exact local inverse $A_i^{-1}$ (relative
+# 2-norm difference {glue:text}`block_err:.2f`): the split of $A^{-1}$ into coarse and local parts is not unique, a
+# low-rank block cannot hold $A_i^{-1}$, and training finds another split.
 #
 # ## The three claims
 
