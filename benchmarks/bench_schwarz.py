@@ -7,7 +7,8 @@ For each variant it prints the time to build :math:`M^{-1}` (local LDL^T factori
 LAPACK call, sparse transfer matrices, sparse LU of :math:`A_0`), the mean time of one application, the bytes the
 operator stores (``nbytes``), the peak of Python-visible allocations during the build (``tracemalloc``; NumPy
 arrays are included, SuperLU's own workspace is not), and the PCG iterations to 1e-8 for a seeded standard normal
-right-hand side (at most 200 steps). Timings depend on the machine and its load; run with ``OPENBLAS_NUM_THREADS=1`` on shared cores.
+right-hand side (at most 200 steps). Timings depend on the machine and its load; run with
+``OPENBLAS_NUM_THREADS=1`` on shared cores.
 """
 from __future__ import annotations
 

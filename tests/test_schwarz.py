@@ -205,3 +205,20 @@ def test_parts_are_additive():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call(Decomposition(63, 4, 1))
+
+
+@pytest.mark.slow
+def test_two_level_at_n_2_to_the_20():
+    """n = 2^20 - 1, N = 1024, delta = 8: O(n) storage (under 100 bytes per node) and PCG to 1e-8 in few steps."""
+    from ddlib.krylov import pcg
+
+    dec = Decomposition(2**20 - 1, 1024, 8)
+    A = laplacian_1d(dec.n)
+    M = schwarz_preconditioner(dec, A)
+    assert M.nbytes / dec.n < 100
+    b = np.random.default_rng(0).standard_normal(dec.n)
+    res = pcg(A, b, M, rtol=1e-8, maxiter=50)
+    assert res.converged and res.iterations <= 20
+    # the true residual is limited by rounding in A x, about eps ||A|| ||x|| (kappa(A) ~ 4e11 here), not by PCG
+    true = np.linalg.norm(A @ res.x - b)
+    assert true <= 1e-8 * np.linalg.norm(b) + 64 * np.finfo(float).eps * abs(A).max() * 2 * np.linalg.norm(res.x)

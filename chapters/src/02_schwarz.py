@@ -163,7 +163,8 @@ glue("kappa_A", kappa_A, display=False)
 # constant. The weighted form is not covered by this theory and gets no curve.
 #
 # Three studies, each with $\delta$ counted in nodes per side: against $N$ at fixed $n$; against $n$ at fixed
-# $H/h = m$ = {glue:text}`m_fixed` and fixed $\delta$ (so $N$ grows with $n$); and against $\delta$ at fixed $n$ and $N$.
+# $H/h = m$ = {glue:text}`m_fixed` and fixed $\delta$ (so $N$ grows with $n$); and against $\delta$ at fixed $n$
+# and $N$.
 # For $n \leq 511$ the condition number is computed from the dense spectrum; above, from the Ritz values of the same
 # PCG run that gives the iteration count, via the Lanczos matrix built from the CG coefficients
 # {cite:p}`saad2003iterative` (`ddlib.krylov`). PCG starts from zero with a seeded standard normal
@@ -246,7 +247,8 @@ glue("n_N", n_N, display=False)
 # What the measurements show (every number from the run above):
 #
 # - **Two-level ASM with hat functions** has smallest eigenvalue {glue:text}`lmin_hat:.6f` (the minimum over all
-#   three studies; the theorem says $\geq 1$) and $\kappa \leq$ {glue:text}`kappa_hat_max:.3f`, under the bound 3. At fixed
+#   three studies; the theorem says $\geq 1$) and $\kappa \leq$ {glue:text}`kappa_hat_max:.3f`, under the bound 3.
+#   At fixed
 #   $H/h$ it goes from {glue:text}`k_hat_n_first:.4f` at $n$ = {glue:text}`n_first` to
 #   {glue:text}`k_hat_n_last:.4f` at $n$ = {glue:text}`n_last`: it saturates instead of growing, and PCG needs at
 #   most {glue:text}`it_hat_n_max` iterations at any $n$.
@@ -333,7 +335,7 @@ print(f"eigenvalues farther than 1e-6 from 1 (n = {n_d}, N = {N_d}): " + ", ".jo
 # $$ (eq-exact)
 #
 # The paper's ansatz therefore *can* represent $A^{-1}$ exactly, with a coarse block of order $N-1$ and $N$ local
-# blocks of order $m-1$. We check it at several sizes, and draw it for $n = 127$, $N = 4$.
+# blocks of order $m-1$. We check it at several sizes, and draw it for $n$ = {glue:text}`n4`, $N$ = {glue:text}`N4`.
 
 # %%
 sizes = [(63, 4), (255, 8), (255, 16), (511, 8)] if QUICK else [(63, 4), (255, 8), (255, 16), (1023, 32), (2047, 16)]
@@ -356,6 +358,8 @@ glue("exact_max", exact_max, display=False)
 glue("weighted_gap", weighted_gap, display=False)
 glue("local_share", local_share, display=False)
 glue("f4_delta", dec4.delta, display=False)
+glue("n4", n4, display=False)
+glue("N4", N4, display=False)
 print(f"paper's weighted form with exact local inverses, delta = {dec4.delta}: "
       f"||A^-1 - M^-1||_2 / ||A^-1||_2 = {weighted_gap:.3f}; ||local part||_2 / ||A^-1||_2 = {local_share:.4f}")
 
@@ -372,10 +376,11 @@ plt.close(fig)
 # :name: fig-F4
 # :width: 100%
 #
-# **F4, the exact 1D decomposition** at $n = 127$, $N = 4$. (a) $A^{-1}$; (b) its coarse part, the piecewise-linear
-# interpolant of $A^{-1}$ between coarse nodes; (c) its block-diagonal local part, one Green's function per element;
-# (d) what is left, at rounding level; (e) one column split into its two parts; (f) for contrast, the paper's
-# weighted form with exact $A_i^{-1}$, multiplicity $D_i$ and $\delta$ = {glue:text}`f4_delta`, which is *not* $A^{-1}$.
+# **F4, the exact 1D decomposition** at $n$ = {glue:text}`n4`, $N$ = {glue:text}`N4`. (a) $A^{-1}$; (b) its coarse
+# part, the piecewise-linear interpolant of $A^{-1}$ between coarse nodes; (c) its block-diagonal local part, one
+# Green's function per element; (d) what is left, at rounding level; (e) one column split into its two parts;
+# (f) for contrast, the paper's weighted form with exact $A_i^{-1}$, multiplicity $D_i$ and
+# $\delta$ = {glue:text}`f4_delta`, which is *not* $A^{-1}$.
 # ```
 #
 # Over all sizes checked the remainder of {eq}`eq-exact` is at most {glue:text}`exact_max:.1e` of
@@ -410,6 +415,7 @@ for _ in range(10):
 apply_s = (time.perf_counter() - t0) / 10
 res_cost = krylov.pcg(A_cost, x_cost, M_cost, rtol=1e-8)
 glue("n_cost", n_cost, display=False)
+glue("delta_cost", dec_cost.delta, display=False)
 glue("N_cost", dec_cost.N, display=False)
 glue("build_ms", 1e3 * build_s, display=False)
 glue("apply_ms", 1e3 * apply_s, display=False)
@@ -419,7 +425,7 @@ print(f"n = {n_cost}, N = {dec_cost.N}: build {1e3 * build_s:.0f} ms, apply {1e3
       f"{M_cost.nbytes / n_cost:.0f} bytes per node, PCG {res_cost.iterations} iterations")
 
 # %% [markdown]
-# At $n$ = {glue:text}`n_cost` with $N$ = {glue:text}`N_cost` and $\delta = 8$, building took
+# At $n$ = {glue:text}`n_cost` with $N$ = {glue:text}`N_cost` and $\delta$ = {glue:text}`delta_cost`, building took
 # {glue:text}`build_ms:.0f` ms, one application {glue:text}`apply_ms:.1f` ms, the operator stores
 # {glue:text}`bytes_per_node:.0f` bytes per node, and PCG reached $10^{-8}$ in {glue:text}`it_cost` iterations
 # (timings from this build's machine).

@@ -132,7 +132,8 @@ def exact_decomposition_figure(x: np.ndarray, Ainv: np.ndarray, coarse: np.ndarr
     fig, axes = plt.subplots(2, 3, figsize=(10.5, 6.4))
     vmax = np.abs(Ainv).max()
     ext = (x[0], x[-1], x[-1], x[0])
-    for ax, M, title in ((axes[0, 0], Ainv, "(a) $A^{-1}$"), (axes[0, 1], coarse, r"(b) coarse part $\Phi A_0^{-1}\Phi^T$"),
+    for ax, M, title in ((axes[0, 0], Ainv, "(a) $A^{-1}$"),
+                         (axes[0, 1], coarse, r"(b) coarse part $\Phi A_0^{-1}\Phi^T$"),
                          (axes[0, 2], local, r"(c) local part $\sum_E R_E^T A_E^{-1} R_E$")):
         im = ax.imshow(M, cmap="viridis", vmin=0, vmax=vmax, extent=ext)
         ax.set(title=title, xlabel="$x_j$")
