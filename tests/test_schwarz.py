@@ -145,6 +145,17 @@ def test_nicolaides_ramp_follows_one_plus_H_over_delta():
     assert fit_constant(rows) == pytest.approx(ratio.max())
 
 
+def test_nicolaides_needs_the_smooth_ramp():
+    """n = 255, N = 8 (m = 32): from delta = 1 to 8 the ramp-weighted Nicolaides kappa falls like H/delta (more than
+    3x), the multiplicity-weighted one, whose functions jump by 1/2 within one mesh interval, by less than 2x."""
+    def kappa(d, partition):
+        return measure(255, 8, d, coarse="nicolaides", partition=partition)["kappa"]
+
+    assert kappa(1, "ramp") / kappa(8, "ramp") > 3
+    assert kappa(1, "multiplicity") / kappa(8, "multiplicity") < 2
+    assert kappa(8, "ramp") < kappa(8, "multiplicity") / 2
+
+
 def test_lanczos_estimate_agrees_with_dense():
     for kw in (dict(coarse="none"), dict(coarse="hat"), dict(variant="weighted", partition="ramp")):
         dense = measure(255, 16, 2, dense_max=255, **kw)

@@ -55,8 +55,9 @@ glue("delta", delta, display=False)
 # the overlap). The paper puts $D_i^{1/2}$ on both sides of the local block; since
 # $D_i^{1/2} D_i^{1/2} = D_i$ the same identity holds. The coarse space $\Phi$ holds the piecewise-linear hat
 # functions on the $N-1$ interior coarse nodes, or the Nicolaides functions $R_i^T D_i R_i \mathbf 1$
-# {cite:p}`nicolaides1987deflation`, here weighted with the ramp (with multiplicity weights their jumps cost an
-# energy of order $1/h$ and the method degrades with $H/h$). The Galerkin coarse matrix is $A_0 = \Phi^T A \Phi$.
+# {cite:p}`nicolaides1987deflation`, here weighted with the ramp. With multiplicity weights their jumps cost an
+# energy of order $1/h$, and widening the overlap barely helps (`tests/test_schwarz.py` checks both behaviours).
+# The Galerkin coarse matrix is $A_0 = \Phi^T A \Phi$.
 
 # %%
 dec_f2 = Decomposition(63, 4, 3)
