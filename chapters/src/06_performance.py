@@ -26,6 +26,8 @@ RACE_DELTA = 2 # overlap of DD attention in the race
 RACE_RANK = 4  # local rank of DD attention in the race
 RACE_LR = 0.01 # Adam learning rate of the race
 RACE_TARGET = 0.05  # target in-band test error
+TARGET_EXPONENT = 1.1  # largest acceptable fitted time exponent of DD attention
+TARGET_RATIO = 2.0     # largest acceptable ratio of DD forward time to the equal-FLOP bmm
 
 # %% tags=["remove-cell"]
 import numpy as np
@@ -102,7 +104,8 @@ for r in rows:
           f" {r['dd_params']:11d} {r['global_accuracy_params']:19d}")
 numbers = dict(
     dd_exponent=summary["dd_time_exponent"], dd_exponent_se=summary["dd_time_exponent_stderr"],
-    strided_exponent=summary["strided_time_exponent"], global_exponent=summary["global_time_exponent"],
+    strided_exponent=summary["strided_time_exponent"], bmm_exponent=summary["bmm_time_exponent"],
+    global_exponent=summary["global_time_exponent"],
     global_acc_exponent=summary["global_accuracy_time_exponent"], banded_exponent=summary["banded_time_exponent"],
     dd_fb_exponent=summary["dd_fwd_bwd_time_exponent"],
     dd_vs_bmm=summary["dd_vs_bmm_ratio"], strided_vs_bmm=summary["strided_vs_bmm_ratio"],
@@ -115,7 +118,10 @@ numbers = dict(
     acc_params_last=last["global_accuracy_params"], best_error_last=last["best_error_dd"],
     fit_lo=2**P_FIT[0] - 1, fit_hi=2**P_FIT[1] - 1,
 )
-glue("bmm_verdict", "met" if summary["dd_vs_bmm_ratio"] <= 2 else "not met", display=False)
+glue("bmm_verdict", "met" if summary["dd_vs_bmm_ratio"] <= TARGET_RATIO else "not met", display=False)
+glue("exponent_verdict", "met" if summary["dd_time_exponent"] <= TARGET_EXPONENT else "not met", display=False)
+glue("target_exponent", TARGET_EXPONENT, display=False)
+glue("target_ratio", TARGET_RATIO, display=False)
 glue_keys = numbers.copy()
 for key, value in glue_keys.items():
     glue(key, float(value) if isinstance(value, (float, np.floating)) else int(value), display=False)
@@ -133,7 +139,11 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # $n =$ {glue:text}`n_last` it would need rank {glue:text}`acc_rank_last` and {glue:text}`acc_params_last`
 # parameters to reach DD's best relative error {glue:text}`best_error_last:.1e`, against
 # {glue:text}`dd_params_last` for DD attention. Exponents below one at small sizes come from fixed per-call
-# overheads; the fit range starts where they stop dominating. On a shared two-core machine single measurements can
+# overheads; the fit range starts where they stop dominating. Exponents above one have a cause that is not in the
+# algorithm: as $n$ grows the working set leaves the processor's caches, and every memory-bound step slows down
+# per entry. The equal-FLOP `torch.bmm`, whose work is exactly linear in $n$, shows it too: its fitted exponent is
+# {glue:text}`bmm_exponent:.2f`. Our target was an exponent of at most {glue:text}`target_exponent:.1f` for DD attention: it is
+# {glue:text}`exponent_verdict` in this run. On a shared two-core machine single measurements can
 # be disturbed by other processes; the fits use medians, and `make bench` records the load average beside them.
 #
 # **Distance to the ceiling.** At $n =$ {glue:text}`n_last` one forward pass of `DDAttention` takes
@@ -142,7 +152,7 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # {glue:text}`strided_vs_bmm:.1f`), and `DDAttention.apply_columns`, the path training uses, with the right-hand
 # sides already stored as contiguous columns, {glue:text}`columns_ms:.2f` ms (ratio {glue:text}`columns_vs_bmm:.1f`,
 # exponent {glue:text}`columns_exponent:.2f`): `forward` on rows hands a transposed view to it, so its gather reads
-# memory with a stride. Our target was a ratio of at most 2: it is {glue:text}`bmm_verdict` by
+# memory with a stride. Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is {glue:text}`bmm_verdict` by
 # `DDAttention` on this machine, and we report it as measured rather than tune the comparison. The operator does
 # little arithmetic per byte (each gathered entry meets $2r$ multiply-adds), so the gather and the scatter-add,
 # which move as many bytes as the products, weigh heavily; `index_add` is a scatter in PyTorch on the CPU. The
@@ -220,9 +230,9 @@ for kind in ("full", "quick"):
 # :name: fig-F12
 # :width: 100%
 #
-# **F12, cost against $n$.** (a) Forward time per batch of {glue:text}`batch` right-hand sides: DD attention (and
-# its strided formulation) grows linearly, global attention at matched best accuracy quadratically; the grey line is
-# one `torch.bmm` with DD's FLOPs, the black one the banded direct solve. (b) Forward+backward time. (c) Trainable
+# **F12, cost against $n$.** (a) Forward time per batch of {glue:text}`batch` right-hand sides, with the fitted
+# power law of DD attention (slope {glue:text}`dd_exponent:.2f`); the grey line is one `torch.bmm` with DD's FLOPs,
+# the black one the banded direct solve. (b) Forward+backward time. (c) Trainable
 # parameters. (d) Peak memory of one pass (rise of the resident set; a lower bound where the allocator reuses
 # memory). (e) The training race: in-band test error against training seconds. (f) Per-notebook build times, where
 # a complete build has been recorded.
