@@ -163,7 +163,7 @@ def operator_error(M, n: int | None = None) -> float:
     E = M - torch.from_numpy(inverse(n))
     top = torch.linalg.eigvalsh(E.T @ E)[-1].clamp_min(0.0)
     lam1 = 4.0 * (n + 1) ** 2 * np.sin(np.pi / (2 * (n + 1))) ** 2
-    return float(torch.sqrt(top)) * lam1
+    return float(torch.sqrt(top) * lam1)
 
 
 def _generator(seed: int) -> torch.Generator:

@@ -13,7 +13,7 @@ n = 255            # interior grid nodes
 K = 16             # training band, Fourier modes 1 to K
 SAMPLES = 64       # training samples (full batch)
 EPOCHS = 600       # epoch budget of every run
-LRS = [3e-3, 1e-2, 3e-2]  # learning-rate grid, the best one is chosen per model
+LRS = [1e-2, 3e-2, 1e-1]  # learning-rate grid, the best one is chosen per model
 SEEDS = [0, 1, 2]  # seeds of data, initialisation and batch order
 TRAP_FACTOR = 4    # the second trained model has rank TRAP_FACTOR times K
 
@@ -32,7 +32,7 @@ from ddlib.plotting import use_style
 from ddlib.plotting.attention import approximation_figure
 
 if QUICK:
-    n, K, EPOCHS, LRS = 63, 8, 200, [1e-2, 3e-2]
+    n, K, EPOCHS, LRS = 63, 8, 200, [3e-2, 1e-1]
 configure_threads()
 use_style()
 fig_rec = FigureRecorder("chapters/03_global_attention.ipynb",

@@ -13,7 +13,7 @@ n = 255                    # interior grid nodes
 K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
 EPOCHS = 600               # epoch budget of every run
-LRS = [3e-3, 1e-2, 3e-2]   # learning-rate grid, the best one is chosen per model
+LRS = [1e-2, 3e-2, 1e-1]   # learning-rate grid, the best one is chosen per model
 SEEDS = [0, 1, 2]          # seeds of data, initialisation and batch order
 GLOBAL_RANKS = [4, 8, 16, 32, 64]  # ranks of the global baseline
 DD_NS = [8, 16]            # numbers of subdomains
@@ -39,7 +39,7 @@ from ddlib.plotting import use_style
 from ddlib.plotting.attention import learned_operators_figure, pareto_figure, training_curves_figure
 
 if QUICK:
-    n, K, EPOCHS, LRS = 63, 8, 200, [1e-2, 3e-2]
+    n, K, EPOCHS, LRS = 63, 8, 200, [3e-2, 1e-1]
     GLOBAL_RANKS, DD_NS, DD_RANKS, DELTA_STUDY, TIMING_STEPS = [4, 8], [8], [1, 2], [2], 10
 configure_threads()
 use_style()
@@ -355,6 +355,16 @@ for m in ("error_in_band", "operator_error"):
         glue(f"cheap_{m}_ratio", float("nan"), display=False)
         glue(f"best_g_{m}_params", pg, display=False)
         verdict[m] = False
+# every global model against the cheapest DD model that is at least as accurate in-band
+matched, ratios = 0, []
+for j in np.flatnonzero(g_sel):
+    ok = dd_sel & (table["error_in_band_mean"] <= table["error_in_band_mean"][j])
+    if ok.any():
+        matched += 1
+        ratios.append(table["params"][j] / table["params"][ok].min())
+glue("n_global_matched", matched, display=False)
+glue("match_ratio_min", float(min(ratios)) if ratios else float("nan"), display=False)
+glue("match_ratio_max", float(max(ratios)) if ratios else float("nan"), display=False)
 glue("claim3_in_band", "holds" if verdict["error_in_band"] else "does not hold", display=False)
 glue("claim3_operator", "holds" if verdict["operator_error"] else "does not hold", display=False)
 glue("head_param_ratio", head["params_global"] / head["params_dd"], display=False)
@@ -418,10 +428,13 @@ print(verdict)
 #
 # ### Claim 3: "significantly fewer parameters"
 #
-# For the in-band error the claim {glue:text}`claim3_in_band`: the cheapest DD model at least as accurate as the best
-# global model ({glue:text}`best_g_error_in_band_label`, {glue:text}`best_g_error_in_band_params` parameters) is
-# {glue:text}`cheap_error_in_band_label` with {glue:text}`cheap_error_in_band_params` parameters, a factor
-# {glue:text}`cheap_error_in_band_ratio:.1f` fewer. In the operator norm it {glue:text}`claim3_operator`: the best global
+# Model by model, {glue:text}`n_global_matched` of the {glue:text}`n_global` global models are matched in in-band
+# error by a DD model with fewer parameters, by a factor between {glue:text}`match_ratio_min:.1f` and
+# {glue:text}`match_ratio_max:.1f`. Against the most accurate global model the claim {glue:text}`claim3_in_band`: the
+# cheapest DD model at least as accurate in-band as {glue:text}`best_g_error_in_band_label`
+# ({glue:text}`best_g_error_in_band_params` parameters) is {glue:text}`cheap_error_in_band_label` with
+# {glue:text}`cheap_error_in_band_params` parameters (factor {glue:text}`cheap_error_in_band_ratio:.1f`; NaN means
+# none in the sweep is). In the operator norm it {glue:text}`claim3_operator`: the best global
 # model ({glue:text}`best_g_operator_error_label`) is matched by {glue:text}`cheap_operator_error_label` with
 # {glue:text}`cheap_operator_error_params` parameters, a factor {glue:text}`cheap_operator_error_ratio:.1f` fewer. The
 # headline pair differs by a factor {glue:text}`head_param_ratio:.1f` in parameters. The approximation theory of

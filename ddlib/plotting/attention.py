@@ -66,7 +66,7 @@ def training_curves_figure(curves: dict, target: float):
             ax.loglog(x, mean, color=color, label=label)
             ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
     for ax in axes[:2]:
-        ax.axhline(target, color=COLORS["exact"], lw=0.8, ls="--", label=f"target {target:g}")
+        ax.axhline(target, color=COLORS["exact"], lw=0.8, ls="--", label=f"target {target:.3g}")
     axes[0].set(title="(a) in-band test error against epochs", xlabel="epoch", ylabel="relative $L^2$ error")
     axes[1].set(title="(b) in-band test error against seconds", xlabel="training seconds")
     axes[2].set(title="(c) operator error against epochs", xlabel="epoch",
