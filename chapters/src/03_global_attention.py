@@ -101,8 +101,8 @@ print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for
 # estimate $1/(K+1)^2$ is {glue:text}`rate_K:.4e`). An error of $10^{-2}$ needs rank {glue:text}`rank_1e2`, an error
 # of $10^{-3}$ needs rank {glue:text}`rank_1e3`, that is {glue:text}`params_1e3` parameters.
 #
-# **The DD class, for comparison.** Chapter {ref}`ch-dd-attention` builds the paper's operator. Its "Schwarz
-# oracle" keeps the coarse part of the exact decomposition of chapter 2 and truncates each local block to rank $r$;
+# **The DD class, for comparison.** {ref}`ch-dd-attention` builds the paper's operator. Its "Schwarz
+# oracle" keeps the coarse part of the exact decomposition of {ref}`ch-schwarz` and truncates each local block to rank $r$;
 # its error is $\approx H^2/(r+1)^2$ with $H = 1/N$ (`ddlib.approximation.dd_best_error`), a factor $H^2$ below the
 # global error at equal rank, with about as many parameters. Panel (b) of {numref}`fig-F5` draws both against the
 # parameter count.
@@ -124,7 +124,7 @@ glue("dd_min_params_N", int(smallest["N"]), display=False)
 # (here $N =$ {glue:text}`dd_oracle_at_PK_N`) reaches {glue:text}`dd_oracle_at_PK:.2e`; already the smallest DD
 # configuration drawn ($N =$ {glue:text}`dd_min_params_N`, local rank 1, {glue:text}`dd_min_params` parameters)
 # reaches {glue:text}`dd_min_params_err:.2e`. In approximation power the paper's "far fewer parameters" is a theorem
-# in 1D; whether training finds these operators is the subject of chapter {ref}`ch-dd-attention`.
+# in 1D; whether training finds these operators is the subject of {ref}`ch-dd-attention`.
 #
 # ## The data trap
 #
@@ -140,7 +140,7 @@ glue("dd_min_params_N", int(smallest["N"]), display=False)
 # We train the global operator with $r = K$ and $r =$ {glue:text}`rank_big` on {glue:text}`samples` samples of the
 # band, full batch, with Adam (cosine-decaying learning rate) for {glue:text}`epochs` epochs; each rank gets the best
 # learning rate of the grid {glue:text}`lr_grid` by final training loss on the first seed (the protocol of
-# `ddlib.experiments.fair_comparison`, used again in chapter {ref}`ch-dd-attention`), and we report the mean over
+# `ddlib.experiments.fair_comparison`, used again in {ref}`ch-dd-attention`), and we report the mean over
 # {glue:text}`n_seeds` seeds.
 
 # %%
@@ -197,7 +197,7 @@ glue("trap_ratio", float(trap_ratio), display=False)
 # The operator error of the trained rank-$K$ model, {glue:text}`trap_K_operator_error:.3f`, is
 # {glue:text}`trap_ratio:.0f` times that of the best rank-$K$ operator. It is dominated by the low modes outside the
 # band, where $1/\lambda_k$ is largest. **Results on the training band alone prove little**; every comparison in
-# chapter {ref}`ch-dd-attention` therefore reports the out-of-band, noise, point-load and operator errors beside the
+# {ref}`ch-dd-attention` therefore reports the out-of-band, noise, point-load and operator errors beside the
 # in-band error.
 #
 # ```{figure} ../figures/F5_approximation.png
