@@ -27,14 +27,16 @@ $(STAMP): pyproject.toml constraints.txt
 book: $(STAMP)
 	$(PY) tools/build_book.py $(BOOK_FLAGS) --jobs $(JOBS)
 
+# One BLAS thread per process: the tests and the parallel notebooks share two cores, and threaded BLAS on small
+# matrices oversubscribes them (measured 4x slower test runs).
 test: $(STAMP)
-	$(PY) -m pytest
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m "slow or not slow"
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -m "slow or not slow"
 
 clean:
 	rm -rf _build figures
