@@ -178,9 +178,9 @@ def main(argv=None) -> int:
               + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
         return rec
 
-    if args.jobs > 1:
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        os.environ.setdefault("DDLIB_TORCH_THREADS", "1")
+    if args.jobs > 1:  # notebooks run side by side: one thread each, or they oversubscribe the cores
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DDLIB_TORCH_THREADS"):
+            os.environ.setdefault(var, "1")
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         records = list(pool.map(run, notebooks))
     total = time.perf_counter() - t0
