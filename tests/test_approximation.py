@@ -71,3 +71,18 @@ def test_bad_ranks_raise_value_error():
         global_best_error(15, [16])
     with pytest.raises(ValueError, match="local_ranks"):
         dd_best_error(15, 4, [4])
+
+
+@pytest.mark.parametrize("n, K", [(63, 8), (255, 16)])
+def test_data_trap_eckart_young_rank_K_is_exact_in_band_and_entirely_wrong_out_of_band(n, K):
+    """Fact 5: the best rank-K operator equals A^{-1} on modes 1..K and is zero on modes K+1..2K."""
+    import torch
+
+    from ddlib.attention import GlobalAttention
+    from ddlib.data import make_dataset, relative_l2_error
+
+    model = GlobalAttention(n, K, init="svd")
+    for name, expected in (("in_band", 0.0), ("out_of_band", 1.0)):
+        d = make_dataset(name, n, 16, K, seed=3)
+        err = relative_l2_error(model(torch.as_tensor(d.f)).detach().numpy(), d.u)
+        assert np.allclose(err, expected, atol=1e-10)

@@ -134,7 +134,8 @@ for s in global_specs + dd_specs:
 # ## Training under one protocol
 #
 # All models are trained by `ddlib.experiments.fair_comparison`: the same {glue:text}`samples` training samples of
-# modes $1..K$ per seed, full batch, Adam on the mean relative squared error with a cosine-decaying learning rate,
+# modes $1..K$ per seed, full batch, Adam {cite:p}`kingma2015adam` on the mean relative squared error with a
+# cosine-decaying learning rate,
 # {glue:text}`epochs` epochs, random initialisation $\mathcal N(0, 0.1^2)$. Each model gets the learning rate from the grid {glue:text}`lr_grid` with the
 # lowest final training loss on the first seed (no test data are used to choose), then runs on
 # {glue:text}`n_seeds` seeds. The global ranks are {glue:text}`global_ranks`; the DD models have $N \in \{$
