@@ -42,6 +42,7 @@ glue("n", n, display=False)
 glue("K", K, display=False)
 glue("Kp1", K + 1, display=False)
 glue("K2", 2 * K, display=False)
+glue("init_scale", float(TrainConfig(model=global_spec(1)).init_scale), display=False)
 
 # %% [markdown]
 # ## Attention as an operator
@@ -55,9 +56,9 @@ glue("K2", 2 * K, display=False)
 #
 # $K^T f$ takes $r$ weighted averages of $f$ and $Q$ spreads them back over the grid. The factor $h = 1/(n+1)$ is a
 # quadrature weight: since $(A^{-1})_{ij} = h\,G(x_i, x_j)$, the product $QK^T$ approximates the Green's function
-# itself and its entries are $O(1)$ for every $n$. This is `ddlib.attention.GlobalAttention(n, r)`; by default $Q$
-# and $K$ are drawn from $\mathcal N(0, 0.1^2)$ with an explicit seed, and `init="svd"` sets them to the best
-# rank-$r$ factors instead.
+# itself and its entries are $O(1)$ for every $n$. This is `ddlib.attention.GlobalAttention(n, r)`; by default the
+# entries of $Q$ and $K$ are drawn from $\mathcal N(0, s^2)$ with $s =$ {glue:text}`init_scale` and an explicit seed,
+# and `init="svd"` sets them to the best rank-$r$ factors instead.
 #
 # ## What rank $r$ can do
 #
@@ -118,11 +119,13 @@ smallest = min(dd_fronts, key=lambda f: f["params"][0])
 glue("dd_min_params", int(smallest["params"][0]), display=False)
 glue("dd_min_params_err", float(smallest["error"][0]), display=False)
 glue("dd_min_params_N", int(smallest["N"]), display=False)
+glue("dd_min_rank", int(smallest["rank"][0]), display=False)
 
 # %% [markdown]
 # With the parameter budget of the global rank-$K$ operator, $2nK =$ {glue:text}`params_K`, the best DD oracle
 # (here $N =$ {glue:text}`dd_oracle_at_PK_N`) reaches {glue:text}`dd_oracle_at_PK:.2e`; already the smallest DD
-# configuration drawn ($N =$ {glue:text}`dd_min_params_N`, local rank 1, {glue:text}`dd_min_params` parameters)
+# configuration drawn ($N =$ {glue:text}`dd_min_params_N`, local rank {glue:text}`dd_min_rank`,
+# {glue:text}`dd_min_params` parameters)
 # reaches {glue:text}`dd_min_params_err:.2e`. In approximation power the paper's "far fewer parameters" is a theorem
 # in 1D; whether training finds these operators is the subject of {ref}`ch-dd-attention`.
 #
