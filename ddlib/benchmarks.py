@@ -448,49 +448,63 @@ def strided_operands(model) -> dict:
     return out
 
 
-def strided_dd_apply(ops: dict, f):
-    r"""DD attention :math:`u = h\big(\Phi Q_0K_0^T\Phi^T f + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i f\big)` on the rows
-    of ``f`` (``(batch, n)``), with the restrictions and the hat basis as strided views instead of index gathers.
+def strided_dd_apply(ops: dict, f, *, columns: bool = False):
+    r"""DD attention :math:`u = h\big(\Phi Q_0K_0^T\Phi^T f + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i f\big)` with the
+    restrictions and the hat basis as strided views instead of index gathers.
 
-    Local level: pad ``f`` with ``delta`` zeros in front and ``delta + 1`` behind (length :math:`Nm + 2\delta`);
-    ``unfold(m + 2 delta, step m)`` is then :math:`(R_i f)_i` for all ``i`` without a copy. After the two batched
-    products the windows are summed back (:math:`\sum_i R_i^T y_i`) as the core slots ``delta .. delta + m - 1``
-    of window ``i`` (nodes ``i m .. i m + m - 1``) plus the left tail of window ``i + 1`` and the right tail of
-    window ``i - 1``: one copy and two slice additions into the output buffer.
+    ``f`` holds the right-hand sides as rows (``(batch, n)``), or as columns (``(n, batch)``) with ``columns=True``;
+    the work is done on columns, so rows cost one transposing copy (fused with the zero padding).
 
-    Coarse level (hat functions, coarse node ``i`` at 0-based node ``i m - 1``): with :math:`\tilde f = (0, f)`
-    reshaped to ``(N, m)`` (row ``e`` = the nodes of coarse element ``e`` from its left coarse node on), hat ``i``
-    takes the weights :math:`1 - j/m` on row ``i`` and :math:`j/m` on row ``i - 1``:
+    Local level: pad ``f`` with ``delta + 1`` zero rows in front and behind; from row 1 on,
+    ``unfold(m + 2 delta, step m)`` is :math:`(R_i f)_i` for all ``i`` without a copy (window ``i`` starts at node
+    ``i m - delta``). Two batched products give :math:`Y_i = \tilde Q_i \tilde K_i^T R_i f`; they are summed back
+    (:math:`\sum_i R_i^T Y_i`) as the core slots ``delta .. delta + m - 1`` of window ``i`` (nodes
+    ``i m .. i m + m - 1``) plus the left tail of window ``i + 1`` and the right tail of window ``i - 1``: one copy
+    and two slice additions into the output buffer.
+
+    Coarse level (hat functions, coarse node ``i`` at 0-based node ``i m - 1``): the padded rows from node ``-1``
+    on, viewed as ``(N, m)`` blocks (block ``e`` = the nodes of coarse element ``e`` from its left coarse node on),
+    give hat ``i`` the weights :math:`1 - j/m` on block ``i`` and :math:`j/m` on block ``i - 1``:
 
     .. math::  (\Phi^T f)_i = \sum_{j=0}^{m-1}\Big(1-\frac{j}{m}\Big)\tilde F_{i,j} + \frac{j}{m}\tilde F_{i-1,j},
                \qquad (\Phi c)_{e,j} = \Big(1-\frac jm\Big)c_e + \frac jm\,c_{e+1}\quad (c_0 = c_N = 0),
 
     added in place into the same buffer (shifted by one node). Beyond the products every step moves :math:`O(Bn)`
-    numbers. ``ops`` comes from :func:`strided_operands`; the result (a view of the buffer) equals ``model(f)`` to
-    rounding, gradients included (tested).
+    numbers. ``ops`` comes from :func:`strided_operands`; the result (a view of the buffer, in the layout of ``f``)
+    equals ``model(f)`` to rounding, gradients included (tested).
     """
     import torch
 
     m, d, N, n = ops["m"], ops["delta"], ops["N"], ops["n"]
-    B = f.shape[0]
-    Z = f.new_zeros(B, N * m + 1)                                          # Z[:, k + 1] holds node k
-    if "K" in ops:
-        X = torch.nn.functional.pad(f, (d, d + 1)).unfold(1, m + 2 * d, m).transpose(0, 1)   # (N, B, L), a view
-        Y = torch.bmm(torch.bmm(X, ops["K"]), ops["Qt"])                   # (N, B, L)
-        core = Z[:, 1:].view(B, N, m).transpose(0, 1)                      # (N, B, m), a view of Z
-        core.copy_(Y[:, :, d:d + m])
+    F = f if columns else f.T                                              # (n, B)
+    B = F.shape[1]
+    Fp = torch.nn.functional.pad(F.T, (d + 1, d + 1)).T if not columns else \
+        torch.nn.functional.pad(F, (0, 0, d + 1, d + 1))                  # (n + 2 delta + 2, B); row k + delta + 1 = node k
+    Fp = Fp.contiguous()
+    Z = F.new_empty(N * m + 1, B)                                          # row k + 1 holds node k
+    if "K" not in ops:
+        Z.zero_()
+    else:
+        Z[0] = 0.0
+        X = Fp[1:].unfold(0, m + 2 * d, m).transpose(1, 2)                 # (N, L, B), a view
+        Y = torch.bmm(ops["Qt"].transpose(1, 2), torch.bmm(ops["K"].transpose(1, 2), X))   # (N, L, B)
+        core = Z[1:].view(N, m, B)
+        core.copy_(Y[:, d:d + m])
         if d:
-            core[:-1, :, m - d:] += Y[1:, :, :d]                           # left tail of window i + 1
-            core[1:, :, :d] += Y[:-1, :, d + m:]                           # right tail of window i - 1
+            core[:-1, m - d:] += Y[1:, :d]                                 # left tail of window i + 1
+            core[1:, :d] += Y[:-1, d + m:]                                 # right tail of window i - 1
     if "K0" in ops:
-        j = torch.arange(m, dtype=f.dtype, device=f.device) / m
-        F = torch.nn.functional.pad(f, (1, 0)).view(B, N, m)               # row e: nodes e m - 1 .. e m + m - 2
-        c = F[:, 1:] @ (1 - j) + F[:, :-1] @ j                             # Phi^T f, (B, N - 1)
-        cz = torch.nn.functional.pad((c @ ops["K0"]) @ ops["Q0t"], (1, 1))  # c_0 = c_N = 0
-        U = Z[:, :N * m].view(B, N, m)                                     # the same buffer, shifted by one node
-        U.addcmul_(cz[:, :-1, None], 1 - j)
-        U.addcmul_(cz[:, 1:, None], j)
-    return Z[:, 1:n + 1]
+        j = torch.arange(m, dtype=F.dtype, device=F.device) / m
+        w = torch.stack([1 - j, j])                                        # (2, m): the two hat pieces on a block
+        Fb = Fp[d:d + N * m].view(N, m, B)                                 # block e: nodes e m - 1 .. e m + m - 2
+        G = torch.matmul(w, Fb)                                            # (N, 2, B), one pass over f
+        c = G[1:, 0] + G[:-1, 1]                                           # Phi^T f, (N - 1, B)
+        cz = torch.nn.functional.pad(ops["Q0t"].T @ (ops["K0"].T @ c), (0, 0, 1, 1))         # c_0 = c_N = 0
+        C = torch.stack([cz[:-1], cz[1:]], dim=1)                          # (N, 2, B): c_e, c_{e+1}
+        U = Z[:N * m].view(N, m, B)                                        # the same buffer, shifted by one node
+        U.baddbmm_(w.T.expand(N, m, 2), C)                                 # += (1 - j/m) c_e + (j/m) c_{e+1}
+    out = Z[1:n + 1]
+    return out if columns else out.T
 
 
 # ------------------------------------------------------------------------------------------------------ suites

@@ -223,3 +223,14 @@ def test_summarize_scaling_fits_and_ratios_on_a_synthetic_table():
     assert s["dd_vs_bmm_ratio"] == pytest.approx(2.0, rel=1e-12)
     assert np.isnan(s["strided_time_exponent"]) and np.isnan(s["strided_vs_bmm_ratio"])
     assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_strided_formulation_on_columns_equals_rows():
+    model = DDAttention(Decomposition(255, 8, 3), 4, 5, partition="ramp", seed=3)
+    f = torch.randn(6, 255, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ops = bm.strided_operands(model)
+    with torch.no_grad():
+        rows = bm.strided_dd_apply(ops, f)
+        cols = bm.strided_dd_apply(ops, f.T.contiguous(), columns=True)
+        assert torch.allclose(cols.T, rows, rtol=1e-13, atol=1e-15)
+        assert torch.allclose(rows, model(f), rtol=1e-12, atol=1e-14)
