@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from ..data import Dataset
 from .style import COLORS
@@ -40,6 +41,7 @@ def model_problem_figure(n: int, inverse: np.ndarray, eig_closed: np.ndarray, ei
     ref = study["error"][0] * (study["h"] / study["h"][0]) ** 2
     ax.loglog(study["h"], ref, "--", color=COLORS["exact"], lw=1, label="slope 2")
     ax.set(title="(d) convergence on a manufactured solution", xlabel="$h$", ylabel="max-norm error")
+    ax.xaxis.set_minor_formatter(NullFormatter())  # minor-tick labels of a short log axis overlap
     ax.legend()
 
     titles = {"train": "training band", "in_band": "in-band test", "out_of_band": "out-of-band test",
