@@ -523,8 +523,9 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
         and the RSS peak of one forward+backward (forward alone above ``backward_max_p``);
     ``columns_forward``
         ``DDAttention.apply_columns`` on the right-hand sides stored as contiguous columns (the training path);
-    ``strided_forward``, ``strided_fwd_bwd``
-        the same operator through :func:`strided_dd_apply` (strided views instead of index gathers);
+    ``strided_forward``, ``strided_fwd_bwd``, ``strided_columns_forward``
+        the same operator through :func:`strided_dd_apply` (strided views instead of index gathers), on rows, and
+        on contiguous columns;
     ``global_params_rank``, ``global_forward``, ``global_fwd_bwd``, ``global_peak_bytes``
         :class:`ddlib.attention.GlobalAttention` at matched parameter count (:func:`matched_parameter_rank`),
         up to ``p <= global_max_p``;
@@ -589,6 +590,13 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
                     q.grad = None
 
             _put(row, "strided_forward", time_callable(fwd, **timing))
+            Fcols = f.T.contiguous()
+
+            def fwd_columns():
+                with torch.inference_mode():
+                    strided_dd_apply(ops, Fcols, columns=True)
+
+            _put(row, "strided_columns_forward", time_callable(fwd_columns, **timing))
             _put(row, "strided_fwd_bwd", time_callable(fwd_bwd, **timing) if back else None)
         flops = dd_flops(n, N, delta, rank, r0, batch)
         W, X = equal_flop_bmm(flops, batch, N, dec.n_max, seed=seed)
@@ -652,7 +660,8 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     n = column(rows, "n")
     sel = (p >= fit_from) & (p <= fit_to)
     out = {"statistic": statistic, "fit_range_p": [int(fit_from), int(fit_to)], "ratio_at_n": int(2**ratio_at - 1)}
-    for key, col in (("dd", "dd_forward"), ("strided", "strided_forward"), ("columns", "columns_forward"), ("global", "global_forward"),
+    for key, col in (("dd", "dd_forward"), ("strided", "strided_forward"), ("columns", "columns_forward"),
+                     ("strided_columns", "strided_columns_forward"), ("global", "global_forward"),
                      ("global_accuracy", "global_accuracy_forward"), ("banded", "banded_solve"),
                      ("bmm", "bmm_forward"), ("dd_fwd_bwd", "dd_fwd_bwd"), ("strided_fwd_bwd", "strided_fwd_bwd"),
                      ("global_fwd_bwd", "global_fwd_bwd")):
@@ -663,7 +672,7 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
         out[f"{key}_time_exponent_stderr"] = fit.stderr if fit else float("nan")
     at = p == ratio_at
     bmm = column(rows, "bmm_forward" + suffix)[at]
-    for key in ("dd", "strided", "columns"):
+    for key in ("dd", "strided", "columns", "strided_columns"):
         t = column(rows, f"{key}_forward{suffix}")[at]
         out[f"{key}_vs_bmm_ratio"] = float(t[0] / bmm[0]) if t.size else float("nan")
     return out
