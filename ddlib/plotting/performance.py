@@ -12,6 +12,7 @@ _SERIES = (  # key, label, colour, marker, line style
     ("dd", "DD attention (ddlib.attention)", COLORS["dd"], "o", "-"),
     ("strided", "DD attention, strided formulation", COLORS["local"], "^", "--"),
     ("columns", "DD attention, apply_columns (training path)", COLORS["classical"], "P", "-."),
+    ("strided_columns", "DD attention, strided on columns", COLORS["local"], "v", ":"),
     ("global", "global, matched parameters", COLORS["global"], "s", "-"),
     ("global_accuracy", "global, matched best accuracy", COLORS["coarse"], "D", ":"),
 )
