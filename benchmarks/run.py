@@ -37,9 +37,9 @@ def thread_study(p: int, threads: list[int], repeats: int) -> list[dict]:
     before = torch.get_num_threads()
     for t in threads:
         torch.set_num_threads(t)
-        row = bm.scaling_benchmark([p], banded=False, memory=False, global_max_p=0, repeats=repeats)[0]
+        row = bm.scaling_benchmark([p], banded=False, gather=False, memory=False, global_max_p=0, repeats=repeats)[0]
         out.append({"threads": t, "dd_forward": row["dd_forward"], "dd_forward_best": row["dd_forward_best"],
-                    "strided_forward": row["strided_forward"], "bmm_forward": row["bmm_forward"],
+                    "columns_forward": row["columns_forward"], "bmm_forward": row["bmm_forward"],
                     "dd_fwd_bwd": row["dd_fwd_bwd"]})
     torch.set_num_threads(before)
     return out
@@ -88,8 +88,8 @@ def main(argv=None) -> int:
 
     rows = bm.scaling_benchmark(range(8, max_p + 1), backward_max_p=big, global_max_p=max_p, repeats=args.repeats)
     for r in rows:
-        print(f"  n = 2^{r['p']:2d} - 1  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  strided {r['strided_forward'] * 1e3:9.2f}"
-              f" ms  columns {r.get('columns_forward', np.nan) * 1e3:9.2f} ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms"
+        print(f"  n = 2^{r['p']:2d} - 1  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  gather {r.get('gather_forward', np.nan) * 1e3:9.2f}"
+              f" ms  grad mode {r['dd_grad_forward'] * 1e3:9.2f} ms  columns {r.get('columns_forward', np.nan) * 1e3:9.2f} ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms"
               f"  global(acc) {r['global_accuracy_forward'] * 1e3:9.2f} ms  banded {r['banded_solve'] * 1e3:8.2f} ms",
               flush=True)
     fit_from = 10 if max_p >= 12 else 8
@@ -130,11 +130,11 @@ def main(argv=None) -> int:
     s, sb = summary, summary_best
     print(f"\nDD attention forward time exponent (n = 2^{fit_from}..2^{big}): {s['dd_time_exponent']:.3f}"
           f" +- {s['dd_time_exponent_stderr']:.3f} (fastest repeats: {sb['dd_time_exponent']:.3f}); "
-          f"strided formulation {s['strided_time_exponent']:.3f}, "
-          f"apply_columns {s['columns_time_exponent']:.3f}, strided on columns {s['strided_columns_time_exponent']:.3f}")
+          f"gather path {s['gather_time_exponent']:.3f}, "
+          f"apply_columns {s['columns_time_exponent']:.3f}, grad mode {s['dd_grad_time_exponent']:.3f}")
     print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}: {s['dd_vs_bmm_ratio']:.2f} "
-          f"(fastest repeats: {sb['dd_vs_bmm_ratio']:.2f}); strided formulation {s['strided_vs_bmm_ratio']:.2f}, "
-          f"apply_columns {s['columns_vs_bmm_ratio']:.2f}, strided on columns {s['strided_columns_vs_bmm_ratio']:.2f}")
+          f"(fastest repeats: {sb['dd_vs_bmm_ratio']:.2f}); gather path {s['gather_vs_bmm_ratio']:.2f}, "
+          f"apply_columns {s['columns_vs_bmm_ratio']:.2f}, grad mode {s['dd_grad_vs_bmm_ratio']:.2f}")
     print(f"global attention at matched accuracy: time exponent {s['global_accuracy_time_exponent']:.3f}")
     for t in threads_tab:
         print(f"threads {t['threads']}: DD forward {t['dd_forward'] * 1e3:.2f} ms, bmm {t['bmm_forward'] * 1e3:.2f} ms")

@@ -23,11 +23,20 @@ weight of :math:`u(x) = \int_0^1 G(x, y) f(y)\,dy`. Since :math:`(A^{-1})_{ij} =
 products :math:`QK^T` approximate the Green's function itself and have entries of size :math:`O(1)`, independent
 of ``n``.
 
-**Vectorization.** :class:`DDAttention` stores the local factors padded to ``(N, n_max, r)``; one forward pass
-gathers ``f`` into padded subdomain blocks (``f[:, padded_indices]``), applies all local products at once as batched
-matrix products, and scatter-adds the results back with :meth:`torch.Tensor.index_add`. The coarse level uses the same
-gather/scatter on the (padded) supports of the coarse basis functions, so no dense ``n x N_0`` matrix is formed and
-memory stays :math:`O(n)` for any ``n``. There is no Python loop over subdomains.
+**Vectorization.** :class:`DDAttention` stores the local factors padded to ``(N, n_max, r)`` (the parameter layout
+seen by users). On a :class:`~ddlib.decomposition.Decomposition` the operator is applied in a *window layout*
+(``implementation="auto"``, the default): subdomain ``i`` is read as a strided view of ``f`` (``unfold`` with window
+``m + 2 delta`` and step ``m``, no gather), one batched product :math:`\tilde K_i^T X_i` per window gives the local
+coefficients and, from two extra columns holding the hat functions in closed form, :math:`\Phi^T f`; a second batched
+product writes every window's core block straight into the output, including :math:`\Phi Q_0K_0^T\Phi^Tf`, and the
+``2 delta`` overlap rows are added as two slice additions. The weights :math:`W^L_i, W^R_i` and ``h`` are folded into
+the factors once per call (cached between calls while grad is off, keyed on the parameters' version counters). The
+general path (``implementation="gather"``, and the coarse level of the Nicolaides space) gathers ``f`` into padded
+subdomain blocks (``f[:, padded_indices]``), applies the batched products and scatter-adds with
+:meth:`torch.Tensor.index_add`; its coarse level gathers on the padded supports of the basis functions. Memory stays
+:math:`O(n)` for any ``n`` and there is no Python loop over subdomains in either path. Both paths work on right-hand
+sides as columns ``(n, batch)``; :meth:`DDAttention.forward` passes the transposed view of its rows, which the window
+layout reads without a copy, and returns a transposed view.
 
 **Initialisations.** ``init="random"``: every factor entry is drawn from :math:`\mathcal N(0, s^2)`
 (``init_scale = s``) with a seeded generator. ``init="svd"`` (global) sets :math:`QK^T` to the truncated SVD of
@@ -72,6 +81,7 @@ __all__ = [
     "DDAttention",
     "WEIGHTINGS",
     "LOCAL_INVERSES",
+    "IMPLEMENTATIONS",
     "configure_threads",
     "global_parameter_count",
     "dd_parameter_count",
@@ -83,6 +93,8 @@ __all__ = [
 WEIGHTINGS = ("sqrt", "left", "none")
 #: Names accepted by ``DDAttention(local_inverse=...)`` for ``init="schwarz"``.
 LOCAL_INVERSES = ("element", "subdomain")
+#: Names accepted by ``DDAttention(implementation=...)``: window layout where possible, or forced either way.
+IMPLEMENTATIONS = ("auto", "strided", "gather")
 
 
 def configure_threads(default: int | None = None) -> int:
@@ -306,8 +318,13 @@ class DDAttention(_Operator):
     seed : int
         Seed of the random initialisation.
     coarse_storage : {"auto", "dense", "gather"}
-        How :math:`\Phi` is applied: a dense ``n x N_0`` matrix, or gather/scatter on the padded supports of its
-        columns (memory :math:`O(n)`); ``"auto"`` takes the dense matrix when :math:`nN_0 \le 2^{20}`.
+        How the general path applies :math:`\Phi`: a dense ``n x N_0`` matrix, or gather/scatter on the padded
+        supports of its columns (memory :math:`O(n)`); ``"auto"`` takes the dense matrix when
+        :math:`nN_0 \le 2^{20}`.
+    implementation : {"auto", "strided", "gather"}
+        ``"auto"``: the window layout (module docstring) for the local level and the hat coarse space, the general
+        path for the Nicolaides space; ``"strided"``: the same, but a ValueError where the window layout cannot
+        take the coarse space; ``"gather"``: the general gather/``index_add`` path for everything.
     device, dtype
         Where and in which precision the factors live (default CPU, float64).
     """
@@ -316,7 +333,8 @@ class DDAttention(_Operator):
                  partition: str = "multiplicity", coarse: str = "hat", weighting: str = "sqrt",
                  use_coarse: bool = True, use_local: bool = True, init: str = "random",
                  local_inverse: str = "element", init_scale: float = 0.1, seed: int = 0,
-                 coarse_storage: str = "auto", device="cpu", dtype=torch.float64):
+                 coarse_storage: str = "auto", implementation: str = "auto", device="cpu",
+                 dtype=torch.float64):
         super().__init__()
         if not isinstance(decomposition, Decomposition):
             raise ValueError(f"decomposition must be a ddlib.decomposition.Decomposition; got {type(decomposition)}")
@@ -359,6 +377,8 @@ class DDAttention(_Operator):
                                             (coarse_storage == "auto" and dec.n * self.N0 <= 2**20))
         self.register_buffer("Phi_dense", torch.as_tensor(Phi.toarray(), **kw) if dense_coarse else None,
                              persistent=False)
+        self.implementation = check_choice("implementation", implementation, IMPLEMENTATIONS)
+        self._setup_windows(wl, wr, kw)
 
         if self.init == "random":
             g = _generator(seed)
@@ -415,12 +435,180 @@ class DDAttention(_Operator):
             Q0 = K0 = np.zeros((0, 0))
         return Q, K, Q0, K0
 
+    # ------------------------------------------------------------------------------------------- window layout
+    def _setup_windows(self, wl, wr, kw) -> None:
+        """Buffers of the strided window layout (see :meth:`_window_apply`) and the choice of implementation.
+
+        Window ``i`` is the ``m + 2 delta`` nodes from ``s_i`` on, with ``s_i = i m - delta`` except ``s_0 = 0``
+        when ``N >= 3`` (then every window is exactly the model's padded subdomain, no re-layout of the factors);
+        for ``N <= 2`` all windows start at ``i m - delta`` and the factors are re-laid by an index map. The core of
+        window ``i`` (nodes ``i m .. i m + m - 1``) starts at slot ``o_i = i m - s_i``.
+        """
+        dec = self.decomposition
+        m, d, N = dec.m, dec.delta, dec.N
+        L = m + 2 * d
+        uniform = bool(dec.N * m == dec.n + 1
+                       and np.array_equal(dec.bounds[:, 0], np.maximum(np.arange(N) * m - d, 0))
+                       and np.array_equal(dec.bounds[:, 1], np.minimum(np.arange(N) * m + m + d, dec.n)))
+        hat_or_off = not self.use_coarse or self.coarse == "hat"
+        if self.implementation == "strided" and not (uniform and hat_or_off):
+            raise ValueError("implementation='strided' needs the uniform layout of ddlib.decomposition.Decomposition "
+                             f"and coarse='hat' or no coarse level; got coarse={self.coarse!r}; use 'auto' or 'gather'")
+        on = self.implementation != "gather" and uniform
+        self._window_local = on and self.use_local
+        self._window_coarse = on and self.use_coarse and self.coarse == "hat"
+        self._window_cache: dict = {}
+        self._native = bool(N >= 3 and dec.n_max == L)
+        starts = np.arange(N) * m - d
+        if self._native:
+            starts[0] = 0
+        self._core = np.arange(N) * m - starts                # o_i: delta, except o_0 = 0 in the native layout
+        if not (self._window_local or self._window_coarse):
+            return
+        rows = np.arange(N)[:, None]
+        if not self._native:  # window slot t of subdomain i is the model's padded slot t - (bounds[i, 0] - s_i)
+            src = np.arange(L)[None, :] - (dec.bounds[:, :1] - starts[:, None])
+            valid = (src >= 0) & (src < dec.sizes[:, None])
+            safe = np.clip(src, 0, dec.n_max - 1)
+            flat = np.where(valid, rows * dec.n_max + safe, N * dec.n_max)  # the last row is a zero row
+            self.register_buffer("_window_src", torch.as_tensor(flat.reshape(-1), device=self._device),
+                                 persistent=False)
+            wl, wr = np.where(valid, wl[rows, safe], 0.0), np.where(valid, wr[rows, safe], 0.0)
+        self.register_buffer("_wl_win", torch.as_tensor(wl, **kw), persistent=False)
+        self.register_buffer("_wr_win", torch.as_tensor(wr, **kw), persistent=False)
+        # the two hat pieces on the core of a window (nodes i m + j, j = 0..m-1): 1 - (j+1)/m and (j+1)/m
+        b = np.arange(1, m + 1) / m
+        hat = np.zeros((N, L, 2))
+        slots = self._core[:, None] + np.arange(m)[None, :]
+        hat[rows, slots, 0], hat[rows, slots, 1] = 1.0 - b, b
+        self.register_buffer("_hat_win", torch.as_tensor(hat, **kw), persistent=False)
+        self.register_buffer("_hat_core", torch.as_tensor(hat[rows, slots], **kw), persistent=False)
+
+    def _window_factors(self, t: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """A padded ``(N, n_max, r)`` factor in the window layout ``(N, m + 2 delta, r)``, scaled by ``weight``."""
+        if self._native:
+            return t * weight[:, :, None]
+        flat = torch.cat([t.reshape(-1, t.shape[-1]), t.new_zeros(1, t.shape[-1])])
+        return flat.index_select(0, self._window_src).view(self.decomposition.N, -1, t.shape[-1]) * weight[:, :, None]
+
+    def _window_operands(self, local: bool, coarse: bool, scale: float) -> dict:
+        r"""The factors of the window formulation, weights and ``scale`` folded in (cached while grad is off).
+
+        ``Kt``: :math:`[W^R_iK_i \mid \phi^a \mid \phi^b]^T` per window, shape ``(N, c, m + 2\delta)``; ``Qc``: the
+        core rows of :math:`[s\,W^L_iQ_i \mid \phi^a \mid \phi^b]`, ``(N, m, c)``; ``Qtail``: the ``delta`` rows
+        before and the ``delta`` rows after the core of :math:`s\,W^L_iQ_i` (zero outside the window),
+        ``(N, 2\delta, r)``; ``Q0K0``: :math:`(s\,Q_0, K_0)`. Here ``c = r + 2`` with the hat values
+        :math:`\phi^a_j = 1 - (j+1)/m`, :math:`\phi^b_j = (j+1)/m` on the core slots. Without grad the result is
+        cached under the parameters' storage and version counters (any in-place update invalidates it).
+        """
+        params = [p for p in (self.Q, self.K, self.Q0, self.K0) if p is not None]
+        key = None
+        if not torch.is_grad_enabled():
+            try:
+                key = (local, coarse, scale) + tuple((p.data_ptr(), p._version, p.dtype) for p in params)
+            except RuntimeError:  # pragma: no cover  (inference tensors have no version counter)
+                key = None
+            if key is not None and key in self._window_cache:
+                return self._window_cache[key]
+        d, m = self.decomposition.delta, self.decomposition.m
+        ops = {"r": 0}
+        Kparts, Qparts = [], []
+        if local:
+            Kw = self._window_factors(self.K, self._wr_win)
+            Qw = self._window_factors(self.Q, self._wl_win * scale)
+            Kparts.append(Kw)
+            o = int(self._core[-1])  # every window but window 0 has its core at slot o
+            if self._native:
+                Qparts.append(torch.cat([Qw[:1, :m], Qw[1:, o:o + m]]))
+                if d:
+                    left = torch.cat([Qw.new_zeros(1, d, Qw.shape[-1]), Qw[1:, :d]])
+                    right = torch.cat([Qw[:1, m:m + d], Qw[1:, o + m:]])
+                    ops["Qtail"] = torch.cat([left, right], 1)
+            else:
+                Qparts.append(Qw[:, o:o + m])
+                if d:
+                    ops["Qtail"] = torch.cat([Qw[:, :d], Qw[:, d + m:]], 1)
+            ops["r"] = Kw.shape[-1]
+        if coarse:
+            Kparts.append(self._hat_win)
+            Qparts.append(self._hat_core)
+            ops["Q0K0"] = (self.Q0 * scale, self.K0)
+        ops["Kt"] = (torch.cat(Kparts, 2) if len(Kparts) > 1 else Kparts[0]).transpose(1, 2)
+        ops["Qc"] = torch.cat(Qparts, 2) if len(Qparts) > 1 else Qparts[0]
+        if key is not None:
+            ops["Kt"] = ops["Kt"].contiguous()
+            self._window_cache.clear()
+            self._window_cache[key] = ops
+        return ops
+
+    def _window_apply(self, F: torch.Tensor, local: bool, coarse: bool, scale: float) -> torch.Tensor:
+        r"""Local and/or hat coarse level on the columns of ``F`` ``(n, B)`` in the window layout (no gathers).
+
+        :meth:`_window_restrict` gives, in one batched product over the windows :math:`X_i` (strided views of
+        ``F``), :math:`T_i = \tilde K_i^T X_i`: the local coefficients and, from the two hat columns, the sums
+        :math:`G_{i,a}, G_{i,b}` with :math:`(\Phi^TF)_k = G_{k-1,b} + G_{k,a}` (coarse node ``k`` is node
+        ``k m - 1``). After :math:`c = sQ_0K_0^T\Phi^TF` (zero at ``k = 0, N``) replaces them, a second product
+        writes the core block of every window, :math:`Z_i = \tilde Q_{i,\mathrm{core}}[T_i; c_i; c_{i+1}]`, straight
+        into the output (nodes ``i m .. i m + m - 1``, :math:`(\Phi c)_{im+j} = \phi^a_j c_i + \phi^b_j c_{i+1}`),
+        and the ``2 delta`` overlap rows are added as two slice additions from one small product. Every step reads
+        or writes :math:`O(Bn)` numbers once.
+        """
+        dec = self.decomposition
+        m, d, N, n = dec.m, dec.delta, dec.N, dec.n
+        B = F.shape[1]
+        ops = self._window_operands(local, coarse, scale)
+        r = ops["r"]
+        T = self._window_restrict(F, ops["Kt"])                            # (N, c, B)
+        if coarse:
+            G = T[:, r:]
+            Q0, K0 = ops["Q0K0"]
+            c = Q0 @ (K0.T @ (G[:-1, 1] + G[1:, 0]))                       # (N - 1, B)
+            z = c.new_zeros(1, B)
+            T = torch.cat([T[:, :r], torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
+        Z = torch.bmm(ops["Qc"], T)                                        # (N, m, B): node i m + j in Z[i, j]
+        if local and d:
+            tails = torch.bmm(ops["Qtail"], T[:, :r] if coarse else T)     # (N, 2 delta, B)
+            Z[:-1, m - d:] += tails[1:, :d]                                # left overlap of window i + 1
+            Z[1:, :d] += tails[:-1, d:]                                    # right overlap of window i - 1
+        return Z.view(N * m, B)[:n]
+
+    def _window_restrict(self, F: torch.Tensor, Kt: torch.Tensor) -> torch.Tensor:
+        r""":math:`T_i = \tilde K_i^T X_i` for all windows ``i``, ``X_i`` the ``m + 2 delta`` rows of ``F`` (zero
+        beyond the boundary) from node ``s_i`` on; ``F`` is ``(n, B)`` with any strides.
+
+        Windows ``0 .. N - 2`` lie inside ``F`` and are read as strided views (``unfold``, no copy, for columns
+        ``F`` and for the transposed view of rows alike); only the last window is zero-padded (and for ``N <= 2``
+        the whole padded copy is made).
+        """
+        dec = self.decomposition
+        m, d, N = dec.m, dec.delta, dec.N
+        L = m + 2 * d
+        if not self._native:
+            P = torch.nn.functional.pad(F, (0, 0, d, d + 1))               # (N m + 2 delta, B): row k + d = node k
+            return torch.bmm(Kt, P.unfold(0, L, m).transpose(1, 2))
+        inner = F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2)          # windows 1 .. N - 2, (N - 2, L, B)
+        last = torch.nn.functional.pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None]
+        return torch.cat([torch.bmm(Kt[:1], F[None, :L]), torch.bmm(Kt[1:N - 1], inner), torch.bmm(Kt[N - 1:], last)])
+
+    def _fast(self) -> bool:
+        """Whether the window path applies: this class's own ``local_part``/``coarse_part`` (not a subclass's)."""
+        cls = type(self)
+        return cls.local_part is DDAttention.local_part and cls.coarse_part is DDAttention.coarse_part
+
     # ----------------------------------------------------------------------------------------------- apply
     def local_part(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` for a block of columns ``F`` (shape ``(n, batch)``, no ``h``).
 
-        Gather into padded subdomain blocks ``(N, n_max, batch)``, two batched products ``bmm``, scatter-add back.
+        Window layout when available (see :meth:`_window_apply`), else the general gather path
+        (:meth:`local_part_gather`).
         """
+        if self._window_local:
+            return self._window_apply(F, True, False, 1.0)
+        return self.local_part_gather(F)
+
+    def local_part_gather(self, F: torch.Tensor) -> torch.Tensor:
+        r"""The general local level: gather into padded subdomain blocks ``(N, n_max, batch)`` with
+        ``F[padded_indices]``, two batched products, scatter-add back with ``index_add`` (any layout; no ``h``)."""
         X = F[self.idx] * self.wr[:, :, None]                        # R_i F with the right weight, padded
         Y = torch.bmm(self.Q, torch.bmm(self.K.transpose(1, 2), X))   # Q_i (K_i^T X_i) for all i at once
         Y = Y * self.wl[:, :, None]
@@ -429,9 +617,16 @@ class DDAttention(_Operator):
     def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`\Phi Q_0 K_0^T \Phi^T F` for a block of columns ``F`` (shape ``(n, batch)``, no ``h``).
 
-        Small coarse spaces (``n N_0 <= 2^20``) use the dense :math:`\Phi`; larger ones gather and scatter on the
-        padded supports of the basis functions (memory :math:`O(n)`).
+        The hat space in the window layout when available, else :meth:`coarse_part_gather`.
         """
+        if self._window_coarse:
+            return self._window_apply(F, False, True, 1.0)
+        return self.coarse_part_gather(F)
+
+    def coarse_part_gather(self, F: torch.Tensor) -> torch.Tensor:
+        r"""The general coarse level for any :math:`\Phi`: small coarse spaces (``n N_0 <= 2^20``) use the dense
+        :math:`\Phi`; larger ones gather and scatter on the padded supports of the basis functions (memory
+        :math:`O(n)`; no ``h``)."""
         if self.Phi_dense is not None:
             return self.Phi_dense @ (self.Q0 @ (self.K0.T @ (self.Phi_dense.T @ F)))
         C = (F[self.cidx] * self.cval[:, :, None]).sum(1)           # Phi^T F, (N0, batch)
@@ -442,8 +637,19 @@ class DDAttention(_Operator):
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``).
 
-        The fast path used by :mod:`ddlib.training` (no transposes); :meth:`forward` takes rows.
+        The path used by :mod:`ddlib.training`. With the hat coarse space (or none) on a
+        :class:`~ddlib.decomposition.Decomposition`, both levels run in one pass of the window layout
+        (:meth:`_window_apply`, ``h`` folded into the factors); otherwise the local level does and the coarse level
+        takes the general gather path; ``implementation="gather"`` forces the general path for both.
         """
+        local, coarse = self._window_local, self._window_coarse
+        if (local or coarse) and self._fast():
+            U = self._window_apply(F, local, coarse, self.h)
+            if self.use_coarse and not coarse:
+                U = U + self.coarse_part_gather(F) * self.h
+            if self.use_local and not local:  # pragma: no cover  (the local level always has the window layout)
+                U = U + self.local_part_gather(F) * self.h
+            return U
         U = self.local_part(F) if self.use_local else None
         if self.use_coarse:
             U = self.coarse_part(F) if U is None else U + self.coarse_part(F)

@@ -62,8 +62,6 @@ __all__ = [
     "time_bmm",
     "time_banded_solve",
     "read_build_status",
-    "strided_operands",
-    "strided_dd_apply",
     "scaling_benchmark",
     "summarize_scaling",
     "column",
@@ -414,103 +412,10 @@ def read_build_status(build: str | os.PathLike = "_build") -> dict:
     return out
 
 
-# ------------------------------------------------------------------------------------------------------ strided DD
-def strided_operands(model) -> dict:
-    r"""The factors of a :class:`ddlib.attention.DDAttention` re-laid for :func:`strided_dd_apply` (differentiable).
-
-    :func:`strided_dd_apply` reads subdomain ``i`` as the window of nodes ``i m - delta .. (i+1) m + delta - 1``
-    (0-based) of the zero-padded input, so slot ``j`` of every window holds node ``i m - delta + j``. The model's
-    padded layout starts subdomain 0 at node 0 instead (its window is clipped at the boundary), so subdomain 0's rows
-    move down by ``delta`` slots; every other subdomain already matches. The weights and ``h`` are folded into the
-    factors once: :math:`\tilde K_i = W^R_i K_i`, :math:`\tilde Q_i = h\,W^L_i Q_i`, :math:`\tilde Q_0 = h\,Q_0`.
-    Only the hat coarse space (or none) is supported: its basis is applied in closed form.
-    """
-    import torch
-
-    dec = model.decomposition
-    if model.use_coarse and model.coarse != "hat":
-        raise ValueError(f"coarse must be 'hat' or off for the strided formulation; got {model.coarse!r}")
-    d, L = dec.delta, dec.m + 2 * dec.delta
-    if dec.n_max > L:  # pragma: no cover  (every subdomain has at most m + 2 delta nodes)
-        raise ValueError("subdomains larger than m + 2 delta")
-
-    def relayout(t):  # (N, n_max, ...) -> (N, m + 2 delta, ...), subdomain 0 shifted by delta
-        pad = [0, 0] * (t.ndim - 2) + [0, L - dec.n_max]
-        t = torch.nn.functional.pad(t, pad)
-        return torch.cat([torch.roll(t[:1], d, dims=1), t[1:]]) if d else t
-
-    out = {"m": dec.m, "delta": d, "N": dec.N, "n": dec.n}
-    if model.use_local:
-        out["K"] = relayout(model.K * model.wr[:, :, None])                                  # (N, L, r)
-        out["Qt"] = relayout(model.Q * (model.h * model.wl[:, :, None])).transpose(1, 2)    # (N, r, L)
-    if model.use_coarse:
-        out.update(K0=model.K0, Q0t=(model.h * model.Q0).T)
-    return out
-
-
-def strided_dd_apply(ops: dict, f, *, columns: bool = False):
-    r"""DD attention :math:`u = h\big(\Phi Q_0K_0^T\Phi^T f + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i f\big)` with the
-    restrictions and the hat basis as strided views instead of index gathers.
-
-    ``f`` holds the right-hand sides as rows (``(batch, n)``), or as columns (``(n, batch)``) with ``columns=True``;
-    the work is done on columns, so rows cost one transposing copy (fused with the zero padding).
-
-    Local level: pad ``f`` with ``delta + 1`` zero rows in front and behind; from row 1 on,
-    ``unfold(m + 2 delta, step m)`` is :math:`(R_i f)_i` for all ``i`` without a copy (window ``i`` starts at node
-    ``i m - delta``). Two batched products give :math:`Y_i = \tilde Q_i \tilde K_i^T R_i f`; they are summed back
-    (:math:`\sum_i R_i^T Y_i`) as the core slots ``delta .. delta + m - 1`` of window ``i`` (nodes
-    ``i m .. i m + m - 1``) plus the left tail of window ``i + 1`` and the right tail of window ``i - 1``: one copy
-    and two slice additions into the output buffer.
-
-    Coarse level (hat functions, coarse node ``i`` at 0-based node ``i m - 1``): the padded rows from node ``-1``
-    on, viewed as ``(N, m)`` blocks (block ``e`` = the nodes of coarse element ``e`` from its left coarse node on),
-    give hat ``i`` the weights :math:`1 - j/m` on block ``i`` and :math:`j/m` on block ``i - 1``:
-
-    .. math::  (\Phi^T f)_i = \sum_{j=0}^{m-1}\Big(1-\frac{j}{m}\Big)\tilde F_{i,j} + \frac{j}{m}\tilde F_{i-1,j},
-               \qquad (\Phi c)_{e,j} = \Big(1-\frac jm\Big)c_e + \frac jm\,c_{e+1}\quad (c_0 = c_N = 0),
-
-    added in place into the same buffer (shifted by one node). Beyond the products every step moves :math:`O(Bn)`
-    numbers. ``ops`` comes from :func:`strided_operands`; the result (a view of the buffer, in the layout of ``f``)
-    equals ``model(f)`` to rounding, gradients included (tested).
-    """
-    import torch
-
-    m, d, N, n = ops["m"], ops["delta"], ops["N"], ops["n"]
-    F = f if columns else f.T                                              # (n, B)
-    B = F.shape[1]
-    Fp = torch.nn.functional.pad(F.T, (d + 1, d + 1)).T if not columns else \
-        torch.nn.functional.pad(F, (0, 0, d + 1, d + 1))                  # (n + 2 delta + 2, B); row k + delta + 1 = node k
-    Fp = Fp.contiguous()
-    Z = F.new_empty(N * m + 1, B)                                          # row k + 1 holds node k
-    if "K" not in ops:
-        Z.zero_()
-    else:
-        Z[0] = 0.0
-        X = Fp[1:].unfold(0, m + 2 * d, m).transpose(1, 2)                 # (N, L, B), a view
-        Y = torch.bmm(ops["Qt"].transpose(1, 2), torch.bmm(ops["K"].transpose(1, 2), X))   # (N, L, B)
-        core = Z[1:].view(N, m, B)
-        core.copy_(Y[:, d:d + m])
-        if d:
-            core[:-1, m - d:] += Y[1:, :d]                                 # left tail of window i + 1
-            core[1:, :d] += Y[:-1, d + m:]                                 # right tail of window i - 1
-    if "K0" in ops:
-        j = torch.arange(m, dtype=F.dtype, device=F.device) / m
-        w = torch.stack([1 - j, j])                                        # (2, m): the two hat pieces on a block
-        Fb = Fp[d:d + N * m].view(N, m, B)                                 # block e: nodes e m - 1 .. e m + m - 2
-        G = torch.matmul(w, Fb)                                            # (N, 2, B), one pass over f
-        c = G[1:, 0] + G[:-1, 1]                                           # Phi^T f, (N - 1, B)
-        cz = torch.nn.functional.pad(ops["Q0t"].T @ (ops["K0"].T @ c), (0, 0, 1, 1))         # c_0 = c_N = 0
-        C = torch.stack([cz[:-1], cz[1:]], dim=1)                          # (N, 2, B): c_e, c_{e+1}
-        U = Z[:N * m].view(N, m, B)                                        # the same buffer, shifted by one node
-        U.baddbmm_(w.T.expand(N, m, 2), C)                                 # += (1 - j/m) c_e + (j/m) c_{e+1}
-    out = Z[1:n + 1]
-    return out if columns else out.T
-
-
 # ------------------------------------------------------------------------------------------------------ suites
 def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_rank: int = 8, batch: int = 32,
                       backward_max_p: int = 16, global_max_p: int = 16, accuracy_max_bytes: float = 2**30,
-                      banded: bool = True, strided: bool = True, memory: bool = True, repeats: int = 5,
+                      banded: bool = True, gather: bool = True, memory: bool = True, repeats: int = 5,
                       seed: int = 0, min_repeat_seconds: float = 0.02) -> list[dict]:
     r"""Time DD attention, global attention and the anchors at :math:`n = 2^p - 1` for ``p`` in ``ps``.
 
@@ -523,9 +428,13 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
         and the RSS peak of one forward+backward (forward alone above ``backward_max_p``);
     ``columns_forward``
         ``DDAttention.apply_columns`` on the right-hand sides stored as contiguous columns (the training path);
-    ``strided_forward``, ``strided_fwd_bwd``, ``strided_columns_forward``
-        the same operator through :func:`strided_dd_apply` (strided views instead of index gathers), on rows, and
-        on contiguous columns;
+    ``dd_grad_forward``
+        the forward pass with grad enabled (no backward): the factors are re-laid and the weights folded in every
+        call, which inference mode caches;
+    ``gather_forward``, ``gather_fwd_bwd``
+        the same operator through the general path, ``DDAttention(..., implementation="gather")`` (index gathers
+        and ``index_add``; the implementation before the window layout), with ``gather=True`` and
+        ``p <= backward_max_p``;
     ``global_params_rank``, ``global_forward``, ``global_fwd_bwd``, ``global_peak_bytes``
         :class:`ddlib.attention.GlobalAttention` at matched parameter count (:func:`matched_parameter_rank`),
         up to ``p <= global_max_p``;
@@ -575,29 +484,12 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
                     dd.apply_columns(Fc)
 
             _put(row, "columns_forward", time_callable(columns, **timing))
-        if strided:
-            with torch.inference_mode():
-                ops = strided_operands(dd)  # the re-layout is a one-time set-up for inference
-
-            def fwd():
-                with torch.inference_mode():
-                    strided_dd_apply(ops, f)
-
-            def fwd_bwd():
-                out = strided_dd_apply(strided_operands(dd), f)
-                (out.square().sum() / batch).backward()
-                for q in dd.parameters():
-                    q.grad = None
-
-            _put(row, "strided_forward", time_callable(fwd, **timing))
-            Fcols = f.T.contiguous()
-
-            def fwd_columns():
-                with torch.inference_mode():
-                    strided_dd_apply(ops, Fcols, columns=True)
-
-            _put(row, "strided_columns_forward", time_callable(fwd_columns, **timing))
-            _put(row, "strided_fwd_bwd", time_callable(fwd_bwd, **timing) if back else None)
+        _put(row, "dd_grad_forward", time_callable(lambda: dd(f), **timing))
+        if gather and back:
+            dg = DDAttention(dec, rank, r0, seed=seed, implementation="gather")
+            _put(row, "gather_forward", time_module(dg, f, **timing))
+            _put(row, "gather_fwd_bwd", time_module(dg, f, backward=True, **timing) if back else None)
+            del dg
         flops = dd_flops(n, N, delta, rank, r0, batch)
         W, X = equal_flop_bmm(flops, batch, N, dec.n_max, seed=seed)
         row.update(dd_flops=flops, bmm_k=int(W.shape[1]))
@@ -648,10 +540,10 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
                       statistic: str = "median") -> dict:
     r"""The headline numbers of a :func:`scaling_benchmark` table.
 
-    ``dd_time_exponent`` (and likewise ``strided_``, ``global_``, ``global_accuracy_``, ``banded_``, ``bmm_``,
-    ``dd_fwd_bwd_``): :func:`fit_exponent` of the times over ``fit_from <= p <= fit_to``, with its standard error
-    (``..._stderr``); ``dd_vs_bmm_ratio`` (and ``strided_vs_bmm_ratio``): forward time over the equal-FLOP
-    ``torch.bmm`` time at ``p = ratio_at`` (NaN if that size is absent). ``statistic`` picks the median times
+    ``dd_time_exponent`` (and likewise ``gather_``, ``columns_``, ``dd_grad_``, ``global_``, ``global_accuracy_``,
+    ``banded_``, ``bmm_``, ``dd_fwd_bwd_``, ``gather_fwd_bwd_``): :func:`fit_exponent` of the times over
+    ``fit_from <= p <= fit_to``, with its standard error (``..._stderr``); ``dd_vs_bmm_ratio`` (and ``gather_``,
+    ``columns_``, ``dd_grad_vs_bmm_ratio``): forward time over the equal-FLOP ``torch.bmm`` time at ``p = ratio_at`` (NaN if that size is absent). ``statistic`` picks the median times
     (``"median"``) or the fastest repeats (``"best"``).
     """
     check_choice("statistic", statistic, ("median", "best"))
@@ -660,10 +552,10 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     n = column(rows, "n")
     sel = (p >= fit_from) & (p <= fit_to)
     out = {"statistic": statistic, "fit_range_p": [int(fit_from), int(fit_to)], "ratio_at_n": int(2**ratio_at - 1)}
-    for key, col in (("dd", "dd_forward"), ("strided", "strided_forward"), ("columns", "columns_forward"),
-                     ("strided_columns", "strided_columns_forward"), ("global", "global_forward"),
+    for key, col in (("dd", "dd_forward"), ("gather", "gather_forward"), ("columns", "columns_forward"),
+                     ("dd_grad", "dd_grad_forward"), ("global", "global_forward"),
                      ("global_accuracy", "global_accuracy_forward"), ("banded", "banded_solve"),
-                     ("bmm", "bmm_forward"), ("dd_fwd_bwd", "dd_fwd_bwd"), ("strided_fwd_bwd", "strided_fwd_bwd"),
+                     ("bmm", "bmm_forward"), ("dd_fwd_bwd", "dd_fwd_bwd"), ("gather_fwd_bwd", "gather_fwd_bwd"),
                      ("global_fwd_bwd", "global_fwd_bwd")):
         t = column(rows, col + suffix)
         ok = sel & np.isfinite(t)
@@ -672,7 +564,7 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
         out[f"{key}_time_exponent_stderr"] = fit.stderr if fit else float("nan")
     at = p == ratio_at
     bmm = column(rows, "bmm_forward" + suffix)[at]
-    for key in ("dd", "strided", "columns", "strided_columns"):
+    for key in ("dd", "gather", "columns", "dd_grad"):
         t = column(rows, f"{key}_forward{suffix}")[at]
         out[f"{key}_vs_bmm_ratio"] = float(t[0] / bmm[0]) if t.size else float("nan")
     return out

@@ -51,13 +51,14 @@ def test_vectorized_dd_equals_loop_and_dense(dec, data):
     weighting = data.draw(st.sampled_from(["sqrt", "left", "none"]))
     use_local = data.draw(st.booleans())
     storage = data.draw(st.sampled_from(["dense", "gather"]))
+    implementation = data.draw(st.sampled_from(["auto", "gather"]))
     has_coarse = coarse == "nicolaides" or (coarse == "hat" and dec.N > 1)
     if not use_local and not has_coarse:
         use_local = True
     r = data.draw(st.integers(1, dec.n_max))
     seed = data.draw(st.integers(0, 2**16))
     model = DDAttention(dec, r, partition=partition, coarse=coarse, weighting=weighting, use_local=use_local,
-                        coarse_storage=storage, seed=seed, init_scale=0.7)
+                        coarse_storage=storage, implementation=implementation, seed=seed, init_scale=0.7)
     f = np.random.default_rng(seed).standard_normal((3, dec.n))
     u = model(torch.as_tensor(f)).detach().numpy()
     ref = loop_reference(model, f)
@@ -132,14 +133,67 @@ def test_parameter_counts_equal_formulas(dec, data):
     assert g.num_parameters() == 2 * dec.n * min(r, dec.n) == global_parameter_count(dec.n, min(r, dec.n))
 
 
+@FAST
+@given(dec=decompositions(max_m=9, max_N=7), data=st.data())
+def test_window_layout_equals_gather_path_with_gradients(dec, data):
+    """The fast window layout (strided views, closed-form hat space, weights folded into the factors) and the general
+    gather/index_add path give the same outputs, parameter gradients and dense matrix, rows and columns alike."""
+    kw = dict(partition=data.draw(st.sampled_from(["multiplicity", "ramp", "boolean"])),
+              weighting=data.draw(st.sampled_from(["sqrt", "left", "none"])),
+              coarse=data.draw(st.sampled_from(["hat", "nicolaides", "none"])),
+              seed=data.draw(st.integers(0, 2**16)), init_scale=0.5)
+    r = data.draw(st.integers(1, dec.n_max))
+    fast, slow = DDAttention(dec, r, **kw), DDAttention(dec, r, implementation="gather", **kw)
+    assert fast._window_local and not slow._window_local
+    f = torch.randn(4, dec.n, generator=torch.Generator().manual_seed(kw["seed"]), dtype=torch.float64)
+    u, v = fast(f), slow(f)
+    tol = 1e-13 * float(v.detach().abs().max() + 1e-300)
+    assert torch.allclose(u, v, rtol=0, atol=tol)
+    assert torch.allclose(fast.apply_columns(f.T.contiguous()).T, v, rtol=0, atol=tol)
+    for a, b in zip(torch.autograd.grad(u.square().sum(), list(fast.parameters())),
+                    torch.autograd.grad(v.square().sum(), list(slow.parameters()))):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12 * float(b.abs().max() + 1e-300))
+    with torch.inference_mode():
+        assert torch.allclose(fast.dense(), slow.dense(), rtol=0, atol=1e-13 * float(slow.dense().abs().max()))
+    if fast.use_local and fast.use_coarse:  # the parts on their own (as ddlib.ablations reads them)
+        eye = torch.eye(dec.n, dtype=torch.float64)
+        with torch.no_grad():
+            assert torch.allclose(fast.local_part(eye), slow.local_part(eye), rtol=0, atol=1e-12)
+            assert torch.allclose(fast.coarse_part(eye), slow.coarse_part(eye), rtol=0, atol=1e-12)
+
+
+def test_inference_cache_follows_parameter_updates():
+    """Without grad the folded factors are cached; an optimizer step or a load_state_dict must invalidate them."""
+    dec = Decomposition(127, 8, 3)
+    model, ref = DDAttention(dec, 4, seed=1), DDAttention(dec, 4, seed=2, implementation="gather")
+    f = torch.randn(5, 127, dtype=torch.float64)
+    with torch.inference_mode():
+        first = model(f)
+        assert torch.equal(model(f), first)              # served from the cache
+    model(f).square().sum().backward()
+    with torch.no_grad():
+        for p in model.parameters():                      # a gradient step, in place as optimizers do it
+            p.sub_(0.1 * p.grad)
+    ref.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        after = model(f)
+        assert not torch.allclose(after, first)
+        assert torch.allclose(after, ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
+        model.K0.mul_(2.0)
+        ref.K0.mul_(2.0)
+        assert torch.allclose(model(f), ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
+
+
 def test_gradcheck_both_operators():
     torch.manual_seed(0)
     f = torch.randn(1, 11, dtype=torch.float64, requires_grad=True)
     g = GlobalAttention(11, 3, seed=1)
     assert torch.autograd.gradcheck(lambda Q, K, x: _with(g, Q=Q, K=K)(x), (g.Q, g.K, f))
-    for kw in (dict(), dict(weighting="left", partition="ramp", coarse_storage="gather"),
-               dict(coarse="nicolaides", weighting="none")):
-        dd = DDAttention(Decomposition(11, 3, 1), 2, seed=2, **kw)
+    for dec, kw in ((Decomposition(11, 3, 1), dict()), (Decomposition(11, 2, 2), dict(partition="ramp")),
+                    (Decomposition(11, 3, 1), dict(weighting="left", partition="ramp", coarse_storage="gather",
+                                                   implementation="gather")),
+                    (Decomposition(11, 3, 1), dict(coarse="nicolaides", weighting="none"))):
+        dd = DDAttention(dec, 2, seed=2, **kw)
         assert torch.autograd.gradcheck(lambda Q, K, Q0, K0, x: _with(dd, Q=Q, K=K, Q0=Q0, K0=K0)(x),
                                         (dd.Q, dd.K, dd.Q0, dd.K0, f))
 
@@ -214,6 +268,8 @@ def test_local_and_coarse_blocks_of_exact_init():
     (lambda: DDAttention(Decomposition(31, 4, 1), 2, weighting="square"), "weighting"),
     (lambda: DDAttention(Decomposition(31, 4, 1), 2, use_local=False, use_coarse=False), "use_local"),
     (lambda: DDAttention("not a decomposition", 2), "decomposition"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2, coarse="nicolaides", implementation="strided"), "implementation"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2, implementation="fast"), "implementation"),
     (lambda: GlobalAttention(10, 2)(torch.zeros(3, 9)), "shape"),
     (lambda: GlobalAttention(10, 2, dtype=torch.int64), "dtype"),
     (lambda: operator_error(np.zeros((3, 4))), "square"),
