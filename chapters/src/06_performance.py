@@ -86,10 +86,17 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 #   $A^{-1}$ exactly.
 # * **`apply_columns`**: `DDAttention`'s own column-major entry point (right-hand sides as columns), which
 #   `ddlib.training` uses; `forward` on a `(batch, n)` array calls it on the transposed view.
-# * **The strided formulation** (`ddlib.benchmarks.strided_dd_apply`): the same operator and the same parameters as
-#   `ddlib.attention.DDAttention`, with the restrictions read as strided windows (`unfold`) and summed back with
-#   one copy and two slice additions, and the hat basis applied in closed form on the $(N, m)$ reshaped grid, instead of
-#   index gathers and `index_add`. It equals the model to rounding, gradients included (tested).
+# * **`DDAttention` itself** runs in its *window layout*: every subdomain is a strided view of the right-hand sides
+#   (`unfold`, no gather), one batched product gives the local coefficients and, from two extra columns holding the
+#   hat functions in closed form, $\Phi^T f$; a second one writes each subdomain's core block straight into the
+#   output, coarse correction included, and the overlaps are two slice additions. The weights and $h$ are folded
+#   into the factors once per call; under `torch.inference_mode` the folded factors are cached until a parameter
+#   changes. **With grad enabled** (the forward pass of training) they are folded on every call; we time that
+#   forward pass too.
+# * **The gather path** (`DDAttention(..., implementation="gather")`): the same operator and parameters through
+#   index gathers into padded subdomain blocks and `index_add`, the implementation before the window layout. It
+#   remains the general path (the Nicolaides coarse space uses it), and the tests check that both paths agree to
+#   rounding, gradients included.
 
 # %%
 rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK, coarse_rank=RANK0, batch=BATCH,
@@ -97,23 +104,24 @@ rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK
                             min_repeat_seconds=MIN_REPEAT, seed=SEED)
 summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1], ratio_at=P_MAX)
 last = rows[-1]
-print("     n   DD fwd ms  columns ms  strided ms  bmm ms  global(P) ms  global(acc) ms  banded ms   DD params  global(acc) params")
+print("     n   DD fwd ms  columns ms  grad ms  gather ms  bmm ms  global(P) ms  global(acc) ms  banded ms   DD params  global(acc) params")
 for r in rows:
-    print(f"{r['n']:6d} {r['dd_forward'] * 1e3:10.3f} {r['columns_forward'] * 1e3:11.3f} {r['strided_forward'] * 1e3:11.3f} {r['bmm_forward'] * 1e3:7.3f}"
+    print(f"{r['n']:6d} {r['dd_forward'] * 1e3:10.3f} {r['columns_forward'] * 1e3:11.3f} {r['dd_grad_forward'] * 1e3:8.3f} {r['gather_forward'] * 1e3:10.3f} {r['bmm_forward'] * 1e3:7.3f}"
           f" {r['global_forward'] * 1e3:13.3f} {r['global_accuracy_forward'] * 1e3:15.3f} {r['banded_solve'] * 1e3:10.3f}"
           f" {r['dd_params']:11d} {r['global_accuracy_params']:19d}")
 numbers = dict(
     dd_exponent=summary["dd_time_exponent"], dd_exponent_se=summary["dd_time_exponent_stderr"],
-    strided_exponent=summary["strided_time_exponent"], bmm_exponent=summary["bmm_time_exponent"],
+    gather_exponent=summary["gather_time_exponent"], bmm_exponent=summary["bmm_time_exponent"],
     global_exponent=summary["global_time_exponent"],
     global_acc_exponent=summary["global_accuracy_time_exponent"], banded_exponent=summary["banded_time_exponent"],
     dd_fb_exponent=summary["dd_fwd_bwd_time_exponent"],
-    dd_vs_bmm=summary["dd_vs_bmm_ratio"], strided_vs_bmm=summary["strided_vs_bmm_ratio"],
+    dd_vs_bmm=summary["dd_vs_bmm_ratio"], gather_vs_bmm=summary["gather_vs_bmm_ratio"],
     columns_vs_bmm=summary["columns_vs_bmm_ratio"], columns_exponent=summary["columns_time_exponent"],
-    strided_columns_ms=last["strided_columns_forward"] * 1e3,
-    strided_columns_vs_bmm=summary["strided_columns_vs_bmm_ratio"],
+    grad_ms=last["dd_grad_forward"] * 1e3, grad_vs_bmm=summary["dd_grad_vs_bmm_ratio"],
+    gather_fb_ms=last["gather_fwd_bwd"] * 1e3, fb_over_fwd=last["dd_fwd_bwd"] / last["dd_forward"],
+    gather_over_dd=last["gather_forward"] / last["dd_forward"], bmm_k=last["bmm_k"],
     columns_ms=last["columns_forward"] * 1e3, columns_over_dd=last["columns_forward"] / last["dd_forward"],
-    dd_ms=last["dd_forward"] * 1e3, strided_ms=last["strided_forward"] * 1e3, bmm_ms=last["bmm_forward"] * 1e3,
+    dd_ms=last["dd_forward"] * 1e3, gather_ms=last["gather_forward"] * 1e3, bmm_ms=last["bmm_forward"] * 1e3,
     banded_ms=last["banded_solve"] * 1e3, dd_fb_ms=last["dd_fwd_bwd"] * 1e3,
     dd_over_banded=last["dd_forward"] / last["banded_solve"],
     n_last=last["n"], dd_params_last=last["dd_params"], acc_rank_last=last["global_accuracy_rank"],
@@ -136,8 +144,8 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 #
 # **Linear growth.** Between $n =$ {glue:text}`fit_lo` and $n =$ {glue:text}`fit_hi` the forward time of DD attention
 # grows like $n^{p}$ with fitted $p =$ {glue:text}`dd_exponent:.2f` (standard error {glue:text}`dd_exponent_se:.2f`);
-# the forward+backward pass has $p =$ {glue:text}`dd_fb_exponent:.2f` and the strided formulation
-# $p =$ {glue:text}`strided_exponent:.2f`. The banded solve grows with $p =$ {glue:text}`banded_exponent:.2f` and
+# the forward+backward pass has $p =$ {glue:text}`dd_fb_exponent:.2f` and the gather path
+# $p =$ {glue:text}`gather_exponent:.2f`. The banded solve grows with $p =$ {glue:text}`banded_exponent:.2f` and
 # global attention at matched parameters with $p =$ {glue:text}`global_exponent:.2f`. Global attention at matched
 # accuracy grows with $p =$ {glue:text}`global_acc_exponent:.2f` over the sizes where we could afford it: at
 # $n =$ {glue:text}`n_last` it would need rank {glue:text}`acc_rank_last` and {glue:text}`acc_params_last`
@@ -152,17 +160,19 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 #
 # **Distance to the ceiling.** At $n =$ {glue:text}`n_last` one forward pass of `DDAttention` takes
 # {glue:text}`dd_ms:.2f` ms, the equal-FLOP `torch.bmm` {glue:text}`bmm_ms:.2f` ms: a ratio of
-# {glue:text}`dd_vs_bmm:.1f`. The strided formulation takes {glue:text}`strided_ms:.2f` ms (ratio
-# {glue:text}`strided_vs_bmm:.1f`), and `DDAttention.apply_columns`, the path training uses, with the right-hand
-# sides already stored as contiguous columns, {glue:text}`columns_ms:.2f` ms (ratio {glue:text}`columns_vs_bmm:.1f`,
-# exponent {glue:text}`columns_exponent:.2f`; `forward` on rows calls it on the transposed view, and the two take
-# times in the ratio {glue:text}`columns_over_dd:.2f`). The strided formulation on contiguous columns, where it
-# needs no transposing copy, takes {glue:text}`strided_columns_ms:.2f` ms (ratio
-# {glue:text}`strided_columns_vs_bmm:.1f`). Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is {glue:text}`bmm_verdict` by
-# `DDAttention` on this machine, and we report it as measured rather than tune the comparison. The operator does
-# little arithmetic per byte (each gathered entry meets $2r$ multiply-adds), so the gather and the scatter-add,
-# which move as many bytes as the products, weigh heavily; `index_add` is a scatter in PyTorch on the CPU. The
-# dense `bmm` reads its operands once, in the order the hardware likes.
+# {glue:text}`dd_vs_bmm:.1f`. `DDAttention.apply_columns`, the path training uses, with the right-hand sides already
+# stored as contiguous columns, takes {glue:text}`columns_ms:.2f` ms (ratio {glue:text}`columns_vs_bmm:.1f`,
+# exponent {glue:text}`columns_exponent:.2f`; `forward` on rows reads the transposed view without a copy, and the
+# two take times in the ratio {glue:text}`columns_over_dd:.2f`). With grad enabled, where the weights are folded into
+# the factors on every call, the forward pass takes {glue:text}`grad_ms:.2f` ms (ratio {glue:text}`grad_vs_bmm:.1f`).
+# Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is {glue:text}`bmm_verdict` by `DDAttention` on
+# this machine, and we report it as measured rather than tune the comparison. The operator does little arithmetic
+# per byte (each entry of $f$ meets $2r$ multiply-adds), so what decides is how often the data move. The window
+# layout reads $f$ once, through strided views, and writes the output once; beyond the one product of the ceiling it
+# writes an output as large as $f$ (the `bmm` writes only {glue:text}`bmm_k` numbers per subdomain and right-hand side), adds
+# the overlaps and solves the small coarse problem. The gather path, which copies every subdomain block out of $f$
+# and scatters the result back with `index_add` (a scatter in PyTorch on the CPU), takes {glue:text}`gather_ms:.2f` ms
+# (ratio {glue:text}`gather_vs_bmm:.1f`, {glue:text}`gather_over_dd:.1f` times the window layout).
 #
 # **Against the classical solve.** The banded direct solve applies $A^{-1}$ *exactly* in {glue:text}`banded_ms:.2f` ms
 # at $n =$ {glue:text}`n_last` for the whole batch; DD attention's forward pass takes {glue:text}`dd_over_banded:.2f`
@@ -256,8 +266,10 @@ plt.close(fig)
 # %% [markdown]
 # ## What is left to do
 #
-# The measurements point at two changes to `ddlib.attention.DDAttention`: replace the index gather and `index_add`
-# of the local level by strided windows and slice additions, and the padded-support coarse gather by the closed
-# form on the reshaped grid, as `ddlib.benchmarks.strided_dd_apply` does. Both keep the parameters and the results
+# The forward pass now runs in the window layout; the backward pass is the larger cost. At $n =$
+# {glue:text}`n_last` forward+backward takes {glue:text}`dd_fb_ms:.1f` ms, {glue:text}`fb_over_fwd:.1f` times the
+# forward pass (the gather path: {glue:text}`gather_fb_ms:.1f` ms). In a profile most of the backward time goes to
+# autograd's handling of the slicing, padding and in-place overlap additions, each with full-size temporaries. A hand-written backward (the
+# same two batched products, transposed, on the same windows) would remove them; the results would stay the same
 # to rounding. A second coarse level would be needed to keep an *exact* coarse solve ($r_0 = N - 1$) linear in $n$:
 # with a fixed coarse rank, as here, the coarse level is cheap but approximate.

@@ -10,9 +10,9 @@ from .style import COLORS
 
 _SERIES = (  # key, label, colour, marker, line style
     ("dd", "DD attention (ddlib.attention)", COLORS["dd"], "o", "-"),
-    ("strided", "DD attention, strided formulation", COLORS["local"], "^", "--"),
+    ("gather", "DD attention, general gather path", COLORS["local"], "^", "--"),
     ("columns", "DD attention, apply_columns (training path)", COLORS["classical"], "P", "-."),
-    ("strided_columns", "DD attention, strided on columns", COLORS["local"], "v", ":"),
+    ("dd_grad", "DD attention, grad enabled (factors folded per call)", COLORS["local"], "v", ":"),
     ("global", "global, matched parameters", COLORS["global"], "s", "-"),
     ("global_accuracy", "global, matched best accuracy", COLORS["coarse"], "D", ":"),
 )
