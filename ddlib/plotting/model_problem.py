@@ -8,10 +8,15 @@ from matplotlib.ticker import NullFormatter
 from ..data import Dataset
 from .style import COLORS
 
+__all__ = ["model_problem_figure"]
+
 
 def model_problem_figure(n: int, inverse: np.ndarray, eig_closed: np.ndarray, eig_computed: np.ndarray,
                          study: dict, sets: dict[str, Dataset], samples: int = 3):
-    """Four rows of panels: A^{-1} and Green's-function columns; the spectrum; the convergence study; the data sets."""
+    """F1 in three rows: A^{-1} and Green's-function columns; the spectrum and the convergence study; the data sets.
+
+    The bottom row draws ``samples`` solutions of each set, each divided by its maximum modulus.
+    """
     fig = plt.figure(figsize=(10, 8.2))
     gs = fig.add_gridspec(3, 4)
     x = np.arange(1, n + 1) / (n + 1)
@@ -53,6 +58,8 @@ def model_problem_figure(n: int, inverse: np.ndarray, eig_closed: np.ndarray, ei
         for s in range(min(samples, len(d))):
             ax.plot(x, d.u[s] / np.max(np.abs(d.u[s])), lw=1)
         band = f", modes {d.modes[0]}..{d.modes[1]}" if d.modes else ""
-        ax.set(title=f"({'efgh'[c]}) u for {titles[name]}{band}", xlabel="$x$")
+        ax.set(title=f"({'efgh'[c]}) {titles[name]}{band}", xlabel="$x$")
+        if c == 0:
+            ax.set_ylabel(r"$u / \max|u|$")
         ax.title.set_fontsize(8)
     return fig
