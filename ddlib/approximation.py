@@ -22,15 +22,20 @@ tridiagonal matrix, with eigenvalues :math:`\frac{4}{h^2}\sin^2\frac{k\pi}{2m}`,
 and :math:`e_{\mathrm{DD}}(r) = 0` for :math:`r \ge m-1`. At equal local rank the DD error is a factor :math:`H^2`
 below the global one. This oracle is realised by ``DDAttention(..., init="schwarz")``; it is an *upper bound* on the
 best error of the DD class at that parameter count (the overlap is not used), not necessarily the optimum.
+
+**Where an operator's error lives** (:func:`band_error_split`). In the orthonormal sine basis :math:`V` (the
+eigenvectors of :math:`A`) the error :math:`E = V^T(M - A^{-1})V` splits into four blocks by input and output mode:
+inside the band ``1..K`` or outside it. Data made of modes ``1..K`` only ever probe the two blocks with input in the
+band; the other two are invisible to the training loss.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_int
+from ._validate import check_finite, check_int
 from .attention import DDAttention, GlobalAttention, dd_parameter_count, operator_error
 from .decomposition import Decomposition
-from .problem import eigenvalues, grid
+from .problem import eigenvalues, eigenvectors, grid, inverse
 
 __all__ = [
     "global_best_error",
@@ -41,6 +46,7 @@ __all__ = [
     "dd_oracle_error",
     "global_frontier",
     "dd_frontier",
+    "band_error_split",
 ]
 
 
@@ -109,3 +115,35 @@ def dd_frontier(n: int, N: int, delta: int, local_ranks=None) -> dict:
     params = np.array([dd_parameter_count(n, N, delta, int(k)) for k in r])
     return {"rank": r, "params": params, "error": dd_best_error(n, N, r), "rate": dd_rate(N, r), "N": N,
             "delta": delta}
+
+
+def band_error_split(M, K: int) -> dict:
+    r"""Split the relative operator error of a dense ``n x n`` operator ``M`` by Fourier band.
+
+    With the orthonormal sine basis :math:`V` and :math:`E = V^T (M - A^{-1}) V` (row: output mode, column: input
+    mode), ``B = {1..K}`` and ``O = {K+1..n}``, returns relative spectral norms :math:`\|\cdot\|_2\,\lambda_1`:
+
+    * ``total``: :math:`\|E\|_2\lambda_1`, the operator error of :func:`ddlib.attention.operator_error`;
+    * ``band_to_band`` :math:`E_{BB}`, ``band_to_off`` :math:`E_{OB}` (the two blocks the band's data see),
+      ``off_to_band`` :math:`E_{BO}` and ``off_to_off`` :math:`E_{OO}` (invisible to such data);
+    * ``floor``: :math:`\lambda_1/\lambda_{K+1}`, the error of :math:`A^{-1}` itself on ``O``, i.e. the
+      ``off_to_off`` block of an operator that is zero outside the band.
+
+    Each block norm is at most ``total``, and ``total`` is at most the norm of the 2 x 2 matrix of block norms.
+    """
+    M = np.asarray(M.detach().cpu().numpy() if hasattr(M, "detach") else M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 2:
+        raise ValueError(f"M must be a square n x n array with n >= 2; got shape {M.shape}")
+    M = check_finite("M", M)
+    n = M.shape[0]
+    K = check_int("K", K, low=1, high=n - 1)
+    V = eigenvectors(n, normalized=True)
+    E = V.T @ (M - inverse(n)) @ V
+    lam = eigenvalues(n)
+    B, O = slice(0, K), slice(K, n)
+
+    def rel(X):
+        return float(np.linalg.norm(X, 2) * lam[0])
+
+    return {"total": rel(E), "band_to_band": rel(E[B, B]), "band_to_off": rel(E[O, B]),
+            "off_to_band": rel(E[B, O]), "off_to_off": rel(E[O, O]), "floor": float(lam[0] / lam[K])}

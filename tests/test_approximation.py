@@ -86,3 +86,44 @@ def test_data_trap_eckart_young_rank_K_is_exact_in_band_and_entirely_wrong_out_o
         d = make_dataset(name, n, 16, K, seed=3)
         err = relative_l2_error(model(torch.as_tensor(d.f)).detach().numpy(), d.u)
         assert np.allclose(err, expected, atol=1e-10)
+
+
+def test_band_error_split_of_exact_and_eckart_young_operators():
+    """A^{-1} has no error; the rank-K truncation errs only off the band, by exactly lambda_1/lambda_{K+1}."""
+    from ddlib.approximation import band_error_split
+    from ddlib.problem import eigenvalues, eigenvectors
+
+    n, K = 63, 5
+    assert band_error_split(inverse(n), K)["total"] < 1e-12
+    V = eigenvectors(n, np.arange(1, K + 1), normalized=True)
+    lam = eigenvalues(n)
+    split = band_error_split((V / lam[:K]) @ V.T, K)
+    floor = lam[0] / lam[K]
+    assert split["floor"] == pytest.approx(floor, rel=1e-12)
+    assert split["off_to_off"] == pytest.approx(floor, rel=1e-10)
+    assert split["total"] == pytest.approx(floor, rel=1e-10)
+    for key in ("band_to_band", "band_to_off", "off_to_band"):
+        assert split[key] < 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(3, 40), data=st.data())
+def test_band_error_split_bounds_the_total(n, data):
+    """max block <= ||E|| <= ||matrix of block norms||_2 for any operator and band."""
+    from ddlib.approximation import band_error_split
+
+    K = data.draw(st.integers(1, n - 1))
+    seed = data.draw(st.integers(0, 2**31 - 1))
+    M = np.random.default_rng(seed).standard_normal((n, n)) / n**2
+    s = band_error_split(M, K)
+    blocks = np.array([[s["band_to_band"], s["off_to_band"]], [s["band_to_off"], s["off_to_off"]]])
+    assert blocks.max() <= s["total"] * (1 + 1e-12)
+    assert s["total"] <= np.linalg.norm(blocks, 2) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("K", [0, 63])
+def test_band_error_split_rejects_bad_band(K):
+    from ddlib.approximation import band_error_split
+
+    with pytest.raises(ValueError, match="K must be"):
+        band_error_split(inverse(63), K)
