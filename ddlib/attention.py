@@ -517,17 +517,20 @@ class DDAttention(_Operator):
             Kw = self._window_factors(self.K, self._wr_win)
             Qw = self._window_factors(self.Q, self._wl_win * scale)
             Kparts.append(Kw)
-            o = int(self._core[-1])  # every window but window 0 has its core at slot o
-            if self._native:
-                Qparts.append(torch.cat([Qw[:1, :m], Qw[1:, o:o + m]]))
+            # split, not slices: its backward is one concatenation instead of a zero-filled copy per slice
+            if self._native:  # window 0: core at slot 0, right overlap at slots m .. m + d - 1
+                Qw0, Qwi = Qw.split([1, Qw.shape[0] - 1])
+                core0, right0, _ = Qw0.split([m, d, Qw.shape[1] - m - d], 1)
+                lefti, corei, righti = Qwi.split([d, m, d], 1)
+                Qparts.append(torch.cat([core0, corei]))
                 if d:
-                    left = torch.cat([Qw.new_zeros(1, d, Qw.shape[-1]), Qw[1:, :d]])
-                    right = torch.cat([Qw[:1, m:m + d], Qw[1:, o + m:]])
-                    ops["Qtail"] = torch.cat([left, right], 1)
+                    left = torch.cat([Qw.new_zeros(1, d, Qw.shape[-1]), lefti])
+                    ops["Qtail"] = torch.cat([left, torch.cat([right0, righti])], 1)
             else:
-                Qparts.append(Qw[:, o:o + m])
+                left, core, right = Qw.split([d, m, d], 1)
+                Qparts.append(core)
                 if d:
-                    ops["Qtail"] = torch.cat([Qw[:, :d], Qw[:, d + m:]], 1)
+                    ops["Qtail"] = torch.cat([left, right], 1)
             ops["r"] = Kw.shape[-1]
         if coarse:
             Kparts.append(self._hat_win)
@@ -560,17 +563,29 @@ class DDAttention(_Operator):
         r = ops["r"]
         T = self._window_restrict(F, ops["Kt"])                            # (N, c, B)
         if coarse:
-            G = T[:, r:]
+            T, G = T.split([r, 2], 1)
             Q0, K0 = ops["Q0K0"]
-            c = Q0 @ (K0.T @ (G[:-1, 1] + G[1:, 0]))                       # (N - 1, B)
+            Ga, Gb = G.unbind(1)
+            c = Q0 @ (K0.T @ (Gb[:-1] + Ga[1:]))                           # (N - 1, B)
             z = c.new_zeros(1, B)
-            T = torch.cat([T[:, :r], torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
+            T = torch.cat([T, torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
         Z = torch.bmm(ops["Qc"], T)                                        # (N, m, B): node i m + j in Z[i, j]
         if local and d:
-            tails = torch.bmm(ops["Qtail"], T[:, :r] if coarse else T)     # (N, 2 delta, B)
-            Z[:-1, m - d:] += tails[1:, :d]                                # left overlap of window i + 1
-            Z[1:, :d] += tails[:-1, d:]                                    # right overlap of window i - 1
-        return Z.view(N * m, B)[:n]
+            tails = torch.bmm(ops["Qtail"], T.split([r, T.shape[1] - r], 1)[0])   # (N, 2 delta, B)
+            if torch.is_grad_enabled():  # in place on Z itself: no full-size copies in the backward pass
+                Z.index_put_(self._tail_slots(), torch.cat([tails[1:, :d], tails[:-1, d:]]), accumulate=True)
+            else:
+                Z[:-1, m - d:] += tails[1:, :d]                            # left overlap of window i + 1
+                Z[1:, :d] += tails[:-1, d:]                                # right overlap of window i - 1
+        return Z.view(N * m, B).split([n, N * m - n])[0]
+
+    def _tail_slots(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Indices ``(window, slot)`` of the overlap rows of :meth:`_window_apply`, shaped like its two tails."""
+        dec = self.decomposition
+        m, d, N = dec.m, dec.delta, dec.N
+        i = torch.cat([torch.arange(N - 1), torch.arange(1, N)])[:, None].expand(-1, d)
+        j = torch.cat([torch.arange(m - d, m)[None].expand(N - 1, -1), torch.arange(d)[None].expand(N - 1, -1)])
+        return i.to(self._device), j.to(self._device)
 
     def _window_restrict(self, F: torch.Tensor, Kt: torch.Tensor) -> torch.Tensor:
         r""":math:`T_i = \tilde K_i^T X_i` for all windows ``i``, ``X_i`` the ``m + 2 delta`` rows of ``F`` (zero
@@ -588,7 +603,8 @@ class DDAttention(_Operator):
             return torch.bmm(Kt, P.unfold(0, L, m).transpose(1, 2))
         inner = F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2)          # windows 1 .. N - 2, (N - 2, L, B)
         last = torch.nn.functional.pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None]
-        return torch.cat([torch.bmm(Kt[:1], F[None, :L]), torch.bmm(Kt[1:N - 1], inner), torch.bmm(Kt[N - 1:], last)])
+        K0, Ki, KN = Kt.split([1, N - 2, 1])
+        return torch.cat([torch.bmm(K0, F[None, :L]), torch.bmm(Ki, inner), torch.bmm(KN, last)])
 
     def _fast(self) -> bool:
         """Whether the window path applies: this class's own ``local_part``/``coarse_part`` (not a subclass's)."""
