@@ -53,6 +53,7 @@ __all__ = [
     "dense_spectrum",
     "dense_condition_number",
     "gmres_iterations",
+    "chebyshev_iterations",
 ]
 
 
@@ -242,3 +243,28 @@ def gmres_iterations(A, b, M=None, *, rtol: float = 1e-8, restart: int = 200, ma
                     maxiter=check_int("maxiter", maxiter, low=1), callback=cb, callback_type="pr_norm")
     rel = float(np.linalg.norm(b - aslinearoperator(A).matvec(x)) / np.linalg.norm(b))
     return {"iterations": count[0], "converged": info == 0, "residual": rel}
+
+
+def chebyshev_iterations(kappa: float, rtol: float = 1e-8) -> int:
+    r"""Steps the classical CG bound needs: the smallest :math:`k \ge 1` with :math:`2q^k \le \mathrm{rtol}`.
+
+    Here :math:`q = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)`, and :math:`\|e_k\|_A \le 2q^k\|e_0\|_A`
+    :cite:p:`saad2003iterative`, so :math:`k = \lceil \ln(2/\mathrm{rtol}) / \ln(1/q) \rceil
+    \approx \tfrac12\sqrt\kappa\,\ln(2/\mathrm{rtol})`. It uses :math:`\kappa` alone; CG often needs far fewer
+    steps when the spectrum is clustered.
+    """
+    kappa = float(kappa)
+    if not np.isfinite(kappa) or kappa < 1:
+        raise ValueError(f"kappa must be a finite number >= 1; got {kappa!r}")
+    rtol = check_positive("rtol", rtol)
+    if rtol >= 1:
+        raise ValueError(f"rtol must be in (0, 1); got {rtol!r}")
+    q = (np.sqrt(kappa) - 1.0) / (np.sqrt(kappa) + 1.0)
+    if q == 0.0:
+        return 1
+    k = max(1, int(np.ceil(np.log(2.0 / rtol) / np.log(1.0 / q))))
+    while k > 1 and 2.0 * q ** (k - 1) <= rtol:  # guard the rounding of the logarithms
+        k -= 1
+    while 2.0 * q**k > rtol:
+        k += 1
+    return k

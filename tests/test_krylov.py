@@ -135,3 +135,27 @@ def test_bad_input(call, match):
 def test_zero_right_hand_side():
     res = pcg(laplacian_1d(7), np.zeros(7))
     assert res.converged and res.iterations == 0 and np.all(res.x == 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kappa=st.floats(1.0, 1e8), rtol=st.floats(1e-14, 0.5))
+def test_chebyshev_iterations_is_the_smallest_step_count_of_the_bound(kappa, rtol):
+    from ddlib.krylov import chebyshev_iterations
+
+    k = chebyshev_iterations(kappa, rtol)
+    q = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    assert 2 * q**k <= rtol
+    assert k == 1 or 2 * q ** (k - 1) > rtol
+
+
+def test_chebyshev_iterations_grows_like_sqrt_kappa():
+    """k ~ (1/2) sqrt(kappa) ln(2/rtol) for large kappa."""
+    from ddlib.krylov import chebyshev_iterations
+
+    for kappa in (1e4, 1e6):
+        expected = 0.5 * np.sqrt(kappa) * np.log(2 / 1e-8)
+        assert chebyshev_iterations(kappa, 1e-8) == pytest.approx(expected, rel=0.01)
+    with pytest.raises(ValueError, match="kappa must be"):
+        chebyshev_iterations(0.5)
+    with pytest.raises(ValueError, match="rtol must be"):
+        chebyshev_iterations(10.0, 1.5)
