@@ -372,7 +372,7 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
             rows.append(row)
     settings = dict(m=m, delta=delta, local_rank=local_rank, modes_per_subdomain=modes_per_subdomain,
                     samples_per_mode=samples_per_mode, epochs=epochs, lr=lr, init_scale=init_scale, omega=omega,
-                    seed=seed, rtol=rtol)
+                    seed=seed, rtol=rtol, dense_max=dense_max)
     return {"rows": rows, "models": models, "settings": settings}
 
 

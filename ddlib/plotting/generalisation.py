@@ -31,7 +31,7 @@ def generalisation_figure(study: dict):
     labels = list(dict.fromkeys(r["label"] for r in runs))
     fig, axes = plt.subplots(1, len(trainings) + 1, figsize=(4.0 * (len(trainings) + 1), 3.4))
     colors = [COLORS["global"] if "global" in lab else COLORS["dd"] for lab in labels]
-    for ax, tr in zip(axes, trainings):
+    for i, (ax, tr) in enumerate(zip(axes, trainings)):
         ax.axvspan(0.9, K + 0.5, color="0.85", lw=0, label=f"band 1..{K}")
         ax.axvspan(K + 0.5, 2 * K + 0.5, color="0.93", lw=0, label=f"out of band {K + 1}..{2 * K}")
         for lab, c in zip(labels, colors):
@@ -41,7 +41,7 @@ def generalisation_figure(study: dict):
         ax.set_xscale("log")
         ax.set_xlabel("mode $k$")
         ax.set_ylabel(r"relative error $e_k$")
-        ax.set_title("trained on " + ("the Fourier band" if tr == "fourier" else "white noise"))
+        ax.set_title(f"({chr(97 + i)}) trained on " + ("the Fourier band" if tr == "fourier" else "white noise"))
         ax.legend(loc="lower left", fontsize=7)
     ax = axes[-1]
     names = list(_SET_LABELS)
@@ -58,7 +58,7 @@ def generalisation_figure(study: dict):
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(names)), [_SET_LABELS[s] for s in names])
     ax.set_ylabel("mean relative error")
-    ax.set_title("held-out test sets")
+    ax.set_title(f"({chr(97 + len(trainings))}) held-out test sets")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     return fig
 
@@ -82,16 +82,24 @@ def ablation_figure(rows: list[dict]):
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{lab} ({r['params']})" for lab, r in zip(labels, rows)])
     ax.set_xlabel("relative error (mean over seeds; bars: range)")
-    ax.legend(fontsize=7, loc="lower right")
-    for r in rows:
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=4)
+    ax.set_title("(a) errors per configuration")
+    order = sorted(rows, key=lambda r: r["operator_error_mean"])
+    ly = np.log10([r["operator_error_mean"] for r in order])
+    gap = 0.055 * max(ly[-1] - ly[0], 1.0)  # labels in a column right of the points, at least this far apart
+    for k in range(1, len(ly)):
+        ly[k] = max(ly[k], ly[k - 1] + gap)
+    xt = 1.8 * max(r["params"] for r in rows)
+    for r, yl in zip(order, ly):
         c = COLORS["global"] if r["spec"].get("kind") == "banded_lowrank" else (
             COLORS["exact"] if r["label"] == "baseline" else COLORS["dd"])
         ax2.loglog(r["params"], r["operator_error_mean"], "o", color=c)
-        ax2.annotate(r["label"], (r["params"], r["operator_error_mean"]), fontsize=6, xytext=(3, 2),
-                     textcoords="offset points")
+        ax2.annotate(r["label"], (r["params"], r["operator_error_mean"]), xytext=(xt, 10.0**yl), fontsize=6,
+                     va="center", arrowprops=dict(arrowstyle="-", lw=0.4, color="0.5"))
+    ax2.set_xlim(right=6 * xt)
     ax2.set_xlabel("parameters")
     ax2.set_ylabel("operator error")
-    ax2.set_title("operator error against parameters")
+    ax2.set_title("(b) operator error against parameters")
     return fig
 
 
@@ -112,14 +120,17 @@ def preconditioner_figure(rows: list[dict], oracle: dict | None = None):
         ns = sorted(oracle)
         axes[1].loglog(ns, [oracle[v] for v in ns], ls="--", color=COLORS["dd"], lw=1,
                        label="exact on the band + Jacobi")
-    axes[0].set_ylabel(r"PCG iterations to $10^{-8}$")
+    axes[0].set_ylabel("PCG iterations")
     axes[1].set_ylabel(r"$\kappa(M^{-1}A)$")
     axes[2].set_ylabel("training seconds")
-    axes[0].set_title("iterations")
-    axes[1].set_title("condition number")
-    axes[2].set_title("cost of one learned operator per $n$")
+    axes[0].set_title("(a) iterations")
+    axes[1].set_title("(b) condition number")
+    axes[2].set_title("(c) cost of one learned operator per $n$")
+    ns = sorted({r["n"] for r in rows})
     for ax in axes:
         ax.set_xlabel("$n$ (fixed $H/h$)")
+        ax.set_xticks(ns, [str(v) for v in ns])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
     handles, labels = axes[1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
     return fig
