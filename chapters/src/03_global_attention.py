@@ -111,18 +111,22 @@ print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for
 
 # %%
 dd_fronts = [apx.dd_frontier(n, N, 1) for N in ((8, 16) if n >= 255 else (4, 8))]
-P_K = 2 * n * K
+P_K = 2 * n * K  # parameters of the global rank-K operator
 best_dd = min(((f["error"][f["params"] <= P_K].min(), f["N"]) for f in dd_fronts if np.any(f["params"] <= P_K)))
+reach_K = [(int(f["params"][f["error"] <= svd_err_K].min()), f["N"])  # fewest DD parameters reaching its error
+           for f in dd_fronts if np.any(f["error"] <= svd_err_K)]
+smallest = min(dd_fronts, key=lambda f: f["params"][0])
+print(f"DD oracle within {P_K} parameters: {best_dd[0]:.2e} (N = {best_dd[1]}); global rank-{K} error "
+      f"{svd_err_K:.2e} reached with {min(reach_K) if reach_K else 'no'} (parameters, N)")
+
+# %% tags=["remove-cell"]
+fewest_K = min(reach_K) if reach_K else (None, None)
 glue("params_K", P_K, display=False)
 glue("dd_oracle_at_PK", float(best_dd[0]), display=False)
 glue("dd_oracle_at_PK_N", int(best_dd[1]), display=False)
-reach_K = [(int(f["params"][f["error"] <= svd_err_K].min()), f["N"])
-           for f in dd_fronts if np.any(f["error"] <= svd_err_K)]
-fewest_K = min(reach_K) if reach_K else (None, None)
 glue("dd_fewest_at_errK", fewest_K[0] if reach_K else "none", display=False)
 glue("dd_fewest_at_errK_N", fewest_K[1] if reach_K else "none", display=False)
 glue("dd_fewest_factor", float(P_K / fewest_K[0]) if reach_K else float("nan"), display=False)
-smallest = min(dd_fronts, key=lambda f: f["params"][0])
 glue("dd_min_params", int(smallest["params"][0]), display=False)
 glue("dd_min_params_err", float(smallest["error"][0]), display=False)
 glue("dd_min_params_N", int(smallest["N"]), display=False)
@@ -159,31 +163,33 @@ glue("dd_min_rank", int(smallest["rank"][0]), display=False)
 configure = TrainConfig(model=global_spec(K), n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS)
 big = min(TRAP_FACTOR * K, n)
 trap_runs = fair_comparison([global_spec(K), global_spec(big)], configure, LRS, SEEDS)
+rows = {tag: summarize(mr) for tag, mr in zip(("K", "big"), trap_runs)}
+oracle = GlobalAttention(n, K, init="svd")
+ob = make_dataset("out_of_band", n, SAMPLES, K, SEEDS[0])  # the out-of-band set of the first seed
+oracle_out = float(relative_l2_error(oracle(ob.f).detach().numpy(), ob.u).mean())
+splits = [apx.band_error_split(run.model.dense(), K) for run in trap_runs[0].runs]  # where the error lives
+split = {key: float(np.mean([sp[key] for sp in splits])) for key in splits[0]}
+for mr, s in zip(trap_runs, rows.values()):
+    print(f"{mr.label:14s} lr={mr.lr:g}  train loss {s['train_loss_mean']:.2e}  in-band {s['error_in_band_mean']:.2e}  "
+          f"out-of-band {s['error_out_of_band_mean']:.2e}  noise {s['error_noise_mean']:.2e}  "
+          f"point loads {s['error_point_loads_mean']:.2e}  operator {s['operator_error_mean']:.2e}")
+print(f"Eckart-Young rank {K}: out-of-band error {oracle_out:.6f}")
+print(f"rank {K}, error blocks (seed means): " + ", ".join(f"{key} {v:.2e}" for key, v in split.items()))
+
+# %% tags=["remove-cell"]
 glue("rank_big", big, display=False)
 glue("samples", SAMPLES, display=False)
 glue("epochs", EPOCHS, display=False)
 glue("lr_grid", ", ".join(f"{lr:g}" for lr in LRS), display=False)
 glue("n_seeds", len(SEEDS), display=False)
-oracle = GlobalAttention(n, K, init="svd")
-ob = make_dataset("out_of_band", n, SAMPLES, K, SEEDS[0])  # the out-of-band set of the first seed
-oracle_out = float(relative_l2_error(oracle(ob.f).detach().numpy(), ob.u).mean())
 glue("oracle_out_of_band", oracle_out, display=False)
-rows = {}
 for tag, mr in zip(("K", "big"), trap_runs):
-    s = summarize(mr)
-    rows[tag] = s
     for key in ("train_loss", "error_in_band", "error_out_of_band", "error_noise", "error_point_loads",
                 "operator_error"):
-        glue(f"trap_{tag}_{key}", s[f"{key}_mean"], display=False)
+        glue(f"trap_{tag}_{key}", rows[tag][f"{key}_mean"], display=False)
     glue(f"trap_{tag}_lr", float(mr.lr), display=False)
-    print(f"{mr.label:14s} lr={mr.lr:g}  train loss {s['train_loss_mean']:.2e}  in-band {s['error_in_band_mean']:.2e}  "
-          f"out-of-band {s['error_out_of_band_mean']:.2e}  noise {s['error_noise_mean']:.2e}  "
-          f"point loads {s['error_point_loads_mean']:.2e}  operator {s['operator_error_mean']:.2e}")
-print(f"Eckart-Young rank {K}: out-of-band error {oracle_out:.6f}")
 trap_ratio = rows["K"]["operator_error_mean"] / svd_err_K
 glue("trap_ratio", float(trap_ratio), display=False)
-splits = [apx.band_error_split(run.model.dense(), K) for run in trap_runs[0].runs]  # where the error lives
-split = {key: float(np.mean([sp[key] for sp in splits])) for key in splits[0]}
 blocks = {"off_to_band": "maps modes outside the band into the band",
           "off_to_off": "maps modes outside the band to modes outside it",
           "band_to_band": "acts inside the band", "band_to_off": "maps the band to modes outside it"}
