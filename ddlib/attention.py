@@ -499,17 +499,20 @@ class DDAttention(_Operator):
         before and the ``delta`` rows after the core of :math:`s\,W^L_iQ_i` (zero outside the window),
         ``(N, 2\delta, r)``; ``Q0K0``: :math:`(s\,Q_0, K_0)`. Here ``c = r + 2`` with the hat values
         :math:`\phi^a_j = 1 - (j+1)/m`, :math:`\phi^b_j = (j+1)/m` on the core slots. Without grad the result is
-        cached under the parameters' storage and version counters (any in-place update invalidates it).
+        cached under the parameter objects, their storage and version counters (an in-place update or a replaced
+        parameter invalidates it).
         """
-        params = [p for p in (self.Q, self.K, self.Q0, self.K0) if p is not None]
+        params = tuple(p for p in (self.Q, self.K, self.Q0, self.K0) if p is not None)
         key = None
         if not torch.is_grad_enabled():
             try:
                 key = (local, coarse, scale) + tuple((p.data_ptr(), p._version, p.dtype) for p in params)
             except RuntimeError:  # pragma: no cover  (inference tensors have no version counter)
                 key = None
-            if key is not None and key in self._window_cache:
-                return self._window_cache[key]
+            hit = self._window_cache.get(key) if key is not None else None
+            # the entry holds the parameter objects themselves, so a replaced parameter cannot reuse their storage
+            if hit is not None and len(hit[0]) == len(params) and all(a is b for a, b in zip(hit[0], params)):
+                return hit[1]
         d, m = self.decomposition.delta, self.decomposition.m
         ops = {"r": 0}
         Kparts, Qparts = [], []
@@ -541,7 +544,7 @@ class DDAttention(_Operator):
         if key is not None:
             ops["Kt"] = ops["Kt"].contiguous()
             self._window_cache.clear()
-            self._window_cache[key] = ops
+            self._window_cache[key] = (params, ops)
         return ops
 
     def _window_apply(self, F: torch.Tensor, local: bool, coarse: bool, scale: float) -> torch.Tensor:

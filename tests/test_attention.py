@@ -182,6 +182,9 @@ def test_inference_cache_follows_parameter_updates():
         model.K0.mul_(2.0)
         ref.K0.mul_(2.0)
         assert torch.allclose(model(f), ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
+        model.K = torch.nn.Parameter(2.0 * model.K)      # a replaced parameter (new object, version 0)
+        ref.K = torch.nn.Parameter(2.0 * ref.K)
+        assert torch.allclose(model(f), ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
 
 
 def test_gradcheck_both_operators():
