@@ -145,7 +145,7 @@ for s in global_specs + dd_specs:
 # {glue:text}`N_list` $\}$, overlap $\delta =$ {glue:text}`dd_delta` and local ranks {glue:text}`dd_ranks`, plus overlaps
 # {glue:text}`deltas` at the largest $N$ with local rank {glue:text}`delta_study_rank`. Runs are cached on disk by a hash of their configuration.
 
-# %%
+# %% tags=["hide-input"]
 base = TrainConfig(model=global_specs[0], n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS)
 results = ex.fair_comparison(global_specs + dd_specs, base, LRS, SEEDS)
 glue("samples", SAMPLES, display=False)
@@ -191,7 +191,7 @@ for i, label in enumerate(table["label"]):
 # (the parameter is {glue:text}`target_param:g`; if some seed of the pair never gets below it, it is raised to
 # {glue:text}`target_slack:.2f` times the largest of the seeds' lowest recorded in-band errors, so that every seed of both models reaches it).
 
-# %%
+# %% tags=["hide-input"]
 glue("dd_head_label", d_head.label, display=False)
 glue("g_head_label", g_head.label, display=False)
 for k, v in head.items():

@@ -83,7 +83,7 @@ glue("K2", 2 * K, display=False)
 # $1..K$ with $K$ = {glue:text}`K` and once on the same number of white-noise right-hand sides
 # $f_j \sim \mathcal N(0, 1)$ (drawn from a different seed than the noise test set). Everything else is equal.
 
-# %%
+# %% tags=["hide-input"]
 base = TrainConfig(model=ex.global_spec(GLOBAL_RANK), n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS)
 gen_specs = {}
 for spec in (ex.global_spec(GLOBAL_RANK), ex.dd_spec(DD_N, GEN_DELTA, DD_RANK)):
@@ -198,7 +198,7 @@ plt.close(fig)
 # baseline's parameter count. All runs share the data, {glue:text}`abl_epochs` full-batch Adam epochs, the learning-rate
 # grid {glue:text}`abl_lr_grid` with chapter 4's selection rule, and {glue:text}`abl_n_seeds` seed(s).
 
-# %%
+# %% tags=["hide-input"]
 t0 = time.perf_counter()
 specs = abl.ablation_specs(n, DD_N, DD_DELTA, DD_RANK)
 abl_base = base.replace(epochs=ABL_EPOCHS, eval_points=4)
@@ -338,7 +338,7 @@ plt.close(fig)
 # {glue:text}`pcg_rtol_text`; $\kappa(M^{-1}A)$ comes from the dense spectrum for $n \le$ {glue:text}`pcg_dense_max`
 # and from the Ritz values of the PCG run (a lower estimate) above.
 
-# %%
+# %% tags=["hide-input"]
 t0 = time.perf_counter()
 pcg = pre.pcg_study(PCG_NS, m=PCG_M, local_rank=DD_RANK, epochs=PCG_EPOCHS, init_scale=PCG_INIT, omega=OMEGA,
                     seed=SEED)
