@@ -106,11 +106,13 @@ print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for
 # **The DD class, for comparison.** {ref}`ch-dd-attention` builds the paper's operator. Its "Schwarz
 # oracle" keeps the coarse part of the exact decomposition of {ref}`ch-schwarz` and truncates each local block to rank $r$;
 # its error is $\approx H^2/(r+1)^2$ with $H = 1/N$ (`ddlib.approximation.dd_best_error`), a factor $H^2$ below the
-# global error at equal rank, with about as many parameters. Panel (b) of {numref}`fig-F5` draws both against the
-# parameter count.
+# global error at equal rank, at $2r\,(n + 2\delta(N-1)) + 2(N-1)^2$ parameters against the global $2nr$ (local
+# factors on the overlapping subdomains plus a full-rank coarse block). Panel (b) of {numref}`fig-F5` draws both
+# against the parameter count, with $\delta$ = {glue:text}`delta_o`.
 
 # %%
-dd_fronts = [apx.dd_frontier(n, N, 1) for N in ((8, 16) if n >= 255 else (4, 8))]
+delta_o = 1  # overlap of the drawn DD oracles
+dd_fronts = [apx.dd_frontier(n, N, delta_o) for N in ((8, 16) if n >= 255 else (4, 8))]
 P_K = 2 * n * K  # parameters of the global rank-K operator
 best_dd = min(((f["error"][f["params"] <= P_K].min(), f["N"]) for f in dd_fronts if np.any(f["params"] <= P_K)))
 reach_K = [(int(f["params"][f["error"] <= svd_err_K].min()), f["N"])  # fewest DD parameters reaching its error
@@ -122,6 +124,7 @@ print(f"DD oracle within {P_K} parameters: {best_dd[0]:.2e} (N = {best_dd[1]}); 
 # %% tags=["remove-cell"]
 fewest_K = min(reach_K) if reach_K else (None, None)
 glue("params_K", P_K, display=False)
+glue("delta_o", delta_o, display=False)
 glue("dd_oracle_at_PK", float(best_dd[0]), display=False)
 glue("dd_oracle_at_PK_N", int(best_dd[1]), display=False)
 glue("dd_fewest_at_errK", fewest_K[0] if reach_K else "none", display=False)
