@@ -453,8 +453,8 @@ plt.close(fig)
 # {glue:text}`dd_over_oracle_hi:.0f` times the band oracle's ({glue:text}`oracle_hi:.3g` at the largest $n$,
 # {glue:text}`oracle_lo:.3g` at the smallest).
 #
-# Why the gap to two-level Schwarz? We see three reasons. First, the band oracle itself is far from
-# it: trained on modes $1..2N$, the operator is asked nothing about the modes above, which are left to the Jacobi
+# Why the gap to two-level Schwarz? We see three reasons. First, the band oracle itself is far from it: trained on
+# modes $1..K$ with $K = k_N N$, the operator is asked nothing about the modes above, which are left to the Jacobi
 # term, so even a perfect fit gives $\kappa$ near {glue:text}`oracle_hi:.3g`, bounded in $n$ but
 # {glue:text}`oracle_over_as2:.0f` times the $\kappa$ of two-level Schwarz, whose exact local solves are right on
 # *every* mode inside a subdomain. Second,
