@@ -379,7 +379,7 @@ for m in ("error_in_band", "operator_error"):
 # every global model against the cheapest DD model that is at least as accurate in-band
 matched, ratios = 0, []
 for j in np.flatnonzero(g_sel):
-    ok = dd_sel & (table["error_in_band_mean"] <= table["error_in_band_mean"][j])
+    ok = dd_sel & (table["error_in_band_mean"] <= table["error_in_band_mean"][j]) & (table["params"] < table["params"][j])
     if ok.any():
         matched += 1
         ratios.append(table["params"][j] / table["params"][ok].min())

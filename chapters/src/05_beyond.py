@@ -131,6 +131,9 @@ for t in ("g", "d"):
     glue(f"{t}_noise_gain", by_run[(t, "fourier")]["noise"] / by_run[(t, "noise")]["noise"], display=False)
     glue(f"{t}_out_gain", by_run[(t, "fourier")]["out_of_band"] / by_run[(t, "noise")]["out_of_band"], display=False)
 glue("d_label", d_label, display=False)
+d_gains = [by_run[("d", "fourier")][k] / by_run[("d", "noise")][k] for k in ("noise", "out_of_band")]
+glue("d_gain_verdict", "it uses the extra information: both factors are above 1" if min(d_gains) > 1 else
+     "even so it does not gain on both sets here", display=False)
 
 # %% [markdown]
 # ```{figure} ../figures/F9_generalisation.png
@@ -181,7 +184,7 @@ plt.close(fig)
 # {glue:text}`d_out_gain:.1f`; for the global model the factors are {glue:text}`g_noise_gain:.2f` and
 # {glue:text}`g_out_gain:.2f` (below 1: worse). A global operator of rank {glue:text}`g_rank` cannot hold the map from
 # noise to solution, which has full rank, so it can only trade accuracy on some modes for others; the DD operator has a
-# low-rank block per subdomain plus a coarse level and can use the extra information. Which training set is "right"
+# low-rank block per subdomain plus a coarse level, and {glue:text}`d_gain_verdict`. Which training set is "right"
 # depends on what the operator is for; an operator meant to replace $A^{-1}$ has to be trained on data that excite
 # the modes it will meet.
 #
