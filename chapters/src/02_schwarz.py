@@ -69,11 +69,13 @@ pou_err = max(
 )
 phi_hat = dec_f2.coarse_space("hat").toarray()
 phi_nic = dec_f2.coarse_space("nicolaides", partition="ramp").toarray()
+print(f"max |sum_i R_i^T D_i R_i 1 - 1| over the three partitions and their square roots: {pou_err:.1e}")
+
+# %% tags=["remove-cell"]
 glue("pou_err", pou_err, display=False)
 glue("f2_n", dec_f2.n, display=False)
 glue("f2_N", dec_f2.N, display=False)
 glue("f2_delta", dec_f2.delta, display=False)
-print(f"max |sum_i R_i^T D_i R_i 1 - 1| over the three partitions and their square roots: {pou_err:.1e}")
 
 # %% tags=["remove-output"]
 fig = decomposition_figure(dec_f2.x, dec_f2.indices, dec_f2.block_bounds, pous, phi_hat, phi_nic, dec_f2.delta)
@@ -130,6 +132,8 @@ for name, r in headline.items():
     print(f"{name:36s} {r['kappa']:10.3f} {r['lambda_min']:11.4f} {r['lambda_max']:11.4f} {r['pcg_iterations']:10d}")
 for lev, r in ras.items():
     print(f"{f'{lev}-level RAS (Boolean), GMRES':36s} {'':>10s} {'':>11s} {'':>11s} {r['iterations']:10d}")
+
+# %% tags=["remove-cell"]
 glue("head_kappa_one", headline["one-level ASM"]["kappa"], display=False)
 glue("head_kappa_hat", headline["two-level ASM, hat"]["kappa"], display=False)
 glue("head_lmin_hat", headline["two-level ASM, hat"]["lambda_min"], display=False)
@@ -320,9 +324,11 @@ plt.close(fig)
 check = [(schwarz.measure(511, 16, 2, seed=SEED, dense_max=511, **kw),
           schwarz.measure(511, 16, 2, seed=SEED, dense_max=0, **kw)) for kw in schwarz.SERIES.values()]
 lanczos_gap = max(abs(lz["kappa"] / de["kappa"] - 1) for de, lz in check)
+print(f"max relative difference Lanczos vs dense kappa at n = 511, N = 16, delta = 2: {lanczos_gap:.1e}")
+
+# %% tags=["remove-cell"]
 glue("lanczos_gap", float(lanczos_gap), display=False)
 glue("n_series", len(schwarz.SERIES), display=False)
-print(f"max relative difference Lanczos vs dense kappa at n = 511, N = 16, delta = 2: {lanczos_gap:.1e}")
 
 # %% [markdown]
 # The largest relative difference over the {glue:text}`n_series` preconditioners is {glue:text}`lanczos_gap:.1e`.
@@ -341,11 +347,13 @@ print(f"max relative difference Lanczos vs dense kappa at n = 511, N = 16, delta
 # %%
 away = {d: int(np.sum(np.abs(krylov.dense_spectrum(laplacian_1d(n_d), schwarz.schwarz_preconditioner(
     Decomposition(n_d, N_d, d), coarse="hat")) - 1) > 1e-6)) for d in (deltas[0], deltas[-1])}
+print(f"eigenvalues farther than 1e-6 from 1 (n = {n_d}, N = {N_d}): " + ", ".join(f"delta = {d}: {k}"
+                                                                             for d, k in away.items()))
+
+# %% tags=["remove-cell"]
 glue("away_first", away[deltas[0]], display=False)
 glue("away_last", away[deltas[-1]], display=False)
 glue("n_d", n_d, display=False)
-print(f"eigenvalues farther than 1e-6 from 1 (n = {n_d}, N = {N_d}): " + ", ".join(f"delta = {d}: {k}"
-                                                                             for d, k in away.items()))
 
 # %% [markdown]
 # At $\delta = 0$ only {glue:text}`away_first` of the $n$ = {glue:text}`n_d` eigenvalues differ from 1, at
@@ -383,14 +391,16 @@ W4 = schwarz.to_dense(schwarz.schwarz_preconditioner(dec4, variant="weighted", c
                                                      partition="multiplicity"))
 weighted_gap = float(np.linalg.norm(Ainv4 - W4, 2) / np.linalg.norm(Ainv4, 2))
 local_share = float(np.linalg.norm(local4, 2) / np.linalg.norm(Ainv4, 2))
+print(f"paper's weighted form with exact local inverses, delta = {dec4.delta}: "
+      f"||A^-1 - M^-1||_2 / ||A^-1||_2 = {weighted_gap:.3f}; ||local part||_2 / ||A^-1||_2 = {local_share:.4f}")
+
+# %% tags=["remove-cell"]
 glue("exact_max", exact_max, display=False)
 glue("weighted_gap", weighted_gap, display=False)
 glue("local_share", local_share, display=False)
 glue("f4_delta", dec4.delta, display=False)
 glue("n4", n4, display=False)
 glue("N4", N4, display=False)
-print(f"paper's weighted form with exact local inverses, delta = {dec4.delta}: "
-      f"||A^-1 - M^-1||_2 / ||A^-1||_2 = {weighted_gap:.3f}; ||local part||_2 / ||A^-1||_2 = {local_share:.4f}")
 
 # %% tags=["remove-output"]
 col = int(np.argmin(np.abs(dec4.x - 0.4)))
@@ -443,6 +453,10 @@ for _ in range(10):
     M_cost @ x_cost
 apply_s = (time.perf_counter() - t0) / 10
 res_cost = krylov.pcg(A_cost, x_cost, M_cost, rtol=1e-8)
+print(f"n = {n_cost}, N = {dec_cost.N}: build {1e3 * build_s:.0f} ms, apply {1e3 * apply_s:.1f} ms, "
+      f"{M_cost.nbytes / n_cost:.0f} bytes per node, PCG {res_cost.iterations} iterations")
+
+# %% tags=["remove-cell"]
 glue("n_cost", n_cost, display=False)
 glue("delta_cost", dec_cost.delta, display=False)
 glue("N_cost", dec_cost.N, display=False)
@@ -450,8 +464,6 @@ glue("build_ms", 1e3 * build_s, display=False)
 glue("apply_ms", 1e3 * apply_s, display=False)
 glue("bytes_per_node", M_cost.nbytes / n_cost, display=False)
 glue("it_cost", res_cost.iterations, display=False)
-print(f"n = {n_cost}, N = {dec_cost.N}: build {1e3 * build_s:.0f} ms, apply {1e3 * apply_s:.1f} ms, "
-      f"{M_cost.nbytes / n_cost:.0f} bytes per node, PCG {res_cost.iterations} iterations")
 
 # %% [markdown]
 # At $n$ = {glue:text}`n_cost` with $N$ = {glue:text}`N_cost` and $\delta$ = {glue:text}`delta_cost`, building took
