@@ -42,6 +42,9 @@ __all__ = [
     "headline",
     "cheapest_dd_beating_global",
     "step_time",
+    "class_best",
+    "cheapest_dd_within",
+    "cheaper_dd_matches",
     "METRICS",
 ]
 
@@ -246,3 +249,44 @@ def step_time(specs, n: int, batch: int, *, steps: int = 30, repeats: int = 5, s
             if rep:
                 times[label].append((time.perf_counter() - t0) / steps)
     return {label: float(np.median(t)) for label, t in times.items()}
+
+
+def class_best(table: dict, kind: str, column: str) -> dict:
+    r"""The model of class ``kind`` (``"global"`` or ``"dd"``) with the smallest ``table[column]``.
+
+    ``table`` is :func:`summary_table`; returns ``index``, ``value``, ``label`` and ``params`` of
+    :math:`\arg\min_{j:\ \mathrm{kind}_j = \mathrm{kind}} \mathrm{table}[\mathrm{column}]_j`.
+    """
+    sel = np.flatnonzero(np.asarray(table["kind"]) == kind)
+    if sel.size == 0:
+        raise ValueError(f"kind must name a class present in the table ({sorted(set(table['kind']))}); got {kind!r}")
+    i = int(sel[np.argmin(np.asarray(table[column])[sel])])
+    return {"index": i, "value": float(table[column][i]), "label": str(table["label"][i]),
+            "params": int(table["params"][i])}
+
+
+def cheapest_dd_within(table: dict, column: str, bound: float, max_params: float = np.inf) -> int | None:
+    r"""Index of the DD model with the fewest parameters among those with ``table[column] <= bound`` and fewer than
+    ``max_params`` parameters, :math:`\arg\min \{P_j : \mathrm{kind}_j = \mathrm{dd},\ v_j \le b,\ P_j < P_{\max}\}`;
+    None if there is none."""
+    ok = (np.asarray(table["kind"]) == "dd") & (np.asarray(table[column]) <= bound) & \
+        (np.asarray(table["params"]) < max_params)
+    if not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    return int(idx[np.argmin(np.asarray(table["params"])[idx])])
+
+
+def cheaper_dd_matches(table: dict, column: str = "error_in_band_mean") -> list[dict]:
+    r"""For every global model ``j``, the cheapest DD model at least as accurate in ``column`` with fewer parameters
+    (:func:`cheapest_dd_within` with ``bound = v_j``, ``max_params = P_j``).
+
+    Returns one dict per global model: ``global`` (index), ``dd`` (index or None) and ``ratio`` :math:`P_j / P_{dd}`
+    (> 1, NaN without a match).
+    """
+    out = []
+    for j in np.flatnonzero(np.asarray(table["kind"]) == "global"):
+        d = cheapest_dd_within(table, column, float(table[column][j]), float(table["params"][j]))
+        out.append({"global": int(j), "dd": d,
+                    "ratio": float(table["params"][j] / table["params"][d]) if d is not None else float("nan")})
+    return out

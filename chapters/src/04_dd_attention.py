@@ -322,13 +322,6 @@ plt.close(fig)
 # %% tags=["hide-input"]
 dd_sel = table["kind"] == "dd"
 g_sel = ~dd_sel
-
-
-def best(sel, key):
-    i = np.flatnonzero(sel)[np.argmin(table[key][sel])]
-    return float(table[key][i]), str(table["label"][i]), int(table["params"][i])
-
-
 verdict = {}
 # claim 1: trains faster (headline pair; epochs and seconds)
 ep_g, ep_d = head["epochs_to_target_global"], head["epochs_to_target_dd"]
@@ -347,8 +340,8 @@ names = {"error_in_band": "in-band", "error_out_of_band": "out-of-band", "error_
          "error_point_loads": "point loads", "operator_error": "operator norm"}
 wins_dd, wins_g = [], []
 for m in metrics:
-    bg, lg, pg = best(g_sel, f"{m}_mean")
-    bd, ld, pd = best(dd_sel, f"{m}_mean")
+    g, d = ex.class_best(table, "global", f"{m}_mean"), ex.class_best(table, "dd", f"{m}_mean")
+    bg, lg, bd, ld = g["value"], g["label"], d["value"], d["label"]
     glue(f"best_g_{m}", bg, display=False)
     glue(f"best_g_{m}_label", lg, display=False)
     glue(f"best_d_{m}", bd, display=False)
@@ -367,27 +360,23 @@ glue("oob_verdict", "No trained model predicts the out-of-band modes better than
 # claim 3: fewer parameters: the cheapest DD model at least as accurate as the best global model, per metric
 what = {"error_in_band": "in-band", "operator_error": "in the operator norm"}
 for m in ("error_in_band", "operator_error"):
-    bg, lg, pg = best(g_sel, f"{m}_mean")
-    ok = dd_sel & (table[f"{m}_mean"] <= bg)
-    verdict[m] = bool(ok.any())
-    if ok.any():
-        j = np.flatnonzero(ok)[np.argmin(table["params"][ok])]
+    b = ex.class_best(table, "global", f"{m}_mean")
+    bg, lg, pg = b["value"], b["label"], b["params"]
+    j = ex.cheapest_dd_within(table, f"{m}_mean", bg, max_params=pg)
+    verdict[m] = j is not None
+    if j is not None:
         sentence = (f"the cheapest DD model at least as accurate {what[m]} as {lg} ({bg:.3g} with {pg} parameters) "
                     f"is {table['label'][j]} ({table[f'{m}_mean'][j]:.3g}) with {table['params'][j]} parameters, "
                     f"a factor {pg / table['params'][j]:.1f} fewer.")
     else:
-        bd, ld, _ = best(dd_sel, f"{m}_mean")
-        sentence = (f"no DD model of the sweep is as accurate {what[m]} as {lg} ({bg:.3g} with {pg} parameters); "
-                    f"the best DD model, {ld}, reaches {bd:.3g}.")
+        d = ex.class_best(table, "dd", f"{m}_mean")
+        sentence = (f"no DD model of the sweep with fewer parameters is as accurate {what[m]} as {lg} ({bg:.3g} with "
+                    f"{pg} parameters); the best DD model, {d['label']}, reaches {d['value']:.3g} with {d['params']} "
+                    "parameters.")
     glue(f"claim3_{m}_sentence", sentence, display=False)
 # every global model against the cheapest DD model that is at least as accurate in-band
-matched, ratios = 0, []
-for j in np.flatnonzero(g_sel):
-    ok = dd_sel & (table["error_in_band_mean"] <= table["error_in_band_mean"][j]) & (table["params"] < table["params"][j])
-    if ok.any():
-        matched += 1
-        ratios.append(table["params"][j] / table["params"][ok].min())
-glue("n_global_matched", matched, display=False)
+ratios = [mt["ratio"] for mt in ex.cheaper_dd_matches(table, "error_in_band_mean") if mt["dd"] is not None]
+glue("n_global_matched", len(ratios), display=False)
 glue("match_ratio_min", float(min(ratios)) if ratios else float("nan"), display=False)
 glue("match_ratio_max", float(max(ratios)) if ratios else float("nan"), display=False)
 glue("claim3_in_band", "holds" if verdict["error_in_band"] else "does not hold", display=False)
