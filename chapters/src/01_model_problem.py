@@ -52,12 +52,14 @@ glue("Kp1", K + 1, display=False)
 # %%
 study = problem.convergence_study(conv_ns)
 order = float(study["order"][-1])
-glue("conv_n_min", int(study["n"][0]), display=False)
-glue("conv_n_max", int(study["n"][-1]), display=False)
-glue("observed_order", order, display=False)
 print("   n        h          error     order")
 for m, hh, e, p in zip(study["n"], study["h"], study["error"], study["order"]):
     print(f"{m:5d}  {hh:.3e}  {e:.3e}  {p:6.3f}")
+
+# %% tags=["remove-cell"]
+glue("conv_n_min", int(study["n"][0]), display=False)
+glue("conv_n_max", int(study["n"][-1]), display=False)
+glue("observed_order", order, display=False)
 
 # %% [markdown]
 # The observed order on the finest pair of grids is {glue:text}`observed_order:.4f`: second order, as the
@@ -84,12 +86,14 @@ V = problem.eigenvectors(n)
 eig_err = float(np.max(np.abs(eig_computed - eig_closed) / eig_closed))
 vec_res = float(np.max(np.abs(A @ V - V * eig_closed) / eig_closed))
 kappa = float(eig_closed[-1] / eig_closed[0])
+print(f"max relative eigenvalue error {eig_err:.2e}; max |A v_k - lambda_k v_k| / lambda_k = {vec_res:.2e}")
+
+# %% tags=["remove-cell"]
 glue("eig_rel_err", eig_err, display=False)
 glue("vec_residual", vec_res, display=False)
 glue("kappa_A", kappa, display=False)
 glue("lambda1", float(eig_closed[0]), display=False)
 glue("kappa_eps", kappa * float(np.finfo(np.float64).eps), display=False)
-print(f"max relative eigenvalue error {eig_err:.2e}; max |A v_k - lambda_k v_k| / lambda_k = {vec_res:.2e}")
 
 # %% [markdown]
 # The largest relative difference between the computed eigenvalues and {eq}`eq-eig` is
@@ -115,8 +119,10 @@ print(f"max relative eigenvalue error {eig_err:.2e}; max |A v_k - lambda_k v_k| 
 # %%
 Ainv = problem.inverse(n)
 green_err = float(np.max(np.abs(np.linalg.inv(A.toarray()) - Ainv)) / np.max(np.abs(Ainv)))
-glue("green_err", green_err, display=False)
 print(f"max |inv(A) - h G| / max |h G| = {green_err:.2e}")
+
+# %% tags=["remove-cell"]
+glue("green_err", green_err, display=False)
 
 # %% [markdown]
 # The numerically inverted matrix and {eq}`eq-green` agree to {glue:text}`green_err:.1e` (relative).
@@ -145,12 +151,16 @@ same = all(np.array_equal(sets[s].f, again[s].f) for s in sets)
 V_band = problem.eigenvectors(n, np.arange(1, K + 1), normalized=True)
 f_train = sets["train"].f
 outside = float(np.linalg.norm(f_train - (f_train @ V_band) @ V_band.T) / np.linalg.norm(f_train))
-glue("train_outside_band", outside, display=False)
 print(f"same seed, same data: {same}; share of training f outside span(v_1..v_K): {outside:.1e}")
+
+# %% tags=["remove-cell"]
+glue("train_outside_band", outside, display=False)
+glue("same_seed", "gives identical arrays" if same else "does not give identical arrays", display=False)
 
 # %% [markdown]
 # The part of the training right-hand sides outside the span of $v_1, \dots, v_K$ is {glue:text}`train_outside_band:.1e`:
-# the data really live in a $K$-dimensional subspace. Drawing the sets twice from the same seed gives identical arrays.
+# the data really live in a $K$-dimensional subspace. Drawing the sets twice from the same seed
+# {glue:text}`same_seed`.
 #
 # ```{figure} ../figures/F1_model_problem.png
 # :name: fig-F1

@@ -115,7 +115,8 @@ plt.close(fig)
 #
 # On the headline configuration ($n$ = {glue:text}`n`, $N$ = {glue:text}`N`, $\delta$ = {glue:text}`delta`), the
 # condition numbers of $M^{-1}A$ (dense eigenvalues) and the iteration counts, PCG for the symmetric methods and
-# GMRES for RAS, both to a relative residual of $10^{-8}$ for one standard normal right-hand side:
+# GMRES for RAS, both to a relative residual of $10^{-8}$ (for GMRES the preconditioned residual, SciPy's criterion)
+# for one standard normal right-hand side:
 
 # %%
 rng_b = np.random.default_rng(SEED)
@@ -430,9 +431,10 @@ plt.close(fig)
 # Plugging the classical blocks into the paper's weighted form with overlap does not reproduce $A^{-1}$:
 # $\|A^{-1} - M^{-1}\|_2/\|A^{-1}\|_2$ = {glue:text}`weighted_gap:.3f` in panel (f). Each subdomain contains coarse
 # nodes, so its local inverse already carries part of what the coarse term supplies, and the sum counts that part
-# twice; the error fills whole diagonal blocks, not only the overlaps. This is harmless for a preconditioner (F3),
-# but a learned operator of this form has to find blocks $Q_iK_i^T$ that differ from $A_i^{-1}$ if it is to
-# approach $A^{-1}$ itself.
+# twice; the error fills whole diagonal blocks, not only the overlaps. A preconditioner feels this only through
+# $\kappa$ (F3: at most {glue:text}`k_wr_d_max:.3f` with the ramp, but {glue:text}`k_wm_d_last:.3f` with multiplicity
+# weights at $\delta$ = {glue:text}`delta_last`), but a learned operator of this form has to find blocks $Q_iK_i^T$
+# that differ from $A_i^{-1}$ if it is to approach $A^{-1}$ itself.
 #
 # ## Cost
 #

@@ -85,6 +85,11 @@ gfront = apx.global_frontier(n, ranks)
 all_ranks = np.arange(1, n)
 all_err = apx.global_best_error(n, all_ranks)
 rank_for = {eps: int(all_ranks[np.argmax(all_err <= eps)]) for eps in (1e-2, 1e-3)}
+print(f"computed vs closed-form singular values: max rel. diff {sv_err:.1e}")
+print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for 1e-2: {rank_for[1e-2]}, "
+      f"for 1e-3: {rank_for[1e-3]}")
+
+# %% tags=["remove-cell"]
 glue("sv_rel_err", sv_err, display=False)
 glue("svd_err_K", svd_err_K, display=False)
 glue("closed_err_K", closed_K, display=False)
@@ -92,9 +97,6 @@ glue("rate_K", 1.0 / (K + 1) ** 2, display=False)
 glue("rank_1e2", rank_for[1e-2], display=False)
 glue("rank_1e3", rank_for[1e-3], display=False)
 glue("params_1e3", 2 * n * rank_for[1e-3], display=False)
-print(f"computed vs closed-form singular values: max rel. diff {sv_err:.1e}")
-print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for 1e-2: {rank_for[1e-2]}, "
-      f"for 1e-3: {rank_for[1e-3]}")
 
 # %% [markdown]
 # The computed singular values of $A^{-1}$ agree with $1/\lambda_k$ to {glue:text}`sv_rel_err:.1e`. At rank
