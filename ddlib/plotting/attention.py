@@ -118,7 +118,7 @@ def learned_operators_figure(Ainv, M_dd, M_global, block_learned, block_exact, l
               (M_dd, f"(b) learned $M_\\theta^{{-1}}$, {labels[0]}", "viridis", (0, vmax)),
               (M_dd - Ainv, f"(c) {labels[0]}: $M_\\theta^{{-1}}-A^{{-1}}$", "RdBu_r", None),
               (M_global - Ainv, f"(d) {labels[1]}: $M_\\theta^{{-1}}-A^{{-1}}$", "RdBu_r", None)]
-    bmax = np.abs(block_exact).max()
+    bmax = max(np.abs(block_exact).max(), np.abs(block_learned).max())  # one scale for (e) and (f), no clipping
     panels += [(block_exact, f"(e) exact {block_title}", "viridis", (0, bmax)),
                (block_learned, f"(f) learned {block_title}", "viridis", (0, bmax)),
                (block_learned - block_exact, "(g) learned - exact", "RdBu_r", None)]
