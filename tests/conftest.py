@@ -23,6 +23,17 @@ class BookBuild:
     figures: Path  # the figures folder of this build (with manifest.json)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Every test runs torch on one thread: tiny problems run fastest so, and tests do not fight for the two cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def quick_book(tmp_path_factory) -> BookBuild:
     """Execute every notebook with QUICK parameters and build the HTML, in a temporary folder (once per session)."""

@@ -13,15 +13,6 @@ from ddlib.training import TrainConfig
 FAST = settings(max_examples=25, deadline=None)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny torch problems run fastest on one thread (and do not fight other processes for the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @st.composite
 def configs(draw):
     N = draw(st.integers(2, 6))

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import scipy.sparse.linalg as spla
-import torch
 from hypothesis import given, settings, strategies as st
 
 from ddlib.attention import DDAttention, GlobalAttention
@@ -13,15 +12,6 @@ from ddlib.problem import eigenvalues, inverse
 from ddlib.training import TrainConfig
 
 FAST = settings(max_examples=25, deadline=None)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny torch problems run fastest on one thread (and do not fight other processes for the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @FAST

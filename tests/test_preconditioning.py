@@ -15,15 +15,6 @@ from ddlib.data import make_dataset
 FAST = settings(max_examples=30, deadline=None)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny torch problems run fastest on one thread (and do not fight other processes for the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @st.composite
 def symmetric_models(draw):
     N = draw(st.integers(1, 6))
