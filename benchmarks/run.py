@@ -40,6 +40,7 @@ def thread_study(p: int, threads: list[int], repeats: int) -> list[dict]:
         row = bm.scaling_benchmark([p], banded=False, gather=False, memory=False, global_max_p=0, repeats=repeats)[0]
         out.append({"threads": t, "dd_forward": row["dd_forward"], "dd_forward_best": row["dd_forward_best"],
                     "columns_forward": row["columns_forward"], "bmm_forward": row["bmm_forward"],
+                    "dd_vs_bmm_paired": row["dd_vs_bmm_paired"],
                     "dd_fwd_bwd": row["dd_fwd_bwd"]})
     torch.set_num_threads(before)
     return out
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
     max_p = args.max_p or (12 if args.quick else 20)
     big = min(12 if args.quick else 16, max_p)
     load0 = os.getloadavg()
+    cpu0 = bm.cpu_times()
     t0 = time.perf_counter()
     print(f"benchmark: torch threads {threads} of {cpus} CPUs, load average {load0[0]:.2f}", flush=True)
 
@@ -110,6 +112,9 @@ def main(argv=None) -> int:
     result = {
         "dd_time_exponent": summary["dd_time_exponent"],
         "dd_vs_bmm_ratio": summary["dd_vs_bmm_ratio"],
+        "dd_vs_bmm_ratio_definition": "median over alternating DD/bmm timing blocks of the per-pair time ratio "
+                                      "(ddlib.benchmarks.time_paired); summary.dd_vs_bmm_ratio_unpaired is the "
+                                      "ratio of the two separate medians",
         "book_seconds": book_seconds,
         "book_quick_seconds": book_quick_seconds,
         "book_seconds_source": "make book wall-clock" if args.time_book else "notebook execution from _build/status-*.json",
@@ -121,6 +126,7 @@ def main(argv=None) -> int:
         "book": book,
         "setup": {"threads": threads, "cpus": cpus, "repeats": args.repeats, "max_p": max_p, "quick": args.quick,
                   "load_average_before": load0, "load_average_after": os.getloadavg(),
+                  "steal_fraction": bm.steal_fraction(cpu0, bm.cpu_times()),
                   "seconds": time.perf_counter() - t0, "command": " ".join(sys.argv)},
         "provenance": provenance(ROOT),
     }
@@ -132,19 +138,23 @@ def main(argv=None) -> int:
           f" +- {s['dd_time_exponent_stderr']:.3f} (fastest repeats: {sb['dd_time_exponent']:.3f}); "
           f"gather path {s['gather_time_exponent']:.3f}, "
           f"apply_columns {s['columns_time_exponent']:.3f}, grad mode {s['dd_grad_time_exponent']:.3f}")
-    print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}: {s['dd_vs_bmm_ratio']:.2f} "
-          f"(fastest repeats: {sb['dd_vs_bmm_ratio']:.2f}); gather path {s['gather_vs_bmm_ratio']:.2f}, "
+    print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}: {s['dd_vs_bmm_ratio']:.2f} paired median "
+          f"(quartiles {s.get('dd_vs_bmm_ratio_q1', np.nan):.2f} .. {s.get('dd_vs_bmm_ratio_q3', np.nan):.2f}); "
+          f"ratio of separate medians {s['dd_vs_bmm_ratio_unpaired']:.2f}, "
+          f"of fastest repeats {sb['dd_vs_bmm_ratio']:.2f}; gather path {s['gather_vs_bmm_ratio']:.2f}, "
           f"apply_columns {s['columns_vs_bmm_ratio']:.2f}, grad mode {s['dd_grad_vs_bmm_ratio']:.2f}")
     print(f"global attention at matched accuracy: time exponent {s['global_accuracy_time_exponent']:.3f}")
     for t in threads_tab:
-        print(f"threads {t['threads']}: DD forward {t['dd_forward'] * 1e3:.2f} ms, bmm {t['bmm_forward'] * 1e3:.2f} ms")
+        print(f"threads {t['threads']}: DD forward {t['dd_forward'] * 1e3:.2f} ms, bmm {t['bmm_forward'] * 1e3:.2f} ms,"
+              f" paired ratio {t['dd_vs_bmm_paired']:.2f}")
     if race:
         for k, v in race["results"].items():
             print(f"training race, {k}: target {race['target']} reached after {v['seconds']:.2f} s (epoch {v['epoch']}),"
                   f" final error {v['final_error']:.4f}, {v['parameters']} parameters")
     for kind, sec in (("make book", book_seconds), ("make book QUICK=1", book_quick_seconds)):
         print(f"{kind}: " + (f"{sec:.1f} s" if sec is not None else "no complete build recorded yet (run it first)"))
-    print(f"load average before/after: {load0[0]:.2f} / {os.getloadavg()[0]:.2f}; wrote {args.out}")
+    print(f"load average before/after: {load0[0]:.2f} / {os.getloadavg()[0]:.2f}; CPU time stolen by the hypervisor"
+          f" during the run: {100 * result['setup']['steal_fraction']:.1f}%; wrote {args.out}")
     return 0
 
 

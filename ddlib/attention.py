@@ -539,7 +539,8 @@ class DDAttention(_Operator):
             Kparts.append(self._hat_win)
             Qparts.append(self._hat_core)
             ops["Q0K0"] = (self.Q0 * scale, self.K0)
-        ops["Kt"] = (torch.cat(Kparts, 2) if len(Kparts) > 1 else Kparts[0]).transpose(1, 2)
+        ops["Kw"] = torch.cat(Kparts, 2) if len(Kparts) > 1 else Kparts[0]
+        ops["Kt"] = ops["Kw"].transpose(1, 2)
         ops["Qc"] = torch.cat(Qparts, 2) if len(Qparts) > 1 else Qparts[0]
         if key is not None:
             ops["Kt"] = ops["Kt"].contiguous()
@@ -564,14 +565,19 @@ class DDAttention(_Operator):
         B = F.shape[1]
         ops = self._window_operands(local, coarse, scale)
         r = ops["r"]
-        T = self._window_restrict(F, ops["Kt"])                            # (N, c, B)
+        T = self._window_restrict(F, ops)                                  # (N, c, B)
         if coarse:
-            T, G = T.split([r, 2], 1)
             Q0, K0 = ops["Q0K0"]
-            Ga, Gb = G.unbind(1)
+            Ga, Gb = T[:, r], T[:, r + 1]
             c = Q0 @ (K0.T @ (Gb[:-1] + Ga[1:]))                           # (N - 1, B)
-            z = c.new_zeros(1, B)
-            T = torch.cat([T, torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
+            if torch.is_grad_enabled():
+                z = c.new_zeros(1, B)
+                T = torch.cat([T[:, :r], torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
+            else:  # overwrite the two hat sums in place: window i needs c_i (slot r) and c_{i+1} (slot r + 1)
+                T[0, r].zero_()
+                T[1:, r] = c
+                T[:-1, r + 1] = c
+                T[-1, r + 1].zero_()
         Z = torch.bmm(ops["Qc"], T)                                        # (N, m, B): node i m + j in Z[i, j]
         if local and d:
             tails = torch.bmm(ops["Qtail"], T.split([r, T.shape[1] - r], 1)[0])   # (N, 2 delta, B)
@@ -590,24 +596,43 @@ class DDAttention(_Operator):
         j = torch.cat([torch.arange(m - d, m)[None].expand(N - 1, -1), torch.arange(d)[None].expand(N - 1, -1)])
         return i.to(self._device), j.to(self._device)
 
-    def _window_restrict(self, F: torch.Tensor, Kt: torch.Tensor) -> torch.Tensor:
+    def _window_restrict(self, F: torch.Tensor, ops: dict) -> torch.Tensor:
         r""":math:`T_i = \tilde K_i^T X_i` for all windows ``i``, ``X_i`` the ``m + 2 delta`` rows of ``F`` (zero
-        beyond the boundary) from node ``s_i`` on; ``F`` is ``(n, B)`` with any strides.
+        beyond the boundary) from node ``s_i`` on; ``F`` is ``(n, B)`` with any strides. Returns ``(N, c, B)``.
 
-        Windows ``0 .. N - 2`` lie inside ``F`` and are read as strided views (``unfold``, no copy, for columns
-        ``F`` and for the transposed view of rows alike); only the last window is zero-padded (and for ``N <= 2``
-        the whole padded copy is made).
+        Windows ``0 .. N - 2`` lie inside ``F`` and are read as strided views (``unfold``, no copy); only the last
+        window is zero-padded (and for ``N <= 2`` the whole padded copy is made). When ``F`` is the transpose of
+        row-major right-hand sides ``f`` (``forward``), the products run in that layout,
+        :math:`T_i^T = X_i^T\tilde K_i` with ``X_i^T`` the contiguous window rows of ``f``, and ``T`` is returned as
+        a transposed view. Without grad the three pieces are written into one buffer (no concatenation).
         """
         dec = self.decomposition
         m, d, N = dec.m, dec.delta, dec.N
         L = m + 2 * d
+        Kw = ops["Kw"]                                                     # (N, L, c)
         if not self._native:
             P = torch.nn.functional.pad(F, (0, 0, d, d + 1))               # (N m + 2 delta, B): row k + d = node k
-            return torch.bmm(Kt, P.unfold(0, L, m).transpose(1, 2))
-        inner = F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2)          # windows 1 .. N - 2, (N - 2, L, B)
-        last = torch.nn.functional.pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None]
-        K0, Ki, KN = Kt.split([1, N - 2, 1])
-        return torch.cat([torch.bmm(K0, F[None, :L]), torch.bmm(Ki, inner), torch.bmm(KN, last)])
+            return torch.bmm(ops["Kt"], P.unfold(0, L, m).transpose(1, 2))
+        pad = torch.nn.functional.pad
+        rows = F.stride(0) == 1 and F.shape[1] > 1
+        if rows:   # f = F.T is (B, n) row-major: T^T = X^T K, windows are contiguous row pieces of f
+            f = F.T
+            pieces = (f[None, :, :L], f[:, m - d:].unfold(1, L, m)[:, :N - 2].transpose(0, 1),
+                      pad(f[:, (N - 1) * m - d:], (0, d + 1))[None])
+            factors = Kw.split([1, N - 2, 1])
+            shape = (N, F.shape[1], Kw.shape[-1])
+        else:
+            pieces = (F[None, :L], F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2),
+                      pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None])
+            factors = ops["Kt"].split([1, N - 2, 1])
+            shape = (N, Kw.shape[-1], F.shape[1])
+        if torch.is_grad_enabled():
+            T = torch.cat([torch.bmm(*ab) if rows else torch.bmm(*ab[::-1]) for ab in zip(pieces, factors)])
+        else:
+            T = F.new_empty(shape)
+            for (X, K), out in zip(zip(pieces, factors), T.split([1, N - 2, 1])):
+                torch.bmm(X, K, out=out) if rows else torch.bmm(K, X, out=out)
+        return T.transpose(1, 2) if rows else T
 
     def _fast(self) -> bool:
         """Whether the window path applies: this class's own ``local_part``/``coarse_part`` (not a subclass's)."""

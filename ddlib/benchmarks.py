@@ -9,6 +9,8 @@ Conventions
 -----------
 * Times are **medians** over ``repeats`` after ``warmup`` calls (:func:`time_callable`); each repeat times ``number``
   calls so that it lasts at least ``min_repeat_seconds`` (clock resolution and call overhead).
+* A ratio of two times is measured **paired** (:func:`time_paired`): alternating blocks of the two calls, the ratio
+  per pair, the median over pairs; the drift of a shared machine cancels in each pair.
 * Forward passes run under :func:`torch.inference_mode`; forward+backward passes under grad mode with the loss
   :math:`\tfrac{1}{B}\sum_b \|M f_b\|^2` (any scalar loss costs the same backward pass).
 * FLOPs count the multiply-adds of the products as executed (2 FLOPs each), padded subdomains included
@@ -49,15 +51,22 @@ __all__ = [
     "time_callable",
     "Memory",
     "peak_memory",
+    "cpu_times",
+    "steal_fraction",
     "PowerFit",
     "fit_exponent",
     "dd_flops",
     "global_flops",
+    "dd_traffic",
+    "bmm_traffic",
+    "traffic_ratio",
     "dd_factor_nnz",
     "matched_parameter_rank",
     "matched_accuracy_rank",
     "best_relative_error_global",
     "equal_flop_bmm",
+    "time_paired",
+    "PairedTiming",
     "time_module",
     "time_bmm",
     "time_banded_solve",
@@ -123,6 +132,73 @@ def time_callable(fn: Callable[[], object], *, warmup: int = 1, repeats: int = 5
     return Timing(median=float(statistics.median(times)), times=tuple(times), number=number)
 
 
+@dataclass(frozen=True)
+class PairedTiming:
+    """Two callables timed in alternating blocks: per pair of blocks the ratio ``a / b`` of their per-call times."""
+
+    a: Timing
+    b: Timing
+    ratios: tuple[float, ...]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the per-pair ratios: the paired estimate of how much slower ``a`` is than ``b``."""
+        return float(statistics.median(self.ratios))
+
+    @property
+    def quartiles(self) -> tuple[float, float]:
+        """The first and third quartile of the per-pair ratios (their spread over the repeats)."""
+        q1, q3 = np.quantile(np.asarray(self.ratios), [0.25, 0.75])
+        return float(q1), float(q3)
+
+
+def time_paired(fn_a: Callable[[], object], fn_b: Callable[[], object], *, warmup: int = 1, repeats: int = 9,
+                number: int | None = None, min_repeat_seconds: float = 0.02,
+                clock: Callable[[], float] = time.perf_counter) -> PairedTiming:
+    r"""Time ``fn_a`` against ``fn_b`` in alternating blocks and report the ratio of each adjacent pair.
+
+    After ``warmup`` calls of each, every repeat times a block of ``number`` calls of ``fn_a`` and then a block of
+    ``number`` calls of ``fn_b`` (``number=None``: calibrated like :func:`time_callable`, on the slower of the two,
+    so that each block lasts at least ``min_repeat_seconds``). The ratio of repeat ``k`` is
+    :math:`
+ho_k = t_a^{(k)} / t_b^{(k)}`; the estimate is :math:`\mathrm{median}_k\,
+ho_k`.
+
+    Why pairs: on a shared machine the speed of memory and cores drifts over seconds (other tenants, frequency
+    scaling). Two medians taken at different moments can disagree by tens of percent for the same code, and so can
+    their ratio; two blocks a few milliseconds apart see nearly the same machine, so the drift cancels in their
+    ratio.
+    """
+    warmup = check_int("warmup", warmup, low=0)
+    repeats = check_int("repeats", repeats, low=1)
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    if number is None:
+        if min_repeat_seconds < 0:
+            raise ValueError(f"min_repeat_seconds must be >= 0; got {min_repeat_seconds!r}")
+        for number in _autorange_numbers():
+            spans = []
+            for fn in (fn_a, fn_b):
+                t0 = clock()
+                for _ in range(number):
+                    fn()
+                spans.append(clock() - t0)
+            if min(spans) >= min_repeat_seconds:
+                break
+    number = check_int("number", number, low=1)
+    ta, tb = [], []
+    for _ in range(repeats):
+        for fn, times in ((fn_a, ta), (fn_b, tb)):
+            t0 = clock()
+            for _ in range(number):
+                fn()
+            times.append((clock() - t0) / number)
+    ratios = tuple(a / b if b > 0 else float("inf") for a, b in zip(ta, tb))
+    return PairedTiming(a=Timing(float(statistics.median(ta)), tuple(ta), number),
+                        b=Timing(float(statistics.median(tb)), tuple(tb), number), ratios=ratios)
+
+
 def _autorange_numbers():
     k = 1
     while True:
@@ -170,6 +246,34 @@ def _vm_rss() -> int | None:
     except OSError:
         return None
     return None
+
+
+def cpu_times(path: str | os.PathLike = "/proc/stat") -> dict | None:
+    r"""The machine's cumulative CPU time counters (Linux ``/proc/stat``, first line, in clock ticks): ``user``,
+    ``nice``, ``system``, ``idle``, ``iowait``, ``irq``, ``softirq`` and ``steal``; None where the file is missing.
+
+    ``steal`` is the time the hypervisor ran other guests while this virtual machine wanted the CPU. Between two
+    readings, :func:`steal_fraction` says how much of the machine was taken away during a measurement.
+    """
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    try:
+        with open(path) as fh:
+            first = fh.readline().split()
+    except OSError:
+        return None
+    if not first or first[0] != "cpu":
+        return None
+    values = [int(v) for v in first[1:1 + len(names)]]
+    return dict(zip(names, values + [0] * (len(names) - len(values))))
+
+
+def steal_fraction(before: dict | None, after: dict | None) -> float:
+    r"""Share of CPU time stolen by the hypervisor between two :func:`cpu_times` readings:
+    :math:`\Delta\text{steal} / \Delta(\text{all counters})`; NaN where a reading is missing or no time passed."""
+    if not before or not after:
+        return float("nan")
+    total = sum(after.values()) - sum(before.values())
+    return (after["steal"] - before["steal"]) / total if total > 0 else float("nan")
 
 
 def peak_memory(fn: Callable[[], object]) -> Memory:
@@ -272,6 +376,73 @@ def dd_flops(n: int, N: int, delta: int, rank: int, coarse_rank: int, batch: int
     """
     batch = check_int("batch", batch, low=1)
     return 2 * batch * sum(dd_factor_nnz(n, N, delta, rank, coarse_rank, padded=padded).values())
+
+
+def dd_traffic(n: int, N: int, delta: int, rank: int, coarse_rank: int, batch: int = 1, *,
+               itemsize: int = 8) -> dict:
+    r"""Bytes that one forward pass of :class:`ddlib.attention.DDAttention`'s window layout reads and writes in
+    main memory, per step, for a uniform decomposition (``m = (n+1)/N`` intervals, ``N >= 3``).
+
+    With :math:`L = m + 2\delta`, :math:`c = r + 2` (the local factors and the two hat columns; :math:`c = r`
+    without coarse level), batch :math:`B` and ``itemsize`` bytes per number:
+
+    ========== ===================================================================================
+    restrict   read the windows of :math:`f`, :math:`BNL`; read :math:`\tilde K`, :math:`NLc`;
+               write :math:`T`, :math:`NcB`
+    coarse     read the two hat rows of :math:`T` and write them back, :math:`4NB`; read
+               :math:`Q_0, K_0`, :math:`2(N-1)r_0`
+    prolong    read :math:`\tilde Q_{core}`, :math:`Nmc`, and :math:`T`, :math:`NcB`; write the output,
+               :math:`NmB`
+    overlap    read :math:`Q_{tail}`, :math:`2N\delta r`, and the local rows of :math:`T`,
+               :math:`NrB`; write and read the tails, :math:`2\cdot 2N\delta B`; read and write the
+               overlap rows of the output, :math:`2\cdot 2N\delta B`
+    ========== ===================================================================================
+
+    A lower bound on what any implementation of the same steps must move, assuming nothing stays in cache
+    between steps. Compare :func:`bmm_traffic`: both operations do little arithmetic per byte, so on a CPU their
+    times are set by these bytes more than by their FLOPs.
+    """
+    from .decomposition import Decomposition
+
+    dec = Decomposition(n, N, delta)
+    rank = check_int("rank", rank, low=1)
+    batch = check_int("batch", batch, low=1)
+    N, m, d = dec.N, dec.m, dec.delta
+    coarse_rank = check_int("coarse_rank", coarse_rank, low=0, high=max(N - 1, 0))
+    L, B = m + 2 * d, batch
+    c = rank + (2 if coarse_rank else 0)
+    words = {"restrict": B * N * L + N * L * c + N * c * B,
+             "coarse": 4 * N * B + 2 * (N - 1) * coarse_rank if coarse_rank else 0,
+             "prolong": N * m * c + N * c * B + N * m * B,
+             "overlap": 2 * N * d * rank + N * rank * B + 8 * N * d * B if d else 0}
+    out = {k: v * itemsize for k, v in words.items()}
+    out["total"] = sum(out.values())
+    return out
+
+
+def bmm_traffic(groups: int, k: int, inner: int, batch: int, *, itemsize: int = 8) -> int:
+    r"""Bytes that :func:`torch.bmm` of a ``(groups, k, inner)`` by a ``(groups, inner, batch)`` tensor must move:
+    read both operands and write the ``(groups, k, batch)`` result, :math:`G(k\ell + \ell B + kB)` numbers."""
+    groups, k, inner, batch = (check_int(name, v, low=1) for name, v in
+                               (("groups", groups), ("k", k), ("inner", inner), ("batch", batch)))
+    return itemsize * groups * (k * inner + inner * batch + k * batch)
+
+
+def traffic_ratio(n: int, N: int, delta: int, rank: int, coarse_rank: int, batch: int = 1) -> float:
+    r"""Bytes moved by DD attention's forward pass over those of the equal-FLOP :func:`torch.bmm` of
+    :func:`equal_flop_bmm` (``groups = N``, ``inner = m + 2 delta``): :func:`dd_traffic` over :func:`bmm_traffic`.
+
+    The factors are read once per call whatever the batch, the right-hand sides and outputs once per right-hand
+    side, so the ratio depends on the batch: for a large batch it tends to
+    :math:`(L + 2c + m + 4 + r + 8\delta)/(L + k)` (per right-hand side and subdomain, with :math:`k` the
+    ``bmm``'s rows), for a small one it is set by the factors.
+    """
+    from .decomposition import Decomposition
+
+    dec = Decomposition(n, N, delta)
+    flops = dd_flops(n, N, delta, rank, coarse_rank, batch)
+    k = -(-flops // (2 * dec.N * dec.n_max * batch))
+    return dd_traffic(n, N, delta, rank, coarse_rank, batch)["total"] / bmm_traffic(dec.N, k, dec.n_max, batch)
 
 
 def global_flops(n: int, rank: int, batch: int = 1) -> int:
@@ -416,7 +587,7 @@ def read_build_status(build: str | os.PathLike = "_build") -> dict:
 def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_rank: int = 8, batch: int = 32,
                       backward_max_p: int = 16, global_max_p: int = 16, accuracy_max_bytes: float = 2**30,
                       banded: bool = True, gather: bool = True, memory: bool = True, repeats: int = 5,
-                      seed: int = 0, min_repeat_seconds: float = 0.02) -> list[dict]:
+                      seed: int = 0, min_repeat_seconds: float = 0.02, paired_repeats: int = 9) -> list[dict]:
     r"""Time DD attention, global attention and the anchors at :math:`n = 2^p - 1` for ``p`` in ``ps``.
 
     DD attention uses ``N = 2^p / m`` subdomains of ``m`` intervals (fixed size, so its cost should be
@@ -443,6 +614,11 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
         ``accuracy_max_bytes`` (else NaN, with ``global_accuracy_skipped`` true);
     ``bmm_forward``, ``bmm_k``, ``dd_flops``
         one :func:`torch.bmm` with DD's forward FLOPs (:func:`equal_flop_bmm`);
+    ``dd_bytes``, ``bmm_bytes``
+        the memory traffic of both (:func:`dd_traffic`, :func:`bmm_traffic`; ``N >= 3``);
+    ``dd_vs_bmm_paired``, ``dd_vs_bmm_paired_q1``, ``dd_vs_bmm_paired_q3``
+        ``dd_forward`` and ``bmm_forward`` are timed together by :func:`time_paired` (alternating blocks,
+        ``max(paired_repeats, repeats)`` pairs): the median of the per-pair ratios and its quartiles;
     ``banded_solve``
         :func:`ddlib.problem.solve` on the same right-hand sides (float64 NumPy).
 
@@ -456,6 +632,7 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
     m = check_int("m", m, low=2)
     batch = check_int("batch", batch, low=1)
     timing = dict(repeats=check_int("repeats", repeats, low=1), min_repeat_seconds=min_repeat_seconds)
+    paired_repeats = check_int("paired_repeats", paired_repeats, low=1)
     nan = float("nan")
     rows = []
     for p in ps:
@@ -474,7 +651,28 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
         if memory:
             row["dd_peak_bytes"] = (time_module(dd, f, backward=back, memory=True, repeats=1, number=1, warmup=0)
                                     ["peak_bytes"])
-        _put(row, "dd_forward", time_module(dd, f, **timing))
+        flops = dd_flops(n, N, delta, rank, r0, batch)
+        W, X = equal_flop_bmm(flops, batch, N, dec.n_max, seed=seed)
+        row.update(dd_flops=flops, bmm_k=int(W.shape[1]))
+        if N >= 3:
+            row.update(dd_bytes=dd_traffic(n, N, delta, rank, r0, batch)["total"],
+                       bmm_bytes=bmm_traffic(N, int(W.shape[1]), dec.n_max, batch))
+
+        def dd_forward():
+            with torch.inference_mode():
+                dd(f)
+
+        def bmm_forward():
+            with torch.inference_mode():
+                torch.bmm(W, X)
+
+        pair = time_paired(dd_forward, bmm_forward, repeats=max(paired_repeats, timing["repeats"]),
+                           min_repeat_seconds=min_repeat_seconds)
+        _put(row, "dd_forward", pair.a)
+        _put(row, "bmm_forward", pair.b)
+        row["dd_vs_bmm_paired"] = pair.ratio
+        row["dd_vs_bmm_paired_q1"], row["dd_vs_bmm_paired_q3"] = pair.quartiles
+        del W, X
         _put(row, "dd_fwd_bwd", time_module(dd, f, backward=True, **timing) if back else None)
         if hasattr(dd, "apply_columns"):  # the column-major path that ddlib.training uses
             Fc = f.T.contiguous()
@@ -490,11 +688,6 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
             _put(row, "gather_forward", time_module(dg, f, **timing))
             _put(row, "gather_fwd_bwd", time_module(dg, f, backward=True, **timing) if back else None)
             del dg
-        flops = dd_flops(n, N, delta, rank, r0, batch)
-        W, X = equal_flop_bmm(flops, batch, N, dec.n_max, seed=seed)
-        row.update(dd_flops=flops, bmm_k=int(W.shape[1]))
-        _put(row, "bmm_forward", time_bmm(W, X, **timing))
-        del W, X
         rg = matched_parameter_rank(row["dd_params"], n)
         row.update(global_params_rank=rg, global_params_params=2 * n * rg)
         if p <= global_max_p:
@@ -543,8 +736,12 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     ``dd_time_exponent`` (and likewise ``gather_``, ``columns_``, ``dd_grad_``, ``global_``, ``global_accuracy_``,
     ``banded_``, ``bmm_``, ``dd_fwd_bwd_``, ``gather_fwd_bwd_``): :func:`fit_exponent` of the times over
     ``fit_from <= p <= fit_to``, with its standard error (``..._stderr``); ``dd_vs_bmm_ratio`` (and ``gather_``,
-    ``columns_``, ``dd_grad_vs_bmm_ratio``): forward time over the equal-FLOP ``torch.bmm`` time at ``p = ratio_at`` (NaN if that size is absent). ``statistic`` picks the median times
-    (``"median"``) or the fastest repeats (``"best"``).
+    ``columns_``, ``dd_grad_vs_bmm_ratio``): forward time over the equal-FLOP ``torch.bmm`` time at ``p = ratio_at`` (NaN if that
+    size is absent). ``statistic`` picks the median times (``"median"``) or the fastest repeats (``"best"``).
+
+    With ``statistic="median"`` and a row that holds the paired measurement (``dd_vs_bmm_paired``, see
+    :func:`scaling_benchmark`), ``dd_vs_bmm_ratio`` is that paired median, with its quartiles
+    ``dd_vs_bmm_ratio_q1``/``_q3``; the ratio of the two medians is kept as ``dd_vs_bmm_ratio_unpaired``.
     """
     check_choice("statistic", statistic, ("median", "best"))
     suffix = "" if statistic == "median" else "_best"
@@ -567,6 +764,14 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     for key in ("dd", "gather", "columns", "dd_grad"):
         t = column(rows, f"{key}_forward{suffix}")[at]
         out[f"{key}_vs_bmm_ratio"] = float(t[0] / bmm[0]) if t.size else float("nan")
+    out["dd_vs_bmm_ratio_unpaired"] = out["dd_vs_bmm_ratio"]
+    dd_b, bmm_b = column(rows, "dd_bytes")[at], column(rows, "bmm_bytes")[at]
+    out["dd_vs_bmm_bytes_ratio"] = float(dd_b[0] / bmm_b[0]) if dd_b.size else float("nan")
+    paired = column(rows, "dd_vs_bmm_paired")[at]
+    if statistic == "median" and paired.size and np.isfinite(paired[0]):
+        out["dd_vs_bmm_ratio"] = float(paired[0])
+        out["dd_vs_bmm_ratio_q1"] = float(column(rows, "dd_vs_bmm_paired_q1")[at][0])
+        out["dd_vs_bmm_ratio_q3"] = float(column(rows, "dd_vs_bmm_paired_q3")[at][0])
     return out
 
 

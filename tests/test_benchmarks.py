@@ -50,6 +50,51 @@ def test_time_callable_rejects_bad_counts(kw):
         bm.time_callable(lambda: None, **kw)
 
 
+class DriftingMachine:
+    """A shared clock and two calls whose costs are in a fixed ratio while the machine's speed drifts per call."""
+
+    def __init__(self, cost_a, cost_b, slowdown):
+        self.now, self.k, self.cost_a, self.cost_b, self.slowdown = 0.0, 0, cost_a, cost_b, slowdown
+
+    def clock(self):
+        return self.now
+
+    def _run(self, cost):
+        self.now += cost * self.slowdown(self.k)
+        self.k += 1
+
+    def a(self):
+        self._run(self.cost_a)
+
+    def b(self):
+        self._run(self.cost_b)
+
+
+def test_time_paired_cancels_drift_that_biases_separate_medians():
+    """The machine gets slower call by call (here by 1% a call): time_callable on a, then on b, sees b on a slower
+    machine and underestimates a / b; the paired ratio is exact because both blocks of a pair see nearly the same
+    speed (number=1: a pair is two adjacent calls, and here the speed changes only between pairs)."""
+    m = DriftingMachine(3.0, 1.5, lambda k: 1.01 ** (k // 2))
+    pair = bm.time_paired(m.a, m.b, warmup=0, repeats=7, number=1, clock=m.clock)
+    assert pair.ratio == pytest.approx(2.0, rel=1e-12)
+    assert pair.quartiles == pytest.approx((2.0, 2.0), rel=1e-12)
+    assert len(pair.ratios) == 7 and pair.a.number == pair.b.number == 1
+    m2 = DriftingMachine(3.0, 1.5, lambda k: 1.01**k)
+    ta = bm.time_callable(m2.a, warmup=0, repeats=7, number=1, clock=m2.clock).median
+    tb = bm.time_callable(m2.b, warmup=0, repeats=7, number=1, clock=m2.clock).median
+    assert ta / tb == pytest.approx(2.0 / 1.01**7, rel=1e-12)  # the separate medians are off by the drift
+
+
+def test_time_paired_calibrates_on_the_slower_block_and_reports_quartiles():
+    m = DriftingMachine(0.004, 0.001, lambda k: 1.0)
+    pair = bm.time_paired(m.a, m.b, warmup=1, repeats=4, min_repeat_seconds=0.02, clock=m.clock)
+    assert pair.a.number == 20  # b's block of 20 calls is the first to last 0.02 s
+    assert pair.a.median == pytest.approx(0.004) and pair.b.median == pytest.approx(0.001)
+    assert pair.ratio == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="repeats"):
+        bm.time_paired(m.a, m.b, repeats=0)
+
+
 @given(p=st.floats(-3, 3), c=st.floats(1e-9, 1e3), lo=st.integers(1, 10), k=st.integers(2, 9))
 @settings(max_examples=50, deadline=None)
 def test_fit_exponent_recovers_exact_power_laws(p, c, lo, k):
@@ -122,6 +167,52 @@ def test_equal_flop_bmm_has_the_requested_flops_up_to_one_row(flops, batch, grou
     assert flops <= done < flops + 2 * groups * inner * batch
 
 
+def test_dd_traffic_golden_numbers_by_hand():
+    """n = 63, N = 4 (m = 16), delta = 2, r = 2, r0 = 1, B = 3: L = 20, c = r + 2 = 4, counted in numbers:
+    restrict 3*4*20 + 4*20*4 + 4*4*3 = 608; coarse 4*4*3 + 2*3*1 = 54; prolong 4*16*4 + 4*4*3 + 4*16*3 = 496;
+    overlap 2*4*2*2 + 4*2*3 + 8*4*2*3 = 248; total 1406 numbers, 11248 bytes in float64."""
+    t = bm.dd_traffic(63, 4, 2, 2, 1, 3)
+    assert {k: v // 8 for k, v in t.items()} == {"restrict": 608, "coarse": 54, "prolong": 496, "overlap": 248,
+                                                "total": 1406}
+    no_coarse = bm.dd_traffic(63, 4, 2, 2, 0, 3, itemsize=4)  # c = r: 3*4*20 + 4*20*2 + 4*2*3 = 424
+    assert no_coarse["coarse"] == 0 and no_coarse["restrict"] == 4 * 424
+    assert bm.bmm_traffic(4, 5, 20, 3) == 8 * 4 * (5 * 20 + 20 * 3 + 5 * 3)
+    with pytest.raises(ValueError, match="k"):
+        bm.bmm_traffic(4, 0, 20, 3)
+
+
+@pytest.mark.parametrize("n,N,delta,r,r0", [(63, 4, 2, 2, 1), (255, 8, 3, 4, 7), (127, 4, 0, 3, 2)])
+def test_dd_traffic_counts_the_operands_the_window_layout_actually_uses(n, N, delta, r, r0):
+    """The factor terms of the traffic model are the sizes of the cached operands of DDAttention's window layout."""
+    dd = DDAttention(Decomposition(n, N, delta), r, r0)
+    m, L, c = (n + 1) // N, (n + 1) // N + 2 * delta, r + 2
+    with torch.no_grad():
+        ops = dd._window_operands(True, True, dd.h)
+    assert ops["Kw"].shape == (N, L, c) and ops["Qc"].shape == (N, m, c)
+    assert ("Qtail" in ops) == (delta > 0)
+    B = 5
+    t = {k: v // 8 for k, v in bm.dd_traffic(n, N, delta, r, r0, B).items()}
+    assert t["restrict"] == B * N * L + ops["Kw"].numel() + N * c * B
+    assert t["prolong"] == ops["Qc"].numel() + N * c * B + N * m * B
+    if delta:
+        assert t["overlap"] == ops["Qtail"].numel() + N * r * B + 8 * N * delta * B
+    # linear in n for a fixed subdomain size, up to the coarse factors' (N - 1) r0
+    t2 = bm.dd_traffic(2 * n + 1, 2 * N, delta, r, r0, B)
+    assert t2["total"] - 2 * t["total"] * 8 == 8 * 2 * r0 * (2 * N - 1 - 2 * (N - 1))
+
+
+def test_traffic_ratio_at_the_benchmark_size_and_its_large_batch_limit():
+    """n = 2^16 - 1, N = 1024 (m = 64), delta = 4, r = r0 = 8: the equal-FLOP bmm has k = 20 rows at any batch.
+    Per right-hand side and subdomain DD moves L + 2c + m + 4 + r + 8 delta = 72 + 20 + 64 + 4 + 8 + 32 = 200
+    numbers, the bmm L + k = 92; the factors (read once per call) make up the rest at a finite batch."""
+    n, N = 2**16 - 1, 1024
+    at32 = bm.dd_traffic(n, N, 4, 8, 8, 32)["total"] / bm.bmm_traffic(N, 20, 72, 32)
+    assert bm.traffic_ratio(n, N, 4, 8, 8, 32) == pytest.approx(at32, rel=1e-15)
+    assert bm.traffic_ratio(n, N, 4, 8, 8, 2**20) == pytest.approx(200 / 92, rel=1e-4)
+    ratios = [bm.traffic_ratio(n, N, 4, 8, 8, B) for B in (1, 8, 32, 128)]
+    assert ratios == sorted(ratios)  # more right-hand sides per call: the factors' share shrinks
+
+
 def test_global_flops_and_matched_parameter_rank():
     assert bm.global_flops(1023, 9, 32) == 4 * 32 * 1023 * 9
     assert bm.matched_parameter_rank(2 * 1023 * 9, 1023) == 9
@@ -168,6 +259,18 @@ def test_peak_memory_sees_a_known_allocation():
         assert mem.rss >= 0.9 * size
 
 
+def test_cpu_times_and_steal_fraction(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 20 800 5 0 1 10 0 0\ncpu0 50 0 10 400 2 0 0 5 0 0\n")
+    before = bm.cpu_times(stat)
+    assert before == {"user": 100, "nice": 0, "system": 20, "idle": 800, "iowait": 5, "irq": 0, "softirq": 1,
+                      "steal": 10}
+    stat.write_text("cpu  150 0 30 820 5 0 1 30 0 0\n")  # 100 ticks passed, 20 of them stolen
+    assert bm.steal_fraction(before, bm.cpu_times(stat)) == pytest.approx(0.2)
+    assert bm.cpu_times(tmp_path / "missing") is None
+    assert np.isnan(bm.steal_fraction(None, before)) and np.isnan(bm.steal_fraction(before, before))
+
+
 def test_read_build_status(tmp_path):
     assert bm.read_build_status(tmp_path) == {"quick": None, "full": None}
     rec = {"quick": True, "seconds": 12.5, "jobs": 2, "complete": True,
@@ -193,6 +296,11 @@ def test_summarize_scaling_fits_and_ratios_on_a_synthetic_table():
     assert s["dd_vs_bmm_ratio"] == pytest.approx(2.0, rel=1e-12)
     assert np.isnan(s["gather_time_exponent"]) and np.isnan(s["gather_vs_bmm_ratio"])
     assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
+    rows[-1].update(dd_vs_bmm_paired=1.5, dd_vs_bmm_paired_q1=1.4, dd_vs_bmm_paired_q3=1.7)
+    s = bm.summarize_scaling(rows, ratio_at=16)  # the paired median is the headline, the ratio of medians is kept
+    assert (s["dd_vs_bmm_ratio"], s["dd_vs_bmm_ratio_q1"], s["dd_vs_bmm_ratio_q3"]) == (1.5, 1.4, 1.7)
+    assert s["dd_vs_bmm_ratio_unpaired"] == pytest.approx(2.0, rel=1e-12)
+    assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
 
 
 def test_scaling_benchmark_rows_on_a_tiny_size():
@@ -204,3 +312,4 @@ def test_scaling_benchmark_rows_on_a_tiny_size():
                 "bmm_forward", "global_forward", "banded_solve"):
         assert np.isfinite(row[key]) and row[key] > 0, key
     assert row["dd_flops"] == bm.dd_flops(127, 8, 2, 2, 3, 2)
+    assert 0 < row["dd_vs_bmm_paired_q1"] <= row["dd_vs_bmm_paired"] <= row["dd_vs_bmm_paired_q3"]
