@@ -30,7 +30,9 @@ seen by users). On a :class:`~ddlib.decomposition.Decomposition` the operator is
 coefficients and, from two extra columns holding the hat functions in closed form, :math:`\Phi^T f`; a second batched
 product writes every window's core block straight into the output, including :math:`\Phi Q_0K_0^T\Phi^Tf`, and the
 ``2 delta`` overlap rows are added as two slice additions. The weights :math:`W^L_i, W^R_i` and ``h`` are folded into
-the factors once per call (cached between calls while grad is off, keyed on the parameters' version counters). The
+the factors once per call (cached between calls while grad is off, keyed on the parameters' version counters). With
+grad on, the window pass is one :class:`torch.autograd.Function` with a hand-written backward (:class:`_WindowApply`:
+the same batched products, transposed), so autograd keeps no full-size temporaries of its slicing. The
 general path (``implementation="gather"``, and the coarse level of the Nicolaides space) gathers ``f`` into padded
 subdomain blocks (``f[:, padded_indices]``), applies the batched products and scatter-adds with
 :meth:`torch.Tensor.index_add`; its coarse level gathers on the padded supports of the basis functions. Memory stays
@@ -182,6 +184,92 @@ def _generator(seed: int) -> torch.Generator:
     g = torch.Generator(device="cpu")
     g.manual_seed(check_int("seed", seed, low=0))
     return g
+
+
+class _WindowApply(torch.autograd.Function):
+    r"""One pass of :meth:`DDAttention._window_apply` (native window layout) with a hand-written backward.
+
+    Forward (see :meth:`DDAttention._window_forward`): :math:`T_i = \tilde K_i^T X_i`, the coarse step
+    :math:`c = Q_0 K_0^T s` with :math:`s = \Phi^T F` read from the two hat rows of :math:`T`, which then hold
+    :math:`c_i, c_{i+1}`; :math:`Z_i = \tilde Q_{i,core} T_i` plus the overlap rows
+    :math:`Q_{tail,i} T_{i,1:r}` added into the neighbouring blocks. Backward, for the output gradient :math:`G`
+    (blocks :math:`G_i`): :math:`d\tilde Q_{i,core} = G_i T_i^T`, :math:`dT_i = \tilde Q_{i,core}^T G_i` plus
+    :math:`Q_{tail,i}^T\,dtail_i` (:math:`dtail_i` = the overlap rows of :math:`G` that window ``i`` wrote),
+    :math:`dQ_{tail,i} = dtail_i T_{i,1:r}^T`; through the coarse step :math:`dc` (the sum of the two slots that
+    received :math:`c_k`), :math:`dQ_0 = dc\,(K_0^Ts)^T`, :math:`dK_0 = s\,(Q_0^Tdc)^T`,
+    :math:`ds = K_0Q_0^Tdc` into the hat rows; finally :math:`d\tilde K_i = X_i\,dT_i^T` and, if needed,
+    :math:`dX_i = \tilde K_i\,dT_i` added back onto the nodes of window ``i``.
+    """
+
+    @staticmethod
+    def forward(ctx, F, Kw, Qc, Qtail, Q0, K0, layer, local, coarse):
+        r = Kw.shape[-1] - (2 if coarse else 0)
+        ops = {"r": r, "Kw": Kw, "Kt": Kw.transpose(1, 2), "Qc": Qc}
+        if Qtail is not None:
+            ops["Qtail"] = Qtail
+        if coarse:
+            ops["Q0K0"] = (Q0, K0)
+        U, T, s = layer._window_forward(F, ops, local, coarse)
+        ctx.save_for_backward(F, Kw, Qc, Qtail, Q0, K0, T, s)
+        ctx.layer, ctx.coarse, ctx.r = layer, coarse, r
+        return U
+
+    @staticmethod
+    def backward(ctx, gU):
+        F, Kw, Qc, Qtail, Q0, K0, T, s = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dec = ctx.layer.decomposition
+        m, d, N, n = dec.m, dec.delta, dec.N, dec.n
+        r, B = ctx.r, gU.shape[1]
+        # the output gradient in blocks G_i = rows i m .. i m + m - 1: a view for i < N - 1, the last block padded
+        Gm = gU[:(N - 1) * m].unflatten(0, (N - 1, m))
+        Gl = torch.nn.functional.pad(gU[(N - 1) * m:], (0, 0, 0, N * m - n))[None]
+
+        def blockwise(left, right, shape):  # left_i @ right_i over all blocks, one of the two being G
+            out = gU.new_empty(shape)
+            for a, b, o in zip(left, right, out.split([N - 1, 1])):
+                torch.bmm(a, b, out=o)
+            return out
+
+        c = T.shape[1]
+        dQc = blockwise((Gm, Gl), T.transpose(1, 2).split([N - 1, 1]), (N, m, c)) if need[2] else None
+        dT = blockwise(Qc.transpose(1, 2).split([N - 1, 1]), (Gm, Gl), (N, c, B))
+        dQtail = None
+        if Qtail is not None:
+            dtail = gU.new_zeros(N, 2 * d, B)      # the overlap rows window i wrote: block i - 1's last, i + 1's first
+            dtail[1:, :d] = Gm[:, m - d:]
+            dtail[:-2, d:] = Gm[1:, :d]
+            dtail[-2, d:] = Gl[0, :d]
+            if need[3]:
+                dQtail = torch.bmm(dtail, T[:, :r].transpose(1, 2))
+            dT[:, :r] += torch.bmm(Qtail.transpose(1, 2), dtail)
+        dQ0 = dK0 = None
+        if ctx.coarse:
+            dc = dT[1:, r] + dT[:-1, r + 1]                                 # c_k sat in window k and window k - 1
+            dy = Q0.T @ dc
+            if need[4]:
+                dQ0 = dc @ (K0.T @ s).T
+            if need[5]:
+                dK0 = s @ dy.T
+            ds = K0 @ dy                                                   # s_k = G_{k-1,b} + G_{k,a}
+            dT[0, r] = 0
+            dT[1:, r] = ds
+            dT[:-1, r + 1] = ds
+            dT[-1, r + 1] = 0
+        dKw = None
+        if need[1]:
+            dKw = Kw.new_empty(Kw.shape)
+            for X, t, o in zip(ctx.layer._window_pieces(F), dT.split([1, N - 2, 1]), dKw.split([1, N - 2, 1])):
+                torch.bmm(X, t.transpose(1, 2), out=o)
+        dF = None
+        if need[0]:
+            dX = torch.bmm(Kw, dT)                                         # (N, L, B): window i's share of dF
+            core = torch.cat([dX[:1, :m], dX[1:, d:d + m]])                # (N, m, B), window 0 starts at node 0
+            if d:
+                core[1:, :d] += torch.cat([dX[:1, m:m + d], dX[1:, d + m:]])[:-1]   # right overlap -> block i + 1
+                core[:-1, m - d:] += dX[1:, :d]                                      # left overlap -> block i - 1
+            dF = core.view(N * m, B)[:n]
+        return dF, dKw, dQc, dQtail, dQ0, dK0, None, None, None
 
 
 class _Operator(torch.nn.Module):
@@ -559,17 +647,31 @@ class DDAttention(_Operator):
         into the output (nodes ``i m .. i m + m - 1``, :math:`(\Phi c)_{im+j} = \phi^a_j c_i + \phi^b_j c_{i+1}`),
         and the ``2 delta`` overlap rows are added as two slice additions from one small product. Every step reads
         or writes :math:`O(Bn)` numbers once.
+
+        With grad enabled (training) and ``N >= 3`` the pass runs as one :class:`torch.autograd.Function` with a
+        hand-written backward (:class:`_WindowApply`: the same batched products, transposed), so autograd stores no
+        full-size temporaries of the slicing and in-place steps.
         """
+        ops = self._window_operands(local, coarse, scale)
+        if torch.is_grad_enabled() and self._native:
+            Q0, K0 = ops.get("Q0K0", (None, None))
+            return _WindowApply.apply(F, ops["Kw"], ops["Qc"], ops.get("Qtail"), Q0, K0, self, local, coarse)
+        return self._window_forward(F, ops, local, coarse)[0]
+
+    def _window_forward(self, F: torch.Tensor, ops: dict, local: bool, coarse: bool):
+        r"""The steps of :meth:`_window_apply` on the operands ``ops``; returns the output ``U`` ``(n, B)``, the
+        coefficients ``T`` ``(N, c, B)`` after the coarse step and the hat sums ``s`` (:math:`\Phi^TF`) or None."""
         dec = self.decomposition
         m, d, N, n = dec.m, dec.delta, dec.N, dec.n
         B = F.shape[1]
-        ops = self._window_operands(local, coarse, scale)
         r = ops["r"]
         T = self._window_restrict(F, ops)                                  # (N, c, B)
+        s = None
         if coarse:
             Q0, K0 = ops["Q0K0"]
             Ga, Gb = T[:, r], T[:, r + 1]
-            c = Q0 @ (K0.T @ (Gb[:-1] + Ga[1:]))                           # (N - 1, B)
+            s = Gb[:-1] + Ga[1:]                                           # Phi^T F, (N - 1, B)
+            c = Q0 @ (K0.T @ s)                                            # (N - 1, B)
             if torch.is_grad_enabled():
                 z = c.new_zeros(1, B)
                 T = torch.cat([T[:, :r], torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
@@ -586,7 +688,7 @@ class DDAttention(_Operator):
             else:
                 Z[:-1, m - d:] += tails[1:, :d]                            # left overlap of window i + 1
                 Z[1:, :d] += tails[:-1, d:]                                # right overlap of window i - 1
-        return Z.view(N * m, B).split([n, N * m - n])[0]
+        return Z.view(N * m, B).split([n, N * m - n])[0], T, s
 
     def _tail_slots(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices ``(window, slot)`` of the overlap rows of :meth:`_window_apply`, shaped like its two tails."""
@@ -622,8 +724,7 @@ class DDAttention(_Operator):
             factors = Kw.split([1, N - 2, 1])
             shape = (N, F.shape[1], Kw.shape[-1])
         else:
-            pieces = (F[None, :L], F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2),
-                      pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None])
+            pieces = self._window_pieces(F)
             factors = ops["Kt"].split([1, N - 2, 1])
             shape = (N, Kw.shape[-1], F.shape[1])
         if torch.is_grad_enabled():
@@ -633,6 +734,15 @@ class DDAttention(_Operator):
             for (X, K), out in zip(zip(pieces, factors), T.split([1, N - 2, 1])):
                 torch.bmm(X, K, out=out) if rows else torch.bmm(K, X, out=out)
         return T.transpose(1, 2) if rows else T
+
+    def _window_pieces(self, F: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The windows of ``F`` ``(n, B)`` in the native layout as ``(1, L, B)``, ``(N - 2, L, B)`` (strided views)
+        and ``(1, L, B)`` (the last window, zero-padded beyond node ``n - 1``)."""
+        dec = self.decomposition
+        m, d, N = dec.m, dec.delta, dec.N
+        L = m + 2 * d
+        return (F[None, :L], F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2),
+                torch.nn.functional.pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None])
 
     def _fast(self) -> bool:
         """Whether the window path applies: this class's own ``local_part``/``coarse_part`` (not a subclass's)."""

@@ -309,10 +309,13 @@ plt.close(fig)
 # %% [markdown]
 # ## What is left to do
 #
-# The forward pass now runs in the window layout; the backward pass is the larger cost. At $n =$
-# {glue:text}`n_last` forward+backward takes {glue:text}`dd_fb_ms:.1f` ms, {glue:text}`fb_over_fwd:.1f` times the
-# forward pass (the gather path: {glue:text}`gather_fb_ms:.1f` ms). In a profile most of the backward time goes to
-# autograd's handling of the slicing, padding and in-place overlap additions, each with full-size temporaries. A hand-written backward (the
-# same two batched products, transposed, on the same windows) would remove them; the results would stay the same
-# to rounding. A second coarse level would be needed to keep an *exact* coarse solve ($r_0 = N - 1$) linear in $n$:
-# with a fixed coarse rank, as here, the coarse level is cheap but approximate.
+# With grad enabled the window layout runs as one `torch.autograd.Function` whose backward is written by hand (the
+# same batched products, transposed, on the same windows; `ddlib.attention._WindowApply`, checked against finite
+# differences by `torch.autograd.gradcheck` in the tests). At $n =$ {glue:text}`n_last` forward+backward takes
+# {glue:text}`dd_fb_ms:.1f` ms, {glue:text}`fb_over_fwd:.1f` times the inference forward pass (the gather path:
+# {glue:text}`gather_fb_ms:.1f` ms). The backward does twice the forward's products; what remains is the folding of
+# the weights into the factors, redone on every call with grad (it could move into the same function), and the
+# timed loss $\tfrac1B\sum_b\|M f_b\|^2$, whose forward and backward also pass over full-size arrays. What the
+# forward pass would need to come closer to the `bmm` is said above: a fused kernel. A second coarse level would be
+# needed to keep an *exact* coarse solve ($r_0 = N - 1$) linear in $n$: with a fixed coarse rank, as here, the
+# coarse level is cheap but approximate.
