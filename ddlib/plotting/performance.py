@@ -38,6 +38,8 @@ def performance_figure(rows: list[dict], fit_range=(10, 16), race: dict | None =
     for key, label, color, marker, ls in _SERIES:
         _plot(ax, n, column(rows, f"{key}_forward"), label, color, marker, ls)
     _plot(ax, n, column(rows, "bmm_forward"), "one torch.bmm, same FLOPs", COLORS["other"], "x", "-")
+    _plot(ax, n, column(rows, "bmm_forward") * column(rows, "dd_bytes") / column(rows, "bmm_bytes"),
+          "bmm time x DD/bmm bytes moved (traffic model)", COLORS["other"], "", ":")
     _plot(ax, n, column(rows, "banded_solve"), "banded solve of A u = f (scipy)", COLORS["exact"], "v", "-.")
     t = column(rows, "dd_forward")
     sel = (p >= fit_range[0]) & (p <= fit_range[1]) & np.isfinite(t)
