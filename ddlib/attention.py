@@ -198,7 +198,9 @@ class _WindowApply(torch.autograd.Function):
     :math:`dQ_{tail,i} = dtail_i T_{i,1:r}^T`; through the coarse step :math:`dc` (the sum of the two slots that
     received :math:`c_k`), :math:`dQ_0 = dc\,(K_0^Ts)^T`, :math:`dK_0 = s\,(Q_0^Tdc)^T`,
     :math:`ds = K_0Q_0^Tdc` into the hat rows; finally :math:`d\tilde K_i = X_i\,dT_i^T` and, if needed,
-    :math:`dX_i = \tilde K_i\,dT_i` added back onto the nodes of window ``i``.
+    :math:`dX_i = \tilde K_i\,dT_i` added back onto the nodes of window ``i``. The backward is not itself
+    differentiable (``once_differentiable``: a second derivative raises an error); ``implementation="gather"`` has
+    plain autograd throughout.
     """
 
     @staticmethod
@@ -215,6 +217,7 @@ class _WindowApply(torch.autograd.Function):
         return U
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, gU):
         F, Kw, Qc, Qtail, Q0, K0, T, s = ctx.saved_tensors
         need = ctx.needs_input_grad

@@ -231,6 +231,9 @@ def test_hand_written_backward_of_the_window_layout_passes_gradcheck(dec, kw):
 
     assert torch.autograd.gradcheck(rows, (*values, f))
     assert torch.autograd.gradcheck(columns, (*values, f))
+    g, = torch.autograd.grad(dd(f).square().sum(), next(dd.parameters()), create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):  # no silent wrong second derivatives
+        g.sum().backward()
 
 
 def _with(model, **params):
