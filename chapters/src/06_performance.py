@@ -155,10 +155,16 @@ numbers = dict(
     acc_params_last=last["global_accuracy_params"], best_error_last=last["best_error_dd"],
     fit_lo=2**P_FIT[0] - 1, fit_hi=2**P_FIT[1] - 1,
 )
-glue("bmm_verdict", "met" if summary["dd_vs_bmm_ratio"] <= TARGET_RATIO else "not met", display=False)
+TARGET_P = 16  # the targets are set at n = 2^16 - 1; a quick run stops short of it
+short = (f"not assessed by this quick run, which stops at n = {2**P_MAX - 1} (the targets hold up to "
+         f"n = {2**TARGET_P - 1}, where fixed per-call overheads no longer dominate)")
+glue("bmm_verdict", short if P_MAX < TARGET_P else
+     ("met in this run" if summary["dd_vs_bmm_ratio"] <= TARGET_RATIO else "not met in this run")
+     + ", and we report it as measured rather than tune the comparison", display=False)
 glue("banded_cmp", "slower than the banded solve" if numbers["dd_over_banded"] > 1 else
      "faster than the banded solve, by a small factor", display=False)
-glue("exponent_verdict", "met" if summary["dd_time_exponent"] <= TARGET_EXPONENT else "not met", display=False)
+glue("exponent_verdict", short if P_MAX < TARGET_P else
+     "met in this run" if summary["dd_time_exponent"] <= TARGET_EXPONENT else "not met in this run", display=False)
 glue("target_exponent", TARGET_EXPONENT, display=False)
 glue("target_ratio", TARGET_RATIO, display=False)
 glue_keys = numbers.copy()
@@ -182,7 +188,7 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # the algorithm: as $n$ grows the working set leaves the processor's caches, and every memory-bound step slows down
 # per entry. The equal-FLOP `torch.bmm`, whose work is exactly linear in $n$, shows it too: its fitted exponent is
 # {glue:text}`bmm_exponent:.2f`. Our target was an exponent of at most {glue:text}`target_exponent:.1f` for DD attention: it is
-# {glue:text}`exponent_verdict` in this run. On a shared two-core machine single measurements can
+# {glue:text}`exponent_verdict`. On a shared two-core machine single measurements can
 # be disturbed by other processes; the fits use medians, and `make bench` records the load average beside them.
 # On a virtual machine the hypervisor can also run other guests on our cores: the share of CPU time it took during
 # these measurements (the *steal* counter of `/proc/stat`, `ddlib.benchmarks.steal_fraction`)
@@ -193,7 +199,7 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # takes {glue:text}`dd_vs_bmm:.2f` times as long as the `bmm` (quartiles of the per-pair ratios
 # {glue:text}`dd_vs_bmm_q1:.2f` to {glue:text}`dd_vs_bmm_q3:.2f`; the ratio of the two separate medians is
 # {glue:text}`dd_vs_bmm_unpaired:.2f`). Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is
-# {glue:text}`bmm_verdict` in this run, and we report it as measured rather than tune the comparison.
+# {glue:text}`bmm_verdict`.
 # `DDAttention.apply_columns`, the path training uses, with the right-hand sides already stored as contiguous
 # columns, takes {glue:text}`columns_ms:.2f` ms (ratio {glue:text}`columns_vs_bmm:.1f`, exponent
 # {glue:text}`columns_exponent:.2f`; the two entry points take times in the ratio {glue:text}`columns_over_dd:.2f`).
