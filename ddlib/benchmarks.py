@@ -16,8 +16,9 @@ Conventions
 * FLOPs count the multiply-adds of the products as executed (2 FLOPs each), padded subdomains included
   (:func:`dd_flops`, :func:`global_flops`).
 * Peak memory (:func:`peak_memory`) is the rise of the process's resident-set high-water mark over the call
-  (Linux: ``VmHWM`` after resetting it through ``/proc/self/clear_refs``), which sees PyTorch's and NumPy's
-  allocations alike, plus the ``tracemalloc`` peak (NumPy and Python objects only).
+  (Linux: ``VmHWM`` after handing free heap back with ``malloc_trim`` and resetting the mark through
+  ``/proc/self/clear_refs``), which sees PyTorch's and NumPy's allocations alike, plus the ``tracemalloc`` peak
+  (NumPy and Python objects only). It is a lower bound: what the allocator keeps cached is not counted.
 * Time against size is summarised by the least-squares slope of :math:`\log t` against :math:`\log n`
   (:func:`fit_exponent`): :math:`t \approx c\,n^p`.
 
@@ -237,6 +238,16 @@ def _reset_hwm() -> bool:
         return False
 
 
+def _trim_heap() -> bool:
+    """Return free heap memory to the operating system (glibc ``malloc_trim(0)``); False where unavailable."""
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
 def _vm_rss() -> int | None:
     try:
         with open("/proc/self/status") as fh:
@@ -280,12 +291,14 @@ def peak_memory(fn: Callable[[], object]) -> Memory:
     r"""Peak memory of ``fn()``: :math:`\max_t \mathrm{RSS}(t) - \mathrm{RSS}(t_0)` and the ``tracemalloc`` peak.
 
     The RSS high-water mark is reset just before the call (``/proc/self/clear_refs``), so the rise is what the call
-    itself needed on top of what the process held. Memory the allocator keeps cached from earlier calls is reused
-    without raising RSS, so call this on a fresh size (or accept it as a lower bound).
+    itself needed on top of what the process held. Before that, free heap memory is handed back to the operating
+    system (glibc's ``malloc_trim``, where available), so that memory freed by earlier, larger calls is not reused
+    without showing up; what the allocator still keeps makes the result a lower bound.
     """
     import gc
 
     gc.collect()
+    _trim_heap()
     can_reset = _reset_hwm()
     base = _vm_rss()
     was_tracing = tracemalloc.is_tracing()

@@ -259,6 +259,17 @@ def test_peak_memory_sees_a_known_allocation():
         assert mem.rss >= 0.9 * size
 
 
+def test_peak_memory_is_not_hidden_by_memory_that_earlier_calls_freed():
+    """glibc keeps a freed 24 MiB block in the heap once its mmap threshold has risen; a later 16 MiB tensor would
+    reuse it without raising RSS (a rise of 0 without the trim). peak_memory hands free heap back first."""
+    for _ in range(3):
+        x = torch.ones(24 * 2**20 // 8, dtype=torch.float64)
+        del x
+    mem = bm.peak_memory(lambda: torch.ones(16 * 2**20 // 8, dtype=torch.float64))
+    if mem.rss is not None and bm._trim_heap():  # Linux with glibc
+        assert mem.rss >= 0.9 * 16 * 2**20
+
+
 def test_cpu_times_and_steal_fraction(tmp_path):
     stat = tmp_path / "stat"
     stat.write_text("cpu  100 0 20 800 5 0 1 10 0 0\ncpu0 50 0 10 400 2 0 0 5 0 0\n")
