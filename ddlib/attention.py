@@ -190,7 +190,9 @@ class _WindowApply(torch.autograd.Function):
     r"""One pass of :meth:`DDAttention._window_apply` (native window layout) with a hand-written backward.
 
     Forward (see :meth:`DDAttention._window_forward`): :math:`T_i = \tilde K_i^T X_i`, the coarse step
-    :math:`c = Q_0 K_0^T s` with :math:`s = \Phi^T F` read from the two hat rows of :math:`T`, which then hold
+    :math:`c = Q_0 K_0^T s` with :math:`s = \Phi^T F` (here :math:`s` is not the scale of
+    :meth:`DDAttention._window_apply`, which is folded into :math:`Q_0` and :math:`\tilde Q`) read from the two hat
+    rows of :math:`T`, which then hold
     :math:`c_i, c_{i+1}`; :math:`Z_i = \tilde Q_{i,core} T_i` plus the overlap rows
     :math:`Q_{tail,i} T_{i,1:r}` added into the neighbouring blocks. Backward, for the output gradient :math:`G`
     (blocks :math:`G_i`): :math:`d\tilde Q_{i,core} = G_i T_i^T`, :math:`dT_i = \tilde Q_{i,core}^T G_i` plus
@@ -199,8 +201,9 @@ class _WindowApply(torch.autograd.Function):
     received :math:`c_k`), :math:`dQ_0 = dc\,(K_0^Ts)^T`, :math:`dK_0 = s\,(Q_0^Tdc)^T`,
     :math:`ds = K_0Q_0^Tdc` into the hat rows; finally :math:`d\tilde K_i = X_i\,dT_i^T` and, if needed,
     :math:`dX_i = \tilde K_i\,dT_i` added back onto the nodes of window ``i``. The backward is not itself
-    differentiable (``once_differentiable``: a second derivative raises an error); ``implementation="gather"`` has
-    plain autograd throughout.
+    differentiable (``once_differentiable``: a second derivative raises an error), and the output, a view created
+    inside the function, must not be modified in place while grad is on (PyTorch raises an error; modify a clone);
+    ``implementation="gather"`` has plain autograd throughout.
     """
 
     @staticmethod

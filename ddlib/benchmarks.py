@@ -159,11 +159,9 @@ def time_paired(fn_a: Callable[[], object], fn_b: Callable[[], object], *, warmu
     r"""Time ``fn_a`` against ``fn_b`` in alternating blocks and report the ratio of each adjacent pair.
 
     After ``warmup`` calls of each, every repeat times a block of ``number`` calls of ``fn_a`` and then a block of
-    ``number`` calls of ``fn_b`` (``number=None``: calibrated like :func:`time_callable`, on the slower of the two,
-    so that each block lasts at least ``min_repeat_seconds``). The ratio of repeat ``k`` is
-    :math:`
-ho_k = t_a^{(k)} / t_b^{(k)}`; the estimate is :math:`\mathrm{median}_k\,
-ho_k`.
+    ``number`` calls of ``fn_b`` (``number=None``: calibrated like :func:`time_callable`, growing ``number`` until
+    the block of the faster call, and so both blocks, lasts at least ``min_repeat_seconds``). The ratio of repeat
+    ``k`` is :math:`\rho_k = t_a^{(k)} / t_b^{(k)}`; the estimate is :math:`\mathrm{median}_k\,\rho_k`.
 
     Why pairs: on a shared machine the speed of memory and cores drifts over seconds (other tenants, frequency
     scaling). Two medians taken at different moments can disagree by tens of percent for the same code, and so can
@@ -411,13 +409,17 @@ def dd_traffic(n: int, N: int, delta: int, rank: int, coarse_rank: int, batch: i
                overlap rows of the output, :math:`2\cdot 2N\delta B`
     ========== ===================================================================================
 
-    A lower bound on what any implementation of the same steps must move, assuming nothing stays in cache
-    between steps. Compare :func:`bmm_traffic`: both operations do little arithmetic per byte, so on a CPU their
-    times are set by these bytes more than by their FLOPs.
+    An estimate for this order of execution, in which every step reads its inputs from memory and writes its
+    results back; it is not a bound: caches can spare some of it (the overlapping window rows, the small
+    coefficient array ``T``), and a fused kernel would move less. Compare :func:`bmm_traffic`: both operations do
+    little arithmetic per byte, so on a CPU their times follow these bytes more than their FLOPs.
     """
     from .decomposition import Decomposition
 
     dec = Decomposition(n, N, delta)
+    if dec.N < 3 or dec.N * dec.m != dec.n + 1:
+        raise ValueError(f"dd_traffic models the uniform window layout with N >= 3 subdomains of m = (n+1)/N "
+                         f"intervals; got n = {dec.n}, N = {dec.N}")
     rank = check_int("rank", rank, low=1)
     batch = check_int("batch", batch, low=1)
     N, m, d = dec.N, dec.m, dec.delta
@@ -754,7 +756,9 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
 
     With ``statistic="median"`` and a row that holds the paired measurement (``dd_vs_bmm_paired``, see
     :func:`scaling_benchmark`), ``dd_vs_bmm_ratio`` is that paired median, with its quartiles
-    ``dd_vs_bmm_ratio_q1``/``_q3``; the ratio of the two medians is kept as ``dd_vs_bmm_ratio_unpaired``.
+    ``dd_vs_bmm_ratio_q1``/``_q3``; the ratio of the two medians (over the same alternating blocks) is kept as
+    ``dd_vs_bmm_ratio_of_medians``. ``dd_vs_bmm_bytes_ratio``: :func:`dd_traffic` over :func:`bmm_traffic` at that
+    size.
     """
     check_choice("statistic", statistic, ("median", "best"))
     suffix = "" if statistic == "median" else "_best"
@@ -777,7 +781,7 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     for key in ("dd", "gather", "columns", "dd_grad"):
         t = column(rows, f"{key}_forward{suffix}")[at]
         out[f"{key}_vs_bmm_ratio"] = float(t[0] / bmm[0]) if t.size else float("nan")
-    out["dd_vs_bmm_ratio_unpaired"] = out["dd_vs_bmm_ratio"]
+    out["dd_vs_bmm_ratio_of_medians"] = out["dd_vs_bmm_ratio"]
     dd_b, bmm_b = column(rows, "dd_bytes")[at], column(rows, "bmm_bytes")[at]
     out["dd_vs_bmm_bytes_ratio"] = float(dd_b[0] / bmm_b[0]) if dd_b.size else float("nan")
     paired = column(rows, "dd_vs_bmm_paired")[at]

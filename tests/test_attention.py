@@ -204,7 +204,8 @@ def test_gradcheck_both_operators():
 @pytest.mark.parametrize("dec,kw", [(Decomposition(23, 4, 2), {}), (Decomposition(23, 4, 0), {}),
                                     (Decomposition(23, 4, 2), dict(use_coarse=False)),
                                     (Decomposition(23, 4, 2), dict(use_local=False)),
-                                    (Decomposition(31, 8, 1), dict(weighting="left", partition="ramp"))])
+                                    (Decomposition(31, 8, 1), dict(weighting="left", partition="ramp")),
+                                    (Decomposition(23, 4, 5), dict(partition="ramp"))])  # delta = m - 1
 def test_hand_written_backward_of_the_window_layout_passes_gradcheck(dec, kw):
     """With grad, the window layout runs as one autograd.Function with a hand-written backward: check it against
     finite differences for the parameters and the input, on rows (forward) and on columns (apply_columns)."""
@@ -231,6 +232,7 @@ def test_hand_written_backward_of_the_window_layout_passes_gradcheck(dec, kw):
 
     assert torch.autograd.gradcheck(rows, (*values, f))
     assert torch.autograd.gradcheck(columns, (*values, f))
+    assert torch.autograd.gradcheck(rows, (*values, f[:1]))     # a single right-hand side
     g, = torch.autograd.grad(dd(f).square().sum(), next(dd.parameters()), create_graph=True)
     with pytest.raises(RuntimeError, match="once_differentiable"):  # no silent wrong second derivatives
         g.sum().backward()

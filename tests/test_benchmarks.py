@@ -85,7 +85,7 @@ def test_time_paired_cancels_drift_that_biases_separate_medians():
     assert ta / tb == pytest.approx(2.0 / 1.01**7, rel=1e-12)  # the separate medians are off by the drift
 
 
-def test_time_paired_calibrates_on_the_slower_block_and_reports_quartiles():
+def test_time_paired_calibrates_until_the_faster_block_is_long_enough():
     m = DriftingMachine(0.004, 0.001, lambda k: 1.0)
     pair = bm.time_paired(m.a, m.b, warmup=1, repeats=4, min_repeat_seconds=0.02, clock=m.clock)
     assert pair.a.number == 20  # b's block of 20 calls is the first to last 0.02 s
@@ -179,6 +179,8 @@ def test_dd_traffic_golden_numbers_by_hand():
     assert bm.bmm_traffic(4, 5, 20, 3) == 8 * 4 * (5 * 20 + 20 * 3 + 5 * 3)
     with pytest.raises(ValueError, match="k"):
         bm.bmm_traffic(4, 0, 20, 3)
+    with pytest.raises(ValueError, match="N >= 3"):  # the model is the window layout of three or more subdomains
+        bm.dd_traffic(63, 2, 2, 2, 1, 3)
 
 
 @pytest.mark.parametrize("n,N,delta,r,r0", [(63, 4, 2, 2, 1), (255, 8, 3, 4, 7), (127, 4, 0, 3, 2)])
@@ -310,7 +312,7 @@ def test_summarize_scaling_fits_and_ratios_on_a_synthetic_table():
     rows[-1].update(dd_vs_bmm_paired=1.5, dd_vs_bmm_paired_q1=1.4, dd_vs_bmm_paired_q3=1.7)
     s = bm.summarize_scaling(rows, ratio_at=16)  # the paired median is the headline, the ratio of medians is kept
     assert (s["dd_vs_bmm_ratio"], s["dd_vs_bmm_ratio_q1"], s["dd_vs_bmm_ratio_q3"]) == (1.5, 1.4, 1.7)
-    assert s["dd_vs_bmm_ratio_unpaired"] == pytest.approx(2.0, rel=1e-12)
+    assert s["dd_vs_bmm_ratio_of_medians"] == pytest.approx(2.0, rel=1e-12)
     assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
 
 
@@ -324,3 +326,7 @@ def test_scaling_benchmark_rows_on_a_tiny_size():
         assert np.isfinite(row[key]) and row[key] > 0, key
     assert row["dd_flops"] == bm.dd_flops(127, 8, 2, 2, 3, 2)
     assert 0 < row["dd_vs_bmm_paired_q1"] <= row["dd_vs_bmm_paired"] <= row["dd_vs_bmm_paired_q3"]
+    assert row["dd_bytes"] == bm.dd_traffic(127, 8, 2, 2, 3, 2)["total"]
+    assert row["bmm_bytes"] == bm.bmm_traffic(8, row["bmm_k"], 16 + 2 * 2, 2)
+    s = bm.summarize_scaling([row], fit_from=7, fit_to=7, ratio_at=7)
+    assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(row["dd_bytes"] / row["bmm_bytes"], rel=1e-15)

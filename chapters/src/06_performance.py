@@ -95,8 +95,8 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 #   factors fit in 256 MiB.
 # * **The equal-FLOP `torch.bmm`**: one batched product with the layout of the gathered subdomain blocks and
 #   exactly the multiply-adds of DD attention (two FLOPs per nonzero of each factor, `ddlib.benchmarks.dd_flops`).
-#   No implementation of the operator can beat it by much; the ratio to it measures the overhead of gathers,
-#   scatters, the coarse level and the framework.
+#   No implementation of the operator can beat it by much; the ratio to it measures what the operator's structure
+#   costs beyond its arithmetic: extra passes over memory, the coarse level and per-call overheads.
 # * **The banded solve**: `ddlib.problem.solve` (LAPACK's tridiagonal solver), the classical $O(n)$ way to apply
 #   $A^{-1}$ exactly.
 # * **`apply_columns`**: `DDAttention`'s own column-major entry point (right-hand sides as columns), which
@@ -139,7 +139,8 @@ numbers = dict(
     dd_fb_exponent=summary["dd_fwd_bwd_time_exponent"],
     dd_vs_bmm=summary["dd_vs_bmm_ratio"], gather_vs_bmm=summary["gather_vs_bmm_ratio"],
     dd_vs_bmm_q1=summary["dd_vs_bmm_ratio_q1"], dd_vs_bmm_q3=summary["dd_vs_bmm_ratio_q3"],
-    dd_vs_bmm_unpaired=summary["dd_vs_bmm_ratio_unpaired"], bytes_ratio=summary["dd_vs_bmm_bytes_ratio"],
+    bytes_ratio=summary["dd_vs_bmm_bytes_ratio"],
+    macs_per_entry=last["dd_flops"] / (2 * last["n"] * last["batch"]),
     dd_mb=last["dd_bytes"] / 1e6, bmm_mb=last["bmm_bytes"] / 1e6,
     bytes_ratio_b8=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], 8),
     bytes_ratio_inf=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], 2**20),
@@ -156,13 +157,25 @@ numbers = dict(
     fit_lo=2**P_FIT[0] - 1, fit_hi=2**P_FIT[1] - 1,
 )
 TARGET_P = 16  # the targets are set at n = 2^16 - 1; a quick run stops short of it
-short = (f"not assessed by this quick run, which stops at n = {2**P_MAX - 1} (the targets hold up to "
+short = (f"not assessed by this quick run, which stops at n = {2**P_MAX - 1} (the targets are set at "
          f"n = {2**TARGET_P - 1}, where fixed per-call overheads no longer dominate)")
+
+
+def ratio_verdict(ratio, q1, q3, target):
+    """Met or not, and whether the spread of the per-pair ratios straddles the target."""
+    if ratio <= target:
+        return "met in this run" + (", but only just: the upper quartile of the per-pair ratios lies above it"
+                                    if q3 > target else "")
+    return "not met in this run" + (", though the lower quartile of the per-pair ratios lies below it"
+                                    if q1 <= target else "")
+
+
 glue("bmm_verdict", short if P_MAX < TARGET_P else
-     ("met in this run" if summary["dd_vs_bmm_ratio"] <= TARGET_RATIO else "not met in this run")
-     + ", and we report it as measured rather than tune the comparison", display=False)
-glue("banded_cmp", "slower than the banded solve" if numbers["dd_over_banded"] > 1 else
-     "faster than the banded solve, by a small factor", display=False)
+     ratio_verdict(summary["dd_vs_bmm_ratio"], summary["dd_vs_bmm_ratio_q1"], summary["dd_vs_bmm_ratio_q3"],
+                   TARGET_RATIO) + "; we report it as measured rather than tune the comparison", display=False)
+speed = numbers["dd_over_banded"]
+glue("banded_cmp", f"{speed:.1f} times slower than the banded solve" if speed > 1 else
+     f"{1 / speed:.1f} times faster than the banded solve", display=False)
 glue("exponent_verdict", short if P_MAX < TARGET_P else
      "met in this run" if summary["dd_time_exponent"] <= TARGET_EXPONENT else "not met in this run", display=False)
 glue("target_exponent", TARGET_EXPONENT, display=False)
@@ -183,8 +196,10 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # accuracy grows with $p =$ {glue:text}`global_acc_exponent:.2f` over the sizes where we could afford it: at
 # $n =$ {glue:text}`n_last` it would need rank {glue:text}`acc_rank_last` and {glue:text}`acc_params_last`
 # parameters to reach DD's best relative error {glue:text}`best_error_last:.1e`, against
-# {glue:text}`dd_params_last` for DD attention. Exponents below one at small sizes come from fixed per-call
-# overheads; the fit range starts where they stop dominating. Exponents above one can have a cause that is not in
+# {glue:text}`dd_params_last` for DD attention. An exponent below one means that fixed per-call costs (the Python
+# calls and the small products of the coarse level) still weigh inside the fit range: at its lower end a forward pass
+# takes well under a millisecond. The target asks only that the cost grow no faster than linearly, and single
+# sizes can be out of order when the machine is disturbed. Exponents above one can have a cause that is not in
 # the algorithm: as $n$ grows the working set leaves the processor's caches, and every memory-bound step slows down
 # per entry. The equal-FLOP `torch.bmm`, whose work is exactly linear in $n$, shows it too: its fitted exponent is
 # {glue:text}`bmm_exponent:.2f`. Our target was an exponent of at most {glue:text}`target_exponent:.1f` for DD attention: it is
@@ -197,8 +212,7 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # **Distance to the ceiling.** At $n =$ {glue:text}`n_last` one forward pass of `DDAttention` takes
 # {glue:text}`dd_ms:.2f` ms, the equal-FLOP `torch.bmm` {glue:text}`bmm_ms:.2f` ms. Measured in pairs, DD attention
 # takes {glue:text}`dd_vs_bmm:.2f` times as long as the `bmm` (quartiles of the per-pair ratios
-# {glue:text}`dd_vs_bmm_q1:.2f` to {glue:text}`dd_vs_bmm_q3:.2f`; the ratio of the two separate medians is
-# {glue:text}`dd_vs_bmm_unpaired:.2f`). Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is
+# {glue:text}`dd_vs_bmm_q1:.2f` to {glue:text}`dd_vs_bmm_q3:.2f`). Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is
 # {glue:text}`bmm_verdict`.
 # `DDAttention.apply_columns`, the path training uses, with the right-hand sides already stored as contiguous
 # columns, takes {glue:text}`columns_ms:.2f` ms (ratio {glue:text}`columns_vs_bmm:.1f`, exponent
@@ -207,10 +221,12 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # {glue:text}`grad_ms:.2f` ms (ratio {glue:text}`grad_vs_bmm:.1f`).
 #
 # *Why not closer?* Neither operation does enough arithmetic per byte to be limited by the processor: each entry of
-# $f$ meets $2r$ multiply-adds. What decides is how many bytes cross the memory bus, and those we can count
+# $f$ meets about {glue:text}`macs_per_entry:.0f` multiply-adds ($2r$ per node in the local level, more where
+# subdomains overlap, and about four in the hat functions of the coarse level). What decides is how many bytes cross the memory bus, and those we can count
 # (`ddlib.benchmarks.dd_traffic`, `bmm_traffic`). DD attention reads $f$ through its windows and the factors, writes
-# the local coefficients and reads them back, writes an output as large as $f$, and adds the overlap rows: at least
-# {glue:text}`dd_mb:.1f` MB per forward pass. The `bmm` reads its two operands and writes only
+# the local coefficients and reads them back, writes an output as large as $f$, and adds the overlap rows: about
+# {glue:text}`dd_mb:.1f` MB per forward pass when every step goes to memory (an estimate, not a bound: caches can
+# spare some of it). The `bmm` reads its two operands and writes only
 # {glue:text}`bmm_k` numbers per subdomain and right-hand side: {glue:text}`bmm_mb:.1f` MB. Their ratio,
 # {glue:text}`bytes_ratio:.2f`, is the time ratio to expect when both run at the speed of memory: with this
 # formulation (two products with a full-size output between them) the ceiling cannot be reached, and narrowing the
@@ -225,9 +241,10 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 #
 # **Against the classical solve.** The banded direct solve applies $A^{-1}$ *exactly* in {glue:text}`banded_ms:.2f` ms
 # at $n =$ {glue:text}`n_last` for the whole batch; DD attention's forward pass takes {glue:text}`dd_over_banded:.2f`
-# times that, so it is {glue:text}`banded_cmp` here. Both cost $O(n)$ per right-hand side, and only the banded
-# solve is exact: for this model problem a learned operator has no speed to offer over the classical solver, and
-# its interest lies where no such solver exists. The measurement puts a number on what it costs relative to it.
+# times that: it is {glue:text}`banded_cmp` here. Both cost $O(n)$ per right-hand side, but only the banded solve
+# is exact, and it needs no training: for this model problem the learned operator buys its speed (where it has any)
+# with an approximation error. Its interest lies where no such solver exists; the measurement puts a number on what
+# it costs relative to one.
 
 # %% [markdown]
 # ## Time to a target error
@@ -258,14 +275,22 @@ for name, res in race["results"].items():
           f"  {1e3 * res['total_seconds'] / EPOCHS:.2f} ms per epoch  {res['parameters']} parameters")
 
 dd_ep, gl_ep = (race["results"][k]["total_seconds"] for k in ("dd", "global"))
-glue("epoch_cmp", "at this small size the gathers and scatters of the DD operator cost more than its smaller products "
-     "save" if dd_ep > gl_ep else "the DD operator's smaller products pay for its gathers and scatters", display=False)
+glue("epoch_cmp", "at this small size the DD operator's many small steps (windows, coarse level, overlaps) cost more "
+     "per epoch than its smaller products save" if dd_ep > gl_ep else
+     "the DD operator's smaller products pay for its extra steps (windows, coarse level, overlaps)", display=False)
+dd_s, gl_s = (float(race["results"][k]["seconds"]) if np.isfinite(race["results"][k]["seconds"]) else np.inf
+              for k in ("dd", "global"))
+glue("race_seconds_cmp", "Neither reached the target" if dd_s == gl_s == np.inf else
+     "In this run DD attention reached the target first in seconds" if dd_s < gl_s else
+     "In this run global attention reached the target first in seconds" if gl_s < dd_s else
+     "In this run both reached the target after the same time", display=False)
 
 # %% [markdown]
 # DD attention ({glue:text}`race_dd_params` parameters) {glue:text}`race_dd_text`; global attention
 # ({glue:text}`race_global_params` parameters) {glue:text}`race_global_text`. One epoch cost
 # {glue:text}`race_dd_per_epoch_ms:.2f` ms for DD and {glue:text}`race_global_per_epoch_ms:.2f` ms for global
-# attention: {glue:text}`epoch_cmp`, so an advantage in epochs need not carry over to seconds. The readings are at the recorded evaluation
+# attention: {glue:text}`epoch_cmp`, so an advantage in epochs need not carry over to seconds.
+# {glue:text}`race_seconds_cmp`. The readings are at the recorded evaluation
 # epochs (geometrically spaced, `ddlib.training.eval_epochs`), so they locate the crossing only to the nearest
 # recorded epoch.
 #
@@ -300,7 +325,8 @@ for kind in ("full", "quick"):
 #
 # **F12, cost against $n$.** (a) Forward time per batch of {glue:text}`batch` right-hand sides, with the fitted
 # power law of DD attention (slope {glue:text}`dd_exponent:.2f`); the grey line is one `torch.bmm` with DD's FLOPs,
-# the black one the banded direct solve. (b) Forward+backward time. (c) Trainable
+# the dotted grey line that time multiplied by the ratio of bytes moved (the traffic model), the black one the banded
+# direct solve. (b) Forward+backward time. (c) Trainable
 # parameters. (d) Peak memory of one pass (rise of the resident set; a lower bound where the allocator reuses
 # memory). (e) The training race: in-band test error against training seconds. (f) Per-notebook build times, where
 # a complete build has been recorded.
