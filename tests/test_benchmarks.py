@@ -330,3 +330,27 @@ def test_scaling_benchmark_rows_on_a_tiny_size():
     assert row["bmm_bytes"] == bm.bmm_traffic(8, row["bmm_k"], 16 + 2 * 2, 2)
     s = bm.summarize_scaling([row], fit_from=7, fit_to=7, ratio_at=7)
     assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(row["dd_bytes"] / row["bmm_bytes"], rel=1e-15)
+
+
+@pytest.mark.slow
+def test_make_bench_script_writes_the_required_keys(tmp_path):
+    """benchmarks/run.py (what make bench runs), on tiny sizes: it exits 0 and bench.json holds the headline keys the
+    issue asks for, with the paired ratio, its quartiles, the byte ratio and the steal fraction beside them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "run.py"), "--quick", "--max-p", "9",
+                           "--no-train", "--repeats", "1", "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    d = json.loads(out.read_text())
+    for key in ("dd_time_exponent", "dd_vs_bmm_ratio", "book_seconds", "book_quick_seconds", "scaling", "threads"):
+        assert key in d, key
+    s = d["summary"]
+    assert np.isfinite(d["dd_time_exponent"]) and d["dd_vs_bmm_ratio"] > 0
+    assert s["dd_vs_bmm_ratio_q1"] <= s["dd_vs_bmm_ratio"] <= s["dd_vs_bmm_ratio_q3"]
+    assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(bm.traffic_ratio(511, 8, 4, 8, 7, 32), rel=1e-12)
+    assert "steal_fraction" in d["setup"] and "DD forward / equal-FLOP torch.bmm" in proc.stdout
+
