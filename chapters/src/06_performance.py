@@ -346,8 +346,7 @@ plt.close(fig)
 # differences by `torch.autograd.gradcheck` in the tests). At $n =$ {glue:text}`n_last` forward+backward takes
 # {glue:text}`dd_fb_ms:.1f` ms, {glue:text}`fb_over_fwd:.1f` times the inference forward pass (the gather path:
 # {glue:text}`gather_fb_ms:.1f` ms). The backward does twice the forward's products; what remains is the folding of
-# the weights into the factors, redone on every call with grad (it could move into the same function), and the
-# timed loss $\tfrac1B\sum_b\|M f_b\|^2$, whose forward and backward also pass over full-size arrays. What the
+# the weights into the factors, redone on every call with grad, and the timed loss $\tfrac1B\sum_b\|M f_b\|^2$, whose forward and backward also pass over full-size arrays. What the
 # forward pass would need to come closer to the `bmm` is said above: a fused kernel. A second coarse level would be
 # needed to keep an *exact* coarse solve ($r_0 = N - 1$) linear in $n$: with a fixed coarse rank, as here, the
 # coarse level is cheap but approximate.
