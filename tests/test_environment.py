@@ -114,6 +114,26 @@ def test_binder_installs_ddlib(path):
     assert "pip install --no-deps -e ." in p.read_text()
 
 
+def test_every_notebook_is_what_py2nb_makes_of_its_script():
+    """The committed notebooks (the sources papermill runs) and their percent scripts in chapters/src agree cell by
+    cell, the install cell included: regenerate with `python tools/py2nb.py --all` after editing a script."""
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("py2nb", ROOT / "tools" / "py2nb.py")
+    py2nb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(py2nb)
+    scripts = sorted((ROOT / "chapters" / "src").glob("*.py"))
+    assert [p.stem for p in scripts] == sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
+    for script in scripts:
+        made = py2nb.convert(script)
+        committed = nbformat.read(ROOT / "chapters" / f"{script.stem}.ipynb", as_version=4)
+        assert [(c.cell_type, c.source, c.metadata.get("tags", []), c.id) for c in made.cells] == \
+            [(c.cell_type, c.source, c.metadata.get("tags", []), c.id) for c in committed.cells], script.name
+        assert all(not c.get("outputs") for c in committed.cells), f"{script.name}: committed with outputs"
+
+
 def test_every_chapter_carries_the_colab_install_cell():
     """Launching a chapter on Colab works once repository.url is real: each notebook installs ddlib itself."""
     import nbformat

@@ -18,18 +18,6 @@ m_fixed = 32   # H/h held fixed in the study against n
 SEED = 0       # seed of the random right-hand side of every PCG run
 
 # %% tags=["remove-cell"]
-# Colab and other bare kernels: fetch the project and install ddlib (does nothing where ddlib is importable,
-# as in the book's build). REPO is repository.url in _config.yml.
-import importlib.util, os, subprocess, sys
-if importlib.util.find_spec("ddlib") is None:
-    REPO = "https://github.com/OWNER/hierarchical-attention-dd"
-    DST = os.path.abspath("ddlib-book")
-    subprocess.run(["git", "clone", "--depth", "1", REPO, DST], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", DST], check=True)
-    sys.path.insert(0, DST)
-    os.chdir(os.path.join(DST, "chapters"))
-
-# %% tags=["remove-cell"]
 import time
 
 import numpy as np
