@@ -216,15 +216,20 @@ class Memory:
     traced: int
 
 
-def _vm_hwm() -> int | None:
+def _proc_status_bytes(field: str) -> int | None:
+    """A memory field of ``/proc/self/status`` (``VmHWM``, ``VmRSS``; given there in kB) in bytes, None if absent."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         return None
     return None
+
+
+def _vm_hwm() -> int | None:
+    return _proc_status_bytes("VmHWM")
 
 
 def _reset_hwm() -> bool:
@@ -247,14 +252,7 @@ def _trim_heap() -> bool:
 
 
 def _vm_rss() -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
+    return _proc_status_bytes("VmRSS")
 
 
 def cpu_times(path: str | os.PathLike = "/proc/stat") -> dict | None:
