@@ -28,6 +28,7 @@ RACE_LR = 0.01 # Adam learning rate of the race
 RACE_TARGET = 0.05  # target in-band test error
 TARGET_EXPONENT = 1.1  # largest acceptable fitted time exponent of DD attention
 TARGET_RATIO = 2.0     # largest acceptable ratio of DD forward time to the equal-FLOP bmm
+SMALL_BATCH = 8        # a small batch for the byte ratio of the traffic model
 
 # %% tags=["remove-cell"]
 import numpy as np
@@ -130,7 +131,11 @@ numbers = dict(
     bytes_ratio=summary["dd_vs_bmm_bytes_ratio"],
     macs_per_entry=last["dd_flops"] / (2 * last["n"] * last["batch"]),
     dd_mb=last["dd_bytes"] / 1e6, bmm_mb=last["bmm_bytes"] / 1e6,
-    bytes_ratio_b8=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], 8),
+    small_batch=SMALL_BATCH,
+    bytes_ratio_small=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], SMALL_BATCH),
+    hat_macs_per_entry=sum(v for k, v in bm.dd_factor_nnz(last["n"], last["N"], DELTA, RANK,
+                                                         last["coarse_rank"]).items() if k.startswith("Phi"))
+    / last["n"],
     bytes_ratio_inf=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], 2**20),
     columns_vs_bmm=summary["columns_vs_bmm_ratio"], columns_exponent=summary["columns_time_exponent"],
     grad_ms=last["dd_grad_forward"] * 1e3, grad_vs_bmm=summary["dd_grad_vs_bmm_ratio"],
@@ -210,7 +215,7 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 #
 # *Why not closer?* Neither operation does enough arithmetic per byte to be limited by the processor: each entry of
 # $f$ meets about {glue:text}`macs_per_entry:.0f` multiply-adds ($2r$ per node in the local level, more where
-# subdomains overlap, and about four in the hat functions of the coarse level). What decides is how many bytes cross the memory bus, and those we can count
+# subdomains overlap, and about {glue:text}`hat_macs_per_entry:.0f` in the hat functions of the coarse level). What decides is how many bytes cross the memory bus, and those we can count
 # (`ddlib.benchmarks.dd_traffic`, `bmm_traffic`). DD attention reads $f$ through its windows and the factors, writes
 # the local coefficients and reads them back, writes an output as large as $f$, and adds the overlap rows: about
 # {glue:text}`dd_mb:.1f` MB per forward pass when every step goes to memory (an estimate, not a bound: caches can
@@ -220,7 +225,7 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # formulation (two products with a full-size output between them) the ceiling cannot be reached, and narrowing the
 # gap further would take one fused kernel that reads $f$ once and writes the output once. The byte ratio depends on
 # the batch, because the factors are read once per call and $f$ once per right-hand side: it is
-# {glue:text}`bytes_ratio_b8:.2f` for 8 right-hand sides and tends to {glue:text}`bytes_ratio_inf:.2f` for very many.
+# {glue:text}`bytes_ratio_small:.2f` for {glue:text}`small_batch` right-hand sides and tends to {glue:text}`bytes_ratio_inf:.2f` for very many.
 # We kept the batch of {glue:text}`batch` fixed when we set the target and report the ratio at that batch.
 #
 # The gather path, which copies every subdomain block out of $f$
