@@ -54,7 +54,7 @@ def training_race(quick: bool) -> dict:
     configs = {"dd": TrainConfig(model={"kind": "dd", "N": 8, "delta": 2, "local_rank": 4}, **base),
                "global": TrainConfig(model={"kind": "global", "rank": 16}, **base)}
     target = 0.05
-    res = bm.time_to_target(configs, target, "error_in_band")
+    res = bm.race(configs, target, "error_in_band")
     return {"target": target, "metric": "error_in_band", "configs": {k: v.to_dict() for k, v in configs.items()},
             "results": res}
 

@@ -73,30 +73,33 @@ import os
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.sparse.linalg import LinearOperator, eigsh
 
 from ._validate import check_choice, check_int, check_positive
-from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, Decomposition, element_decomposition
-from .problem import grid, inverse, laplacian_1d
+from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, element_decomposition
+from .problem import eigenvalues, grid, inverse, laplacian_1d, solve
 
 __all__ = [
     "GlobalAttention",
     "DDAttention",
     "WEIGHTINGS",
     "LOCAL_INVERSES",
-    "IMPLEMENTATIONS",
+    "COARSE_INVERSES",
+    "BandedLowRank",
+    "banded_lowrank_parameter_count",
+    "reference_apply",
     "configure_threads",
     "global_parameter_count",
     "dd_parameter_count",
     "operator_error",
+    "DENSE_OPERATOR_MAX",
     "truncated_factors",
 ]
 
-#: Names accepted by ``DDAttention(weighting=...)``: :math:`D^{1/2}` both sides, :math:`D` on the left, none.
-WEIGHTINGS = ("sqrt", "left", "none")
 #: Names accepted by ``DDAttention(local_inverse=...)`` for ``init="schwarz"``.
 LOCAL_INVERSES = ("element", "subdomain")
-#: Names accepted by ``DDAttention(implementation=...)``: window layout where possible, or forced either way.
-IMPLEMENTATIONS = ("auto", "strided", "gather")
+#: Names accepted by ``DDAttention(coarse_inverse=...)``: a learned coarse block, or the fixed Galerkin inverse.
+COARSE_INVERSES = ("learned", "galerkin")
 
 
 def configure_threads(default: int | None = None) -> int:
@@ -116,23 +119,40 @@ def configure_threads(default: int | None = None) -> int:
     return threads
 
 
-def global_parameter_count(n: int, rank: int) -> int:
-    r"""Parameters of :class:`GlobalAttention`: :math:`2nr`."""
-    return 2 * check_int("n", n, low=1) * check_int("rank", rank, low=1)
+def global_parameter_count(n: int, rank: int, *, symmetric: bool = False) -> int:
+    r"""Parameters of :class:`GlobalAttention`: :math:`2nr`, or :math:`nr` with tied factors (``symmetric``)."""
+    return (1 if symmetric else 2) * check_int("n", n, low=1) * check_int("rank", rank, low=1)
 
 
 def dd_parameter_count(n: int, N: int, delta: int, local_rank: int, coarse_rank: int | None = None,
-                       N0: int | None = None) -> int:
-    r"""Parameters of :class:`DDAttention`: :math:`2r\,(n + 2\delta(N-1)) + 2N_0r_0`.
+                       N0: int | None = None, *, symmetric: bool = False, shared: bool = False,
+                       learned_coarse: bool = True) -> int:
+    r"""Parameters of :class:`DDAttention`: :math:`c\,(r\,S + N_0r_0)` with :math:`c = 2` (``Q`` and ``K``), or
+    :math:`c = 1` for tied factors (``symmetric``).
 
-    :math:`\sum_i n_i = n + 2\delta(N-1)` because each of the ``N - 1`` interfaces adds ``delta`` nodes to both of
-    its neighbouring subdomains. ``N0`` defaults to ``N - 1`` (hat functions), ``coarse_rank`` to ``N0``;
-    ``local_rank = 0`` or ``coarse_rank = 0`` switches a level off.
+    ``S`` is the number of local factor rows: :math:`\sum_i n_i = n + 2\delta(N-1)` (each of the ``N - 1`` interfaces
+    adds ``delta`` nodes to both of its neighbours), or with ``shared`` (one block for all interior subdomains, the
+    two boundary subdomains their own) :math:`S = (m+\delta) + (m-1+\delta) + (m+2\delta) = 3m + 4\delta - 1`,
+    ``m = (n+1)/N``, independent of ``n``. ``N0`` defaults to ``N - 1`` (hat functions), ``coarse_rank`` to ``N0``;
+    ``local_rank = 0`` or ``coarse_rank = 0`` switches a level off; ``learned_coarse=False`` (the coarse block fixed
+    to the Galerkin :math:`A_0^{-1}`) has no coarse parameters.
+
+    >>> dd_parameter_count(255, 8, 1, 4), dd_parameter_count(255, 8, 1, 4, symmetric=True, shared=True)
+    (2250, 445)
     """
     n, N, delta = check_int("n", n, low=1), check_int("N", N, low=1), check_int("delta", delta, low=0)
     N0 = N - 1 if N0 is None else check_int("N0", N0, low=0)
     r0 = N0 if coarse_rank is None else check_int("coarse_rank", coarse_rank, low=0, high=N0)
-    return 2 * check_int("local_rank", local_rank, low=0) * (n + 2 * delta * (N - 1)) + 2 * N0 * r0
+    r = check_int("local_rank", local_rank, low=0)
+    if shared:
+        if N < 3 or (n + 1) % N:
+            raise ValueError(f"shared local factors need N >= 3 dividing n + 1 = {n + 1}; got N = {N}")
+        m = (n + 1) // N
+        rows = 3 * m + 4 * delta - 1
+    else:
+        rows = n + 2 * delta * (N - 1)
+    c = 1 if symmetric else 2
+    return c * (r * rows + (N0 * r0 if learned_coarse else 0))
 
 
 def truncated_factors(B: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,12 +183,24 @@ def truncated_factors(B: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]
     return Q, K
 
 
-def operator_error(M, n: int | None = None) -> float:
-    r"""Relative operator error :math:`\|M - A^{-1}\|_2 / \|A^{-1}\|_2` of a dense ``n x n`` matrix (array or tensor).
+#: Largest ``n`` at which :func:`operator_error` forms the dense error matrix; above it, Lanczos.
+DENSE_OPERATOR_MAX = 511
 
-    :math:`\|A^{-1}\|_2 = 1/\lambda_1`; :math:`\|E\|_2 = \lambda_{\max}(E^TE)^{1/2}` by a symmetric eigensolver in
-    torch (which honours :func:`configure_threads`; a dense SVD in NumPy is much slower on a loaded machine).
+
+def operator_error(M, n: int | None = None) -> float:
+    r"""Relative operator error :math:`\|M - A^{-1}\|_2 / \|A^{-1}\|_2` of a dense ``n x n`` matrix (array or tensor)
+    or of an operator module (anything with ``apply_columns``, e.g. :class:`DDAttention`).
+
+    :math:`\|A^{-1}\|_2 = 1/\lambda_1`; :math:`\|E\|_2 = \lambda_{\max}(E^TE)^{1/2}`, :math:`E = M - A^{-1}`. Up to
+    :data:`DENSE_OPERATOR_MAX` by a dense symmetric eigensolver in torch; for a module at larger ``n`` by Lanczos
+    (ARPACK ``eigsh``, relative tolerance ``1e-10`` on :math:`\lambda_{\max}`) on :math:`E^TE`, with :math:`A^{-1}x`
+    by the banded solve and :math:`M^Tx` as a vector-Jacobian product of ``apply_columns``: :math:`O(n)` memory.
     """
+    if hasattr(M, "apply_columns"):
+        n = M.n
+        if n > DENSE_OPERATOR_MAX:
+            return _operator_error_lanczos(M)
+        M = M.dense()
     M = torch.as_tensor(M.detach() if isinstance(M, torch.Tensor) else np.asarray(M, dtype=np.float64))
     M = M.to(device="cpu", dtype=torch.float64)
     n = M.shape[0] if n is None else n
@@ -176,8 +208,27 @@ def operator_error(M, n: int | None = None) -> float:
         raise ValueError(f"M must be a square n x n matrix; got shape {tuple(M.shape)}")
     E = M - torch.from_numpy(inverse(n))
     top = torch.linalg.eigvalsh(E.T @ E)[-1].clamp_min(0.0)
-    lam1 = 4.0 * (n + 1) ** 2 * np.sin(np.pi / (2 * (n + 1))) ** 2
-    return float(torch.sqrt(top) * lam1)
+    return float(torch.sqrt(top) * eigenvalues(n, [1])[0])
+
+
+def _operator_error_lanczos(model) -> float:
+    n = model.n
+    kw = dict(dtype=model.dtype, device=model.device)
+
+    def error_times(x):  # E x = M x - A^{-1} x
+        with torch.no_grad():
+            y = model.apply_columns(torch.as_tensor(x[:, None], **kw))[:, 0].double().cpu().numpy()
+        return y - solve(x)
+
+    def error_transpose_times(x):  # E^T x = M^T x - A^{-1} x, M^T x = d/dz <x, M z>
+        z = torch.zeros(n, 1, requires_grad=True, **kw)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(model.apply_columns(z), z, grad_outputs=torch.as_tensor(x[:, None], **kw))
+        return g[:, 0].double().cpu().numpy() - solve(x)
+
+    op = LinearOperator((n, n), matvec=lambda v: error_transpose_times(error_times(np.ravel(v))), dtype=np.float64)
+    top = eigsh(op, k=1, which="LA", tol=1e-10, return_eigenvectors=False, v0=np.ones(n))[0]
+    return float(np.sqrt(max(top, 0.0)) * eigenvalues(n, [1])[0])
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -308,7 +359,21 @@ class _Operator(torch.nn.Module):
             f = f[None, :]
         if f.ndim != 2 or f.shape[1] != self.n:
             raise ValueError(f"f must have shape (batch, n) or (n,) with n = {self.n}; got shape {tuple(f.shape)}")
+        if not bool(torch.isfinite(f).all()):
+            raise ValueError("f must be finite; it holds NaN or infinite entries")
         return f, single
+
+    def _check_columns(self, F) -> None:
+        if not isinstance(F, torch.Tensor) or F.ndim != 2 or F.shape[0] != self.n:
+            shape = tuple(F.shape) if hasattr(F, "shape") else type(F).__name__
+            raise ValueError(f"F must be a tensor of shape (n, batch) with n = {self.n}; got {shape}")
+
+    def forward(self, f) -> torch.Tensor:
+        r"""Apply the operator to each row of ``f`` (shape ``(batch, n)`` or ``(n,)``; finite): ``apply_columns`` on
+        the transposed view, returned transposed (the window layout of :class:`DDAttention` reads it without a copy)."""
+        f, single = self._prepare(f)
+        u = self.apply_columns(f.T).T
+        return u[0] if single else u
 
     def dense(self) -> torch.Tensor:
         r"""The ``n x n`` matrix :math:`M_\theta^{-1}` (applies the operator to the identity; no gradient)."""
@@ -333,6 +398,9 @@ class GlobalAttention(_Operator):
         Grid size (``n >= 1``).
     rank : int
         ``1 <= rank <= n``.
+    symmetric : bool
+        Tie the factors, :math:`Q = K`: :math:`u = h\,KK^Tf` is symmetric positive semi-definite, :math:`nr`
+        parameters.
     init : {"random", "svd"}
         ``"random"``: entries :math:`\mathcal N(0, s^2)`; ``"svd"``: :math:`QK^T = [A^{-1}/h]_r` (the Eckart-Young
         optimum, error :math:`\lambda_1/\lambda_{r+1}`).
@@ -344,42 +412,43 @@ class GlobalAttention(_Operator):
         Where and in which precision the factors live (default CPU, float64).
     """
 
-    def __init__(self, n: int, rank: int, *, init: str = "random", init_scale: float = 0.1, seed: int = 0,
-                 device="cpu", dtype=torch.float64):
+    def __init__(self, n: int, rank: int, *, symmetric: bool = False, init: str = "random", init_scale: float = 0.1,
+                 seed: int = 0, device="cpu", dtype=torch.float64):
         super().__init__()
         n = check_int("n", n, low=1)
         self.rank = check_int("rank", rank, low=1, high=n)
         self._setup(n, device, dtype)
+        self.symmetric = bool(symmetric)
         self.init = check_choice("init", init, ("random", "svd"))
         self.init_scale = check_positive("init_scale", init_scale)
         if init == "random":
             g = _generator(seed)
             Q = torch.randn(n, self.rank, generator=g, dtype=torch.float64) * self.init_scale
-            K = torch.randn(n, self.rank, generator=g, dtype=torch.float64) * self.init_scale
+            K = Q if self.symmetric else torch.randn(n, self.rank, generator=g, dtype=torch.float64) * self.init_scale
         else:
             Qn, Kn = truncated_factors(inverse(n) / self.h, self.rank)
             Q, K = torch.from_numpy(Qn), torch.from_numpy(Kn)
-        self.Q = torch.nn.Parameter(Q.to(device=self._device, dtype=dtype))
         self.K = torch.nn.Parameter(K.to(device=self._device, dtype=dtype))
+        self.Q = None if self.symmetric else torch.nn.Parameter(Q.to(device=self._device, dtype=dtype))
 
     def extra_repr(self) -> str:
-        return f"n={self.n}, rank={self.rank}, parameters={self.num_parameters()}"
+        return f"n={self.n}, rank={self.rank}, symmetric={self.symmetric}, parameters={self.num_parameters()}"
+
+    def factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(Q, K)``; the same tensor twice when the factors are tied."""
+        return (self.K if self.symmetric else self.Q), self.K
 
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`h\,QK^TF` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``)."""
-        return self.Q @ (self.K.T @ F) * self.h
-
-    def forward(self, f) -> torch.Tensor:
-        r"""Apply :math:`u = h\,QK^Tf` to each row of ``f`` (shape ``(batch, n)`` or ``(n,)``)."""
-        f, single = self._prepare(f)
-        u = (f @ self.K) @ self.Q.T * self.h
-        return u[0] if single else u
+        self._check_columns(F)
+        Q, K = self.factors()
+        return Q @ (K.T @ F) * self.h
 
     def num_parameters(self) -> int:
-        return int(self.Q.numel() + self.K.numel())
+        return sum(int(p.numel()) for p in self.parameters())
 
     def parameter_formula(self) -> int:
-        return global_parameter_count(self.n, self.rank)
+        return global_parameter_count(self.n, self.rank, symmetric=self.symmetric)
 
 
 class DDAttention(_Operator):
@@ -399,9 +468,20 @@ class DDAttention(_Operator):
     coarse : {"hat", "nicolaides", "none"}
         The coarse space :math:`\Phi` (``"none"`` or ``use_coarse=False``: one-level operator).
     weighting : {"sqrt", "left", "none"}
-        :math:`D_i^{1/2}(\cdot)D_i^{1/2}` (the paper), :math:`D_i(\cdot)`, or no weights.
+        :data:`ddlib.decomposition.WEIGHTINGS`: :math:`D_i^{1/2}(\cdot)D_i^{1/2}` (the paper), :math:`D_i(\cdot)`,
+        or no weights; the same names as in :func:`ddlib.schwarz.schwarz_preconditioner`.
     use_coarse, use_local : bool
         Switch the coarse and the local level on or off (ablations); at least one must be on.
+    symmetric : bool
+        Tie the factors, :math:`Q_i = K_i` and :math:`Q_0 = K_0`: every block is a Gram matrix, so the operator is
+        symmetric positive semi-definite for every parameter value (needs ``weighting`` ``"sqrt"`` or ``"none"``).
+    shared : bool
+        Translation-invariant local factors: one :math:`Q, K` for every interior subdomain, and one each for the first
+        and the last subdomain (``N >= 3``). The number of local parameters no longer grows with ``n`` at fixed
+        :math:`H/h`, so a model trained at one ``n`` applies at any other (:meth:`transfer_to`).
+    coarse_inverse : {"learned", "galerkin"}
+        ``"learned"``: :math:`Q_0, K_0` are parameters; ``"galerkin"``: they are fixed to the truncated
+        eigendecomposition of :math:`A_0^{-1}/h`, :math:`A_0 = \Phi^TA\Phi` (not trained).
     init : {"random", "schwarz"}
         Random factors, or truncated factorizations of the classical inverses (see ``local_inverse``).
     local_inverse : {"element", "subdomain"}
@@ -411,24 +491,15 @@ class DDAttention(_Operator):
         Standard deviation of the random initialisation.
     seed : int
         Seed of the random initialisation.
-    coarse_storage : {"auto", "dense", "gather"}
-        How the general path applies :math:`\Phi`: a dense ``n x N_0`` matrix, or gather/scatter on the padded
-        supports of its columns (memory :math:`O(n)`); ``"auto"`` takes the dense matrix when
-        :math:`nN_0 \le 2^{20}`.
-    implementation : {"auto", "strided", "gather"}
-        ``"auto"``: the window layout (module docstring) for the local level and the hat coarse space, the general
-        path for the Nicolaides space; ``"strided"``: the same, but a ValueError where the window layout cannot
-        take the coarse space; ``"gather"``: the general gather/``index_add`` path for everything.
     device, dtype
         Where and in which precision the factors live (default CPU, float64).
     """
 
     def __init__(self, decomposition: Decomposition, local_rank: int, coarse_rank: int | None = None, *,
                  partition: str = "multiplicity", coarse: str = "hat", weighting: str = "sqrt",
-                 use_coarse: bool = True, use_local: bool = True, init: str = "random",
-                 local_inverse: str = "element", init_scale: float = 0.1, seed: int = 0,
-                 coarse_storage: str = "auto", implementation: str = "auto", device="cpu",
-                 dtype=torch.float64):
+                 use_coarse: bool = True, use_local: bool = True, symmetric: bool = False, shared: bool = False,
+                 coarse_inverse: str = "learned", init: str = "random", local_inverse: str = "element",
+                 init_scale: float = 0.1, seed: int = 0, device="cpu", dtype=torch.float64):
         super().__init__()
         if not isinstance(decomposition, Decomposition):
             raise ValueError(f"decomposition must be a ddlib.decomposition.Decomposition; got {type(decomposition)}")
@@ -437,6 +508,13 @@ class DDAttention(_Operator):
         self.partition = check_choice("partition", partition, PARTITIONS_OF_UNITY)
         self.coarse = check_choice("coarse", coarse, COARSE_SPACES)
         self.weighting = check_choice("weighting", weighting, WEIGHTINGS)
+        self.symmetric, self.shared = bool(symmetric), bool(shared)
+        if self.symmetric and self.weighting == "left":
+            raise ValueError("weighting must be 'sqrt' or 'none' when symmetric=True (equal weights on both sides); "
+                             "got 'left'")
+        if self.shared and dec.N < 3:
+            raise ValueError(f"shared=True needs N >= 3 (an interior subdomain); got N = {dec.N}")
+        self.coarse_inverse = check_choice("coarse_inverse", coarse_inverse, COARSE_INVERSES)
         self.init = check_choice("init", init, ("random", "schwarz"))
         self.local_inverse = check_choice("local_inverse", local_inverse, LOCAL_INVERSES)
         self.init_scale = check_positive("init_scale", init_scale)
@@ -448,90 +526,133 @@ class DDAttention(_Operator):
         self.local_rank = check_int("local_rank", local_rank, low=1, high=dec.n_max) if self.use_local else 0
         Phi = dec.coarse_space(self.coarse) if self.use_coarse else sp.csr_matrix((dec.n, 0))
         self.N0 = Phi.shape[1]
+        self.coarse_rank, self._coarse_rank_arg = 0, coarse_rank
         if self.use_coarse:
             self.coarse_rank = self.N0 if coarse_rank is None else check_int("coarse_rank", coarse_rank, low=1,
                                                                             high=self.N0)
-        else:
-            self.coarse_rank = 0
+        self._hat_coarse = self.use_coarse and self.coarse == "hat"
+        #: extra factor of the local level: :math:`H/h \cdot h = H` for shared factors (see the module docstring)
+        self.local_scale = float(dec.m * self.h) if self.shared else 1.0
         kw = dict(dtype=dtype, device=self._device)
-
-        # gather/scatter plumbing of the local level: padded indices and left/right weights (zero on padding)
-        D = dec.padded_partition_of_unity(self.partition)
-        mask = dec.mask.astype(np.float64)
-        wl, wr = {"sqrt": (np.sqrt(D), np.sqrt(D)), "left": (D, mask), "none": (mask, mask)}[self.weighting]
+        wl, wr = dec.padded_weights(self.partition, self.weighting)
         self.register_buffer("idx", torch.as_tensor(dec.padded_indices, device=self._device), persistent=False)
         self.register_buffer("wl", torch.as_tensor(wl, **kw), persistent=False)
         self.register_buffer("wr", torch.as_tensor(wr, **kw), persistent=False)
-        # the coarse basis as padded supports: Phi[:, j] = sum_s cval[j, s] e_{cidx[j, s]}
+        # the coarse basis as padded supports: Phi[:, j] = sum_s cval[j, s] e_{cidx[j, s]} (non-hat spaces)
         cidx, cval = _padded_columns(Phi)
         self.register_buffer("cidx", torch.as_tensor(cidx, device=self._device), persistent=False)
         self.register_buffer("cval", torch.as_tensor(cval, **kw), persistent=False)
-        self.coarse_storage = check_choice("coarse_storage", coarse_storage, ("auto", "dense", "gather"))
-        dense_coarse = self.use_coarse and (coarse_storage == "dense" or
-                                            (coarse_storage == "auto" and dec.n * self.N0 <= 2**20))
-        self.register_buffer("Phi_dense", torch.as_tensor(Phi.toarray(), **kw) if dense_coarse else None,
-                             persistent=False)
-        self.implementation = check_choice("implementation", implementation, IMPLEMENTATIONS)
         self._setup_windows(wl, wr, kw)
-
-        if self.init == "random":
-            g = _generator(seed)
-            s = self.init_scale
-            shape = (dec.N, dec.n_max, self.local_rank)
-            Q = torch.randn(shape, generator=g, dtype=torch.float64) * s * torch.as_tensor(mask)[:, :, None]
-            K = torch.randn(shape, generator=g, dtype=torch.float64) * s * torch.as_tensor(mask)[:, :, None]
-            Q0 = torch.randn(self.N0, self.coarse_rank, generator=g, dtype=torch.float64) * s
-            K0 = torch.randn(self.N0, self.coarse_rank, generator=g, dtype=torch.float64) * s
-        else:
-            Q, K, Q0, K0 = (torch.from_numpy(a) for a in self._schwarz_factors(wl, wr, Phi))
-        self.Q = torch.nn.Parameter(Q.to(**kw)) if self.use_local else None
-        self.K = torch.nn.Parameter(K.to(**kw)) if self.use_local else None
-        self.Q0 = torch.nn.Parameter(Q0.to(**kw)) if self.use_coarse else None
-        self.K0 = torch.nn.Parameter(K0.to(**kw)) if self.use_coarse else None
+        self._init_factors(seed, wl, wr, kw)
 
     def extra_repr(self) -> str:
         d = self.decomposition
         return (f"n={d.n}, N={d.N}, delta={d.delta}, local_rank={self.local_rank}, coarse_rank={self.coarse_rank}, "
                 f"partition={self.partition!r}, coarse={self.coarse!r}, weighting={self.weighting!r}, "
+                f"symmetric={self.symmetric}, shared={self.shared}, coarse_inverse={self.coarse_inverse!r}, "
                 f"parameters={self.num_parameters()}")
 
     # ------------------------------------------------------------------------------------------------- init
-    def _schwarz_factors(self, wl, wr, Phi):
-        dec, r, h = self.decomposition, self.local_rank, self.h
+    def _init_factors(self, seed: int, wl, wr, kw) -> None:
+        """Create the factors: parameters ``K`` (and ``Q`` unless tied), ``K0``/``Q0`` or fixed coarse buffers."""
+        dec = self.decomposition
+        if self.init == "random":
+            g = _generator(seed)
+            s, mask = self.init_scale, torch.as_tensor(dec.mask, dtype=torch.float64)[:, :, None]
+            shape = (dec.N, dec.n_max, self.local_rank)
+            Q = torch.randn(shape, generator=g, dtype=torch.float64) * s * mask
+            K = Q if self.symmetric else torch.randn(shape, generator=g, dtype=torch.float64) * s * mask
+            Q0 = torch.randn(self.N0, self.coarse_rank, generator=g, dtype=torch.float64) * s
+            K0 = Q0 if self.symmetric else torch.randn(self.N0, self.coarse_rank, generator=g, dtype=torch.float64) * s
+        else:
+            Q, K = (torch.from_numpy(a) for a in self._schwarz_local(wl, wr))
+        if self.init == "schwarz" or self.coarse_inverse == "galerkin":
+            Q0, K0 = (torch.from_numpy(a) for a in self._galerkin_coarse())
+        params = {}
+        if self.use_local:
+            for name, t in (("K", K),) if self.symmetric else (("Q", Q), ("K", K)):
+                if self.shared:  # boundary subdomains 0 and N - 1, and interior subdomain 1 for all interior ones
+                    params[f"{name}_edge"], params[name] = t[[0, -1]].contiguous(), t[1].clone()
+                else:
+                    params[name] = t
+        if self.use_coarse and self.coarse_inverse == "learned":
+            params.update({"K0": K0} if self.symmetric else {"Q0": Q0, "K0": K0})
+        for name in ("Q", "K", "Q_edge", "K_edge", "Q0", "K0"):
+            setattr(self, name, torch.nn.Parameter(params[name].to(**kw)) if name in params else None)
+        if self.use_coarse and self.coarse_inverse == "galerkin":
+            self.register_buffer("Q0_fixed", Q0.to(**kw), persistent=False)
+            self.register_buffer("K0_fixed", K0.to(**kw), persistent=False)
+
+    def _schwarz_local(self, wl, wr) -> tuple[np.ndarray, np.ndarray]:
+        """Padded local factors ``(N, n_max, r)`` of the truncated classical blocks (``init="schwarz"``)."""
+        dec, r, h = self.decomposition, max(self.local_rank, 1), self.h
         A = laplacian_1d(dec.n)
         Q = np.zeros((dec.N, dec.n_max, r))
         K = np.zeros_like(Q)
-        if self.use_local:
-            if self.local_inverse == "element":
-                if dec.N * dec.m != dec.n + 1:  # pragma: no cover  (guaranteed by Decomposition)
-                    raise ValueError("element blocks need N to divide n + 1")
-                blocks = element_decomposition(dec.n, dec.N)
-            else:
-                blocks = dec.indices
-            start = dec.bounds[:, 0]
-            for i, nodes in enumerate(blocks):  # initialisation only: a loop over subdomains is fine here
-                if nodes.size == 0:
-                    continue
-                Ai = A[nodes][:, nodes].toarray()
-                Qe, Ke = truncated_factors(np.linalg.inv(Ai) / h, r)
-                loc = nodes - start[i]
-                if self.local_inverse == "element":
-                    if np.any(wl[i, loc] <= 0) or np.any(wr[i, loc] <= 0):
-                        raise ValueError(  # pragma: no cover  (every partition is positive inside the element)
-                            "the partition of unity vanishes inside a coarse element; use local_inverse='subdomain'")
-                    Qe, Ke = Qe / wl[i, loc, None], Ke / wr[i, loc, None]
-                Q[i, loc, : Qe.shape[1]] = Qe
-                K[i, loc, : Ke.shape[1]] = Ke
-        if self.use_coarse:
-            A0 = np.asarray((Phi.T @ (A @ Phi)).todense())
-            Q0, K0 = truncated_factors(np.linalg.inv(A0) / h, self.coarse_rank)
-        else:
-            Q0 = K0 = np.zeros((0, 0))
-        return Q, K, Q0, K0
+        if not self.use_local:
+            return Q, K
+        blocks = element_decomposition(dec.n, dec.N) if self.local_inverse == "element" else dec.indices
+        start = dec.bounds[:, 0]
+        for i, nodes in enumerate(blocks):  # initialisation only: a loop over subdomains is fine here
+            if nodes.size == 0:
+                continue
+            Qe, Ke = truncated_factors(np.linalg.inv(A[nodes][:, nodes].toarray()) / (h * self.local_scale), r)
+            loc = nodes - start[i]
+            if self.local_inverse == "element":  # every partition is positive inside the element
+                Qe, Ke = Qe / wl[i, loc, None], Ke / wr[i, loc, None]
+            Q[i, loc, : Qe.shape[1]] = Qe
+            K[i, loc, : Ke.shape[1]] = Ke
+        return Q, K
+
+    def _galerkin_coarse(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""Factors of the truncated :math:`A_0^{-1}/h`, :math:`A_0 = \Phi^TA\Phi` (:meth:`Decomposition.coarse_matrix`)."""
+        if not self.use_coarse:
+            return np.zeros((0, 0)), np.zeros((0, 0))
+        A0 = self.decomposition.coarse_matrix(self.coarse)
+        return truncated_factors(np.linalg.inv(A0) / self.h, self.coarse_rank)
+
+    # ------------------------------------------------------------------------------------------------ factors
+    def local_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""The local factors :math:`(Q_i)_i, (K_i)_i` as padded ``(N, n_max, r)`` tensors (differentiable).
+
+        Tied factors return the same tensor twice; shared factors repeat the interior block (a broadcast view)."""
+        def full(inner, edge):
+            if not self.shared:
+                return inner
+            N = self.decomposition.N
+            return torch.cat([edge[:1], inner[None].expand(N - 2, -1, -1), edge[1:]])
+
+        K = full(self.K, self.K_edge)
+        return (K if self.symmetric else full(self.Q, self.Q_edge)), K
+
+    def coarse_factors(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        r"""The coarse factors :math:`Q_0, K_0` (``N_0 x r_0``; learned, or the fixed Galerkin ones)."""
+        if not self.use_coarse:
+            return None, None
+        if self.coarse_inverse == "galerkin":
+            return self.Q0_fixed, self.K0_fixed
+        return (self.K0 if self.symmetric else self.Q0), self.K0
+
+    def transfer_to(self, decomposition: Decomposition) -> "DDAttention":
+        r"""The same trained operator on another grid with the same :math:`H/h` and overlap (``shared=True`` only).
+
+        The shared local factors are copied unchanged; a Galerkin coarse level is rebuilt for the new grid. A learned
+        coarse block depends on ``N`` and cannot be transferred (ValueError)."""
+        d = self.decomposition
+        if not self.shared or self.coarse_inverse != "galerkin" and self.use_coarse:
+            raise ValueError("transfer_to needs shared=True and coarse_inverse='galerkin' (or no coarse level)")
+        if not isinstance(decomposition, Decomposition) or (decomposition.m, decomposition.delta) != (d.m, d.delta):
+            raise ValueError(f"decomposition must have m = {d.m} and delta = {d.delta} like this model's")
+        other = DDAttention(decomposition, self.local_rank or 1, self._coarse_rank_arg, partition=self.partition,
+                            coarse=self.coarse, weighting=self.weighting, use_coarse=self.use_coarse,
+                            use_local=self.use_local, symmetric=self.symmetric, shared=True,
+                            coarse_inverse=self.coarse_inverse, device=self._device, dtype=self._dtype)
+        other.load_state_dict(self.state_dict())
+        return other
 
     # ------------------------------------------------------------------------------------------- window layout
     def _setup_windows(self, wl, wr, kw) -> None:
-        """Buffers of the strided window layout (see :meth:`_window_apply`) and the choice of implementation.
+        """Buffers of the strided window layout (see :meth:`_window_apply`).
 
         Window ``i`` is the ``m + 2 delta`` nodes from ``s_i`` on, with ``s_i = i m - delta`` except ``s_0 = 0``
         when ``N >= 3`` (then every window is exactly the model's padded subdomain, no re-layout of the factors);
@@ -541,24 +662,12 @@ class DDAttention(_Operator):
         dec = self.decomposition
         m, d, N = dec.m, dec.delta, dec.N
         L = m + 2 * d
-        uniform = bool(dec.N * m == dec.n + 1
-                       and np.array_equal(dec.bounds[:, 0], np.maximum(np.arange(N) * m - d, 0))
-                       and np.array_equal(dec.bounds[:, 1], np.minimum(np.arange(N) * m + m + d, dec.n)))
-        hat_or_off = not self.use_coarse or self.coarse == "hat"
-        if self.implementation == "strided" and not (uniform and hat_or_off):
-            raise ValueError("implementation='strided' needs the uniform layout of ddlib.decomposition.Decomposition "
-                             f"and coarse='hat' or no coarse level; got coarse={self.coarse!r}; use 'auto' or 'gather'")
-        on = self.implementation != "gather" and uniform
-        self._window_local = on and self.use_local
-        self._window_coarse = on and self.use_coarse and self.coarse == "hat"
         self._window_cache: dict = {}
-        self._native = bool(N >= 3 and dec.n_max == L)
+        self._native = N >= 3  # then n_max = m + 2 delta (delta <= m - 1, Decomposition)
         starts = np.arange(N) * m - d
         if self._native:
             starts[0] = 0
         self._core = np.arange(N) * m - starts                # o_i: delta, except o_0 = 0 in the native layout
-        if not (self._window_local or self._window_coarse):
-            return
         rows = np.arange(N)[:, None]
         if not self._native:  # window slot t of subdomain i is the model's padded slot t - (bounds[i, 0] - s_i)
             src = np.arange(L)[None, :] - (dec.bounds[:, :1] - starts[:, None])
@@ -596,7 +705,7 @@ class DDAttention(_Operator):
         cached under the parameter objects, their storage and version counters (an in-place update or a replaced
         parameter invalidates it).
         """
-        params = tuple(p for p in (self.Q, self.K, self.Q0, self.K0) if p is not None)
+        params = tuple(self.parameters())
         key = None
         if not torch.is_grad_enabled():
             try:
@@ -611,8 +720,9 @@ class DDAttention(_Operator):
         ops = {"r": 0}
         Kparts, Qparts = [], []
         if local:
-            Kw = self._window_factors(self.K, self._wr_win)
-            Qw = self._window_factors(self.Q, self._wl_win * scale)
+            Q, K = self.local_factors()
+            Kw = self._window_factors(K, self._wr_win)
+            Qw = self._window_factors(Q, self._wl_win * (scale * self.local_scale))
             Kparts.append(Kw)
             # split, not slices: its backward is one concatenation instead of a zero-filled copy per slice
             if self._native:  # window 0: core at slot 0, right overlap at slots m .. m + d - 1
@@ -632,7 +742,8 @@ class DDAttention(_Operator):
         if coarse:
             Kparts.append(self._hat_win)
             Qparts.append(self._hat_core)
-            ops["Q0K0"] = (self.Q0 * scale, self.K0)
+            Q0, K0 = self.coarse_factors()
+            ops["Q0K0"] = (Q0 * scale, K0)
         ops["Kw"] = torch.cat(Kparts, 2) if len(Kparts) > 1 else Kparts[0]
         ops["Kt"] = ops["Kw"].transpose(1, 2)
         ops["Qc"] = torch.cat(Qparts, 2) if len(Qparts) > 1 else Qparts[0]
@@ -750,76 +861,47 @@ class DDAttention(_Operator):
         return (F[None, :L], F[m - d:].unfold(0, L, m)[:N - 2].transpose(1, 2),
                 torch.nn.functional.pad(F[(N - 1) * m - d:], (0, 0, 0, d + 1))[None])
 
-    def _fast(self) -> bool:
-        """Whether the window path applies: this class's own ``local_part``/``coarse_part`` (not a subclass's)."""
-        cls = type(self)
-        return cls.local_part is DDAttention.local_part and cls.coarse_part is DDAttention.coarse_part
-
     # ----------------------------------------------------------------------------------------------- apply
     def local_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` for a block of columns ``F`` (shape ``(n, batch)``, no ``h``).
-
-        Window layout when available (see :meth:`_window_apply`), else the general gather path
-        (:meth:`local_part_gather`).
-        """
-        if self._window_local:
-            return self._window_apply(F, True, False, 1.0)
-        return self.local_part_gather(F)
-
-    def local_part_gather(self, F: torch.Tensor) -> torch.Tensor:
-        r"""The general local level: gather into padded subdomain blocks ``(N, n_max, batch)`` with
-        ``F[padded_indices]``, two batched products, scatter-add back with ``index_add`` (any layout; no ``h``)."""
-        X = F[self.idx] * self.wr[:, :, None]                        # R_i F with the right weight, padded
-        Y = torch.bmm(self.Q, torch.bmm(self.K.transpose(1, 2), X))   # Q_i (K_i^T X_i) for all i at once
-        Y = Y * self.wl[:, :, None]
-        return F.new_zeros(F.shape).index_add(0, self.idx.reshape(-1), Y.reshape(-1, F.shape[1]))
+        r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` for a block of columns ``F`` (shape ``(n, batch)``, no ``h``),
+        in the window layout (:meth:`_window_apply`)."""
+        if not self.use_local:
+            return torch.zeros_like(F)
+        return self._window_apply(F, True, False, 1.0)
 
     def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\Phi Q_0 K_0^T \Phi^T F` for a block of columns ``F`` (shape ``(n, batch)``, no ``h``).
-
-        The hat space in the window layout when available, else :meth:`coarse_part_gather`.
-        """
-        if self._window_coarse:
+        r""":math:`\Phi Q_0 K_0^T \Phi^T F` for a block of columns ``F`` (shape ``(n, batch)``, no ``h``): the hat space
+        in the window layout, other spaces by :meth:`_coarse_on_supports`."""
+        if not self.use_coarse:
+            return torch.zeros_like(F)
+        if self._hat_coarse:
             return self._window_apply(F, False, True, 1.0)
-        return self.coarse_part_gather(F)
+        return self._coarse_on_supports(F)
 
-    def coarse_part_gather(self, F: torch.Tensor) -> torch.Tensor:
-        r"""The general coarse level for any :math:`\Phi`: small coarse spaces (``n N_0 <= 2^20``) use the dense
-        :math:`\Phi`; larger ones gather and scatter on the padded supports of the basis functions (memory
-        :math:`O(n)`; no ``h``)."""
-        if self.Phi_dense is not None:
-            return self.Phi_dense @ (self.Q0 @ (self.K0.T @ (self.Phi_dense.T @ F)))
+    def _coarse_on_supports(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`\Phi Q_0K_0^T\Phi^TF` for any coarse space: gather on the padded supports of the basis functions,
+        two small products, scatter-add back (memory :math:`O(n)`; no ``h``)."""
+        Q0, K0 = self.coarse_factors()
         C = (F[self.cidx] * self.cval[:, :, None]).sum(1)           # Phi^T F, (N0, batch)
-        C = self.Q0 @ (self.K0.T @ C)
+        C = Q0 @ (K0.T @ C)
         Y = (self.cval[:, :, None] * C[:, None, :]).reshape(-1, F.shape[1])
         return F.new_zeros(F.shape).index_add(0, self.cidx.reshape(-1), Y)
 
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``).
 
-        The path used by :mod:`ddlib.training`. With the hat coarse space (or none) on a
-        :class:`~ddlib.decomposition.Decomposition`, both levels run in one pass of the window layout
-        (:meth:`_window_apply`, ``h`` folded into the factors); otherwise the local level does and the coarse level
-        takes the general gather path; ``implementation="gather"`` forces the general path for both.
+        The path used by :mod:`ddlib.training`: the local level and the hat coarse space in one pass of the window
+        layout (:meth:`_window_apply`, ``h`` folded into the factors); another coarse space is added by
+        :meth:`_coarse_on_supports`. :func:`reference_apply` computes the same by plain gathers (tests, benchmarks).
         """
-        local, coarse = self._window_local, self._window_coarse
-        if (local or coarse) and self._fast():
-            U = self._window_apply(F, local, coarse, self.h)
-            if self.use_coarse and not coarse:
-                U = U + self.coarse_part_gather(F) * self.h
-            if self.use_local and not local:  # pragma: no cover  (the local level always has the window layout)
-                U = U + self.local_part_gather(F) * self.h
-            return U
-        U = self.local_part(F) if self.use_local else None
-        if self.use_coarse:
-            U = self.coarse_part(F) if U is None else U + self.coarse_part(F)
-        return U * self.h
-
-    def forward(self, f) -> torch.Tensor:
-        r"""Apply :math:`M_\theta^{-1}` to each row of ``f`` (shape ``(batch, n)`` or ``(n,)``) in one vectorized pass."""
-        f, single = self._prepare(f)
-        u = self.apply_columns(f.T).T
-        return u[0] if single else u
+        self._check_columns(F)
+        U = None
+        if self.use_local or self._hat_coarse:
+            U = self._window_apply(F, self.use_local, self._hat_coarse, self.h)
+        if self.use_coarse and not self._hat_coarse:
+            C = self._coarse_on_supports(F) * self.h
+            U = C if U is None else U + C
+        return U
 
     # -------------------------------------------------------------------------------------------- analysis
     def local_blocks(self) -> list[np.ndarray]:
@@ -827,27 +909,134 @@ class DDAttention(_Operator):
         if not self.use_local:
             return []
         with torch.no_grad():
-            Q = (self.Q * self.wl[:, :, None]).cpu().numpy()
-            K = (self.K * self.wr[:, :, None]).cpu().numpy()
+            Q, K = self.local_factors()
+            Q = (Q * self.wl[:, :, None]).cpu().numpy()
+            K = (K * self.wr[:, :, None]).cpu().numpy()
         s = self.decomposition.sizes
-        return [self.h * Q[i, : s[i]] @ K[i, : s[i]].T for i in range(self.decomposition.N)]
+        c = self.h * self.local_scale
+        return [c * Q[i, : s[i]] @ K[i, : s[i]].T for i in range(self.decomposition.N)]
 
     def coarse_block(self) -> np.ndarray:
-        r"""The learned coarse matrix :math:`h\,Q_0K_0^T` (``N_0 x N_0``; compare with :math:`A_0^{-1}`)."""
+        r"""The coarse matrix :math:`h\,Q_0K_0^T` (``N_0 x N_0``; compare with :math:`A_0^{-1}`)."""
         if not self.use_coarse:
             return np.zeros((0, 0))
         with torch.no_grad():
-            return self.h * (self.Q0 @ self.K0.T).cpu().numpy()
+            Q0, K0 = self.coarse_factors()
+            return self.h * (Q0 @ K0.T).cpu().numpy()
 
     def num_parameters(self) -> int:
-        local = 2 * self.local_rank * int(self.decomposition.sizes.sum()) if self.use_local else 0
-        coarse = int(self.Q0.numel() + self.K0.numel()) if self.use_coarse else 0
-        return local + coarse
+        """Trainable scalars: local factor rows inside the subdomains (padding excluded) and the learned coarse block."""
+        sizes = self.decomposition.sizes
+        rows = int(sizes[0] + sizes[-1] + self.decomposition.n_max) if self.shared else int(sizes.sum())
+        factors = 1 if self.symmetric else 2
+        local = factors * self.local_rank * rows if self.use_local else 0
+        learned = self.use_coarse and self.coarse_inverse == "learned"
+        return local + (factors * self.N0 * self.coarse_rank if learned else 0)
 
     def parameter_formula(self) -> int:
         d = self.decomposition
-        local = 2 * self.local_rank * (d.n + 2 * d.delta * (d.N - 1)) if self.use_local else 0
-        return local + 2 * self.N0 * self.coarse_rank
+        return dd_parameter_count(d.n, d.N, d.delta, self.local_rank, self.coarse_rank, self.N0,
+                                  symmetric=self.symmetric, shared=self.shared,
+                                  learned_coarse=self.coarse_inverse == "learned")
+
+
+def banded_lowrank_parameter_count(n: int, bandwidth: int, rank: int) -> int:
+    r"""Parameters of :class:`BandedLowRank`: :math:`n(2b+1) - b(b+1) + 2nr`."""
+    n = check_int("n", n, low=1)
+    b = check_int("bandwidth", bandwidth, low=0, high=n - 1)
+    r = check_int("rank", rank, low=0, high=n)
+    return n * (2 * b + 1) - b * (b + 1) + 2 * n * r
+
+
+class BandedLowRank(_Operator):
+    r"""Banded-plus-low-rank operator :math:`u = h\,(B + UV^T)f` (module docstring).
+
+    Parameters
+    ----------
+    n : int
+        Grid size.
+    bandwidth : int
+        ``0 <= b <= n - 1``; the band is stored as ``(2b + 1, n)`` diagonals, ``band[b + o, j] = B[j, j + o]``
+        (entries outside the matrix are masked to zero).
+    rank : int
+        ``0 <= r <= n``; ``0`` leaves only the band.
+    init_scale : float
+        Entries are drawn from :math:`\mathcal N(0, s^2)` with a generator seeded by ``seed``.
+    """
+
+    def __init__(self, n: int, bandwidth: int, rank: int, *, init_scale: float = 0.1, seed: int = 0,
+                 dtype=torch.float64, device="cpu"):
+        super().__init__()
+        self._setup(check_int("n", n, low=1), device, dtype)
+        self.bandwidth = check_int("bandwidth", bandwidth, low=0, high=self.n - 1)
+        self.rank = check_int("rank", rank, low=0, high=self.n)
+        self.init_scale = check_positive("init_scale", init_scale)
+        b = self.bandwidth
+        offsets = np.arange(-b, b + 1)
+        j = np.arange(self.n)
+        mask = ((j[None, :] + offsets[:, None]) >= 0) & ((j[None, :] + offsets[:, None]) < self.n)
+        self.register_buffer("band_mask", torch.as_tensor(mask, dtype=dtype, device=self._device), persistent=False)
+        self.offsets = offsets.tolist()
+        g = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, low=0))
+        s = self.init_scale
+        kw = dict(dtype=dtype, device=self._device)
+        band = torch.randn(2 * b + 1, self.n, generator=g, dtype=torch.float64) * s * torch.as_tensor(mask)
+        self.band = torch.nn.Parameter(band.to(**kw))
+        self.U = torch.nn.Parameter((torch.randn(self.n, self.rank, generator=g, dtype=torch.float64) * s).to(**kw))
+        self.V = torch.nn.Parameter((torch.randn(self.n, self.rank, generator=g, dtype=torch.float64) * s).to(**kw))
+
+    def extra_repr(self) -> str:
+        return f"n={self.n}, bandwidth={self.bandwidth}, rank={self.rank}, parameters={self.num_parameters()}"
+
+    def band_part(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`BF` for columns ``F`` (shape ``(n, batch)``): one shifted product per diagonal (``2b + 1`` of them)."""
+        W = self.band * self.band_mask
+        out = torch.zeros_like(F)
+        n = self.n
+        for d, o in enumerate(self.offsets):  # loop over the 2b+1 diagonals, not over rows or subdomains
+            lo, hi = max(0, -o), min(n, n - o)
+            out[lo:hi] = out[lo:hi] + W[d, lo:hi, None] * F[lo + o:hi + o]
+        return out
+
+    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`h\,(BF + U(V^TF))` for right-hand sides in the columns of ``F``."""
+        self._check_columns(F)
+        out = self.band_part(F)
+        if self.rank:
+            out = out + self.U @ (self.V.T @ F)
+        return out * self.h
+
+    def num_parameters(self) -> int:
+        """Trainable scalars (masked band slots excluded)."""
+        return int(self.band_mask.sum().item()) + int(self.U.numel() + self.V.numel())
+
+    def parameter_formula(self) -> int:
+        return banded_lowrank_parameter_count(self.n, self.bandwidth, self.rank)
+
+
+def reference_apply(model: DDAttention, F: torch.Tensor) -> torch.Tensor:
+    r"""The reference path: :math:`M_\theta^{-1}F` of a :class:`DDAttention` by plain gathers, for tests and benchmarks.
+
+    .. math::  h\Big(\Phi Q_0K_0^T\Phi^TF + \sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_iF\Big)
+
+    with :math:`R_iF` as ``F[padded_indices]`` (padding weighted by zero), both local products batched over the
+    subdomains (``torch.bmm``), :math:`R_i^T` as one ``index_add``, and a dense :math:`\Phi`. Differentiable by plain
+    autograd; it shares no code with the window layout of :meth:`DDAttention.apply_columns`.
+    """
+    if not isinstance(model, DDAttention):
+        raise ValueError(f"model must be a DDAttention; got {type(model).__name__}")
+    model._check_columns(F)
+    U = F.new_zeros(F.shape)
+    if model.use_local:
+        Q, K = model.local_factors()
+        X = F[model.idx] * model.wr[:, :, None]
+        Y = torch.bmm(Q, torch.bmm(K.transpose(1, 2), X)) * (model.wl[:, :, None] * model.local_scale)
+        U = U.index_add(0, model.idx.reshape(-1), Y.reshape(-1, F.shape[1]))
+    if model.use_coarse:
+        Q0, K0 = model.coarse_factors()
+        Phi = torch.as_tensor(model.decomposition.coarse_space(model.coarse).toarray(), dtype=F.dtype, device=F.device)
+        U = U + Phi @ (Q0 @ (K0.T @ (Phi.T @ F)))
+    return U * model.h
 
 
 def _padded_columns(Phi) -> tuple[np.ndarray, np.ndarray]:

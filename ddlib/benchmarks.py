@@ -75,7 +75,7 @@ __all__ = [
     "scaling_benchmark",
     "summarize_scaling",
     "column",
-    "time_to_target",
+    "race",
 ]
 
 
@@ -616,7 +616,7 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
         the forward pass with grad enabled (no backward): the factors are re-laid and the weights folded in every
         call, which inference mode caches;
     ``gather_forward``, ``gather_fwd_bwd``
-        the same operator through the general path, ``DDAttention(..., implementation="gather")`` (index gathers
+        the same operator through the reference path, :func:`ddlib.attention.reference_apply` (index gathers
         and ``index_add``; the implementation before the window layout), with ``gather=True`` and
         ``p <= backward_max_p``;
     ``global_params_rank``, ``global_forward``, ``global_fwd_bwd``, ``global_peak_bytes``
@@ -697,7 +697,7 @@ def scaling_benchmark(ps, *, m: int = 64, delta: int = 4, rank: int = 8, coarse_
             _put(row, "columns_forward", time_callable(columns, **timing))
         _put(row, "dd_grad_forward", time_callable(lambda: dd(f), **timing))
         if gather and back:
-            dg = DDAttention(dec, rank, r0, seed=seed, implementation="gather")
+            dg = _ReferencePath(dd)
             _put(row, "gather_forward", time_module(dg, f, **timing))
             _put(row, "gather_fwd_bwd", time_module(dg, f, backward=True, **timing) if back else None)
             del dg
@@ -790,23 +790,38 @@ def summarize_scaling(rows: list[dict], *, fit_from: int = 10, fit_to: int = 16,
     return out
 
 
-def time_to_target(configs: dict, target: float, metric: str = "error_in_band") -> dict:
+def race(configs: dict, target: float, metric: str = "error_in_band") -> dict:
     r"""Train each configuration (name -> :class:`ddlib.training.TrainConfig`) one after another, without the cache
     (so the seconds are measured in this run, on this machine), and report when each first reaches ``metric <= target``.
 
     Returns name -> ``{"epoch", "seconds", "final_error", "total_seconds", "parameters", "history_seconds",
-    "history_error"}``; ``epoch`` and ``seconds`` are NaN if the target was never reached (the reading is at the
-    recorded evaluation epochs, see :func:`ddlib.training.first_reaching`).
+    "history_epoch", "history_error"}``; ``epoch`` and ``seconds`` are NaN if the target was never reached (read by
+    :func:`ddlib.training.time_to_target` between the recorded evaluation epochs).
     """
-    from .training import first_reaching, train
+    from .training import time_to_target, train
 
     check_positive("target", target)
     out = {}
     for name, cfg in configs.items():
-        res = train(cfg, cache=False, progress=False)
-        epoch, seconds = first_reaching(res, target, metric)
+        res = train(cfg, cache_results=False, progress=False)
+        epoch, seconds = time_to_target(res, target, metric)
         out[name] = {"epoch": epoch, "seconds": seconds, "final_error": float(res.curve(metric)[-1]),
                      "total_seconds": float(res.curve("seconds")[-1]), "parameters": int(res.num_parameters),
                      "history_seconds": res.curve("seconds").tolist(), "history_epoch": res.curve("epoch").tolist(),
                      "history_error": res.curve(metric).tolist()}
     return out
+
+
+class _ReferencePath:
+    """A callable module-like wrapper: the same DD operator through :func:`ddlib.attention.reference_apply`."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, f):
+        from .attention import reference_apply
+
+        return reference_apply(self.model, f.T).T
+
+    def parameters(self):
+        return self.model.parameters()

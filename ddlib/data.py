@@ -7,10 +7,24 @@ The training data are synthetic Fourier right-hand sides
 which are combinations of exact eigenvectors of :math:`A` (so :math:`u = \sum_k a_k/\lambda_k \sin(k\pi x_j)`).
 Samples are rows: ``f`` and ``u`` have shape ``(samples, n)``.
 
+The training distribution is one of :data:`TRAINING_KINDS`:
+
+``"fourier"``
+    the band above, modes ``1..K`` (coefficients decaying like :math:`k^{-s}` with ``decay = s``);
+``"noise"``
+    white noise :math:`f_j \sim \mathcal{N}(0, 1)`: every mode equally;
+``"smooth"``
+    a smooth Gaussian random field, all modes ``1..n`` with :math:`a_k \sim \mathcal N(0, k^{-2\cdot 2})`
+    (:data:`SMOOTH_DECAY` = 2, the covariance :math:`(-\Delta)^{-2}` up to scaling): samples are once
+    differentiable, dominated by the low modes but with no band edge.
+
 The named sets (:data:`DATASETS`) are
 
-``"train"``, ``"in_band"``
-    modes ``1..K`` (independent draws: the in-band test set is not the training set);
+``"train"``, ``"validation"``
+    independent draws from the training distribution (the validation set chooses hyper-parameters; it is never a
+    test set);
+``"in_band"``
+    modes ``1..K`` (an independent draw: the in-band test set is not the training set);
 ``"out_of_band"``
     modes ``K+1..2K``;
 ``"noise"``
@@ -19,8 +33,9 @@ The named sets (:data:`DATASETS`) are
     discrete unit point loads :math:`f = e_j / h` at uniformly drawn nodes ``j``
     (so :math:`u_i = G(x_i, x_j)`, the Green's function).
 
-Every set is a deterministic function of ``(name, n, samples, K, seed, decay)``: the random stream is
-``numpy.random.default_rng([seed, index of name])``, so the sets of one seed are independent of each other.
+Every set is a deterministic function of ``(name, n, samples, K, seed, decay, training)``: the random stream is
+``numpy.random.default_rng([seed, index of name])``, so the sets of one seed are independent of each other (a noise
+training set is not the noise test set).
 
 Examples
 --------
@@ -38,10 +53,17 @@ import numpy as np
 from ._validate import check_choice, check_int
 from .problem import eigenvectors, grid, solve
 
-__all__ = ["DATASETS", "Dataset", "fourier_coefficients", "make_dataset", "make_datasets", "relative_l2_error"]
+__all__ = ["DATASETS", "TEST_SETS", "TRAINING_KINDS", "SMOOTH_DECAY", "Dataset", "fourier_coefficients",
+           "make_dataset", "make_datasets", "relative_l2_error"]
 
 #: The data-set names accepted by :func:`make_dataset`, in the order used to derive their random streams.
-DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads")
+DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads", "validation")
+#: The held-out test sets (never used to choose anything).
+TEST_SETS = ("in_band", "out_of_band", "noise", "point_loads")
+#: Training distributions (the ``"train"`` and ``"validation"`` sets).
+TRAINING_KINDS = ("fourier", "noise", "smooth")
+#: Decay exponent ``s`` of the ``"smooth"`` family, :math:`a_k \sim \mathcal N(0, k^{-2s})` over all modes.
+SMOOTH_DECAY = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,9 +86,12 @@ def fourier_coefficients(rng: np.random.Generator, samples: int, modes, decay: f
     return rng.standard_normal((samples, k.size)) * k ** (-float(decay))
 
 
-def make_dataset(name: str, n: int, samples: int, K: int, seed: int, decay: float = 0.0) -> Dataset:
-    """Build the named data set (see the module docstring). ``K`` is the training band ``1..K``."""
+def make_dataset(name: str, n: int, samples: int, K: int, seed: int, decay: float = 0.0,
+                 training: str = "fourier") -> Dataset:
+    """Build the named data set (see the module docstring). ``K`` is the band ``1..K``; ``training`` is the
+    distribution of ``"train"`` and ``"validation"`` (:data:`TRAINING_KINDS`)."""
     check_choice("name", name, DATASETS)
+    check_choice("training", training, TRAINING_KINDS)
     n = check_int("n", n, low=1)
     samples = check_int("samples", samples, low=1)
     K = check_int("K", K, low=1, high=max(1, n // 2))
@@ -77,30 +102,32 @@ def make_dataset(name: str, n: int, samples: int, K: int, seed: int, decay: floa
     rng = np.random.default_rng([seed, DATASETS.index(name)])
     h, _ = grid(n)
     modes = None
-    if name in ("train", "in_band", "out_of_band"):
-        lo, hi = (1, K) if name != "out_of_band" else (K + 1, 2 * K)
+    kind = training if name in ("train", "validation") else name
+    if kind in ("fourier", "in_band", "out_of_band", "smooth"):
+        lo, hi = {"out_of_band": (K + 1, 2 * K), "smooth": (1, n)}.get(kind, (1, K))
         k = np.arange(lo, hi + 1)
-        a = fourier_coefficients(rng, samples, k, decay)
+        a = fourier_coefficients(rng, samples, k, SMOOTH_DECAY if kind == "smooth" else decay)
         f = a @ eigenvectors(n, k).T
         modes = (lo, hi)
-    elif name == "noise":
+    elif kind == "noise":
         f = rng.standard_normal((samples, n))
     else:  # point_loads
         j = rng.integers(0, n, size=samples)
         f = np.zeros((samples, n))
         f[np.arange(samples), j] = 1.0 / h
     u = solve(f)
-    params = dict(n=n, samples=samples, K=K, seed=seed, decay=decay)
+    params = dict(n=n, samples=samples, K=K, seed=seed, decay=decay, training=training)
     return Dataset(name=name, f=f, u=u, modes=modes, params=params)
 
 
-def make_datasets(n: int, samples: int, K: int, seed: int, decay: float = 0.0, test_samples: int | None = None) -> dict:
-    """The training set and the four held-out test sets, as a dict name -> :class:`Dataset`."""
+def make_datasets(n: int, samples: int, K: int, seed: int, decay: float = 0.0, test_samples: int | None = None,
+                  validation_samples: int | None = None, training: str = "fourier") -> dict:
+    """Every named set (:data:`DATASETS`) as a dict name -> :class:`Dataset`; ``test_samples`` and
+    ``validation_samples`` default to ``samples``."""
+    sizes = {"train": samples, "validation": samples if validation_samples is None else validation_samples}
     test_samples = samples if test_samples is None else test_samples
-    return {
-        name: make_dataset(name, n, samples if name == "train" else test_samples, K, seed, decay)
-        for name in DATASETS
-    }
+    return {name: make_dataset(name, n, sizes.get(name, test_samples), K, seed, decay, training)
+            for name in DATASETS}
 
 
 def relative_l2_error(u_pred, u_true) -> np.ndarray:

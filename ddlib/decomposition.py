@@ -42,6 +42,7 @@ __all__ = [
     "Decomposition",
     "PARTITIONS_OF_UNITY",
     "COARSE_SPACES",
+    "WEIGHTINGS",
     "element_decomposition",
 ]
 
@@ -49,6 +50,10 @@ __all__ = [
 PARTITIONS_OF_UNITY = ("multiplicity", "ramp", "boolean")
 #: Names accepted by :meth:`Decomposition.coarse_space`.
 COARSE_SPACES = ("hat", "nicolaides", "none")
+#: How a local block is weighted, :math:`R_i^T W^L_i (\cdot) W^R_i R_i` (:meth:`Decomposition.padded_weights`), in
+#: :mod:`ddlib.schwarz` and :mod:`ddlib.attention` alike: ``"none"`` (additive Schwarz), ``"left"``
+#: (:math:`W^L = D_i`: restricted additive Schwarz), ``"sqrt"`` (:math:`D_i^{1/2}` on both sides: the paper's form).
+WEIGHTINGS = ("none", "left", "sqrt")
 
 
 class Decomposition:
@@ -181,6 +186,16 @@ class Decomposition:
         """The partition of unity as an ``(N, n_max)`` array, zero on padding slots."""
         check_choice("kind", kind, PARTITIONS_OF_UNITY)
         return self._padded_weights(kind)
+
+    def padded_weights(self, partition: str = "multiplicity", weighting: str = "sqrt") -> tuple[np.ndarray, np.ndarray]:
+        r"""The left and right weights :math:`(W^L_i, W^R_i)` of a weighting (:data:`WEIGHTINGS`) as ``(N, n_max)``
+        arrays, zero on padding: :math:`(I, I)`, :math:`(D_i, I)` or :math:`(D_i^{1/2}, D_i^{1/2})`."""
+        check_choice("weighting", weighting, WEIGHTINGS)
+        ones = self.mask.astype(np.float64)
+        if weighting == "none":
+            return ones, ones
+        D = self.padded_partition_of_unity(partition)
+        return (D, ones) if weighting == "left" else (np.sqrt(D), np.sqrt(D))
 
     def _padded_weights(self, kind: str) -> np.ndarray:
         j = self.padded_indices

@@ -11,10 +11,8 @@ training band ``1..K`` from what it does elsewhere (the *data trap*: a rank-``K`
 has :math:`e_k = 1` for every ``k > K``). Since the modes are orthogonal, the error of a Fourier right-hand side with
 coefficients :math:`a_k` is a weighted mix of the :math:`e_k` and their cross terms.
 
-**Training on white noise.** :func:`train_variants` trains one model configuration on the Fourier band and on white
-noise (the same number of samples, :math:`f_j\sim\mathcal N(0,1)`, drawn with :func:`ddlib.data.make_dataset` from the
-seed ``seed + 1``, so the training noise is independent of the noise test set of seed ``seed``) and evaluates both
-on the same held-out sets.
+:func:`generalisation_study` collects both for trained operators, for example one model trained on the Fourier band
+and on white noise (``TrainConfig(data="noise")``), evaluated on the same held-out sets.
 
 Examples
 --------
@@ -30,23 +28,17 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._validate import check_choice, check_int
-from .data import Dataset, make_dataset, make_datasets, relative_l2_error
-from .problem import eigenvalues, eigenvectors
-from .training import TEST_SETS, TrainConfig, build_model, train
+from ._validate import check_int
+from .data import TEST_SETS, Dataset, make_datasets, relative_l2_error
+from .problem import eigenvalues, eigenvectors, inverse
+from .training import TrainConfig
 
 __all__ = [
     "apply_operator",
     "mode_errors",
     "set_errors",
-    "TRAINING_DATA",
-    "train_variants",
     "generalisation_study",
 ]
-
-#: Training distributions of :func:`train_variants`: the Fourier band ``1..K`` or white noise.
-TRAINING_DATA = ("fourier", "noise")
-
 
 def apply_operator(op, F: np.ndarray) -> np.ndarray:
     r"""Apply an operator to the columns of ``F`` (shape ``(n, batch)``).
@@ -108,50 +100,26 @@ def set_errors(op, sets: dict, names=TEST_SETS) -> dict:
     return out
 
 
-def train_variants(spec: dict, base: TrainConfig, training_data=TRAINING_DATA) -> dict:
-    r"""Train the model dict ``spec`` on each distribution in ``training_data``; returns ``name -> model``.
+def generalisation_study(trained, base: TrainConfig) -> dict:
+    r"""Per-mode and per-set errors of trained operators.
 
-    ``"fourier"`` is :func:`ddlib.training.train` of ``base.replace(model=spec)`` (cached). ``"noise"`` trains the same
-    configuration (same initialisation, optimizer, epochs and learning rate) by
-    :func:`ddlib.preconditioning.fit_operator` on ``base.samples`` white-noise right-hand sides drawn with seed
-    ``base.seed + 1`` (cached as well).
-    """
-    from .preconditioning import fit_operator
-
-    out = {}
-    for name in training_data:
-        check_choice("training_data[i]", name, TRAINING_DATA)
-        cfg = base.replace(model=spec)
-        if name == "fourier":
-            out[name] = train(cfg).model
-        else:
-            noise = make_dataset("noise", cfg.n, cfg.samples, cfg.K, cfg.seed + 1, cfg.decay)
-            model = build_model(spec, cfg.n, seed=cfg.seed, init_scale=cfg.init_scale)
-            fit_operator(model, noise.f, noise.u, lr=cfg.lr, epochs=cfg.epochs, seed=cfg.seed, tag="noise-training")
-            out[name] = model
-    return out
-
-
-def generalisation_study(specs: dict, base: TrainConfig, training_data=TRAINING_DATA) -> dict:
-    r"""Per-mode and per-set errors of every model in ``specs`` (``label -> model dict``) under each training set.
+    ``trained`` is a list of ``(label, training, model)``: a label, the name of the training distribution and the
+    trained operator; ``base`` gives ``n``, ``K`` and the held-out sets (those of ``base.seed``).
 
     Returns
     -------
     dict
         ``modes`` (``1..n``), ``exact`` (per-mode errors of :math:`A^{-1}`, zero to rounding), ``K``, and ``runs``: a
         list of dicts ``label``, ``training``, ``params``, ``mode_errors`` (array of length ``n``), ``sets``
-        (:func:`set_errors` on the held-out sets of ``base.seed``), ``in_band_mode_error`` and
-        ``out_band_mode_error`` (the mean of :math:`e_k` over ``1..K`` and over ``K+1..2K``).
+        (:func:`set_errors` on the held-out sets), ``in_band_mode_error`` and ``out_band_mode_error`` (the mean of
+        :math:`e_k` over ``1..K`` and over ``K+1..2K``).
     """
-    from .problem import inverse
-
     n, K = base.n, base.K
     sets = make_datasets(n, base.samples, K, base.seed, base.decay, test_samples=base.test_samples)
     runs = []
-    for label, spec in specs.items():
-        for name, model in train_variants(spec, base, training_data).items():
-            e = mode_errors(model, n)
-            runs.append(dict(label=label, training=name, params=int(model.num_parameters()), mode_errors=e,
-                             sets=set_errors(model, sets), in_band_mode_error=float(e[:K].mean()),
-                             out_band_mode_error=float(e[K:2 * K].mean())))
+    for label, training, model in trained:
+        e = mode_errors(model, n)
+        runs.append(dict(label=label, training=training, params=int(model.num_parameters()), mode_errors=e,
+                         sets=set_errors(model, sets), in_band_mode_error=float(e[:K].mean()),
+                         out_band_mode_error=float(e[K:2 * K].mean())))
     return {"modes": np.arange(1, n + 1), "exact": mode_errors(inverse(n)), "K": K, "runs": runs}

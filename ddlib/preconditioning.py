@@ -1,14 +1,14 @@
 r"""The learned operator as a preconditioner: symmetric positive semi-definite attention, its training, and PCG.
 
-**Symmetric variants.** Tying the query and key factors, :math:`Q_i = K_i` and :math:`Q_0 = K_0`, turns the DD attention
-of :mod:`ddlib.attention` into
+**Symmetric variants.** Tying the query and key factors, :math:`Q_i = K_i` and :math:`Q_0 = K_0`
+(``DDAttention(symmetric=True)``, :class:`ddlib.models.DDSpec` ``symmetric=True``), turns the DD attention into
 
 .. math::  M_\theta^{-1} = h\Big(\Phi K_0 K_0^T \Phi^T + \sum_{i=1}^{N} R_i^T W_i K_i K_i^T W_i R_i\Big),
            \qquad W_i = D_i^{1/2}\ (\text{or } I),
 
 a sum of Gram matrices :math:`h\,(W_iR_i)^T K_iK_i^T (W_iR_i)`, so :math:`x^T M_\theta^{-1} x = h\big(\|K_0^T\Phi^Tx\|^2
-+ \sum_i \|K_i^T W_i R_i x\|^2\big) \ge 0` for *every* parameter value (:class:`SymmetricDDAttention`). The global
-baseline becomes :math:`h\,KK^T` (:class:`SymmetricGlobalAttention`). Half the parameters of the untied operators.
++ \sum_i \|K_i^T W_i R_i x\|^2\big) \ge 0` for *every* parameter value. The global baseline becomes :math:`h\,KK^T`
+(``GlobalSpec(symmetric=True)``). Half the parameters of the untied operators.
 
 **Why a completion is needed.** A low-rank PSD operator is singular: :math:`M_\theta^{-1}` has rank at most
 :math:`\sum_i r + r_0 < n`, and CG preconditioned by a singular operator stalls on its null space. The learned
@@ -22,9 +22,8 @@ mode :math:`v_k` where :math:`M_\theta^{-1} v_k = v_k/\lambda_k` exactly, :math:
 where :math:`M_\theta^{-1} v_k = 0`, it is :math:`\omega h^2 \lambda_k / 2 = 2\omega\sin^2(k\pi h/2)`, so the
 smallest eigenvalue, and with it :math:`\kappa`, is decided by how far up the spectrum the learned part is accurate.
 
-**Training** (:func:`fit_operator`) is the loss and optimizer of :func:`ddlib.training.train` (Adam on the mean relative
-squared error, full batch, seeded initialisation) for any module with ``apply_columns``, on any data; finished runs are
-cached in :func:`ddlib.training.cache_dir` under a hash of the module's configuration, the data and the settings.
+**Training** is :func:`ddlib.training.train`, the trainer of every other chapter (Adam on the mean relative squared
+error, full batch, cosine schedule, seeded initialisation, cached).
 
 **The study** (:func:`pcg_study`) keeps the subdomain size :math:`H/h = m` fixed and lets ``n = N m - 1`` grow. A learned
 operator is tied to its grid, so one is trained **per n**, on the data of that grid: the Fourier band
@@ -33,30 +32,21 @@ operator is tied to its grid, so one is trained **per n**, on the data of that g
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import time
 
 import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator
 
-from ._validate import check_choice, check_finite, check_int, check_positive
-from .attention import DDAttention, GlobalAttention
-from .data import make_dataset
+from ._validate import check_choice, check_int, check_positive
 from .decomposition import Decomposition
 from .krylov import condition_estimate, dense_spectrum, pcg
+from .models import DDSpec, GlobalSpec
 from .problem import eigenvalues, grid, laplacian_1d
 from .schwarz import schwarz_preconditioner
-from .training import cache_dir
+from .training import TrainConfig, train
 
 __all__ = [
-    "SymmetricDDAttention",
-    "SymmetricGlobalAttention",
-    "FitResult",
-    "fit_operator",
     "learned_preconditioner",
     "PRECONDITIONERS",
     "pcg_row",
@@ -70,195 +60,17 @@ PRECONDITIONERS = ("none", "as1", "as2", "learned_dd", "learned_global")
 _FIT_VERSION = 1
 
 
-class SymmetricDDAttention(DDAttention):
-    r"""DD attention with tied factors :math:`Q_i = K_i`, :math:`Q_0 = K_0`: symmetric PSD for every parameter value.
-
-    Takes the arguments of :class:`ddlib.attention.DDAttention`; ``weighting`` must be ``"sqrt"`` (the paper's
-    :math:`D_i^{1/2}` on both sides) or ``"none"``, the two choices with equal left and right weights. The trainable
-    factors are ``K`` (padded ``(N, n_max, r)``) and ``K0`` (``(N_0, r_0)``); ``init="schwarz"`` gives the symmetric
-    truncated eigendecompositions of the classical blocks (which have :math:`Q = K` already, all blocks being SPD).
-    """
-
-    def __init__(self, decomposition: Decomposition, local_rank: int, coarse_rank: int | None = None, *,
-                 weighting: str = "sqrt", **kwargs):
-        check_choice("weighting", weighting, ("sqrt", "none"))
-        super().__init__(decomposition, local_rank, coarse_rank, weighting=weighting, **kwargs)
-        self.Q = None   # tied to K
-        self.Q0 = None  # tied to K0
-
-    def local_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\sum_i R_i^T W_i K_iK_i^T W_i R_i F` (gather, two batched products, scatter-add; no ``h``)."""
-        X = F[self.idx] * self.wr[:, :, None]
-        Y = torch.bmm(self.K, torch.bmm(self.K.transpose(1, 2), X)) * self.wl[:, :, None]
-        return F.new_zeros(F.shape).index_add(0, self.idx.reshape(-1), Y.reshape(-1, F.shape[1]))
-
-    def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\Phi K_0K_0^T\Phi^T F` (dense :math:`\Phi` or gather/scatter on its supports; no ``h``)."""
-        if self.Phi_dense is not None:
-            return self.Phi_dense @ (self.K0 @ (self.K0.T @ (self.Phi_dense.T @ F)))
-        C = (F[self.cidx] * self.cval[:, :, None]).sum(1)
-        C = self.K0 @ (self.K0.T @ C)
-        Y = (self.cval[:, :, None] * C[:, None, :]).reshape(-1, F.shape[1])
-        return F.new_zeros(F.shape).index_add(0, self.cidx.reshape(-1), Y)
-
-    def local_blocks(self) -> list[np.ndarray]:
-        r"""The learned local matrices :math:`h\,W_iK_iK_i^TW_i` (``n_i x n_i`` each)."""
-        if not self.use_local:
-            return []
-        with torch.no_grad():
-            K = (self.K * self.wl[:, :, None]).cpu().numpy()
-        s = self.decomposition.sizes
-        return [self.h * K[i, : s[i]] @ K[i, : s[i]].T for i in range(self.decomposition.N)]
-
-    def coarse_block(self) -> np.ndarray:
-        r"""The learned coarse matrix :math:`h\,K_0K_0^T`."""
-        if not self.use_coarse:
-            return np.zeros((0, 0))
-        with torch.no_grad():
-            return self.h * (self.K0 @ self.K0.T).cpu().numpy()
-
-    def num_parameters(self) -> int:
-        local = self.local_rank * int(self.decomposition.sizes.sum()) if self.use_local else 0
-        return local + (int(self.K0.numel()) if self.use_coarse else 0)
-
-    def parameter_formula(self) -> int:
-        r""":math:`r\,(n + 2\delta(N-1)) + N_0 r_0`, half of the untied count."""
-        d = self.decomposition
-        local = self.local_rank * (d.n + 2 * d.delta * (d.N - 1)) if self.use_local else 0
-        return local + self.N0 * self.coarse_rank
-
-
-class SymmetricGlobalAttention(GlobalAttention):
-    r"""Global attention with tied factors, :math:`u = h\,KK^Tf`: symmetric PSD, :math:`nr` parameters.
-
-    Takes the arguments of :class:`ddlib.attention.GlobalAttention`.
-    """
-
-    def __init__(self, n: int, rank: int, **kwargs):
-        super().__init__(n, rank, **kwargs)
-        self.Q = None
-
-    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`h\,KK^TF` for right-hand sides in the columns of ``F``."""
-        return self.K @ (self.K.T @ F) * self.h
-
-    def forward(self, f) -> torch.Tensor:
-        r"""Apply :math:`h\,KK^Tf` to each row of ``f``."""
-        f, single = self._prepare(f)
-        u = (f @ self.K) @ self.K.T * self.h
-        return u[0] if single else u
-
-    def num_parameters(self) -> int:
-        return int(self.K.numel())
-
-    def parameter_formula(self) -> int:
-        return self.n * self.rank
-
-
-# ----------------------------------------------------------------------------------------------------- training
-class FitResult(dict):
-    """The outcome of :func:`fit_operator`: ``model``, ``seconds`` (training), ``epochs``, ``loss`` (final training
-    loss), ``initial_loss``, ``lr``, ``cached`` (whether it was read from the cache)."""
-
-
-def _digest(*arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(np.asarray(a, dtype=np.float64))
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def fit_operator(model: torch.nn.Module, f, u, *, lr: float = 1e-2, epochs: int = 500, seed: int = 0,
-                 cache: bool = True, tag: str = "") -> FitResult:
-    r"""Train ``model`` in place on rows ``f -> u`` by Adam on :math:`\frac1m\sum_s\|M_\theta^{-1}f_s - u_s\|^2/\|u_s\|^2`.
-
-    The loss, optimizer and full-batch schedule of :func:`ddlib.training.train`, for modules it cannot build (the
-    symmetric and banded-plus-low-rank operators) or data it does not make (white noise). ``seed`` seeds torch's global
-    generator (nothing should draw from it; the initialisation is seeded by the model's own ``seed``).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Any operator with ``apply_columns(F)`` (``F`` of shape ``(n, batch)``), float64.
-    f, u : (samples, n) arrays
-        Training right-hand sides and solutions (finite; no zero solution).
-    lr, epochs, seed
-        Adam step size, number of full-batch steps, seed.
-    cache : bool
-        Read and write ``fit-<key>.pt`` in :func:`ddlib.training.cache_dir`; ``key`` hashes ``tag``, the model's class,
-        its ``extra_repr`` and initial parameters, the data and the settings.
-    tag : str
-        Extra text for the cache key.
-
-    Raises
-    ------
-    RuntimeError
-        When the loss becomes NaN or infinite.
-    """
-    f = check_finite("f", f)
-    u = check_finite("u", u)
-    if f.ndim != 2 or f.shape != u.shape or f.shape[1] != getattr(model, "n", f.shape[1]):
-        raise ValueError(f"f and u must both have shape (samples, n) with n = {getattr(model, 'n', '?')}; "
-                         f"got {f.shape} and {u.shape}")
-    lr = check_positive("lr", lr)
-    epochs = check_int("epochs", epochs, low=1)
-    seed = check_int("seed", seed, low=0)
-    init = [p.detach().cpu().numpy() for p in model.parameters()]
-    key = hashlib.sha256(json.dumps({
-        "v": _FIT_VERSION, "tag": tag, "cls": type(model).__name__, "repr": model.extra_repr(),
-        "init": _digest(*init), "data": _digest(f, u), "lr": lr, "epochs": epochs, "seed": seed,
-    }, sort_keys=True).encode()).hexdigest()[:20]
-    path = cache_dir() / f"fit-{key}.pt"
-    if cache and path.is_file():
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(saved["state"])
-            return FitResult(model=model, seconds=float(saved["seconds"]), epochs=epochs, loss=float(saved["loss"]),
-                             initial_loss=float(saved["initial_loss"]), lr=lr, cached=True)
-        except (OSError, RuntimeError, KeyError, ValueError):
-            pass  # unreadable entry: train again and overwrite it
-    torch.manual_seed(seed)
-    dtype = next(model.parameters()).dtype
-    F = torch.as_tensor(np.ascontiguousarray(f.T), dtype=dtype)
-    U = torch.as_tensor(np.ascontiguousarray(u.T), dtype=dtype)
-    w = 1.0 / (U**2).sum(0)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    seconds, loss_value, initial = 0.0, float("nan"), float("nan")
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss = (((model.apply_columns(F) - U) ** 2).sum(0) * w).mean()
-        loss.backward()
-        opt.step()
-        seconds += time.perf_counter() - t0
-        loss_value = loss.item()
-        if epoch == 0:
-            initial = loss_value
-        if not np.isfinite(loss_value):
-            raise RuntimeError(f"training diverged at epoch {epoch + 1} with lr = {lr:g}; lower the learning rate")
-    with torch.no_grad():
-        loss_value = float((((model.apply_columns(F) - U) ** 2).sum(0) * w).mean())
-    if cache:
-        state = {"state": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "seconds": seconds,
-                 "loss": loss_value, "initial_loss": initial}
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-            torch.save(state, tmp)
-        os.replace(tmp.name, path)
-    return FitResult(model=model, seconds=seconds, epochs=epochs, loss=loss_value, initial_loss=initial, lr=lr,
-                     cached=False)
-
-
 # ------------------------------------------------------------------------------------------------ preconditioner
 def learned_preconditioner(model: torch.nn.Module, omega: float = 0.5) -> LinearOperator:
     r"""The SPD preconditioner :math:`M^{-1} = M_\theta^{-1} + \omega\,h^2/2\,I` as a LinearOperator (module docstring).
 
-    ``model`` must be symmetric positive semi-definite (:class:`SymmetricDDAttention`,
-    :class:`SymmetricGlobalAttention`); ``omega > 0`` is the weight of the Jacobi term :math:`\omega\,\mathrm{diag}(A)^{-1}`.
+    ``model`` must be symmetric positive semi-definite by construction (tied factors: a ``DDAttention`` or
+    ``GlobalAttention`` with ``symmetric=True``); ``omega > 0`` is the weight of the Jacobi term
+    :math:`\omega\,\mathrm{diag}(A)^{-1}`.
     """
-    if not isinstance(model, (SymmetricDDAttention, SymmetricGlobalAttention)):
-        raise ValueError(f"model must be a SymmetricDDAttention or SymmetricGlobalAttention; got {type(model).__name__}")
+    if not getattr(model, "symmetric", False):
+        raise ValueError(f"model must have tied factors (symmetric=True); got {type(model).__name__} "
+                         f"with symmetric={getattr(model, 'symmetric', None)}")
     omega = check_positive("omega", omega)
     n = model.n
     c = omega * model.h**2 / 2.0
@@ -305,14 +117,14 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
     ``none``
         plain CG;
     ``as1``, ``as2``
-        classical additive Schwarz (:func:`ddlib.schwarz.schwarz_preconditioner`, ``variant="additive"``), one level
+        classical additive Schwarz (:func:`ddlib.schwarz.schwarz_preconditioner`, ``weighting="none"``), one level
         and two levels with the hat coarse space;
     ``learned_dd``
-        :func:`learned_preconditioner` of a :class:`SymmetricDDAttention` (``N``, ``delta``, ``local_rank``, full coarse
-        rank, :math:`D_i^{1/2}` weights with multiplicity scaling), trained by :func:`fit_operator` on the Fourier band
-        ``K = modes_per_subdomain * N`` with ``samples_per_mode * K`` samples (:func:`ddlib.data.make_dataset`);
+        :func:`learned_preconditioner` of a tied DD attention (``DDSpec(N, delta, local_rank, symmetric=True)``: full
+        coarse rank, :math:`D_i^{1/2}` weights with multiplicity scaling), trained by :func:`ddlib.training.train` on
+        the Fourier band ``K = modes_per_subdomain * N`` with ``samples_per_mode * K`` samples;
     ``learned_global``
-        the same for a :class:`SymmetricGlobalAttention` whose rank gives about the DD parameter count,
+        the same for a tied global attention whose rank gives about the DD parameter count,
         :math:`r_g = \max(1, \mathrm{round}(P_{DD}/n))`.
 
     Both learned operators start from :math:`\mathcal N(0, s^2)` factors, ``s = init_scale``. Whatever the band data
@@ -327,7 +139,7 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
     dict
         ``rows`` (dicts of :func:`pcg_row` plus ``params``, ``N``, ``K`` and ``train_seconds``: the training seconds of
         a learned operator, the measured set-up seconds (factorisations) of ``as1``/``as2``, 0 for ``none``),
-        ``models`` (``n -> {"learned_dd": FitResult, "learned_global": FitResult}``) and ``settings``.
+        ``models`` (``n -> {"learned_dd": TrainResult, "learned_global": TrainResult}``) and ``settings``.
     """
     ns = [check_int("ns[i]", v, low=3) for v in ns]
     m = check_int("m", m, low=2)
@@ -344,24 +156,26 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
         A = laplacian_1d(n)
         b = np.random.default_rng(b_rng).standard_normal(n)
         K = min(modes_per_subdomain * N, n // 2)
-        data = make_dataset("train", n, samples_per_mode * K, K, seed)
-        dd = SymmetricDDAttention(dec, local_rank, seed=seed, init_scale=init_scale, coarse_storage="gather")
-        fit_dd = fit_operator(dd, data.f, data.u, lr=lr, epochs=epochs, seed=seed, cache=cache, tag="pcg_study")
+        base = TrainConfig(model=DDSpec(N, delta, local_rank, symmetric=True), n=n, K=K,
+                           samples=samples_per_mode * K, epochs=epochs, lr=lr, init_scale=init_scale, seed=seed,
+                           eval_points=2)
+        fit_dd = train(base, cache_results=cache)
+        dd = fit_dd.model
         rank_g = int(min(n, max(1, round(dd.num_parameters() / n))))
-        gl = SymmetricGlobalAttention(n, rank_g, seed=seed, init_scale=init_scale)
-        fit_gl = fit_operator(gl, data.f, data.u, lr=lr, epochs=epochs, seed=seed, cache=cache, tag="pcg_study")
+        fit_gl = train(base.replace(model=GlobalSpec(rank_g, symmetric=True)), cache_results=cache)
+        gl = fit_gl.model
         models[n] = {"learned_dd": fit_dd, "learned_global": fit_gl}
         setup = {}
         for name, coarse in (("as1", "none"), ("as2", "hat")):
             t0 = time.perf_counter()
-            setup[name] = (schwarz_preconditioner(dec, A, variant="additive", coarse=coarse), 0,
+            setup[name] = (schwarz_preconditioner(dec, A, weighting="none", coarse=coarse), 0,
                            time.perf_counter() - t0)
         precs = {
             "none": (None, 0, 0.0),
             "as1": setup["as1"],
             "as2": setup["as2"],
-            "learned_dd": (learned_preconditioner(dd, omega), dd.num_parameters(), fit_dd["seconds"]),
-            "learned_global": (learned_preconditioner(gl, omega), gl.num_parameters(), fit_gl["seconds"]),
+            "learned_dd": (learned_preconditioner(dd, omega), dd.num_parameters(), fit_dd.final["seconds"]),
+            "learned_global": (learned_preconditioner(gl, omega), gl.num_parameters(), fit_gl.final["seconds"]),
         }
         for name in PRECONDITIONERS:
             M, params, secs = precs[name]

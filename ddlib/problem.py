@@ -49,6 +49,7 @@ def grid(n: int) -> tuple[float, np.ndarray]:
 
 def laplacian_1d(n: int) -> sp.csr_matrix:
     r"""The sparse finite-difference matrix :math:`A = h^{-2}\,\mathrm{tridiag}(-1, 2, -1)` (CSR, float64)."""
+    n = check_int("n", n, low=1)
     h, _ = grid(n)
     main = np.full(n, 2.0 / h**2)
     off = np.full(n - 1, -1.0 / h**2)
@@ -57,9 +58,21 @@ def laplacian_1d(n: int) -> sp.csr_matrix:
 
 def eigenvalues(n: int, k=None) -> np.ndarray:
     r"""Eigenvalues :math:`\lambda_k = \frac{4}{h^2}\sin^2\!\big(\frac{k\pi h}{2}\big)`, ascending, for ``k = 1..n`` (or the given ``k``)."""
+    n = check_int("n", n, low=1)
     h, _ = grid(n)
-    k = np.arange(1, n + 1) if k is None else np.asarray(k)
+    k = np.arange(1, n + 1) if k is None else _mode_numbers(k, n)
     return 4.0 / h**2 * np.sin(k * np.pi * h / 2.0) ** 2
+
+
+def _mode_numbers(k, n: int) -> np.ndarray:
+    """``k`` as an integer array of mode numbers in ``1..n`` (ValueError otherwise)."""
+    a = np.asarray(k)
+    if a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a))):
+        raise ValueError(f"k must hold integers in [1, {n}]; got {k!r}")
+    a = a.astype(np.int64)
+    if a.size and (a.min() < 1 or a.max() > n):
+        raise ValueError(f"k must hold integers in [1, {n}]; got values from {a.min()} to {a.max()}")
+    return a
 
 
 def eigenvectors(n: int, k=None, *, normalized: bool = False) -> np.ndarray:
@@ -67,8 +80,9 @@ def eigenvectors(n: int, k=None, *, normalized: bool = False) -> np.ndarray:
 
     With ``normalized=True`` each column is scaled by :math:`\sqrt{2h}`, which makes the full set orthonormal.
     """
+    n = check_int("n", n, low=1)
     h, x = grid(n)
-    k = np.arange(1, n + 1) if k is None else np.atleast_1d(np.asarray(k))
+    k = np.arange(1, n + 1) if k is None else np.atleast_1d(_mode_numbers(k, n))
     V = np.sin(np.pi * np.outer(x, k))
     return V * np.sqrt(2.0 * h) if normalized else V
 

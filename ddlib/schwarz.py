@@ -9,15 +9,16 @@ As in PETSc's ``PCASM`` and FROSch, a preconditioner is a sum of independent par
     \;+\; \underbrace{\sum_{i=1}^{N} R_i^T W_i^{L} A_i^{-1} W_i^{R} R_i}_{\text{overlapping part}},
     \qquad A_i = R_i A R_i^T, \quad A_0 = \Phi^T A \Phi .
 
-The overlapping part comes in three variants (:data:`VARIANTS`), with :math:`D_i` a partition of unity
+The overlapping part comes in three weightings (``weighting``, :data:`ddlib.decomposition.WEIGHTINGS`, the same names
+as in :class:`ddlib.attention.DDAttention`), with :math:`D_i` a partition of unity
 (:meth:`ddlib.decomposition.Decomposition.partition_of_unity`):
 
-``"additive"``   (additive Schwarz, ASM; :cite:t:`dryja1987additive`)
+``"none"``   (additive Schwarz, ASM; :cite:t:`dryja1987additive`)
     :math:`W_i^L = W_i^R = I`; symmetric.
-``"restricted"``  (restricted additive Schwarz, RAS; :cite:t:`cai1999restricted`)
+``"left"``   (restricted additive Schwarz, RAS; :cite:t:`cai1999restricted`)
     :math:`W_i^L = D_i`, :math:`W_i^R = I`; not symmetric (use GMRES). With Boolean :math:`D_i` this is PETSc's
     ``PC_ASM_RESTRICT``.
-``"weighted"``   (the paper's symmetric form)
+``"sqrt"``   (the paper's symmetric form, "weighted" Schwarz)
     :math:`W_i^L = W_i^R = D_i^{1/2}`; symmetric, and positive definite because :math:`\sum_i R_i^T D_i R_i = I`.
 
 One level means no coarse part (``coarse="none"``); two levels add :math:`\Phi A_0^{-1}\Phi^T` with the hat or the
@@ -37,7 +38,7 @@ Examples
 >>> from ddlib.decomposition import Decomposition
 >>> from ddlib.problem import laplacian_1d
 >>> dec = Decomposition(n=255, N=8, delta=2)
->>> M = schwarz_preconditioner(dec, variant="additive", coarse="hat")
+>>> M = schwarz_preconditioner(dec, weighting="none", coarse="hat")
 >>> A = laplacian_1d(255)
 >>> x, info = cg(A, np.ones(255), M=M, rtol=1e-10)
 >>> info, bool(np.linalg.norm(A @ x - 1) < 1e-8 * np.sqrt(255))
@@ -51,11 +52,10 @@ from scipy.linalg.lapack import dpttrf, dpttrs
 from scipy.sparse.linalg import LinearOperator, splu
 
 from ._validate import check_choice, check_int
-from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, Decomposition, element_decomposition
+from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, element_decomposition
 from .problem import laplacian_1d
 
 __all__ = [
-    "VARIANTS",
     "PaddedTridiagonalSolver",
     "OverlappingOperator",
     "CoarseOperator",
@@ -72,10 +72,6 @@ __all__ = [
     "scaling_study",
     "add_bounds",
 ]
-
-#: Names accepted by :class:`OverlappingOperator` for the overlapping part.
-VARIANTS = ("additive", "restricted", "weighted")
-
 
 def _check_matrix(A, n: int) -> sp.csr_matrix:
     """``A`` (default: the model problem) as a CSR float64 matrix, checked to be n x n, symmetric and tridiagonal."""
@@ -173,26 +169,21 @@ class OverlappingOperator(_Operator):
         Subdomains (``N``, ``delta``).
     A : sparse matrix, optional
         Symmetric positive definite tridiagonal matrix; default :func:`ddlib.problem.laplacian_1d`.
-    variant : {"additive", "restricted", "weighted"}
+    weighting : {"none", "left", "sqrt"}
         :math:`(W^L, W^R) = (I, I)`, :math:`(D_i, I)` or :math:`(D_i^{1/2}, D_i^{1/2})`.
     partition : {"multiplicity", "ramp", "boolean"}
-        The partition of unity :math:`D_i` used by ``"restricted"`` and ``"weighted"`` (ignored by ``"additive"``).
+        The partition of unity :math:`D_i` used by ``"left"`` and ``"sqrt"`` (ignored by ``"none"``).
     """
 
-    def __init__(self, dec: Decomposition, A=None, variant: str = "additive", partition: str = "multiplicity"):
+    def __init__(self, dec: Decomposition, A=None, weighting: str = "none", partition: str = "multiplicity"):
         if not isinstance(dec, Decomposition):
             raise ValueError(f"dec must be a ddlib.decomposition.Decomposition; got {type(dec).__name__}")
-        self.variant = check_choice("variant", variant, VARIANTS)
+        self.weighting = check_choice("weighting", weighting, WEIGHTINGS)
         self.partition = check_choice("partition", partition, PARTITIONS_OF_UNITY)
         self.dec = dec
         n, mask, J = dec.n, dec.mask, dec.padded_indices
         A = _check_matrix(A, n)
-        ones = mask.astype(np.float64)
-        if variant == "additive":
-            w_left, w_right = ones, ones
-        else:
-            D = dec.padded_partition_of_unity(partition)
-            w_left, w_right = (D, ones) if variant == "restricted" else (np.sqrt(D),) * 2
+        w_left, w_right = dec.padded_weights(partition, weighting)
         rows = np.flatnonzero(mask.ravel())
         cols = J.ravel()[rows]
         size = J.size
@@ -200,7 +191,7 @@ class OverlappingOperator(_Operator):
         self.restrict = sp.csr_matrix((w_right.ravel()[rows], (rows, cols)), shape=(size, n))
         self.prolong = sp.csr_matrix((w_left.ravel()[rows], (cols, rows)), shape=(n, size))
         self.solver = PaddedTridiagonalSolver(A, J, mask)
-        self.symmetric = variant != "restricted"
+        self.symmetric = weighting != "left"
         super().__init__(dtype=np.float64, shape=(n, n))
 
     def _apply(self, x):
@@ -242,8 +233,7 @@ class CoarseOperator(_Operator):
         self.n_coarse = self.Phi.shape[1]
         self._lu = None
         if self.n_coarse:
-            A0 = (self.Phi.T @ (A @ self.Phi)).tocsc()
-            self._lu = splu(A0)
+            self._lu = splu(dec.coarse_matrix(coarse, A, sparse=True, partition=partition))
         super().__init__(dtype=np.float64, shape=(dec.n, dec.n))
 
     def _apply(self, x):
@@ -294,11 +284,11 @@ class SchwarzPreconditioner(_Operator):
 
     def __repr__(self) -> str:
         o = self.overlapping
-        return (f"SchwarzPreconditioner({o.dec!r}, variant={o.variant!r}, partition={o.partition!r}, "
+        return (f"SchwarzPreconditioner({o.dec!r}, weighting={o.weighting!r}, partition={o.partition!r}, "
                 f"coarse={self.coarse.coarse!r})")
 
 
-def schwarz_preconditioner(dec: Decomposition, A=None, *, variant: str = "additive", coarse: str = "hat",
+def schwarz_preconditioner(dec: Decomposition, A=None, *, weighting: str = "none", coarse: str = "hat",
                            partition: str = "multiplicity") -> SchwarzPreconditioner:
     r"""One- or two-level Schwarz preconditioner :math:`M^{-1}` on the decomposition ``dec``.
 
@@ -307,21 +297,21 @@ def schwarz_preconditioner(dec: Decomposition, A=None, *, variant: str = "additi
     dec : Decomposition
     A : sparse matrix, optional
         Symmetric positive definite tridiagonal matrix; default the model problem.
-    variant : {"additive", "restricted", "weighted"}
-        The overlapping part (see the module docstring).
+    weighting : {"none", "left", "sqrt"}
+        The overlapping part: additive, restricted or weighted Schwarz (see the module docstring).
     coarse : {"hat", "nicolaides", "none"}
         The coarse space; ``"none"`` gives a one-level method.
     partition : {"multiplicity", "ramp", "boolean"}
-        The partition of unity :math:`D_i`: the weights of the ``"restricted"`` and ``"weighted"`` variants and of
+        The partition of unity :math:`D_i`: the weights of the ``"left"`` and ``"sqrt"`` weightings and of
         the Nicolaides coarse space.
 
     Returns
     -------
     SchwarzPreconditioner
         A :class:`scipy.sparse.linalg.LinearOperator` applying :math:`M^{-1}`, usable as ``M=`` in
-        :func:`scipy.sparse.linalg.cg` (symmetric variants) or :func:`scipy.sparse.linalg.gmres`.
+        :func:`scipy.sparse.linalg.cg` (symmetric weightings) or :func:`scipy.sparse.linalg.gmres`.
     """
-    return SchwarzPreconditioner(OverlappingOperator(dec, A, variant, partition),
+    return SchwarzPreconditioner(OverlappingOperator(dec, A, weighting, partition),
                                  CoarseOperator(dec, A, coarse, partition))
 
 
@@ -390,7 +380,7 @@ def hat_two_level_bound(dec: Decomposition) -> float:
     return 1.0 + dec.n_colors
 
 
-def measure(n: int, N: int, delta: int, *, variant: str = "additive", coarse: str = "hat",
+def measure(n: int, N: int, delta: int, *, weighting: str = "none", coarse: str = "hat",
             partition: str = "multiplicity", seed: int = 0, rtol: float = 1e-8, kappa_rtol: float = 1e-10,
             dense_max: int = 511) -> dict:
     r"""Condition number of :math:`M^{-1}A` and PCG iterations for one configuration of the model problem.
@@ -399,21 +389,21 @@ def measure(n: int, N: int, delta: int, *, variant: str = "additive", coarse: st
     Ritz values of PCG run to ``kappa_rtol`` (``method = "lanczos"``, :func:`ddlib.krylov.condition_estimate`).
     ``pcg_iterations`` is the number of PCG steps until :math:`\|r\|_2 \le \mathrm{rtol}\|b\|_2` for the standard
     normal right-hand side ``b`` drawn from ``numpy.random.default_rng(seed)``, zero start (read off the same run).
-    The preconditioner must be symmetric (variants ``"additive"`` and ``"weighted"``).
+    The preconditioner must be symmetric (weightings ``"none"`` and ``"sqrt"``).
 
     Returns
     -------
     dict
-        ``n, N, delta, levels, variant, coarse, partition, kappa, lambda_min, lambda_max, method, pcg_iterations,
+        ``n, N, delta, levels, weighting, coarse, partition, kappa, lambda_min, lambda_max, method, pcg_iterations,
         H_over_delta`` (:math:`H/\delta_g`) and ``shape`` (:func:`theory_shape`).
     """
     from .krylov import dense_spectrum, pcg, ritz_values
 
-    if variant == "restricted":
-        raise ValueError("variant must be 'additive' or 'weighted' (symmetric) for PCG; got 'restricted'")
+    if weighting == "left":
+        raise ValueError("weighting must be 'none' or 'sqrt' (symmetric) for PCG; got 'left'")
     dec = Decomposition(n, N, delta)
     A = laplacian_1d(dec.n)
-    M = schwarz_preconditioner(dec, A, variant=variant, coarse=coarse, partition=partition)
+    M = schwarz_preconditioner(dec, A, weighting=weighting, coarse=coarse, partition=partition)
     b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(dec.n)
     res = pcg(A, b, M, rtol=min(rtol, kappa_rtol))
     below = np.flatnonzero(res.residuals <= rtol)
@@ -422,7 +412,7 @@ def measure(n: int, N: int, delta: int, *, variant: str = "additive", coarse: st
         ev, method = dense_spectrum(A, M), "dense"
     else:
         ev, method = ritz_values(res.alpha, res.beta), "lanczos"
-    return dict(n=dec.n, N=dec.N, delta=dec.delta, levels=M.levels, variant=variant, coarse=coarse,
+    return dict(n=dec.n, N=dec.N, delta=dec.delta, levels=M.levels, weighting=weighting, coarse=coarse,
                 partition=partition, kappa=float(ev[-1] / ev[0]), lambda_min=float(ev[0]), lambda_max=float(ev[-1]),
                 method=method, pcg_iterations=iterations, H_over_delta=dec.H / overlap_width(dec),
                 shape=theory_shape(dec, M.levels))
@@ -437,11 +427,11 @@ def fit_constant(rows: list[dict]) -> float:
 
 #: The preconditioners compared in chapter 2's scaling study (keyword arguments of :func:`measure`).
 SERIES = {
-    "one-level ASM": dict(variant="additive", coarse="none", partition="multiplicity"),
-    "two-level ASM, hat": dict(variant="additive", coarse="hat", partition="multiplicity"),
-    "two-level ASM, Nicolaides": dict(variant="additive", coarse="nicolaides", partition="ramp"),
-    "two-level weighted, multiplicity": dict(variant="weighted", coarse="hat", partition="multiplicity"),
-    "two-level weighted, ramp": dict(variant="weighted", coarse="hat", partition="ramp"),
+    "one-level ASM": dict(weighting="none", coarse="none", partition="multiplicity"),
+    "two-level ASM, hat": dict(weighting="none", coarse="hat", partition="multiplicity"),
+    "two-level ASM, Nicolaides": dict(weighting="none", coarse="nicolaides", partition="ramp"),
+    "two-level weighted, multiplicity": dict(weighting="sqrt", coarse="hat", partition="multiplicity"),
+    "two-level weighted, ramp": dict(weighting="sqrt", coarse="hat", partition="ramp"),
 }
 
 
@@ -493,7 +483,7 @@ def add_bounds(rows: list[dict]) -> dict:
         by_series.setdefault(r["series"], []).append(r)
     for name, sel in by_series.items():
         r0 = sel[0]
-        if r0["variant"] != "additive":
+        if r0["weighting"] != "none":
             for r in sel:
                 r["bound"], r["bound_kind"] = None, None
         elif r0["coarse"] == "hat":

@@ -4,11 +4,20 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from ddlib.ablations import (BandedLowRank, ablation_specs, banded_lowrank_for_budget, banded_lowrank_parameter_count,
-                             build_ablation_model, copy_shared_factors, operator_parts, run_ablations)
-from ddlib.attention import DDAttention
+from ddlib.ablations import ablation_specs, banded_lowrank_for_budget, operator_parts, run_ablations
+from ddlib.attention import BandedLowRank, DDAttention, banded_lowrank_parameter_count
 from ddlib.decomposition import Decomposition
+from ddlib.models import BandedSpec, DDSpec, GlobalSpec
 from ddlib.training import TrainConfig
+
+
+def copy_shared_factors(src, dst):
+    """Copy every parameter of ``src`` into the parameter of ``dst`` with the same name and shape."""
+    mine = dict(dst.named_parameters())
+    with torch.no_grad():
+        for name, p in src.named_parameters():
+            if name in mine and mine[name].shape == p.shape:
+                mine[name].copy_(p)
 
 FAST = settings(max_examples=25, deadline=None)
 
@@ -108,11 +117,13 @@ def test_specs_differ_from_baseline_in_one_respect_and_fmm_matches_budget():
     for label, spec in specs.items():
         if label in ("baseline", "banded + low rank"):
             continue
-        changed = {k for k in set(spec) | set(base) if spec.get(k) != base.get(k)}
+        a, b = spec.to_dict(), base.to_dict()
+        changed = {k for k in a if a[k] != b[k]}
         assert len(changed) == 1, (label, changed)
     fmm = specs["banded + low rank"]
-    target = build_ablation_model(base, 255).num_parameters()
-    got = build_ablation_model(fmm, 255).num_parameters()
+    assert isinstance(fmm, BandedSpec)
+    target = base.build(255).num_parameters()
+    got = fmm.build(255).num_parameters()
     assert abs(got - target) <= 2 * 255  # one more band diagonal would change the count by about 2n
     assert banded_lowrank_for_budget(100, banded_lowrank_parameter_count(100, 3, 2), 2) == 3
     with pytest.raises(ValueError, match="bandwidth"):
@@ -121,12 +132,12 @@ def test_specs_differ_from_baseline_in_one_respect_and_fmm_matches_budget():
 
 def test_run_ablations_small(tmp_path, monkeypatch):
     monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
-    base = TrainConfig(model={"kind": "global", "rank": 1}, n=31, K=4, samples=8, test_samples=8, epochs=5,
+    base = TrainConfig(model=GlobalSpec(1), n=31, K=4, samples=8, test_samples=8, validation_samples=8, epochs=5,
                        eval_points=2)
     specs = {k: v for k, v in ablation_specs(31, 4, 1, 2, deltas=(), Ns=()).items()
              if k in ("baseline", "no coarse", "banded + low rank")}
-    rows = run_ablations(specs, base, lrs=(1e-2,), seeds=(0,))
+    rows = run_ablations(specs, base, {"lr": [1e-2], "init_scale": [0.1]}, seeds=(0, 1), workers=1)
     assert [r["label"] for r in rows] == list(specs)
     for r in rows:
         assert r["operator_error_min"] <= r["operator_error_mean"] <= r["operator_error_max"]
-        assert np.isfinite(r["error_noise_mean"])
+        assert np.isfinite(r["error_noise_mean"]) and r["seeds"] == 2 and r["spec"] == specs[r["label"]]

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ddlib.attention import (DDAttention, GlobalAttention, configure_threads, dd_parameter_count,
-                             global_parameter_count, operator_error, truncated_factors)
+                             global_parameter_count, operator_error, reference_apply, truncated_factors)
 from ddlib.decomposition import Decomposition
 from ddlib.problem import eigenvalues, inverse, laplacian_1d
 
@@ -28,17 +28,18 @@ def loop_reference(model: DDAttention, f: np.ndarray) -> np.ndarray:
     D = dec.partition_of_unity(model.partition)
     u = np.zeros_like(f)
     if model.use_local:
+        Q, K = (t.detach().numpy() * np.sqrt(model.local_scale) for t in model.local_factors())
         for i, R in enumerate(dec.restrictions()):
             ni = R.shape[0]
-            Qi = model.Q[i, :ni].detach().numpy()
-            Ki = model.K[i, :ni].detach().numpy()
+            Qi, Ki = Q[i, :ni], K[i, :ni]
             WL, WR = {"sqrt": (np.sqrt(D[i]), np.sqrt(D[i])), "left": (D[i], np.ones(ni)),
                       "none": (np.ones(ni), np.ones(ni))}[model.weighting]
             Mi = sp.diags(WL) @ (Qi @ Ki.T) @ sp.diags(WR)
             u += (R.T @ (Mi @ (R @ f.T))).T
     if model.use_coarse:
         P = dec.coarse_space(model.coarse).toarray()
-        B = model.Q0.detach().numpy() @ model.K0.detach().numpy().T
+        Q0, K0 = model.coarse_factors()
+        B = Q0.detach().numpy() @ K0.detach().numpy().T
         u += (P @ B @ P.T @ f.T).T
     return model.h * u
 
@@ -50,15 +51,16 @@ def test_vectorized_dd_equals_loop_and_dense(dec, data):
     coarse = data.draw(st.sampled_from(["hat", "nicolaides", "none"]))
     weighting = data.draw(st.sampled_from(["sqrt", "left", "none"]))
     use_local = data.draw(st.booleans())
-    storage = data.draw(st.sampled_from(["dense", "gather"]))
-    implementation = data.draw(st.sampled_from(["auto", "gather"]))
+    symmetric = weighting != "left" and data.draw(st.booleans())
+    shared = dec.N >= 3 and data.draw(st.booleans())
+    coarse_inverse = data.draw(st.sampled_from(["learned", "galerkin"]))
     has_coarse = coarse == "nicolaides" or (coarse == "hat" and dec.N > 1)
     if not use_local and not has_coarse:
         use_local = True
     r = data.draw(st.integers(1, dec.n_max))
     seed = data.draw(st.integers(0, 2**16))
     model = DDAttention(dec, r, partition=partition, coarse=coarse, weighting=weighting, use_local=use_local,
-                        coarse_storage=storage, implementation=implementation, seed=seed, init_scale=0.7)
+                        symmetric=symmetric, shared=shared, coarse_inverse=coarse_inverse, seed=seed, init_scale=0.7)
     f = np.random.default_rng(seed).standard_normal((3, dec.n))
     u = model(torch.as_tensor(f)).detach().numpy()
     ref = loop_reference(model, f)
@@ -135,37 +137,38 @@ def test_parameter_counts_equal_formulas(dec, data):
 
 @FAST
 @given(dec=decompositions(max_m=9, max_N=7), data=st.data())
-def test_window_layout_equals_gather_path_with_gradients(dec, data):
-    """The fast window layout (strided views, closed-form hat space, weights folded into the factors) and the general
-    gather/index_add path give the same outputs, parameter gradients and dense matrix, rows and columns alike."""
-    kw = dict(partition=data.draw(st.sampled_from(["multiplicity", "ramp", "boolean"])),
-              weighting=data.draw(st.sampled_from(["sqrt", "left", "none"])),
+def test_window_layout_equals_reference_path_with_gradients(dec, data):
+    """The fast window layout (strided views, closed-form hat space, weights folded into the factors) and the
+    reference gather/index_add path give the same outputs, parameter and input gradients, rows and columns alike."""
+    weighting = data.draw(st.sampled_from(["sqrt", "left", "none"]))
+    kw = dict(partition=data.draw(st.sampled_from(["multiplicity", "ramp", "boolean"])), weighting=weighting,
               coarse=data.draw(st.sampled_from(["hat", "nicolaides", "none"])),
+              symmetric=weighting != "left" and data.draw(st.booleans()),
+              shared=dec.N >= 3 and data.draw(st.booleans()),
               seed=data.draw(st.integers(0, 2**16)), init_scale=0.5)
     r = data.draw(st.integers(1, dec.n_max))
-    fast, slow = DDAttention(dec, r, **kw), DDAttention(dec, r, implementation="gather", **kw)
-    assert fast._window_local and not slow._window_local
-    f = torch.randn(4, dec.n, generator=torch.Generator().manual_seed(kw["seed"]), dtype=torch.float64)
-    u, v = fast(f), slow(f)
+    model = DDAttention(dec, r, **kw)
+    f = torch.randn(4, dec.n, generator=torch.Generator().manual_seed(kw["seed"]), dtype=torch.float64,
+                    requires_grad=True)
+    u, v = model(f), reference_apply(model, f.T).T
     tol = 1e-13 * float(v.detach().abs().max() + 1e-300)
     assert torch.allclose(u, v, rtol=0, atol=tol)
-    assert torch.allclose(fast.apply_columns(f.T.contiguous()).T, v, rtol=0, atol=tol)
-    for a, b in zip(torch.autograd.grad(u.square().sum(), list(fast.parameters())),
-                    torch.autograd.grad(v.square().sum(), list(slow.parameters()))):
+    assert torch.allclose(model.apply_columns(f.T.contiguous()).T, v, rtol=0, atol=tol)
+    params = list(model.parameters())
+    for a, b in zip(torch.autograd.grad(u.square().sum(), params + [f]),
+                    torch.autograd.grad(v.square().sum(), params + [f])):
         assert torch.allclose(a, b, rtol=0, atol=1e-12 * float(b.abs().max() + 1e-300))
-    with torch.inference_mode():
-        assert torch.allclose(fast.dense(), slow.dense(), rtol=0, atol=1e-13 * float(slow.dense().abs().max()))
-    if fast.use_local and fast.use_coarse:  # the parts on their own (as ddlib.ablations reads them)
+    if model.use_local and model.use_coarse:  # the parts on their own (as ddlib.ablations reads them) add up
         eye = torch.eye(dec.n, dtype=torch.float64)
         with torch.no_grad():
-            assert torch.allclose(fast.local_part(eye), slow.local_part(eye), rtol=0, atol=1e-12)
-            assert torch.allclose(fast.coarse_part(eye), slow.coarse_part(eye), rtol=0, atol=1e-12)
+            parts = (model.local_part(eye) + model.coarse_part(eye)) * model.h
+            assert torch.allclose(parts, model.dense(), rtol=0, atol=1e-13 * float(parts.abs().max()))
 
 
 def test_inference_cache_follows_parameter_updates():
     """Without grad the folded factors are cached; an optimizer step or a load_state_dict must invalidate them."""
     dec = Decomposition(127, 8, 3)
-    model, ref = DDAttention(dec, 4, seed=1), DDAttention(dec, 4, seed=2, implementation="gather")
+    model, ref = DDAttention(dec, 4, seed=1), DDAttention(dec, 4, seed=2)
     f = torch.randn(5, 127, dtype=torch.float64)
     with torch.inference_mode():
         first = model(f)
@@ -178,13 +181,13 @@ def test_inference_cache_follows_parameter_updates():
     with torch.no_grad():
         after = model(f)
         assert not torch.allclose(after, first)
-        assert torch.allclose(after, ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
+        assert torch.allclose(after, reference_apply(ref, f.T).T, rtol=0, atol=1e-13 * float(after.abs().max()))
         model.K0.mul_(2.0)
         ref.K0.mul_(2.0)
-        assert torch.allclose(model(f), ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
+        assert torch.allclose(model(f), reference_apply(ref, f.T).T, rtol=0, atol=1e-13 * float(after.abs().max()))
         model.K = torch.nn.Parameter(2.0 * model.K)      # a replaced parameter (new object, version 0)
         ref.K = torch.nn.Parameter(2.0 * ref.K)
-        assert torch.allclose(model(f), ref(f), rtol=0, atol=1e-13 * float(after.abs().max()))
+        assert torch.allclose(model(f), reference_apply(ref, f.T).T, rtol=0, atol=1e-13 * float(after.abs().max()))
 
 
 def test_gradcheck_both_operators():
@@ -193,12 +196,16 @@ def test_gradcheck_both_operators():
     g = GlobalAttention(11, 3, seed=1)
     assert torch.autograd.gradcheck(lambda Q, K, x: _with(g, Q=Q, K=K)(x), (g.Q, g.K, f))
     for dec, kw in ((Decomposition(11, 3, 1), dict()), (Decomposition(11, 2, 2), dict(partition="ramp")),
-                    (Decomposition(11, 3, 1), dict(weighting="left", partition="ramp", coarse_storage="gather",
-                                                   implementation="gather")),
-                    (Decomposition(11, 3, 1), dict(coarse="nicolaides", weighting="none"))):
+                    (Decomposition(11, 3, 1), dict(weighting="left", partition="ramp")),
+                    (Decomposition(11, 3, 1), dict(coarse="nicolaides", weighting="none")),
+                    (Decomposition(11, 3, 1), dict(symmetric=True, shared=True)),
+                    (Decomposition(11, 3, 1), dict(symmetric=True, coarse_inverse="galerkin"))):
         dd = DDAttention(dec, 2, seed=2, **kw)
-        assert torch.autograd.gradcheck(lambda Q, K, Q0, K0, x: _with(dd, Q=Q, K=K, Q0=Q0, K0=K0)(x),
-                                        (dd.Q, dd.K, dd.Q0, dd.K0, f))
+        names, values = zip(*dd.named_parameters())
+        assert torch.autograd.gradcheck(lambda *a: _with(dd, **dict(zip(names, a[:-1])))(a[-1]), (*values, f))
+        ref = _Reference(dd)
+        assert torch.autograd.gradcheck(lambda *a: _with(ref, **{f"dd.{k}": v for k, v in zip(names, a[:-1])})(a[-1]),
+                                        (*values, f))
 
 
 @pytest.mark.parametrize("dec,kw", [(Decomposition(23, 4, 2), {}), (Decomposition(23, 4, 0), {}),
@@ -236,6 +243,17 @@ def test_hand_written_backward_of_the_window_layout_passes_gradcheck(dec, kw):
     g, = torch.autograd.grad(dd(f).square().sum(), next(dd.parameters()), create_graph=True)
     with pytest.raises(RuntimeError, match="once_differentiable"):  # no silent wrong second derivatives
         g.sum().backward()
+
+
+class _Reference(torch.nn.Module):
+    """``reference_apply`` as a module's forward on rows, so functional_call can swap the DD model's parameters."""
+
+    def __init__(self, dd):
+        super().__init__()
+        self.dd = dd
+
+    def forward(self, x):
+        return reference_apply(self.dd, x.T).T
 
 
 def _with(model, **params):
@@ -308,8 +326,16 @@ def test_local_and_coarse_blocks_of_exact_init():
     (lambda: DDAttention(Decomposition(31, 4, 1), 2, weighting="square"), "weighting"),
     (lambda: DDAttention(Decomposition(31, 4, 1), 2, use_local=False, use_coarse=False), "use_local"),
     (lambda: DDAttention("not a decomposition", 2), "decomposition"),
-    (lambda: DDAttention(Decomposition(31, 4, 1), 2, coarse="nicolaides", implementation="strided"), "implementation"),
-    (lambda: DDAttention(Decomposition(31, 4, 1), 2, implementation="fast"), "implementation"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2, symmetric=True, weighting="left"), "weighting"),
+    (lambda: DDAttention(Decomposition(31, 2, 1), 2, shared=True), "shared"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2, coarse_inverse="exact"), "coarse_inverse"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2)(torch.full((2, 31), float("nan"))), "finite"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2).apply_columns(torch.zeros(30, 2)), r"shape \(n, batch\)"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2).apply_columns(np.zeros((31, 2))), "tensor"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2, shared=True, coarse_inverse="learned").transfer_to(
+        Decomposition(63, 8, 1)), "galerkin"),
+    (lambda: DDAttention(Decomposition(31, 4, 1), 2, shared=True, coarse_inverse="galerkin").transfer_to(
+        Decomposition(63, 4, 1)), "m = 8"),
     (lambda: GlobalAttention(10, 2)(torch.zeros(3, 9)), "shape"),
     (lambda: GlobalAttention(10, 2, dtype=torch.int64), "dtype"),
     (lambda: operator_error(np.zeros((3, 4))), "square"),
@@ -329,3 +355,46 @@ def test_configure_threads_honours_environment(monkeypatch):
             configure_threads()
     finally:
         torch.set_num_threads(before)
+
+
+@FAST
+@given(dec=decompositions(max_m=8, max_N=6), data=st.data())
+def test_tied_factors_are_symmetric_psd_and_shared_factors_repeat_one_block(dec, data):
+    """symmetric=True: every block a Gram matrix, so M = M^T >= 0 for any parameters; shared=True: every interior
+    subdomain holds the same local block, and the local parameters do not depend on N."""
+    shared = dec.N >= 3 and data.draw(st.booleans())
+    model = DDAttention(dec, data.draw(st.integers(1, dec.n_max)), symmetric=True, shared=shared,
+                        weighting=data.draw(st.sampled_from(["sqrt", "none"])), seed=data.draw(st.integers(0, 999)),
+                        init_scale=1.0)
+    M = model.dense().numpy()
+    scale = np.abs(M).max()
+    assert np.abs(M - M.T).max() <= 1e-13 * scale and np.linalg.eigvalsh(M).min() >= -1e-12 * scale
+    if shared:
+        blocks = model.local_blocks()
+        for b in blocks[2:-1]:
+            assert np.array_equal(b, blocks[1])
+        bigger = DDAttention(Decomposition(2 * dec.N * dec.m - 1, 2 * dec.N, dec.delta), model.local_rank,
+                             symmetric=True, shared=True)
+        assert {k: v.shape for k, v in bigger.named_parameters() if k != "K0"} == \
+            {k: v.shape for k, v in model.named_parameters() if k != "K0"}
+
+
+def test_shared_model_transfers_to_a_larger_grid_unchanged():
+    """A shared model with the Galerkin coarse level is one operator for every n at fixed H/h: the exact element
+    initialisation reproduces A^{-1} at n = 63 and, transferred without retraining, at n = 255 and 1023."""
+    model = DDAttention(Decomposition(63, 8, 1), 7, symmetric=True, shared=True, coarse_inverse="galerkin",
+                        init="schwarz")
+    for n, N in ((63, 8), (255, 32), (1023, 128)):
+        other = model.transfer_to(Decomposition(n, N, 1))
+        for name, p in model.named_parameters():
+            assert torch.equal(dict(other.named_parameters())[name], p)
+        Ainv = inverse(n)
+        assert np.abs(other.dense().numpy() - Ainv).max() <= 1e-12 * np.abs(Ainv).max()
+
+
+def test_operator_error_lanczos_agrees_with_dense():
+    from ddlib.attention import _operator_error_lanczos
+
+    for model in (DDAttention(Decomposition(255, 8, 2), 3, seed=0), GlobalAttention(255, 5, seed=1),
+                  DDAttention(Decomposition(255, 16, 1), 2, symmetric=True, shared=True, seed=2)):
+        assert _operator_error_lanczos(model) == pytest.approx(operator_error(model.dense(), 255), rel=1e-9)

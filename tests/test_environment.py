@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_TO_PIP = {"pytorch": "torch"}  # conda-forge names that differ from PyPI's
+CONDA_TO_PIP = {"pytorch": "torch", "dask-core": "dask"}  # conda-forge names that differ from PyPI's
 
 
 def _norm(name: str) -> str:

@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 from ddlib.attention import DDAttention, GlobalAttention
 from ddlib.data import make_datasets
 from ddlib.decomposition import Decomposition
-from ddlib.generalisation import apply_operator, generalisation_study, mode_errors, set_errors, train_variants
+from ddlib.generalisation import apply_operator, generalisation_study, mode_errors, set_errors
+from ddlib.models import GlobalSpec
 from ddlib.problem import eigenvalues, inverse
 from ddlib.training import TrainConfig
 
@@ -63,16 +64,15 @@ def test_mode_subset_and_bad_input():
         mode_errors(inverse(31), modes=[32])
     with pytest.raises(ValueError, match="op"):
         apply_operator("not an operator", np.eye(3))
-    with pytest.raises(ValueError, match="training_data"):
-        train_variants({"kind": "global", "rank": 2}, TrainConfig(model={"kind": "global", "rank": 2}, n=31, K=4),
-                       ("sobol",))
 
 
-def test_study_trains_on_noise_and_fourier(tmp_path, monkeypatch):
+def test_study_of_models_trained_on_noise_and_fourier(tmp_path, monkeypatch):
     monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
-    base = TrainConfig(model={"kind": "global", "rank": 2}, n=31, K=4, samples=8, test_samples=8, epochs=10,
-                       eval_points=2)
-    study = generalisation_study({"global r=4": {"kind": "global", "rank": 4}}, base)
+    from ddlib.training import train
+
+    base = TrainConfig(model=GlobalSpec(4), n=31, K=4, samples=8, test_samples=8, epochs=10, eval_points=2)
+    trained = [("global r=4", data, train(base.replace(data=data)).model) for data in ("fourier", "noise")]
+    study = generalisation_study(trained, base)
     assert [r["training"] for r in study["runs"]] == ["fourier", "noise"]
     assert study["exact"].max() < 1e-12
     fourier, noise = (r["mode_errors"] for r in study["runs"])

@@ -76,7 +76,7 @@ def test_lanczos_matrix_is_the_projected_operator():
 
 
 @pytest.mark.parametrize("kw", [dict(coarse="none"), dict(coarse="hat"), dict(coarse="nicolaides", partition="ramp"),
-                                dict(variant="weighted", coarse="hat", partition="multiplicity")])
+                                dict(weighting="sqrt", coarse="hat", partition="multiplicity")])
 def test_condition_estimate_approaches_dense_from_below(kw):
     dec = Decomposition(255, 8, 2)
     A = laplacian_1d(dec.n)
@@ -108,9 +108,9 @@ def test_restricted_schwarz_with_gmres():
     dec = Decomposition(1023, 16, 4)
     A = laplacian_1d(dec.n)
     b = np.random.default_rng(0).standard_normal(dec.n)
-    one = gmres_iterations(A, b, schwarz_preconditioner(dec, variant="restricted", coarse="none",
+    one = gmres_iterations(A, b, schwarz_preconditioner(dec, weighting="left", coarse="none",
                                                          partition="boolean"), rtol=1e-8)
-    two = gmres_iterations(A, b, schwarz_preconditioner(dec, variant="restricted", coarse="hat",
+    two = gmres_iterations(A, b, schwarz_preconditioner(dec, weighting="left", coarse="hat",
                                                          partition="boolean"), rtol=1e-8)
     assert one["converged"] and two["converged"]
     assert two["iterations"] < one["iterations"]

@@ -4,13 +4,15 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from ddlib.attention import DDAttention
+from ddlib.attention import DDAttention, GlobalAttention
 from ddlib.decomposition import Decomposition
 from ddlib.krylov import dense_spectrum
-from ddlib.preconditioning import (SymmetricDDAttention, SymmetricGlobalAttention, band_oracle_kappa, fit_operator,
-                                   learned_preconditioner, pcg_row, pcg_study)
+from ddlib.preconditioning import band_oracle_kappa, learned_preconditioner, pcg_row, pcg_study
 from ddlib.problem import eigenvalues, eigenvectors, grid, inverse, laplacian_1d
-from ddlib.data import make_dataset
+
+
+def SymmetricDDAttention(dec, r, **kw):
+    return DDAttention(dec, r, symmetric=True, **kw)
 
 FAST = settings(max_examples=30, deadline=None)
 
@@ -22,9 +24,10 @@ def symmetric_models(draw):
     dec = Decomposition(N * m - 1, N, draw(st.integers(0, m - 1)))
     coarse = draw(st.sampled_from(["hat", "nicolaides", "none"]))
     use_local = draw(st.booleans()) or coarse == "none" or (coarse == "hat" and N == 1)
+    shared = N >= 3 and draw(st.booleans())
     return SymmetricDDAttention(dec, draw(st.integers(1, dec.n_max)), weighting=draw(st.sampled_from(["sqrt", "none"])),
                                 partition=draw(st.sampled_from(["multiplicity", "ramp", "boolean"])), coarse=coarse,
-                                use_local=use_local, seed=draw(st.integers(0, 2**16)),
+                                use_local=use_local, shared=shared, seed=draw(st.integers(0, 2**16)),
                                 init_scale=draw(st.floats(0.01, 3.0)))
 
 
@@ -42,7 +45,8 @@ def test_symmetric_dd_is_spsd_for_random_parameters(model):
 @FAST
 @given(n=st.integers(2, 60), data=st.data())
 def test_symmetric_global_is_spsd(n, data):
-    model = SymmetricGlobalAttention(n, data.draw(st.integers(1, n)), seed=data.draw(st.integers(0, 999)), init_scale=1.0)
+    model = GlobalAttention(n, data.draw(st.integers(1, n)), symmetric=True, seed=data.draw(st.integers(0, 999)),
+                            init_scale=1.0)
     M = model.dense().numpy()
     assert np.abs(M - M.T).max() <= 1e-13 * np.abs(M).max()
     assert np.linalg.eigvalsh(M).min() >= -1e-12 * np.abs(M).max()
@@ -86,35 +90,16 @@ def test_pcg_row_without_preconditioner_has_the_kappa_of_A():
     assert 0 < row["iterations"] <= n + 5 and row["converged"]
 
 
-def test_fit_operator_lowers_the_loss_is_deterministic_and_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
-    d = make_dataset("train", 31, 8, 4, 0)
-    runs = []
-    for _ in range(2):
-        model = SymmetricDDAttention(Decomposition(31, 4, 1), 2, seed=3)
-        runs.append((model, fit_operator(model, d.f, d.u, epochs=15, lr=1e-2, seed=0)))
-    (m1, r1), (m2, r2) = runs
-    assert r1["loss"] < 0.5 * r1["initial_loss"]
-    assert not r1["cached"] and r2["cached"]
-    assert torch.equal(m1.K, m2.K) and r1["loss"] == r2["loss"]
-    m3 = SymmetricDDAttention(Decomposition(31, 4, 1), 2, seed=3)
-    r3 = fit_operator(m3, d.f, d.u, epochs=15, lr=1e-2, seed=0, cache=False)
-    assert torch.equal(m1.K, m3.K)
-
-
 def test_bad_input_raises():
     dec = Decomposition(31, 4, 1)
     with pytest.raises(ValueError, match="weighting"):
         SymmetricDDAttention(dec, 2, weighting="left")
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(ValueError, match="tied factors"):
         learned_preconditioner(DDAttention(dec, 2))
     with pytest.raises(ValueError, match="omega"):
         learned_preconditioner(SymmetricDDAttention(dec, 2), omega=0.0)
     with pytest.raises(ValueError, match="n"):
         pcg_study([100], m=32)
-    d = make_dataset("train", 31, 8, 4, 0)
-    with pytest.raises(ValueError, match="f and u"):
-        fit_operator(SymmetricDDAttention(dec, 2), d.f[:, :30], d.u[:, :30])
 
 
 @pytest.mark.slow

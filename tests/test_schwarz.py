@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import cg, gmres
 
-from ddlib.decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, Decomposition
+from ddlib.decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from ddlib.krylov import condition_estimate, dense_spectrum
 from ddlib.problem import inverse, laplacian_1d
-from ddlib.schwarz import (VARIANTS, CoarseOperator, OverlappingOperator, exact_decomposition, fit_constant,
+from ddlib.schwarz import (CoarseOperator, OverlappingOperator, exact_decomposition, fit_constant,
                            hat_two_level_bound, schwarz_preconditioner, theory_shape, to_dense)
 from ddlib.schwarz import measure as _measure
 
@@ -22,7 +22,7 @@ def measure(*args, dense_max=255, **kw):
     return _measure(*args, dense_max=dense_max, **kw)
 
 
-def reference(dec, variant, coarse, partition):
+def reference(dec, weighting, coarse, partition):
     """M^{-1} from the definitions, with dense local inverses and the sparse R_i (an independent implementation)."""
     A = laplacian_1d(dec.n).toarray()
     D = dec.partition_of_unity(partition)
@@ -30,7 +30,7 @@ def reference(dec, variant, coarse, partition):
     for R, d in zip(dec.restrictions(), D):
         R = R.toarray()
         Ai_inv = np.linalg.inv(R @ A @ R.T)
-        wl, wr = {"additive": (1.0, 1.0), "restricted": (d, 1.0), "weighted": (np.sqrt(d), np.sqrt(d))}[variant]
+        wl, wr = {"none": (1.0, 1.0), "left": (d, 1.0), "sqrt": (np.sqrt(d), np.sqrt(d))}[weighting]
         M += R.T @ (np.multiply(wl, Ai_inv.T).T * wr) @ R
     Phi = dec.coarse_space(coarse, partition).toarray()
     if Phi.shape[1]:
@@ -59,13 +59,13 @@ def test_exact_decomposition_random(cfg):
 
 
 @settings(max_examples=40, deadline=None)
-@given(configs(max_N=8, max_m=12), st.sampled_from(VARIANTS), st.sampled_from(COARSE_SPACES),
+@given(configs(max_N=8, max_m=12), st.sampled_from(WEIGHTINGS), st.sampled_from(COARSE_SPACES),
        st.sampled_from(PARTITIONS_OF_UNITY))
-def test_matches_reference(cfg, variant, coarse, partition):
+def test_matches_reference(cfg, weighting, coarse, partition):
     dec = Decomposition(*cfg)
-    M = schwarz_preconditioner(dec, variant=variant, coarse=coarse, partition=partition)
+    M = schwarz_preconditioner(dec, weighting=weighting, coarse=coarse, partition=partition)
     Md = to_dense(M)
-    ref = reference(dec, variant, coarse, partition)
+    ref = reference(dec, weighting, coarse, partition)
     assert np.allclose(Md, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
     # rmatvec is the transpose (matters for the nonsymmetric restricted variant)
     x = np.random.default_rng(1).standard_normal(dec.n)
@@ -74,11 +74,11 @@ def test_matches_reference(cfg, variant, coarse, partition):
 
 
 @settings(max_examples=40, deadline=None)
-@given(configs(max_N=8, max_m=12), st.sampled_from(["additive", "weighted"]), st.sampled_from(COARSE_SPACES),
+@given(configs(max_N=8, max_m=12), st.sampled_from(["none", "sqrt"]), st.sampled_from(COARSE_SPACES),
        st.sampled_from(PARTITIONS_OF_UNITY))
-def test_symmetric_preconditioners_are_spd(cfg, variant, coarse, partition):
+def test_symmetric_preconditioners_are_spd(cfg, weighting, coarse, partition):
     dec = Decomposition(*cfg)
-    M = schwarz_preconditioner(dec, variant=variant, coarse=coarse, partition=partition)
+    M = schwarz_preconditioner(dec, weighting=weighting, coarse=coarse, partition=partition)
     assert M.symmetric
     Md = to_dense(M)
     scale = np.abs(Md).max()
@@ -89,7 +89,7 @@ def test_symmetric_preconditioners_are_spd(cfg, variant, coarse, partition):
 
 
 def test_restricted_is_not_symmetric():
-    M = schwarz_preconditioner(Decomposition(63, 4, 2), variant="restricted", partition="boolean")
+    M = schwarz_preconditioner(Decomposition(63, 4, 2), weighting="left", partition="boolean")
     Md = to_dense(M)
     assert not M.symmetric and np.max(np.abs(Md - Md.T)) > 1e-6 * np.abs(Md).max()
 
@@ -157,7 +157,7 @@ def test_nicolaides_needs_the_smooth_ramp():
 
 
 def test_lanczos_estimate_agrees_with_dense():
-    for kw in (dict(coarse="none"), dict(coarse="hat"), dict(variant="weighted", partition="ramp")):
+    for kw in (dict(coarse="none"), dict(coarse="hat"), dict(weighting="sqrt", partition="ramp")):
         dense = measure(255, 16, 2, dense_max=255, **kw)
         lz = measure(255, 16, 2, dense_max=0, **kw)
         assert dense["method"] == "dense" and lz["method"] == "lanczos"
@@ -166,12 +166,12 @@ def test_lanczos_estimate_agrees_with_dense():
         assert lz["pcg_iterations"] == dense["pcg_iterations"]
 
 
-@pytest.mark.parametrize("variant,solver", [("additive", cg), ("weighted", cg), ("restricted", gmres)])
-def test_usable_in_scipy_krylov(variant, solver):
+@pytest.mark.parametrize("weighting,solver", [("none", cg), ("sqrt", cg), ("left", gmres)])
+def test_usable_in_scipy_krylov(weighting, solver):
     dec = Decomposition(1023, 16, 4)
     A = laplacian_1d(dec.n)
     b = np.random.default_rng(3).standard_normal(dec.n)
-    M = schwarz_preconditioner(dec, variant=variant, coarse="hat", partition="ramp")
+    M = schwarz_preconditioner(dec, weighting=weighting, coarse="hat", partition="ramp")
     x, info = solver(A, b, M=M, rtol=1e-10, maxiter=200)
     assert info == 0
     assert np.linalg.norm(A @ x - b) <= 1e-8 * np.linalg.norm(b)
@@ -179,7 +179,7 @@ def test_usable_in_scipy_krylov(variant, solver):
 
 def test_matmat_equals_matvec():
     dec = Decomposition(255, 8, 3)
-    M = schwarz_preconditioner(dec, variant="weighted", coarse="nicolaides", partition="ramp")
+    M = schwarz_preconditioner(dec, weighting="sqrt", coarse="nicolaides", partition="ramp")
     X = np.random.default_rng(2).standard_normal((dec.n, 5))
     Y = M @ X
     assert np.allclose(Y, np.column_stack([M @ X[:, k] for k in range(5)]), rtol=1e-13, atol=1e-15)
@@ -201,7 +201,7 @@ def test_parts_are_additive():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda d: schwarz_preconditioner(d, variant="multiplicative"), "variant must be one of"),
+    (lambda d: schwarz_preconditioner(d, weighting="multiplicative"), "weighting must be one of"),
     (lambda d: schwarz_preconditioner(d, coarse="gdsw"), "coarse must be one of"),
     (lambda d: schwarz_preconditioner(d, partition="smooth"), "partition must be one of"),
     (lambda d: OverlappingOperator(d, A=laplacian_1d(31)), "A must have shape \\(63, 63\\)"),
@@ -209,7 +209,7 @@ def test_parts_are_additive():
     (lambda d: OverlappingOperator(d, A=sp.eye(63) + sp.eye(63, k=1)), "A must be symmetric"),
     (lambda d: OverlappingOperator(d, A=-laplacian_1d(63)), "A must be positive definite"),
     (lambda d: OverlappingOperator("not a decomposition"), "dec must be"),
-    (lambda d: measure(63, 4, 1, variant="restricted"), "variant must be 'additive' or 'weighted'"),
+    (lambda d: measure(63, 4, 1, weighting="left"), "weighting must be 'none' or 'sqrt'"),
     (lambda d: theory_shape(d, 3), "levels must be an integer in \\[1, 2\\]"),
     (lambda d: fit_constant([]), "rows must hold"),
 ])

@@ -1,17 +1,23 @@
-"""Training: seeded and reproducible, clear errors, atomic cache, fair learning-rate selection, time to target."""
+"""The one trainer: seeded and reproducible, clear errors, a checked atomic cache, time to target."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
+from ddlib import cache
 from ddlib.data import make_datasets
-from ddlib.experiments import (ModelRuns, dd_spec, fair_comparison, global_spec, headline, model_parameters,
-                               seed_band, summarize, time_to_target)
-from ddlib.training import (TrainConfig, TrainResult, TrainingDiverged, build_model, cache_key, eval_epochs,
-                            train)
+from ddlib.models import DDSpec, GlobalSpec
+from ddlib.training import (HISTORY_KEYS, TrainConfig, TrainResult, TrainingDiverged, eval_epochs, run_key,
+                            time_to_target, train)
 
-SMALL = dict(n=31, K=4, samples=16, test_samples=8, epochs=40, eval_points=6)
+SMALL = dict(n=31, K=4, samples=16, validation_samples=8, test_samples=8, epochs=40, eval_points=6)
 
 
 @pytest.fixture(autouse=True)
@@ -24,12 +30,12 @@ def _strip_seconds(hist):
     return {k: v for k, v in hist.items() if k != "seconds"}
 
 
-@pytest.mark.parametrize("spec", [global_spec(4), dd_spec(4, 1, 2)])
+@pytest.mark.parametrize("spec", [GlobalSpec(4), DDSpec(4, 1, 2), DDSpec(4, 1, 2, symmetric=True, shared=True)])
 def test_same_seed_same_history_different_seed_differs(spec):
     cfg = TrainConfig(model=spec, lr=1e-2, batch_size=8, **SMALL)
-    a = train(cfg, cache=False)
-    b = train(cfg, cache=False)
-    c = train(cfg.replace(seed=1), cache=False)
+    a = train(cfg, cache_results=False)
+    b = train(cfg, cache_results=False)
+    c = train(cfg.replace(seed=1), cache_results=False)
     assert _strip_seconds(a.history) == _strip_seconds(b.history)
     for p, q in zip(a.model.parameters(), b.model.parameters()):
         assert torch.equal(p, q)
@@ -37,79 +43,170 @@ def test_same_seed_same_history_different_seed_differs(spec):
 
 
 def test_history_layout_and_loss_decreases():
-    cfg = TrainConfig(model=dd_spec(4, 1, 3), lr=3e-2, **{**SMALL, "epochs": 150})
-    r = train(cfg, cache=False)
+    cfg = TrainConfig(model=DDSpec(4, 1, 3), lr=3e-2, **{**SMALL, "epochs": 150})
+    r = train(cfg, cache_results=False)
     h = r.history
     assert h["epoch"] == eval_epochs(150, 6).tolist()
     assert len(h["loss"]) == 150
-    for k in ("seconds", "train_loss", "error_in_band", "error_out_of_band", "error_noise", "error_point_loads",
-              "operator_error"):
-        assert len(h[k]) == len(h["epoch"])
+    for k in HISTORY_KEYS:
+        assert len(h[k]) == len(h["epoch"]), k
     assert np.all(np.diff(h["seconds"]) >= 0)
     assert h["train_loss"][-1] < 0.05 * h["train_loss"][0]
-    # the recorded in-band error is the mean per-sample relative error of the final model
-    sets = make_datasets(31, 16, 4, 0, test_samples=8)
-    u = r.model(torch.as_tensor(sets["in_band"].f)).detach().numpy()
-    err = np.mean(np.linalg.norm(u - sets["in_band"].u, axis=1) / np.linalg.norm(sets["in_band"].u, axis=1))
-    assert h["error_in_band"][-1] == pytest.approx(err, rel=1e-12)
-    assert r.num_parameters == model_parameters(cfg.model, 31)
+    # the recorded errors are the mean per-sample relative errors of the final model on independent draws
+    sets = make_datasets(31, 16, 4, 0, test_samples=8, validation_samples=8)
+    assert not np.allclose(sets["validation"].f, sets["train"].f[:8])
+    for name in ("in_band", "validation"):
+        u = r.model(torch.as_tensor(sets[name].f)).detach().numpy()
+        err = np.mean(np.linalg.norm(u - sets[name].u, axis=1) / np.linalg.norm(sets[name].u, axis=1))
+        assert h[f"error_{name}"][-1] == pytest.approx(err, rel=1e-12)
+    assert r.num_parameters == cfg.model.parameter_count(31)
 
 
-def test_nan_in_data_is_a_clear_error():
-    sets = make_datasets(31, 16, 4, 0, test_samples=8)
-    f = sets["train"].f.copy()
-    f[3, 5] = np.nan
-    sets["train"] = type(sets["train"])(name="train", f=f, u=sets["train"].u, modes=(1, 4))
-    with pytest.raises(ValueError, match=r"data\['train'\].f must be finite"):
-        train(TrainConfig(model=global_spec(2), **SMALL), data=sets)
+@pytest.mark.parametrize("data", ["noise", "smooth"])
+def test_other_training_distributions_train_and_validate_on_their_own_draws(data):
+    r = train(TrainConfig(model=GlobalSpec(4), data=data, **SMALL), cache_results=False)
+    sets = make_datasets(31, 16, 4, 0, test_samples=8, validation_samples=8, training=data)
+    assert sets["train"].params["training"] == data
+    assert not np.allclose(sets["train"].f, make_datasets(31, 16, 4, 0, test_samples=8)["train"].f)
+    assert np.isfinite(r.final["error_validation"])
+
+
+def test_training_leaves_global_random_state_alone():
+    torch.manual_seed(123)
+    np.random.seed(7)
+    before_t, before_np = torch.get_rng_state().clone(), np.random.get_state()[1].copy()
+    train(TrainConfig(model=DDSpec(4, 1, 2), batch_size=4, **SMALL), cache_results=False)
+    assert torch.equal(torch.get_rng_state(), before_t)
+    assert np.array_equal(np.random.get_state()[1], before_np)
 
 
 def test_diverging_learning_rate_is_a_clear_error():
     with pytest.raises(TrainingDiverged, match="lr = 1e\\+06"):
-        train(TrainConfig(model=global_spec(4), lr=1e6, **SMALL), cache=False)
+        train(TrainConfig(model=GlobalSpec(4), lr=1e6, **SMALL), cache_results=False)
 
 
-def test_cache_roundtrip_is_atomic_and_exact(cache_in_tmp):
-    cfg = TrainConfig(model=dd_spec(4, 1, 2), **SMALL)
-    a = train(cfg)
+def test_cache_roundtrip_is_atomic_exact_and_follows_the_umask(cache_in_tmp):
+    cfg = TrainConfig(model=DDSpec(4, 1, 2), **SMALL)
+    old = os.umask(0o022)
+    try:
+        a = train(cfg)
+    finally:
+        os.umask(old)
+    key = run_key(cfg)
     files = sorted(p.name for p in cache_in_tmp.iterdir())
-    assert files == sorted([f"{cache_key(cfg)}.json", f"{cache_key(cfg)}.pt"])  # no temporary files left behind
+    assert files == sorted([f"{key}.json", f"{key}.pt"])  # no temporary files left behind
+    for p in cache_in_tmp.iterdir():
+        assert p.stat().st_mode & 0o777 == 0o644
     b = train(cfg)
     assert not a.cached and b.cached
     assert b.history == json.loads(json.dumps(a.history))
     assert torch.equal(a.model.dense(), b.model.dense())
-    assert cache_key(cfg) != cache_key(cfg.replace(lr=2e-3))
-    # a broken entry is retrained, not trusted
-    (cache_in_tmp / f"{cache_key(cfg)}.pt").write_bytes(b"garbage")
-    assert not train(cfg).cached
+    assert key != run_key(cfg.replace(lr=2e-3))
+
+
+def _damage(kind, js, pt, cfg):
+    if kind == "truncated":
+        pt.write_bytes(pt.read_bytes()[:50])
+    elif kind == "garbage":
+        js.write_text("{not json")
+    elif kind == "wrong structure":
+        js.write_text(json.dumps({"config": cfg.to_dict(), "history": [1, 2, 3]}))
+    elif kind == "wrong shapes":
+        state = torch.load(pt, weights_only=True)
+        state["K"] = torch.zeros(3, 3, dtype=torch.float64)
+        torch.save(state, pt)
+    elif kind == "nan weights":
+        state = torch.load(pt, weights_only=True)
+        state["K"][0, 0, 0] = float("nan")
+        torch.save(state, pt)
+    elif kind == "missing weights":
+        pt.unlink()
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "wrong structure", "wrong shapes", "nan weights",
+                                  "missing weights"])
+def test_damaged_entry_is_reported_moved_aside_and_recomputed(cache_in_tmp, kind):
+    cfg = TrainConfig(model=DDSpec(4, 1, 2), **SMALL)
+    a = train(cfg)
+    key = run_key(cfg)
+    js, pt = cache_in_tmp / f"{key}.json", cache_in_tmp / f"{key}.pt"
+    _damage(kind, js, pt, cfg)
+    with pytest.warns(cache.CacheWarning, match=str(js)):
+        b = train(cfg)
+    assert not b.cached and _strip_seconds(b.history) == _strip_seconds(a.history)
+    assert (cache_in_tmp / f"{key}.json.bad").is_file()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert train(cfg).cached  # the recomputed entry is good
+
+
+def test_float32_and_float64_runs_do_not_share_an_entry(cache_in_tmp):
+    cfg = TrainConfig(model=GlobalSpec(2), **SMALL)
+    a = train(cfg, dtype=torch.float64)
+    b = train(cfg, dtype=torch.float32)
+    assert not b.cached and next(b.model.parameters()).dtype == torch.float32
+    assert run_key(cfg, torch.float32) != run_key(cfg, torch.float64)
+    assert train(cfg, dtype=torch.float32).cached and train(cfg).cached
+    assert a.key != b.key
+
+
+def test_numpy_integers_and_integral_floats_are_normalised():
+    a = TrainConfig(model=DDSpec(np.int64(4), np.int32(1), np.int64(2)), n=np.int64(31), K=4.0,
+                    samples=np.int64(16), validation_samples=8, test_samples=8, epochs=np.int64(40),
+                    eval_points=6)
+    b = TrainConfig(model=DDSpec(4, 1, 2), **SMALL)
+    assert a == b and run_key(a) == run_key(b) and type(a.n) is int and type(a.model.N) is int
+    r = train(a)                       # trains and caches (the record is plain JSON)
+    assert train(b).cached and r.num_parameters == b.model.parameter_count(31)
+
+
+def test_kill_9_mid_run_leaves_no_entry(cache_in_tmp, tmp_path):
+    cfg = TrainConfig(model=GlobalSpec(4), **{**SMALL, "epochs": 10**6, "eval_points": 2})
+    script = tmp_path / "run.py"
+    script.write_text("import sys, json\nfrom ddlib.training import TrainConfig, train\n"
+                      "train(TrainConfig.from_dict(json.loads(sys.argv[1])))\n")
+    proc = subprocess.Popen([sys.executable, str(script), json.dumps(cfg.to_dict())],
+                            env={**os.environ, "DDLIB_CACHE": str(cache_in_tmp)})
+    time.sleep(4.0)
+    assert proc.poll() is None, "the run should still be training"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    key = run_key(cfg)
+    assert not (cache_in_tmp / f"{key}.json").exists() and not (cache_in_tmp / f"{key}.pt").exists()
 
 
 def test_wall_clock_budget_stops_early():
-    r = train(TrainConfig(model=global_spec(4), max_seconds=1e-9, **{**SMALL, "epochs": 10_000}), cache=False)
+    r = train(TrainConfig(model=GlobalSpec(4), max_seconds=1e-9, **{**SMALL, "epochs": 10_000}), cache_results=False)
     assert r.history["epoch"][-1] == 1 and len(r.history["loss"]) == 1
+    assert np.isfinite(r.history["operator_error"][-1])
+
+
+def test_operator_error_is_recorded_at_the_end_only_above_the_dense_limit():
+    r = train(TrainConfig(model=GlobalSpec(2), n=1023, K=4, samples=8, validation_samples=4, test_samples=4,
+                          epochs=3, eval_points=3), cache_results=False)
+    op = r.curve("operator_error")
+    assert np.isnan(op[:-1]).all() and np.isfinite(op[-1])
 
 
 def test_progress_bar_silent_when_not_a_terminal(capsys):
-    train(TrainConfig(model=global_spec(2), **SMALL), cache=False)
+    train(TrainConfig(model=GlobalSpec(2), **SMALL), cache_results=False)
     assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(lr=0.0), "lr"), (dict(epochs=0), "epochs"), (dict(batch_size=99), "batch_size"),
     (dict(model={"kind": "mlp"}), "kind"), (dict(K=40), "K"), (dict(eval_points=1), "eval_points"),
+    (dict(n=63.5), "n must be an integer"), (dict(data="images"), "data must be one of"),
+    (dict(init_scale=-1), "init_scale"), (dict(schedule="linear"), "schedule"), (dict(decay=float("nan")), "decay"),
+    (dict(model=DDSpec(5, 1, 2)), "N must divide"), (dict(model="global"), "model must be"),
 ])
 def test_bad_config_raises_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        TrainConfig(**{"model": global_spec(2), **SMALL, **kwargs})
-
-
-def test_build_model_rejects_unknown_keys():
-    with pytest.raises(ValueError, match="rank"):
-        build_model({"kind": "global", "rank": 2, "N": 4}, 31)
+        TrainConfig(**{"model": GlobalSpec(2), **SMALL, **kwargs})
 
 
 def _fake(errors, epochs, seconds):
-    cfg = TrainConfig(model=global_spec(1), **SMALL)
+    cfg = TrainConfig(model=GlobalSpec(1), **SMALL)
     hist = {"epoch": epochs, "seconds": seconds, "error_in_band": errors}
     return TrainResult(config=cfg, history=hist, model=None, num_parameters=0)
 
@@ -119,24 +216,7 @@ def test_time_to_target_interpolates_log_linearly():
     r = _fake([1.0, 1e-2, 1e-3], [0, 100, 200], [0.0, 10.0, 20.0])
     assert time_to_target(r, 1e-1) == pytest.approx((50.0, 5.0))
     assert time_to_target(r, 1e-3) == pytest.approx((200.0, 20.0))
+    assert time_to_target(r, 2.0) == (0.0, 0.0)
     assert np.isnan(time_to_target(r, 1e-4)[0])
-
-
-def test_fair_comparison_picks_lowest_training_loss_and_survives_divergence():
-    base = TrainConfig(model=global_spec(1), **SMALL)
-    out = fair_comparison([global_spec(4), dd_spec(4, 1, 2)], base, lrs=[1e-3, 3e-2, 1e6], seeds=[0, 1, 2])
-    for mr in out:
-        assert isinstance(mr, ModelRuns) and len(mr.runs) == 3
-        assert mr.lr_losses[1e6] == float("inf")
-        assert mr.lr == min(mr.lr_losses, key=mr.lr_losses.get)
-        assert [r.config.seed for r in mr.runs] == [0, 1, 2]
-        assert all(r.config.lr == mr.lr for r in mr.runs)
-        s = summarize(mr, target=0.5)
-        assert s["error_in_band_min"] <= s["error_in_band_mean"] <= s["error_in_band_max"]
-        grid, mean, lo, hi = seed_band(mr, x="seconds")
-        assert np.all(lo <= mean * (1 + 1e-12)) and np.all(mean <= hi * (1 + 1e-12))
-    h = headline(out[0], out[1], target=0.5)
-    assert set(h) == {"params_global", "params_dd", "error_global", "error_dd", "operator_error_global",
-                      "operator_error_dd", "epochs_to_target_global", "epochs_to_target_dd",
-                      "seconds_to_target_global", "seconds_to_target_dd", "target", "seeds"}
-    assert h["params_global"] == 2 * 31 * 4 and h["seeds"] == 3
+    with pytest.raises(ValueError, match="target"):
+        time_to_target(r, 0.0)

@@ -125,7 +125,7 @@ b = rng_b.standard_normal(n)
 dec = Decomposition(n, N, delta)
 headline = {name: schwarz.measure(n, N, delta, seed=SEED, **kw) for name, kw in schwarz.SERIES.items()}
 ras = {lev: krylov.gmres_iterations(A, b, schwarz.schwarz_preconditioner(
-    dec, variant="restricted", coarse=c, partition="boolean"), rtol=1e-8) for lev, c in ((1, "none"), (2, "hat"))}
+    dec, weighting="left", coarse=c, partition="boolean"), rtol=1e-8) for lev, c in ((1, "none"), (2, "hat"))}
 kappa_A = krylov.dense_condition_number(A)
 print(f"{'preconditioner':36s} {'kappa':>10s} {'lambda_min':>11s} {'lambda_max':>11s} {'iterations':>10s}")
 print(f"{'none (CG on A)':36s} {kappa_A:10.1f} {'':>11s} {'':>11s} {krylov.pcg(A, b, rtol=1e-8).iterations:10d}")
@@ -299,7 +299,7 @@ glue("nic_hd_max", float(hd[1]), display=False)
 fig = scaling_figure(rows, {"N": f"$n$ = {n_N}, $\\delta$ = {d_fixed}",
                             "n": f"$H/h$ = {m_fixed}, $\\delta$ = {d_fixed}",
                             "delta": f"$n$ = {n_d}, $N$ = {N_d}"}, list(schwarz.SERIES))
-keep = ("study", "series", "n", "N", "delta", "levels", "variant", "coarse", "partition", "kappa", "lambda_min",
+keep = ("study", "series", "n", "N", "delta", "levels", "weighting", "coarse", "partition", "kappa", "lambda_min",
         "lambda_max", "pcg_iterations", "method", "bound", "bound_kind")
 fig_rec.save(fig, "F3", "schwarz_scaling", numbers=dict(
     kappa=[{k: r[k] for k in keep} for r in rows], C_one_level=constants[one], C_nicolaides=constants[nic],
@@ -388,7 +388,7 @@ n4, N4 = 127, 4
 coarse4, local4 = schwarz.exact_decomposition(n4, N4)
 Ainv4 = inverse(n4)
 dec4 = Decomposition(n4, N4, 4)
-W4 = schwarz.to_dense(schwarz.schwarz_preconditioner(dec4, variant="weighted", coarse="hat",
+W4 = schwarz.to_dense(schwarz.schwarz_preconditioner(dec4, weighting="sqrt", coarse="hat",
                                                      partition="multiplicity"))
 weighted_gap = float(np.linalg.norm(Ainv4 - W4, 2) / np.linalg.norm(Ainv4, 2))
 local_share = float(np.linalg.norm(local4, 2) / np.linalg.norm(Ainv4, 2))

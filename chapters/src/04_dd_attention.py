@@ -13,7 +13,8 @@ n = 255                    # interior grid nodes
 K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
 EPOCHS = 600               # epoch budget of every run
-LRS = [1e-2, 3e-2, 1e-1]   # learning-rate grid, the best one is chosen per model
+LRS = [3e-3, 1e-2, 3e-2, 1e-1]  # learning-rate grid of the tuned protocol
+INIT_SCALES = [1e-3, 1e-2, 1e-1]  # initial-scale grid of the tuned protocol
 SEEDS = [0, 1, 2]          # seeds of data, initialisation and batch order
 GLOBAL_RANKS = [4, 8, 16, 32, 64]  # ranks of the global baseline
 DD_NS = [8, 16]            # numbers of subdomains
@@ -36,16 +37,17 @@ from ddlib.decomposition import Decomposition
 from ddlib.figures import FigureRecorder
 from ddlib.problem import inverse, laplacian_1d
 from ddlib.schwarz import schwarz_preconditioner, to_dense
+from ddlib.models import DDSpec, GlobalSpec
 from ddlib.training import TrainConfig
 from ddlib.plotting import use_style
 from ddlib.plotting.attention import learned_operators_figure, pareto_figure, training_curves_figure
 
 if QUICK:
-    n, K, EPOCHS, LRS = 63, 8, 200, [3e-2, 1e-1]
+    n, K, EPOCHS, LRS, INIT_SCALES = 63, 8, 200, [3e-2, 1e-1], [1e-2, 1e-1]
     GLOBAL_RANKS, DD_NS, DD_RANKS, DELTA_STUDY, TIMING_STEPS = [4, 8], [8], [1, 2], [2], 10
 configure_threads()
 use_style()
-params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, SEEDS=SEEDS, GLOBAL_RANKS=GLOBAL_RANKS,
+params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, INIT_SCALES=INIT_SCALES, SEEDS=SEEDS, GLOBAL_RANKS=GLOBAL_RANKS,
               DD_NS=DD_NS, DD_RANKS=DD_RANKS, DD_DELTA=DD_DELTA, DELTA_STUDY=DELTA_STUDY,
               DELTA_STUDY_RANK=DELTA_STUDY_RANK, TARGET=TARGET)
 fig_rec = FigureRecorder("chapters/04_dd_attention.ipynb", params)
@@ -95,7 +97,7 @@ for N in DD_NS:
     checks.setdefault("exact", []).append(float(np.abs(exact.dense().numpy() - inverse(n)).max()
                                                 / np.abs(inverse(n)).max()))
     classical = DDAttention(dec, dec.n_max, init="schwarz", local_inverse="subdomain")
-    reference = to_dense(schwarz_preconditioner(dec, laplacian_1d(n), variant="weighted", coarse="hat"))
+    reference = to_dense(schwarz_preconditioner(dec, laplacian_1d(n), weighting="sqrt", coarse="hat"))
     checks.setdefault("classical", []).append(float(np.abs(classical.dense().numpy() - reference).max()
                                                     / np.abs(reference).max()))
 glue("exact_err", max(checks["exact"]), display=False)
@@ -124,49 +126,48 @@ print(f"max |M - A^-1| / max |A^-1| at full local rank: {max(checks['exact']):.1
 # but its best error is $H^2$ times smaller ({numref}`fig-F5`).
 
 # %%
-global_specs = [ex.global_spec(r) for r in GLOBAL_RANKS if r <= n]
-dd_specs = [ex.dd_spec(N, DD_DELTA, r) for N in DD_NS for r in DD_RANKS if r <= (n + 1) // N - 1]
-dd_specs += [ex.dd_spec(max(DD_NS), d, DELTA_STUDY_RANK) for d in DELTA_STUDY if d <= (n + 1) // max(DD_NS) - 1]
-from ddlib.training import build_model  # noqa: E402
-mismatch = max(abs(build_model(s, n).num_parameters() - ex.model_parameters(s, n)) for s in global_specs + dd_specs)
+global_specs = [GlobalSpec(r) for r in GLOBAL_RANKS if r <= n]
+dd_specs = [DDSpec(N, DD_DELTA, r) for N in DD_NS for r in DD_RANKS if r <= (n + 1) // N - 1]
+dd_specs += [DDSpec(max(DD_NS), d, DELTA_STUDY_RANK) for d in DELTA_STUDY if d <= (n + 1) // max(DD_NS) - 1]
+mismatch = max(abs(s.build(n).num_parameters() - s.parameter_count(n)) for s in global_specs + dd_specs)
 glue("param_mismatch", int(mismatch), display=False)
 print("model                  parameters")
 for s in global_specs + dd_specs:
-    print(f"{ex.model_label(s):22s} {ex.model_parameters(s, n):8d}")
+    print(f"{s.label:22s} {s.parameter_count(n):8d}")
 
 # %% [markdown]
 # Every model's counted trainable entries equal {eq}`eq-dd-params` (largest difference {glue:text}`param_mismatch`).
 #
 # ## Training under one protocol
 #
-# All models are trained by `ddlib.experiments.fair_comparison`: the same {glue:text}`samples` training samples of
+# All models are trained by `ddlib.experiments.tuned_comparison`: the same {glue:text}`samples` training samples of
 # modes $1..K$ per seed, full batch, Adam {cite:p}`kingma2015adam` on the mean relative squared error with a
-# cosine-decaying learning rate, {glue:text}`epochs` epochs, random initialisation $\mathcal N(0, s^2)$ with
-# $s =$ {glue:text}`init_scale`. Each model gets the learning rate from the grid {glue:text}`lr_grid` with the
-# lowest final training loss on the first seed (no test data are used to choose), then runs on
-# {glue:text}`n_seeds` seeds. The global ranks are {glue:text}`global_ranks`; the DD models have $N \in \{$
+# cosine-decaying learning rate, {glue:text}`epochs` epochs, random initialisation $\mathcal N(0, s^2)$. Each model
+# gets the learning rate from {glue:text}`lr_grid` and the initial scale $s$ from {glue:text}`init_grid` with the
+# lowest final error on a validation set drawn from the training band, on the first seed (no test data are used to
+# choose), then runs on {glue:text}`n_seeds` seeds. The global ranks are {glue:text}`global_ranks`; the DD models have $N \in \{$
 # {glue:text}`N_list` $\}$, overlap $\delta =$ {glue:text}`dd_delta` and local ranks {glue:text}`dd_ranks`, plus overlaps
 # {glue:text}`deltas` at the largest $N$ with local rank {glue:text}`delta_study_rank`. Runs are cached on disk by a hash of their configuration.
 
 # %% tags=["hide-input"]
 base = TrainConfig(model=global_specs[0], n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS)
-results = ex.fair_comparison(global_specs + dd_specs, base, LRS, SEEDS)
+results = ex.tuned_comparison(global_specs + dd_specs, base, {"lr": LRS, "init_scale": INIT_SCALES}, SEEDS)
 glue("samples", SAMPLES, display=False)
-glue("init_scale", float(base.init_scale), display=False)
+glue("init_grid", ", ".join(f"{v:g}" for v in INIT_SCALES), display=False)
 glue("epochs", EPOCHS, display=False)
 glue("lr_grid", ", ".join(f"{lr:g}" for lr in LRS), display=False)
 glue("n_seeds", len(SEEDS), display=False)
-glue("global_ranks", ", ".join(str(s["rank"]) for s in global_specs), display=False)
+glue("global_ranks", ", ".join(str(s.rank) for s in global_specs), display=False)
 glue("dd_ranks", ", ".join(str(r) for r in DD_RANKS if r <= (n + 1) // min(DD_NS) - 1), display=False)
 glue("deltas", ", ".join(map(str, DELTA_STUDY)), display=False)
 glue("dd_delta", DD_DELTA, display=False)
 glue("delta_study_rank", DELTA_STUDY_RANK, display=False)
-by_spec = {ex.model_label(mr.spec): mr for mr in results}
+by_spec = {mr.label: mr for mr in results}
 
 # headline pair, fixed before training: the global model of rank K (the smallest that can fit the band) and the
 # cheapest DD model whose Schwarz-oracle error is below the global rank-K oracle error
-g_head = by_spec[ex.model_label(ex.global_spec(K))]
-d_head = by_spec[ex.model_label(ex.cheapest_dd_beating_global(n, K, dd_specs))]
+g_head = by_spec[GlobalSpec(K).label]
+d_head = by_spec[ex.cheapest_dd_beating_global(n, K, dd_specs).label]
 best_seen = [r.curve("error_in_band").min() for mr in (g_head, d_head) for r in mr.runs]
 SLACK = 1.05  # factor above the worst best-seen error when the target must be raised
 target = float(max(TARGET, max(best_seen) * SLACK))
@@ -211,8 +212,8 @@ glue("step_ms_global", 1e3 * t_g, display=False)
 glue("step_ms_dd", 1e3 * t_d, display=False)
 glue("step_ratio", t_d / t_g, display=False)
 # multiply-adds per right-hand side: 2 r sum(n_i) + coarse (Phi^T f, two N0 x r0 products, Phi c) against 2 n r
-flops_d = ex.model_parameters(d_head.spec, n) + 2 * n * 2
-flops_g = ex.model_parameters(g_head.spec, n)
+flops_d = d_head.spec.parameter_count(n) + 2 * n * 2
+flops_g = g_head.spec.parameter_count(n)
 glue("flop_ratio", flops_d / flops_g, display=False)
 glue("step_connective", "although" if (t_d > t_g) == (flops_d < flops_g) else "and", display=False)
 glue("step_explain", "at this size a step is dominated by the fixed cost of each small tensor operation (the DD "
@@ -235,7 +236,7 @@ print(f"median seconds per Adam step: {g_head.label} {t_g:.2e}, {d_head.label} {
 # %% tags=["remove-output"]
 curves = {}
 for mr in (g_head, d_head):
-    curves[mr.label] = {"kind": mr.spec["kind"], "epoch": ex.seed_band(mr, "error_in_band", "epoch"),
+    curves[mr.label] = {"kind": mr.family, "epoch": ex.seed_band(mr, "error_in_band", "epoch"),
                         "seconds": ex.seed_band(mr, "error_in_band", "seconds"),
                         "operator": ex.seed_band(mr, "operator_error", "epoch")}
 fig = training_curves_figure(curves, target)
@@ -297,7 +298,7 @@ block_err = float(np.linalg.norm(blocks[i_block] - exact_block, 2) / np.linalg.n
 glue("block_err", block_err, display=False)
 glue("block_verdict", "is not" if block_err > 0.1 else "is close to", display=False)
 glue("block_index", int(i_block), display=False)
-glue("head_local_rank", int(d_head.spec["local_rank"]), display=False)
+glue("head_local_rank", int(d_head.spec.local_rank), display=False)
 op_dd, op_g = operator_error(M_dd, n), operator_error(M_g, n)
 glue("f8_op_dd", op_dd, display=False)
 glue("f8_op_g", op_g, display=False)
@@ -320,7 +321,7 @@ plt.close(fig)
 # ## The three claims
 
 # %% tags=["hide-input"]
-dd_sel = table["kind"] == "dd"
+dd_sel = table["family"] == "dd"
 g_sel = ~dd_sel
 verdict = {}
 # claim 1: trains faster (headline pair; epochs and seconds)
@@ -382,15 +383,15 @@ glue("match_ratio_max", float(max(ratios)) if ratios else float("nan"), display=
 glue("claim3_in_band", "holds" if verdict["error_in_band"] else "does not hold", display=False)
 glue("claim3_operator", "holds" if verdict["operator_error"] else "does not hold", display=False)
 glue("head_param_ratio", head["params_global"] / head["params_dd"], display=False)
-dd_oracle = float(apx.dd_best_error(n, d_head.spec["N"], [d_head.spec["local_rank"]])[0])
+dd_oracle = float(apx.dd_best_error(n, d_head.spec.N, [d_head.spec.local_rank])[0])
 glue("head_dd_oracle", dd_oracle, display=False)
 glue("head_dd_oracle_ratio", head["operator_error_dd"] / dd_oracle, display=False)
 g_oracle = float(apx.global_best_error(n, [K])[0])
 glue("head_g_oracle", g_oracle, display=False)
 glue("head_g_oracle_ratio", head["operator_error_global"] / g_oracle, display=False)
 # every trained DD model against its own Schwarz oracle (the oracle does not depend on the overlap)
-dd_ratio = [float(table["operator_error_mean"][i] / apx.dd_best_error(n, mr.spec["N"], [mr.spec["local_rank"]])[0])
-            for i, mr in enumerate(by_spec[lab] for lab in table["label"]) if table["kind"][i] == "dd"]
+dd_ratio = [float(table["operator_error_mean"][i] / apx.dd_best_error(n, mr.spec.N, [mr.spec.local_rank])[0])
+            for i, mr in enumerate(by_spec[lab] for lab in table["label"]) if table["family"][i] == "dd"]
 glue("dd_oracle_ratio_min", min(dd_ratio), display=False)
 both_far = min(head["operator_error_dd"] / dd_oracle, head["operator_error_global"] / g_oracle) > 2
 glue("oracle_verdict", "Training on this data, not expressiveness, limits the accuracy of both." if both_far else

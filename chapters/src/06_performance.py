@@ -40,6 +40,7 @@ from ddlib.attention import configure_threads
 from ddlib.figures import FigureRecorder, project_root
 from ddlib.plotting import use_style
 from ddlib.plotting.performance import performance_figure
+from ddlib.models import DDSpec, GlobalSpec
 from ddlib.training import TrainConfig
 
 use_style()
@@ -247,14 +248,14 @@ print({k: round(float(v), 4) for k, v in numbers.items()})
 # {glue:text}`race_grank`, the smallest rank that can fit the {glue:text}`race_K`-mode band) one after the other in
 # the same run, with Adam at learning rate {glue:text}`race_lr` on the Fourier data of chapter 1 at
 # $n =$ {glue:text}`race_n`, and record when each first reaches an in-band test error of
-# {glue:text}`race_target:.2f` (`ddlib.benchmarks.time_to_target`; evaluation time is not counted).
+# {glue:text}`race_target:.2f` (`ddlib.benchmarks.race`; evaluation time is not counted).
 
 # %%
 base = dict(n=RACE_N, K=RACE_K, samples=64, test_samples=64, lr=RACE_LR, epochs=EPOCHS, seed=SEED)
-race_cfg = {"dd": TrainConfig(model={"kind": "dd", "N": RACE_SUBDOMAINS, "delta": RACE_DELTA, "local_rank": RACE_RANK},
+race_cfg = {"dd": TrainConfig(model=DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK),
                               **base),
-            "global": TrainConfig(model={"kind": "global", "rank": RACE_K}, **base)}
-race = {"target": RACE_TARGET, "results": bm.time_to_target(race_cfg, RACE_TARGET, "error_in_band")}
+            "global": TrainConfig(model=GlobalSpec(RACE_K), **base)}
+race = {"target": RACE_TARGET, "results": bm.race(race_cfg, RACE_TARGET, "error_in_band")}
 for key, value in dict(race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS, race_delta=RACE_DELTA, race_rank=RACE_RANK,
                        race_grank=RACE_K, race_K=RACE_K, race_lr=RACE_LR, race_n=RACE_N).items():
     glue(key, value, display=False)

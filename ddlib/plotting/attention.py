@@ -81,7 +81,7 @@ def pareto_figure(table: dict, global_front: dict, dd_fronts: list[dict], highli
     metrics = ("error_in_band", "error_out_of_band", "operator_error")
     titles = ("(a) in-band test error", "(b) out-of-band test error", "(c) operator error")
     fig, axes = plt.subplots(1, 3, figsize=(12.3, 3.8))
-    kinds = np.asarray(table["kind"])
+    kinds = np.asarray(table["family"])
     for ax, m, title in zip(axes, metrics, titles):
         for kind, color, marker, name in (("global", COLORS["global"], "o", "global (trained)"),
                                           ("dd", COLORS["dd"], "s", "DD (trained)")):

@@ -91,7 +91,7 @@ def ablation_figure(rows: list[dict]):
         ly[k] = max(ly[k], ly[k - 1] + gap)
     xt = 1.8 * max(r["params"] for r in rows)
     for r, yl in zip(order, ly):
-        c = COLORS["global"] if r["spec"].get("kind") == "banded_lowrank" else (
+        c = COLORS["global"] if r["spec"].family == "banded" else (
             COLORS["exact"] if r["label"] == "baseline" else COLORS["dd"])
         ax2.loglog(r["params"], r["operator_error_mean"], "o", color=c)
         ax2.annotate(r["label"], (r["params"], r["operator_error_mean"]), xytext=(xt, 10.0**yl), fontsize=6,

@@ -1,0 +1,81 @@
+"""The tuned protocol: every model searched the same way, chosen on validation data only."""
+import numpy as np
+import pytest
+
+import ddlib.training as training
+from ddlib.data import TEST_SETS, Dataset
+from ddlib.experiments import (grid_points, headline, seed_band, select, summarize, summary_table,
+                               time_to_target_curve, tuned_comparison)
+from ddlib.models import DDSpec, GlobalSpec
+from ddlib.training import TrainConfig
+
+SMALL = dict(n=31, K=4, samples=16, validation_samples=8, test_samples=8, epochs=30, eval_points=5)
+GRID = {"lr": [3e-3, 3e-2, 1e6], "init_scale": [0.01, 0.3]}
+
+
+@pytest.fixture(autouse=True)
+def cache_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache"))
+
+
+def test_every_model_gets_the_same_search_and_the_validation_best_point():
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    out = tuned_comparison([GlobalSpec(4), DDSpec(4, 1, 2)], base, GRID, seeds=[0, 1, 2], workers=1)
+    for sel in out:
+        assert [{k: r[k] for k in GRID} for r in sel.grid] == grid_points(GRID)
+        assert all(r["diverged"] for r in sel.grid if r["lr"] == 1e6)
+        best = min((r for r in sel.grid if not r["diverged"]), key=lambda r: r["error_validation"])
+        assert sel.chosen == {k: best[k] for k in GRID}
+        assert [r.config.seed for r in sel.runs] == [0, 1, 2]
+        assert all((r.config.lr, r.config.init_scale) == (sel.chosen["lr"], sel.chosen["init_scale"])
+                   for r in sel.runs)
+        s = summarize(sel, target=0.5)
+        assert s["error_in_band_min"] <= s["error_in_band_mean"] <= s["error_in_band_max"]
+        assert s["lr"] == sel.chosen["lr"] and s["init_scale"] == sel.chosen["init_scale"]
+        grid, mean, lo, hi = seed_band(sel, x="seconds")
+        assert np.all(lo <= mean * (1 + 1e-12)) and np.all(mean <= hi * (1 + 1e-12))
+    table = summary_table(out)
+    assert list(table["family"]) == ["global", "dd"]
+    h = headline(out[0], out[1], target=0.5)
+    assert h["params_global"] == 2 * 31 * 4 and h["seeds"] == 3
+
+
+def test_selection_reads_no_test_data(monkeypatch):
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    specs = [GlobalSpec(2), DDSpec(4, 1, 1)]
+    clean = tuned_comparison(specs, base, GRID, seeds=[0], workers=1)
+    real = training.make_datasets
+
+    def garbage_tests(*args, **kwargs):
+        sets = real(*args, **kwargs)
+        rng = np.random.default_rng(99)
+        for name in TEST_SETS:
+            d = sets[name]
+            sets[name] = Dataset(name, rng.standard_normal(d.f.shape) * 1e3, rng.standard_normal(d.u.shape), None)
+        return sets
+
+    monkeypatch.setattr(training, "make_datasets", garbage_tests)
+    dirty = tuned_comparison(specs, base.replace(epochs=31), GRID, seeds=[0], workers=1)   # a new cache key
+    for a, b in zip(clean, dirty):
+        assert a.chosen == b.chosen
+        assert a.runs[0].final["error_in_band"] != b.runs[0].final["error_in_band"]   # the tests did change
+
+
+def test_select_rule_and_its_errors():
+    rows = [{"lr": 0.1, "init_scale": 0.1, "error_validation": 0.2, "diverged": False},
+            {"lr": 0.01, "init_scale": 0.1, "error_validation": 0.2, "diverged": False},
+            {"lr": 1.0, "init_scale": 0.1, "error_validation": 0.0, "diverged": True}]
+    assert select(rows) == 1    # a tie goes to the smaller learning rate; a diverged run never wins
+    with pytest.raises(ValueError, match="every grid point diverged"):
+        select([rows[2]])
+    with pytest.raises(ValueError, match="grid knobs"):
+        grid_points({"momentum": [0.9]})
+
+
+def test_time_to_target_curve_is_nan_where_a_seed_misses():
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    sel = tuned_comparison([DDSpec(4, 1, 2)], base, {"lr": [3e-2]}, seeds=[0, 1], workers=1)[0]
+    floor = max(r.curve("error_in_band").min() for r in sel.runs)
+    curve = time_to_target_curve(sel, [floor * 2, floor / 10])
+    assert np.isfinite(curve["epochs_mean"][0]) and np.isnan(curve["epochs_mean"][1])
+    assert curve["epochs_min"][0] <= curve["epochs_mean"][0] <= curve["epochs_max"][0]
