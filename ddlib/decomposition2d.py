@@ -215,7 +215,8 @@ class Decomposition2D:
             Laplacian of its :math:`n_x\times n_y` nodes, eigenvectors
             :math:`\cos(p\pi(s+\frac12)/n_x)\cos(q\pi(t+\frac12)/n_y)`, eigenvalue
             :math:`4\sin^2\frac{p\pi}{2n_x} + 4\sin^2\frac{q\pi}{2n_y}`, ties by ``(p, q)``), each multiplied by
-            :math:`D_i`, ``N_0 = per_box N^2``. ``per_box = 1`` is the Nicolaides space; larger ``per_box`` adds the
+            :math:`D_i`, ``N_0 = per_box N^2`` (``partition`` ``"multiplicity"`` or ``"ramp"``: :math:`D_i > 0` on
+            the box keeps the functions of a box independent). ``per_box = 1`` is the Nicolaides space; larger ``per_box`` adds the
             smoothest local oscillations (in the spirit of spectral coarse spaces such as GenEO, with the
             Neumann operator of the box instead of a generalized eigenproblem).
         ``"none"``
@@ -231,6 +232,9 @@ class Decomposition2D:
         if kind == "nicolaides":
             P1 = self.dec1.coarse_space("nicolaides", partition)
             return sp.kron(P1, P1, format="csr")
+        if partition == "boolean":
+            raise ValueError("partition must be 'multiplicity' or 'ramp' for the spectral coarse space (positive on "
+                             "the whole box, so the weighted eigenvectors stay independent); got 'boolean'")
         return self._spectral_space(partition, check_int("per_box", per_box, low=1, high=int(self.sizes.min())))
 
     def _spectral_space(self, partition: str, k: int) -> sp.csr_matrix:
