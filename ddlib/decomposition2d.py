@@ -202,12 +202,17 @@ class Decomposition2D:
         c = self.dec1.coarse_nodes
         return (c[:, None] * self.m + c[None, :]).ravel()
 
-    def coarse_space(self, kind: str = "hat", partition: str = "multiplicity", per_box: int = 1) -> sp.csr_matrix:
+    def coarse_space(self, kind: str = "hat", partition: str = "multiplicity", per_box: int = 1,
+                     refine: int = 1) -> sp.csr_matrix:
         r"""The coarse basis :math:`\Phi` as a sparse ``n x N_0`` matrix.
 
         ``"hat"``
             Q1 bilinear hats :math:`\Phi = \Phi^{1D}_{hat}\otimes\Phi^{1D}_{hat}`,
-            :math:`\phi_{IJ}(x, y) = \max(0, 1 - |x - IH|/H)\max(0, 1 - |y - JH|/H)`, ``N_0 = (N-1)^2``.
+            :math:`\phi_{IJ}(x, y) = \max(0, 1 - |x - IH_c|/H_c)\max(0, 1 - |y - JH_c|/H_c)` on the interior
+            cross points of a coarse grid of ``refine N`` cells per direction, :math:`H_c = H/\mathrm{refine}`,
+            ``N_0 = (refine N - 1)^2``. The default ``refine = 1`` is the box grid; ``refine > 1`` (``refine N`` must
+            divide ``m + 1``) gives a richer coarse level on the same boxes (used by the floor study of
+            :mod:`ddlib.approximation2d`).
         ``"nicolaides"``
             :math:`\Phi_{:,i} = R_i^TD_iR_i\mathbf 1` with :math:`D_i` from ``partition``, ``N_0 = N^2``.
         ``"spectral"``
@@ -216,9 +221,11 @@ class Decomposition2D:
             :math:`\cos(p\pi(s+\frac12)/n_x)\cos(q\pi(t+\frac12)/n_y)`, eigenvalue
             :math:`4\sin^2\frac{p\pi}{2n_x} + 4\sin^2\frac{q\pi}{2n_y}`, ties by ``(p, q)``), each multiplied by
             :math:`D_i`, ``N_0 = per_box N^2`` (``partition`` ``"multiplicity"`` or ``"ramp"``: :math:`D_i > 0` on
-            the box keeps the functions of a box independent). ``per_box = 1`` is the Nicolaides space; larger ``per_box`` adds the
-            smoothest local oscillations (in the spirit of spectral coarse spaces such as GenEO, with the
-            Neumann operator of the box instead of a generalized eigenproblem).
+            the box keeps the functions of a box independent). ``per_box = 1`` is the Nicolaides space; larger
+            ``per_box`` adds the smoothest local oscillations (in the spirit of spectral coarse spaces such as GenEO,
+            with the Neumann operator of the box instead of a generalized eigenproblem). On a square box the modes
+            ``(p, q)`` and ``(q, p)`` tie; ``per_box`` in ``1, 3, 6, 10, ...`` keeps whole shells (no direction
+            preferred).
         ``"none"``
             an empty ``n x 0`` matrix (one-level methods).
         """
@@ -226,7 +233,13 @@ class Decomposition2D:
         if kind == "none":
             return sp.csr_matrix((self.n, 0))
         if kind == "hat":
-            P1 = self.dec1.coarse_space("hat")
+            refine = check_int("refine", refine, low=1, high=max(1, (self.m + 1) // (2 * self.N)))
+            if (self.m + 1) % (refine * self.N):
+                valid = [k for k in range(1, (self.m + 1) // (2 * self.N) + 1) if (self.m + 1) % (k * self.N) == 0]
+                raise ValueError(f"refine must make refine N divide m + 1 = {self.m + 1}; got refine = {refine} "
+                                 f"(valid for m = {self.m}, N = {self.N}: {valid})")
+            P1 = self.dec1.coarse_space("hat") if refine == 1 else Decomposition(self.m, refine * self.N, 0) \
+                .coarse_space("hat")
             return sp.kron(P1, P1, format="csr")
         check_choice("partition", partition, PARTITIONS_OF_UNITY)
         if kind == "nicolaides":
@@ -258,10 +271,10 @@ class Decomposition2D:
         return Phi
 
     def coarse_matrix(self, kind: str = "hat", A=None, *, partition: str = "multiplicity", per_box: int = 1,
-                      sparse: bool = False):
+                      refine: int = 1, sparse: bool = False):
         r"""The Galerkin coarse matrix :math:`A_0 = \Phi^TA\Phi` (``N_0 x N_0``; dense, or CSC with ``sparse=True``)."""
         A = laplacian_2d(self.m) if A is None else sp.csr_matrix(A)
-        P = self.coarse_space(kind, partition, per_box)
+        P = self.coarse_space(kind, partition, per_box, refine)
         A0 = (P.T @ (A @ P)).tocsc()
         return A0 if sparse else A0.toarray()
 

@@ -69,7 +69,8 @@ def test_batched_operator_equals_loop_and_dense(dec, data):
 @given(dec=decompositions(), partition=st.sampled_from(["multiplicity", "ramp", "boolean"]),
        coarse=st.sampled_from(["hat", "nicolaides", "none"]))
 def test_schwarz_init_is_the_classical_two_level_preconditioner(dec, partition, coarse):
-    """Full local rank: h^2 (Phi Q0 K0^T Phi^T + sum R^T D^1/2 Q K^T D^1/2 R) = Phi A0^-1 Phi^T + sum R^T D^1/2 A_i^-1 D^1/2 R."""
+    """Full local rank: h^2 (Phi Q0 K0^T Phi^T + sum R^T D^1/2 Q K^T D^1/2 R)
+    = Phi A0^-1 Phi^T + sum R^T D^1/2 A_i^-1 D^1/2 R."""
     model = DDAttention2D(dec, dec.n_max, partition=partition, coarse=coarse, init="schwarz")
     M = to_dense(schwarz_preconditioner_2d(dec, variant="weighted", coarse=coarse, partition=partition))
     assert np.max(np.abs(model.dense().numpy() - M)) < 1e-12 * np.abs(M).max()

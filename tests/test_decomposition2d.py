@@ -137,6 +137,15 @@ def _path_laplacian(k):
     return L.tocsr()
 
 
+def test_refined_hat_space_contains_the_box_hat_space():
+    dec = Decomposition2D(15, 2, 1)
+    coarse, fine = dec.coarse_space("hat").toarray(), dec.coarse_space("hat", refine=4).toarray()
+    assert fine.shape == (225, 49)
+    X, *_ = np.linalg.lstsq(fine, coarse, rcond=None)
+    assert np.allclose(fine @ X, coarse, atol=1e-13)
+    assert np.allclose(fine[Decomposition2D(15, 8, 0).coarse_nodes], np.eye(49))
+
+
 def test_local_support_is_the_union_of_box_pairs():
     dec = Decomposition2D(11, 3, 1)
     S = dec.local_support("multiplicity").toarray()
@@ -182,6 +191,7 @@ def test_bad_configurations(kwargs, match):
     (lambda d: d.coarse_space("nicolaides", partition="x"), "partition must be one of"),
     (lambda d: d.coarse_space("spectral", per_box=0), "per_box must be an integer in \\[1, 9\\]"),
     (lambda d: d.restriction(16), "i must be an integer in \\[0, 15\\]"),
+    (lambda d: d.coarse_space("hat", refine=3), "refine must be an integer in \\[1, 2\\]"),
     (lambda d: d.coarse_space("spectral", "boolean", per_box=2), "partition must be 'multiplicity' or 'ramp'"),
 ])
 def test_bad_choices(call, match):
