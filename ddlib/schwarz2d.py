@@ -263,7 +263,7 @@ def theory_shape_2d(dec: Decomposition2D, levels: int) -> float:
 
 def measure_2d(m: int, N: int, delta: int, *, variant: str = "additive", coarse: str = "hat",
                partition: str = "multiplicity", per_box: int = 1, seed: int = 0, rtol: float = 1e-8,
-               kappa_rtol: float = 1e-10, dense_max: int = 1024) -> dict:
+               kappa_rtol: float = 1e-10, dense_max: int = 256) -> dict:
     r"""Condition number of :math:`M^{-1}A` and PCG iterations for one 2D configuration.
 
     :math:`\kappa` is the ratio of the extreme eigenvalues: the dense spectrum when :math:`n \le` ``dense_max``
