@@ -91,7 +91,7 @@ def test_two_level_kappa_follows_h_over_delta():
 
 
 def test_lanczos_estimate_is_a_close_lower_estimate():
-    dense = measure_2d(31, 4, 1, coarse="none")
+    dense = measure_2d(31, 4, 1, coarse="none", dense_max=1024)
     lanczos = measure_2d(31, 4, 1, coarse="none", dense_max=0)
     assert dense["method"] == "dense" and lanczos["method"] == "lanczos"
     assert lanczos["kappa"] <= dense["kappa"] * (1 + 1e-10)
