@@ -139,24 +139,59 @@ def _row_kron(Phi: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((P.data[s] * P.data[t], (rows, P.indices[s] * N0 + P.indices[t])), shape=(n, N0 * N0))
 
 
-def _normal_equations(G: np.ndarray, Phi: sp.csr_matrix, S: sp.csr_matrix):
+def _support_classes(S: sp.csr_matrix):
+    r"""Write the symmetric 0/1 support as :math:`S = \Xi K\Xi^T`: nodes with equal rows of ``S`` form a class
+    (``cls``, shape ``(n,)``), :math:`\Xi` is the class indicator and ``K`` (classes x classes, 0/1) the support
+    between classes. For the box supports there are at most :math:`(2N-1)^2` classes (the set of boxes holding a
+    node). Rows are grouped by two random projections; the factorization is checked on a third one
+    (:math:`S r = \Xi K \Xi^T r`) and ``None`` is returned if it fails."""
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal((S.shape[0], 3))
+    keys = np.round(S @ R[:, :2], 8)
+    _, first, cls = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    cls = cls.ravel()
+    K = S[first][:, first].toarray() > 0
+    sums = np.bincount(cls, weights=R[:, 2], minlength=first.size)
+    if not np.allclose(S @ R[:, 2], (K.astype(np.float64) @ sums)[cls], rtol=1e-10, atol=1e-10):
+        return None
+    return cls, K
+
+
+def _inside_mask(S: sp.csr_matrix, classes) -> np.ndarray:
+    """The dense Boolean ``n x n`` mask of ``S`` (from the classes when available: one gather)."""
+    if classes is None:
+        return S.toarray() > 0
+    cls, K = classes
+    return K[cls[:, None], cls[None, :]]
+
+
+def _normal_equations(G_out: np.ndarray, Phi: sp.csr_matrix, S: sp.csr_matrix, classes):
     r"""Normal equations of :math:`\min_C\|W\circ(G - \Phi C\Phi^T)\|_F`, :math:`W = 1 - S`, over symmetric ``C``.
 
     :math:`\mathcal N_{(ab),(cd)} = \sum_{pq}W_{pq}\Phi_{pa}\Phi_{pc}\Phi_{qb}\Phi_{qd} = (Z^TWZ)_{(ac),(bd)}` with the
     row-wise Kronecker product ``Z`` (only its nonzero columns are kept) and :math:`Z^TWZ = (Z^T\mathbf 1)(Z^T\mathbf
-    1)^T - Z^TSZ` (sparse ``S``); right-hand side :math:`\Phi^T(W\circ G)\Phi`. Symmetric ``C`` is parametrised by its
-    upper triangle: a symmetric optimum exists (the objective is convex and invariant under :math:`C\to C^T`).
+    1)^T - Z^TSZ`, and :math:`Z^TSZ = Y^TKY` with :math:`Y = \Xi^TZ` when the support factors through node classes
+    (:func:`_support_classes`; else a sparse product); right-hand side :math:`\Phi^T(W\circ G)\Phi`, with
+    ``G_out`` :math:`= W\circ G` given. Symmetric
+    ``C`` is parametrised by its upper triangle: a symmetric optimum exists (the objective is convex and invariant
+    under :math:`C\to C^T`).
     """
     N0 = Phi.shape[1]
     Z = _row_kron(Phi).tocsc()
     cols = np.flatnonzero(np.diff(Z.indptr))                   # the pairs (a, c) with overlapping supports
-    Zc = Z[:, cols]
+    Zc = Z[:, cols].tocsr()
     ones = np.asarray(Zc.sum(axis=0)).ravel()
-    NM = np.outer(ones, ones) - (Zc.T @ (S @ Zc)).toarray()
+    if classes is None:
+        NM = np.outer(ones, ones) - (Zc.T @ (S @ Zc)).toarray()
+    else:
+        cls, K = classes
+        Xi = sp.csr_matrix((np.ones(cls.size), (cls, np.arange(cls.size))), shape=(K.shape[0], cls.size))
+        Y = (Xi @ Zc).toarray()
+        NM = np.outer(ones, ones) - Y.T @ (K.astype(np.float64) @ Y)
     a, c = np.divmod(cols, N0)
     full = np.zeros((N0 * N0, N0 * N0))
     full[(a[:, None] * N0 + a[None, :]), (c[:, None] * N0 + c[None, :])] = NM    # (a,b),(c,d) <- (a,c),(b,d)
-    rhs = (Phi.T @ (Phi.T @ G).T).T - (Phi.T @ (S.multiply(G).tocsr() @ Phi)).toarray()
+    rhs = Phi.T @ (Phi.T @ G_out).T                            # Phi^T (W o G) Phi (symmetric)
     # vec(C) = U c for symmetric C: column (a, b) of U has ones at (a, b) and (b, a); U^T F U by indexing
     iu, ju = np.triu_indices(N0)
     one, two = iu * N0 + ju, ju * N0 + iu
@@ -200,14 +235,15 @@ def structural_floor(G, Phi, support, *, rcond: float = 1e-12) -> dict:
         raise ValueError(f"Phi must have n = {n} rows and support shape ({n}, {n}); got {Phi.shape}, {S.shape}")
     N0 = check_int("N0 (columns of Phi)", Phi.shape[1], low=1, high=MAX_COARSE)
     S.data[:] = 1.0
-    Nm, b, (iu, ju) = _normal_equations(G, Phi, S)
+    classes = _support_classes(S)
+    inside = _inside_mask(S, classes)
+    Nm, b, (iu, ju) = _normal_equations(np.where(inside, 0.0, G), Phi, S, classes)
     c = _solve_psd(Nm, b, rcond)
     C = np.zeros((N0, N0))
     C[iu, ju] = c
     C[ju, iu] = c
     E = G - Phi @ (Phi @ C).T                                    # G - Phi C Phi^T (C symmetric)
-    r, q = S.nonzero()
-    E[r, q] = 0.0
+    E[inside] = 0.0
     fro = float(np.linalg.norm(E))
     two = 0.0
     if fro > 0:
@@ -300,12 +336,13 @@ def floor_2d(m: int, N: int, delta: int, *, coarse: str = "hat", partition: str 
 
 def structural_floor_residual(G, Phi, support, C) -> dict:
     r"""``fro`` and ``two_norm`` of :math:`P_{S^c}(G - \Phi C\Phi^T)` for a given coarse block ``C`` (e.g. the
-    Galerkin :math:`A_0^{-1}`), the full-rank-local residual of that choice."""
+    Galerkin :math:`A_0^{-1}`; its symmetric part is used), the full-rank-local residual of that choice."""
     Phi = sp.csr_matrix(Phi)
-    E = np.asarray(G, dtype=np.float64) - Phi @ (Phi @ np.asarray(C).T).T
-    r, q = sp.csr_matrix(support).nonzero()
-    E[r, q] = 0.0
-    E = 0.5 * (E + E.T)
+    S = sp.csr_matrix(support, dtype=np.float64)
+    S.data[:] = 1.0
+    C = np.asarray(C, dtype=np.float64)
+    E = np.asarray(G, dtype=np.float64) - Phi @ (Phi @ (0.5 * (C + C.T))).T   # G is symmetric; so is E
+    E[_inside_mask(S, _support_classes(S))] = 0.0
     fro = float(np.linalg.norm(E))
     return {"fro": fro, "two_norm": _two_norm_symmetric(E) if fro > 0 else 0.0}
 
