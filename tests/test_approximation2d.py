@@ -11,7 +11,7 @@ from ddlib.attention2d import operator_error_2d
 from ddlib.decomposition import Decomposition
 from ddlib.decomposition2d import Decomposition2D
 from ddlib.problem import inverse
-from ddlib.problem2d import eigenvalues_2d, inverse_2d
+from ddlib.problem2d import inverse_2d
 from ddlib.schwarz2d import schwarz_preconditioner_2d
 
 
