@@ -1,0 +1,53 @@
+"""The 2D chapter's figures draw what they are given: one line per series or group, theory lines, floors."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from ddlib.approximation2d import dd_frontier_2d, floor_study_2d, global_frontier_2d  # noqa: E402
+from ddlib.plotting.twod import floor_figure_2d, frontier_figure_2d, kappa_figure_2d  # noqa: E402
+from ddlib.schwarz2d import SERIES_2D, fit_constants_2d, kappa_study_2d  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_kappa_figure_draws_every_series_and_its_theory_line():
+    studies = {"N": [(7, 2, 1), (15, 4, 1)], "n": [(7, 2, 1), (15, 2, 2)], "delta": [(15, 2, 0), (15, 2, 2)]}
+    rows = kappa_study_2d(studies, {k: SERIES_2D[k] for k in ("one-level ASM", "two-level ASM, Q1")})
+    fit_constants_2d(rows)
+    fig = kappa_figure_2d(rows)
+    axes = fig.axes
+    assert len(axes) == 6
+    kappa = axes[0].get_lines()
+    assert len(kappa) == 4  # two series, each with its fitted theory shape
+    plotted = sorted(float(y) for line in kappa[::2] for y in line.get_ydata())
+    assert np.allclose(plotted, sorted(r["kappa"] for r in rows if r["study"] == "N"))
+    assert len(axes[3].get_lines()) == 2
+
+
+def test_frontier_and_floor_figures():
+    m = 15
+    g = global_frontier_2d(m, [1, 4, 16, 64])
+    fronts = [dd_frontier_2d(m, 4, 1, [1, 4, 36])]
+    rows = floor_study_2d(m, [2, 4], [0, 1], [("hat", {}), ("hat", {"refine": 2})])
+    fig = frontier_figure_2d(g, fronts, [r for r in rows if r["N"] == 4 and r["delta"] == 1 and r["refine"] == 1])
+    ys = [np.asarray(line.get_ydata(), dtype=float) for line in fig.axes[0].get_lines()]
+
+    def drawn(values):
+        values = np.broadcast_to(np.asarray(values, dtype=float), (len(values),) if np.ndim(values) else (2,))
+        return any(y.shape == values.shape and np.allclose(y, values) for y in ys)
+
+    floor = next(r for r in rows if r["N"] == 4 and r["delta"] == 1 and r["refine"] == 1)["floor_two_norm"]
+    assert drawn(g["error"]) and drawn(fronts[0]["error"]) and drawn(floor)
+    fig = floor_figure_2d(rows)
+    assert len(fig.axes) == 3
+    # (a): one solid line per overlap (plus its lower bound); (c): the Q1 family per N joins refine 1 and 2
+    assert {line.get_label() for line in fig.axes[0].get_lines()} >= {"$\\delta = 0$", "$\\delta = 1$"}
+    assert len(fig.axes[2].get_lines()) == 2  # the Q1 family of each N: refine = 1 and 2 on the same boxes
