@@ -12,8 +12,8 @@ attention of a few local ranks, and two mechanism ablations, *coarse only* and *
 * :func:`budget_rows`: at each parameter budget :math:`P`, the best model of each class with at most :math:`P`
   parameters (:func:`ddlib.experiments.best_within_budget`), per metric, with its seed range; ``winner`` is the class
   with the smaller seed mean and ``separated`` says whether the two seed ranges are disjoint;
-* :func:`cheapest_match`: the claim "fewer parameters": the cheapest DD model at least as accurate as the best
-  global model, and the parameter ratio;
+* :func:`cheapest_match`: the claim "fewer parameters" (:func:`ddlib.claims.fewer_parameters`): the cheapest DD
+  model at least as accurate as the best global model, and the parameter ratio;
 * :func:`mechanism`: which DD component does the work (coarse only and local only against the full model) and
   which limit binds each class (:func:`binding_limit`).
 
@@ -40,14 +40,15 @@ from scipy.sparse.linalg import LinearOperator, svds
 from ._validate import check_choice, check_int, check_positive
 from .approximation import dd_best_error, global_best_error
 from .data import TRAINING_KINDS, make_dataset
-from .experiments import Selection, best_within_budget, cheapest_dd_within, class_best, summary_table, tuned_comparison
+from .claims import fewer_parameters
+from .experiments import Selection, best_within_budget, class_best, summary_table, tuned_comparison
 from .models import DDSpec, GlobalSpec, ModelSpec
 from .problem import eigenvalues, inverse, solve
 from .training import TrainConfig
 
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "oracle_error", "binding_limit",
-           "mechanism", "REGIME_KEYS"]
+           "mechanism", "claim_map", "REGIME_KEYS"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -91,6 +92,13 @@ class Regime:
 
     def label(self) -> str:
         return f"n={self.n} N={self.N} K={self.K} S={self.samples} {self.data}"
+
+    def short(self) -> str:
+        """What sets this regime apart from the base, for a sentence: ``"n = 4095 (N = 8)"``, ``"S = 16"``, ..."""
+        return {"base": "the base regime", "n_fixed_N": f"n = {self.n} (N = {self.N})",
+                "n_fixed_H": f"n = {self.n} (H/h = {self.m}, N = {self.N})", "samples": f"S = {self.samples}",
+                "K": f"K = {self.K}", "data": f"{self.data} data", "N": f"N = {self.N}",
+                "slice": f"{self.data} data with S = {self.samples}"}[self.axis]
 
     def config(self, base: TrainConfig) -> TrainConfig:
         """``base`` with this regime's grid, band, samples and data (the model is set per spec)."""
@@ -196,17 +204,9 @@ def _decide(row: dict) -> dict:
 
 
 def cheapest_match(result: RegimeResult, metric: str) -> dict:
-    """The claim "fewer parameters" in one regime: the best global model by ``metric`` and the cheapest full DD model
-    at least as accurate with fewer parameters (``dd_label`` empty and ``ratio`` NaN if there is none)."""
-    table = _full_table(result)
-    g = class_best(table, "global", f"{metric}_mean")
-    j = cheapest_dd_within(table, f"{metric}_mean", g["value"], max_params=g["params"])
-    out = {**result.regime.record(), "metric": metric, "global_label": g["label"], "global_params": g["params"],
-           "global_value": g["value"], "dd_label": "", "dd_params": 0, "dd_value": np.nan, "ratio": np.nan}
-    if j is not None:
-        out.update(dd_label=str(table["label"][j]), dd_params=int(table["params"][j]),
-                   dd_value=float(table[f"{metric}_mean"][j]), ratio=g["params"] / float(table["params"][j]))
-    return out
+    """The claim "fewer parameters" in one regime (:func:`ddlib.claims.fewer_parameters` on the global and full DD
+    models), with the regime's keys."""
+    return {**result.regime.record(), **fewer_parameters(_full_table(result), metric)}
 
 
 def oracle_error(spec: ModelSpec, n: int) -> float:
@@ -308,3 +308,28 @@ def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
     else:
         out["component"] = "both levels"
     return out
+
+
+def claim_map(rows: list[dict], matches: list[dict], regimes: list[Regime]) -> dict:
+    """Where each claim holds: ``accurate[metric]`` and ``fewer[metric]`` map ``"holds"``, ``"fails"`` and
+    ``"unclear"`` to lists of :meth:`Regime.short` texts.
+
+    ``rows`` are :func:`budget_rows` records; claim 2 ("more accurate") is read at the largest budget of each regime
+    (the best model of each class): it holds where DD wins with disjoint seed ranges, fails where global does, and is
+    unclear where the ranges overlap. ``matches`` are :func:`cheapest_match` records (claim 3)."""
+    short = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
+    key = lambda rec: tuple(rec[k] for k in REGIME_KEYS)  # noqa: E731
+    top = {}
+    for r in rows:
+        k = (key(r), r["metric"])
+        if k not in top or r["params_budget"] > top[k]["params_budget"]:
+            top[k] = r
+    accurate: dict = {}
+    for (k, metric), r in top.items():
+        verdict = "unclear" if not r["separated"] else ("holds" if r["winner"] == "dd" else "fails")
+        accurate.setdefault(metric, {"holds": [], "fails": [], "unclear": []})[verdict].append(short[k])
+    fewer: dict = {}
+    for m in matches:
+        fewer.setdefault(m["metric"], {"holds": [], "fails": []})["holds" if m["holds"] else "fails"].append(
+            short[key(m)])
+    return {"accurate": accurate, "fewer": fewer}

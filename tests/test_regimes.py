@@ -156,3 +156,41 @@ def test_mechanism_and_budget_rows_on_a_small_real_regime(tmp_path, monkeypatch)
                                    if isinstance(s.spec, DDSpec) and s.spec.use_local and s.spec.use_coarse)
     rows = budget_rows(res, [100, 1000], ["operator_error", "error_in_band"])
     assert len(rows) == 4 and all(r["seeds"] == 2 for r in rows)
+
+
+def test_claims_faster_intervals_and_edges():
+    from ddlib.claims import faster, grid_edges, intervals
+
+    assert intervals([1, 2, 3, 4, 5], [True, True, False, True, False]) == [(1.0, 2.0), (4.0, 4.0)]
+    assert intervals([1, 2], [False, False]) == []
+    t = np.array([1e-1, 1e-2, 1e-3, 1e-4])
+    g = {"targets": t, "epochs_mean": np.array([10.0, 100.0, 400.0, np.nan])}
+    d = {"targets": t, "epochs_mean": np.array([20.0, 50.0, np.nan, np.nan])}
+    f = faster(g, d)
+    assert list(f["ratio"][:3]) == [0.5, 2.0, 0.0] and np.isnan(f["ratio"][3])
+    assert f["holds"] == [(1e-2, 1e-2)] and f["fails"] == [(1e-1, 1e-1), (1e-3, 1e-3)]
+    d2 = {"targets": t, "epochs_mean": np.array([5.0, 50.0, 100.0, 300.0])}
+    assert faster(g, d2)["holds"] == [(1e-1, 1e-4)]            # only DD reaches 1e-4: it is faster there
+    with pytest.raises(ValueError, match="share"):
+        faster(g, {"targets": t[:2], "epochs_mean": np.ones(2)})
+
+    class S:
+        chosen = {"lr": 0.1, "init_scale": 0.01, "schedule": "cosine"}
+    assert grid_edges(S(), {"lr": [0.01, 0.1], "init_scale": [0.001, 0.01, 0.1], "schedule": ["cosine"]}) == ["lr=max"]
+
+
+def test_claim_map_reads_the_largest_budget_and_the_matches():
+    from ddlib.regimes import claim_map
+
+    regs = [Regime(), Regime(samples=16, axis="samples")]
+
+    def row(reg, budget, winner, separated, metric="operator_error"):
+        return {**reg.record(), "params_budget": budget, "metric": metric, "winner": winner, "separated": separated}
+
+    rows = [row(regs[0], 100, "global", True), row(regs[0], 1000, "dd", True),
+            row(regs[1], 100, "dd", True), row(regs[1], 1000, "dd", False)]
+    matches = [{**regs[0].record(), "metric": "operator_error", "holds": True},
+               {**regs[1].record(), "metric": "operator_error", "holds": False}]
+    cm = claim_map(rows, matches, regs)
+    assert cm["accurate"]["operator_error"] == {"holds": ["the base regime"], "fails": [], "unclear": ["S = 16"]}
+    assert cm["fewer"]["operator_error"] == {"holds": ["the base regime"], "fails": ["S = 16"]}

@@ -1,5 +1,5 @@
-"""Figures F5-F8: approximation theory, training curves, accuracy against parameters, learned operators
-(chapters 3 and 4). Every function takes computed results and returns a Matplotlib figure."""
+"""Figures F5-F8, F13, F14: approximation theory, training curves, accuracy against parameters, learned operators,
+tuning sensitivity, time to target (chapters 3 and 4). Every function takes computed results and returns a figure."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,7 +7,8 @@ import numpy as np
 
 from .style import COLORS
 
-__all__ = ["approximation_figure", "training_curves_figure", "pareto_figure", "learned_operators_figure"]
+__all__ = ["approximation_figure", "training_curves_figure", "pareto_figure", "learned_operators_figure",
+           "sensitivity_figure", "time_to_target_figure"]
 
 _DD_SHADES = ("#1b9e77", "#117a5c", "#66c2a5", "#0b4f3c")
 _SET_STYLE = {"error_in_band": ("in-band test", "-"), "error_out_of_band": ("out-of-band test", "--"),
@@ -141,4 +142,61 @@ def learned_operators_figure(Ainv, M_dd, M_global, block_learned, block_exact, l
     ax.set(title=f"(h) column at $x = {x[j]:.2f}$ (a point load)", xlabel="$x$")
     ax.title.set_fontsize(8)
     ax.legend(fontsize=7)
+    return fig
+
+
+def sensitivity_figure(selections, grid: dict):
+    """F13: each model's final validation error over the knob grid (one heat map per model and schedule), the chosen
+    point boxed. ``selections`` are :class:`ddlib.experiments.Selection` (their ``grid`` rows)."""
+    lrs, inits = sorted(grid["lr"]), sorted(grid["init_scale"])
+    schedules = list(grid.get("schedule", [None]))
+    rows, cols = len(selections), len(schedules)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.9 * cols + 0.8, 2.1 * rows), squeeze=False)
+    vals = [r["error_validation"] for s in selections for r in s.grid if np.isfinite(r["error_validation"])]
+    lo, hi = np.log10(min(vals)), np.log10(max(vals))
+    for i, sel in enumerate(selections):
+        for j, sched in enumerate(schedules):
+            Z = np.full((len(inits), len(lrs)), np.nan)
+            for r in sel.grid:
+                if sched is None or r.get("schedule") == sched:
+                    Z[inits.index(r["init_scale"]), lrs.index(r["lr"])] = np.log10(r["error_validation"]) \
+                        if np.isfinite(r["error_validation"]) else np.nan
+            ax = axes[i, j]
+            im = ax.imshow(Z, origin="lower", cmap="viridis_r", vmin=lo, vmax=hi, aspect="auto")
+            if sched is None or sel.chosen.get("schedule") == sched:
+                ax.add_patch(plt.Rectangle((lrs.index(sel.chosen["lr"]) - 0.5, inits.index(sel.chosen["init_scale"])
+                                            - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
+            ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], fontsize=6)
+            ax.set_yticks(range(len(inits)), [f"{v:g}" for v in inits], fontsize=6)
+            ax.grid(False)
+            ax.set_title(f"{sel.label}" + (f", {sched}" if sched else ""), fontsize=7)
+            if i == rows - 1:
+                ax.set_xlabel("learning rate")
+            if j == 0:
+                ax.set_ylabel("initial scale")
+    fig.colorbar(im, ax=axes, shrink=0.6, label=r"$\log_{10}$ final validation error (diverged: blank)")
+    return fig
+
+
+def time_to_target_figure(curves: dict):
+    """F14: epochs (a) and seconds (b) to reach each in-band target, seed mean with min-max bars, per model.
+    ``curves = {label: (family, time_to_target_curve record)}``."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    shades = {"global": iter(("#d95f02", "#a6430a", "#fc8d62")), "dd": iter(_DD_SHADES)}
+    for label, (family, c) in curves.items():
+        color = next(shades[family])
+        for ax, x in zip(axes, ("epochs", "seconds")):
+            mean = c[f"{x}_mean"]
+            ok = np.isfinite(mean)
+            err = np.vstack([mean - c[f"{x}_min"], c[f"{x}_max"] - mean])[:, ok]
+            ax.errorbar(c["targets"][ok], mean[ok], yerr=err, fmt="o-", ms=3, lw=1, capsize=2, color=color,
+                        label=label)
+    for ax, x in zip(axes, ("epochs", "seconds")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.invert_xaxis()
+        ax.set(xlabel="in-band test error target", ylabel=f"{x} to reach it")
+    axes[0].set_title("(a) epochs to target (missing: some seed never reaches it)")
+    axes[1].set_title("(b) training seconds to target")
+    axes[0].legend(fontsize=7)
     return fig

@@ -1,4 +1,5 @@
-"""Figures of chapter 5: generalisation per Fourier mode (F9), ablations (F10), learned preconditioners (F11)."""
+"""Figures of chapter 5: generalisation per Fourier mode (F9), ablations (F10), learned preconditioners (F11), the
+regime map (F15) and its samples x data slice (F16)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,7 +7,8 @@ import numpy as np
 
 from .style import COLORS
 
-__all__ = ["generalisation_figure", "ablation_figure", "preconditioner_figure", "PRECONDITIONER_STYLE"]
+__all__ = ["generalisation_figure", "ablation_figure", "preconditioner_figure", "PRECONDITIONER_STYLE", "regime_map_figure",
+           "slice_figure"]
 
 _SET_LABELS = {"in_band": "in band", "out_of_band": "out of band", "noise": "white noise", "point_loads": "point loads"}
 #: Colour, marker and label of each preconditioner of F11.
@@ -133,4 +135,74 @@ def preconditioner_figure(rows: list[dict], oracle: dict | None = None):
         ax.xaxis.set_minor_locator(plt.NullLocator())
     handles, labels = axes[1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    return fig
+
+
+_AXIS_X = {"n_fixed_N": ("n", "$n$ (fixed $N$)"), "n_fixed_H": ("n", "$n$ (fixed $H/h$)"),
+           "samples": ("samples", "training samples $S$"), "K": ("K", "band $K$"), "data": ("data", "data kind"),
+           "N": ("N", "subdomains $N$")}
+_METRIC_NAME = {"error_in_band": "in-band", "error_out_of_band": "out-of-band", "error_noise": "white noise",
+                "error_point_loads": "point loads", "operator_error": "operator"}
+
+
+def regime_map_figure(rows: list[dict], metrics, base: dict):
+    """F15: per axis (columns) and metric (rows), the best global and the best DD model within the smallest and the
+    largest parameter budget (dashed and solid; bars: seed range) against the axis value; the base regime is part
+    of every axis. ``rows`` are :func:`ddlib.regimes.budget_rows` records, ``base`` the base regime's record."""
+    axes_present = [a for a in _AXIS_X if any(r["axis"] == a for r in rows)]
+    budgets = sorted({r["params_budget"] for r in rows})
+    fig, axes = plt.subplots(len(metrics), len(axes_present), figsize=(2.3 * len(axes_present), 2.0 * len(metrics)),
+                             squeeze=False, sharey="row")
+    for j, axis in enumerate(axes_present):
+        key, xlabel = _AXIS_X[axis]
+        pts = [r for r in rows if r["axis"] in (axis, "base") and all(
+            r[k] == base[k] for k in ("n", "N", "K", "samples", "data") if k != key and not (
+                axis == "n_fixed_H" and k == "N"))]
+        xs = sorted({r[key] for r in pts}, key=lambda v: (isinstance(v, str), v))
+        for i, metric in enumerate(metrics):
+            ax = axes[i, j]
+            for fam, color in (("global", COLORS["global"]), ("dd", COLORS["dd"])):
+                for b, ls in ((budgets[0], "--"), (budgets[-1], "-")):
+                    sel = {r[key]: r for r in pts if r["metric"] == metric and r["params_budget"] == b}
+                    xv = [x for x in xs if x in sel and np.isfinite(sel[x][f"best_{fam}"])]
+                    y = np.array([sel[x][f"best_{fam}"] for x in xv])
+                    lo = y - np.array([sel[x][f"best_{fam}_min"] for x in xv])
+                    hi = np.array([sel[x][f"best_{fam}_max"] for x in xv]) - y
+                    pos = [xs.index(x) for x in xv]
+                    ax.errorbar(pos, y, yerr=[lo, hi], fmt="o" + ls, ms=3, lw=1, capsize=1.5, color=color,
+                                label=f"{fam}, P ≤ {b}" if (i, j) == (0, 0) else None)
+            ax.set_yscale("log")
+            ax.set_xticks(range(len(xs)), [str(x) for x in xs], fontsize=6)
+            if i == len(metrics) - 1:
+                ax.set_xlabel(xlabel)
+            if j == 0:
+                ax.set_ylabel(f"{_METRIC_NAME[metric]} error")
+    axes[0, 0].legend(fontsize=5)
+    return fig
+
+
+def slice_figure(rows: list[dict], metrics):
+    """F16: the samples x data slice, :math:`\\log_{10}` of best global over best DD error at the largest budget
+    (positive: DD more accurate), one heat map per metric."""
+    sl = [r for r in rows if r["axis"] in ("slice", "samples", "base", "data")]
+    budget = max(r["params_budget"] for r in sl)
+    samples = sorted({r["samples"] for r in sl if r["axis"] == "slice"})
+    kinds = sorted({r["data"] for r in sl if r["axis"] == "slice"} | {"fourier"})
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        Z = np.full((len(kinds), len(samples)), np.nan)
+        for r in sl:
+            if r["metric"] == metric and r["params_budget"] == budget and r["samples"] in samples \
+                    and r["data"] in kinds and r["K"] == sl[0]["K"]:
+                Z[kinds.index(r["data"]), samples.index(r["samples"])] = np.log10(r["best_global"] / r["best_dd"])
+        lim = np.nanmax(np.abs(Z)) if np.isfinite(Z).any() else 1.0
+        im = ax.imshow(Z, cmap="PiYG", vmin=-lim, vmax=lim, origin="lower", aspect="auto")
+        for (a, b), v in np.ndenumerate(Z):
+            if np.isfinite(v):
+                ax.text(b, a, f"{v:+.1f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(samples)), samples)
+        ax.set_yticks(range(len(kinds)), kinds)
+        ax.grid(False)
+        ax.set(xlabel="training samples $S$", title=f"{_METRIC_NAME[metric]} error")
+        fig.colorbar(im, ax=ax, shrink=0.8, label=r"$\log_{10}$(global / DD)")
     return fig
