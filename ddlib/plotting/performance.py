@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..benchmarks import column, fit_exponent
+from ..benchmarks import column
+from ..timing import fit_exponent
 from .style import COLORS
 
 _SERIES = (  # key, label, colour, marker, line style
