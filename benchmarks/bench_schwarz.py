@@ -38,7 +38,7 @@ def main(argv=None) -> None:
     dec = Decomposition(n, N, args.delta)
     x = np.random.default_rng(args.seed).standard_normal(n)
     print(f"n = {n}, N = {N}, H/h = {args.m}, delta = {args.delta}")
-    print(f"{"weighting":28s} {'build s':>8s} {'apply ms':>9s} {'stored MB':>10s} {'B/node':>7s} {'peak MB':>8s} "
+    print(f"{'weighting, coarse':28s} {'build s':>8s} {'apply ms':>9s} {'stored MB':>10s} {'B/node':>7s} {'peak MB':>8s} "
           f"{'PCG its':>7s} {'PCG s':>6s}")
     for weighting, coarse, partition in [("none", "none", "multiplicity"), ("none", "hat", "multiplicity"),
                                        ("sqrt", "hat", "ramp"), ("none", "nicolaides", "ramp")]:

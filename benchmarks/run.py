@@ -6,7 +6,9 @@ time to a target test error, and the book's build times. Writes ``_build/bench.j
     .venv/bin/python benchmarks/run.py --quick         # n up to 2^12, a short training race (a smoke test)
     .venv/bin/python benchmarks/run.py --time-book     # also time `make book` and `make book QUICK=1` end to end
 
-All measurement code is in :mod:`ddlib.benchmarks`; this script only chooses the sizes and writes the results.
+All measurement code is in the library: the suites in :mod:`ddlib.benchmarks`, built on :mod:`ddlib.timing`,
+:mod:`ddlib.memory` and :mod:`ddlib.costmodel`; the book's build records are read by ``tools/build_status.py``. This
+script only chooses the sizes and writes the results.
 """
 from __future__ import annotations
 
@@ -20,19 +22,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from build_status import read_build_status  # noqa: E402
 
 from ddlib import benchmarks as bm  # noqa: E402
 from ddlib.attention import configure_threads  # noqa: E402
 from ddlib.figures import to_jsonable  # noqa: E402
 from ddlib.provenance import provenance  # noqa: E402
+from ddlib.timing import cpu_times, steal_fraction  # noqa: E402
+from ddlib.training import TrainConfig  # noqa: E402
 
 
 def thread_study(p: int, threads: list[int], repeats: int) -> list[dict]:
     """DD forward and the bmm ceiling at n = 2^p - 1 with each thread count (the choice of torch.set_num_threads)."""
-    import torch
-
     out = []
     before = torch.get_num_threads()
     for t in threads:
@@ -48,8 +53,6 @@ def thread_study(p: int, threads: list[int], repeats: int) -> list[dict]:
 
 def training_race(quick: bool) -> dict:
     """DD against global attention trained in the same run: wall-clock seconds to a target in-band test error."""
-    from ddlib.training import TrainConfig
-
     base = dict(n=255, K=16, samples=64, test_samples=64, lr=1e-2, epochs=300 if quick else 2000, seed=0)
     configs = {"dd": TrainConfig(model={"kind": "dd", "N": 8, "delta": 2, "local_rank": 4}, **base),
                "global": TrainConfig(model={"kind": "global", "rank": 16}, **base)}
@@ -69,7 +72,8 @@ def time_book(quick: bool) -> tuple[float, int]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="n up to 2^12 and a short training race")
     ap.add_argument("--max-p", type=int, default=None, help="largest p (n = 2^p - 1) of the forward scaling (default 20)")
     ap.add_argument("--repeats", type=int, default=7, help="timed repeats per measurement (the median is reported)")
@@ -84,7 +88,7 @@ def main(argv=None) -> int:
     max_p = args.max_p or (12 if args.quick else 20)
     big = min(12 if args.quick else 16, max_p)
     load0 = os.getloadavg()
-    cpu0 = bm.cpu_times()
+    cpu0 = cpu_times()
     t0 = time.perf_counter()
     print(f"benchmark: torch threads {threads} of {cpus} CPUs, load average {load0[0]:.2f}", flush=True)
 
@@ -100,12 +104,12 @@ def main(argv=None) -> int:
     threads_tab = thread_study(big, sorted({1, cpus}), args.repeats)
     race = None if args.no_train else training_race(args.quick)
 
-    status = bm.read_build_status(ROOT / "_build")
+    status = read_build_status(ROOT / "_build")
     book = {"status": status}
     if args.time_book:
         book["make_book_seconds"], book["make_book_returncode"] = time_book(False)
         book["make_book_quick_seconds"], book["make_book_quick_returncode"] = time_book(True)
-        status = book["status"] = bm.read_build_status(ROOT / "_build")
+        status = book["status"] = read_build_status(ROOT / "_build")
     book_seconds = book.get("make_book_seconds", status["full"]["seconds"] if status["full"] else None)
     book_quick_seconds = book.get("make_book_quick_seconds", status["quick"]["seconds"] if status["quick"] else None)
 
@@ -113,7 +117,7 @@ def main(argv=None) -> int:
         "dd_time_exponent": summary["dd_time_exponent"],
         "dd_vs_bmm_ratio": summary["dd_vs_bmm_ratio"],
         "dd_vs_bmm_ratio_definition": "median over alternating DD/bmm timing blocks of the per-pair time ratio "
-                                      "(ddlib.benchmarks.time_paired); summary.dd_vs_bmm_ratio_of_medians is the "
+                                      "(ddlib.timing.time_paired); summary.dd_vs_bmm_ratio_of_medians is the "
                                       "ratio of the two medians over the same blocks; the gather/columns/dd_grad "
                                       "ratios are timed separately from the bmm",
         "book_seconds": book_seconds,
@@ -127,7 +131,7 @@ def main(argv=None) -> int:
         "book": book,
         "setup": {"threads": threads, "cpus": cpus, "repeats": args.repeats, "max_p": max_p, "quick": args.quick,
                   "load_average_before": load0, "load_average_after": os.getloadavg(),
-                  "steal_fraction": bm.steal_fraction(cpu0, bm.cpu_times()),
+                  "steal_fraction": steal_fraction(cpu0, cpu_times()),
                   "seconds": time.perf_counter() - t0, "command": " ".join(sys.argv)},
         "provenance": provenance(ROOT),
     }
@@ -144,7 +148,7 @@ def main(argv=None) -> int:
           f"ratio of the two medians {s['dd_vs_bmm_ratio_of_medians']:.2f}, "
           f"of fastest repeats {sb['dd_vs_bmm_ratio']:.2f}; gather path {s['gather_vs_bmm_ratio']:.2f}, "
           f"apply_columns {s['columns_vs_bmm_ratio']:.2f}, grad mode {s['dd_grad_vs_bmm_ratio']:.2f}")
-    print(f"memory-traffic model (ddlib.benchmarks.dd_traffic / bmm_traffic): DD moves "
+    print(f"memory-traffic model (ddlib.costmodel.dd_traffic / bmm_traffic): DD moves "
           f"{s['dd_vs_bmm_bytes_ratio']:.2f} times the bytes of the bmm")
     print(f"global attention at matched accuracy: time exponent {s['global_accuracy_time_exponent']:.3f}")
     for t in threads_tab:

@@ -106,7 +106,7 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
 
 def glue_numbers(numbers: dict, prefix: str = "") -> None:
     """``myst_nb.glue`` each entry of ``numbers`` (plain floats, ints or strings) without displaying it."""
-    from myst_nb import glue
+    from myst_nb import glue  # import here: optional dependency (the book extra), needed only inside a notebook
 
     for key, value in numbers.items():
         value = to_jsonable(value)

@@ -149,34 +149,15 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
     modes_per_subdomain = check_int("modes_per_subdomain", modes_per_subdomain, low=1)
     samples_per_mode = check_int("samples_per_mode", samples_per_mode, low=1)
     b_rng = check_int("seed", seed, low=0)
+    train_kw = dict(delta=delta, local_rank=local_rank, modes_per_subdomain=modes_per_subdomain,
+                    samples_per_mode=samples_per_mode, epochs=epochs, lr=lr, init_scale=init_scale, seed=seed,
+                    cache=cache)
     rows, models = [], {}
     for n in ns:
-        N = (n + 1) // m
-        dec = Decomposition(n, N, delta)
         A = laplacian_1d(n)
         b = np.random.default_rng(b_rng).standard_normal(n)
-        K = min(modes_per_subdomain * N, n // 2)
-        base = TrainConfig(model=DDSpec(N, delta, local_rank, symmetric=True), n=n, K=K,
-                           samples=samples_per_mode * K, epochs=epochs, lr=lr, init_scale=init_scale, seed=seed,
-                           eval_points=2)
-        fit_dd = train(base, cache_results=cache)
-        dd = fit_dd.model
-        rank_g = int(min(n, max(1, round(dd.num_parameters() / n))))
-        fit_gl = train(base.replace(model=GlobalSpec(rank_g, symmetric=True)), cache_results=cache)
-        gl = fit_gl.model
-        models[n] = {"learned_dd": fit_dd, "learned_global": fit_gl}
-        setup = {}
-        for name, coarse in (("as1", "none"), ("as2", "hat")):
-            t0 = time.perf_counter()
-            setup[name] = (schwarz_preconditioner(dec, A, weighting="none", coarse=coarse), 0,
-                           time.perf_counter() - t0)
-        precs = {
-            "none": (None, 0, 0.0),
-            "as1": setup["as1"],
-            "as2": setup["as2"],
-            "learned_dd": (learned_preconditioner(dd, omega), dd.num_parameters(), fit_dd.final["seconds"]),
-            "learned_global": (learned_preconditioner(gl, omega), gl.num_parameters(), fit_gl.final["seconds"]),
-        }
+        N = (n + 1) // m
+        precs, models[n], K, rank_g = _study_preconditioners(n, N, A, omega=omega, **train_kw)
         for name in PRECONDITIONERS:
             M, params, secs = precs[name]
             row = pcg_row(A, M, b, n=n, preconditioner=name, rtol=rtol, dense_max=dense_max)
@@ -188,6 +169,30 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
                     samples_per_mode=samples_per_mode, epochs=epochs, lr=lr, init_scale=init_scale, omega=omega,
                     seed=seed, rtol=rtol, dense_max=dense_max)
     return {"rows": rows, "models": models, "settings": settings}
+
+
+def _study_preconditioners(n: int, N: int, A, *, delta: int, local_rank: int, modes_per_subdomain: int,
+                           samples_per_mode: int, epochs: int, lr: float, init_scale: float, omega: float,
+                           seed: int, cache: bool) -> tuple[dict, dict, int, int]:
+    """The five preconditioners of :func:`pcg_study` at one ``n``: name -> ``(M, parameters, set-up seconds)``, the
+    two training results (name -> TrainResult), the band ``K`` and the rank of the global operator."""
+    dec = Decomposition(n, N, delta)
+    K = min(modes_per_subdomain * N, n // 2)
+    base = TrainConfig(model=DDSpec(N, delta, local_rank, symmetric=True), n=n, K=K,
+                       samples=samples_per_mode * K, epochs=epochs, lr=lr, init_scale=init_scale, seed=seed,
+                       eval_points=2)
+    fit_dd = train(base, cache_results=cache)
+    dd = fit_dd.model
+    rank_g = int(min(n, max(1, round(dd.num_parameters() / n))))
+    fit_gl = train(base.replace(model=GlobalSpec(rank_g, symmetric=True)), cache_results=cache)
+    gl = fit_gl.model
+    precs = {"none": (None, 0, 0.0)}
+    for name, coarse in (("as1", "none"), ("as2", "hat")):
+        t0 = time.perf_counter()
+        precs[name] = (schwarz_preconditioner(dec, A, weighting="none", coarse=coarse), 0, time.perf_counter() - t0)
+    precs["learned_dd"] = (learned_preconditioner(dd, omega), dd.num_parameters(), fit_dd.final["seconds"])
+    precs["learned_global"] = (learned_preconditioner(gl, omega), gl.num_parameters(), fit_gl.final["seconds"])
+    return precs, {"learned_dd": fit_dd, "learned_global": fit_gl}, K, rank_g
 
 
 def band_oracle_kappa(n: int, omega: float, K: int) -> float:

@@ -53,6 +53,7 @@ from scipy.sparse.linalg import LinearOperator, splu
 
 from ._validate import check_choice, check_int
 from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, element_decomposition
+from .krylov import dense_spectrum, pcg, ritz_values
 from .problem import laplacian_1d
 
 __all__ = [
@@ -397,8 +398,6 @@ def measure(n: int, N: int, delta: int, *, weighting: str = "none", coarse: str 
         ``n, N, delta, levels, weighting, coarse, partition, kappa, lambda_min, lambda_max, method, pcg_iterations,
         H_over_delta`` (:math:`H/\delta_g`) and ``shape`` (:func:`theory_shape`).
     """
-    from .krylov import dense_spectrum, pcg, ritz_values
-
     if weighting == "left":
         raise ValueError("weighting must be 'none' or 'sqrt' (symmetric) for PCG; got 'left'")
     dec = Decomposition(n, N, delta)

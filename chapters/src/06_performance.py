@@ -31,17 +31,24 @@ TARGET_RATIO = 2.0     # largest acceptable ratio of DD forward time to the equa
 SMALL_BATCH = 8        # a small batch for the byte ratio of the traffic model
 
 # %% tags=["remove-cell"]
+import sys
+
 import numpy as np
 import matplotlib.pyplot as plt
 from myst_nb import glue
 
 from ddlib import benchmarks as bm
 from ddlib.attention import configure_threads
+from ddlib.costmodel import dd_factor_nnz, traffic_ratio
 from ddlib.figures import FigureRecorder, project_root
 from ddlib.plotting import use_style
 from ddlib.plotting.performance import performance_figure
 from ddlib.models import DDSpec, GlobalSpec
+from ddlib.timing import cpu_times, steal_fraction
 from ddlib.training import TrainConfig
+
+sys.path.insert(0, str(project_root() / "tools"))  # the build records are read by the build's own tools
+from build_status import read_build_status
 
 use_style()
 THREADS = configure_threads(1)
@@ -107,11 +114,11 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 #   rounding, gradients included.
 
 # %%
-cpu_before = bm.cpu_times()
+cpu_before = cpu_times()
 rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK, coarse_rank=RANK0, batch=BATCH,
                             backward_max_p=P_MAX, global_max_p=P_MAX, accuracy_max_bytes=2**28, repeats=REPEATS,
                             min_repeat_seconds=MIN_REPEAT, seed=SEED)
-steal = bm.steal_fraction(cpu_before, bm.cpu_times())
+steal = steal_fraction(cpu_before, cpu_times())
 summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1], ratio_at=P_MAX)
 glue("steal_text", "could not be read on this machine" if not np.isfinite(steal) else f"was {100 * steal:.1f}%",
      display=False)
@@ -133,11 +140,11 @@ numbers = dict(
     macs_per_entry=last["dd_flops"] / (2 * last["n"] * last["batch"]),
     dd_mb=last["dd_bytes"] / 1e6, bmm_mb=last["bmm_bytes"] / 1e6,
     small_batch=SMALL_BATCH,
-    bytes_ratio_small=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], SMALL_BATCH),
-    hat_macs_per_entry=sum(v for k, v in bm.dd_factor_nnz(last["n"], last["N"], DELTA, RANK,
-                                                         last["coarse_rank"]).items() if k.startswith("Phi"))
+    bytes_ratio_small=traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], SMALL_BATCH),
+    hat_macs_per_entry=sum(v for k, v in dd_factor_nnz(last["n"], last["N"], DELTA, RANK,
+                                                      last["coarse_rank"]).items() if k.startswith("Phi"))
     / last["n"],
-    bytes_ratio_inf=bm.traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], 2**20),
+    bytes_ratio_inf=traffic_ratio(last["n"], last["N"], DELTA, RANK, last["coarse_rank"], 2**20),
     columns_vs_bmm=summary["columns_vs_bmm_ratio"], columns_exponent=summary["columns_time_exponent"],
     grad_ms=last["dd_grad_forward"] * 1e3, grad_vs_bmm=summary["dd_grad_vs_bmm_ratio"],
     gather_fb_ms=last["gather_fwd_bwd"] * 1e3, fb_over_fwd=last["dd_fwd_bwd"] / last["dd_forward"],
@@ -295,7 +302,7 @@ glue("race_seconds_cmp", "Neither reached the target" if dd_s == gl_s == np.inf 
 # the build you are reading.
 
 # %%
-status = bm.read_build_status(project_root() / "_build")
+status = read_build_status(project_root() / "_build")
 for kind in ("full", "quick"):
     rec = status[kind]
     if rec is None:
