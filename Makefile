@@ -8,6 +8,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 QUICK  ?= 0
 JOBS   ?= 2
+# SCHEDULER=tcp://host:8786 sends every training run of the sweeps to a dask.distributed cluster (see README)
+SCHEDULER ?=
 STAMP  := $(VENV)/.ddlib-installed
 
 ifeq ($(QUICK),1)
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(PY) tools/build_book.py $(BOOK_FLAGS) --jobs $(JOBS)
+	DDLIB_SCHEDULER=$(SCHEDULER) $(PY) tools/build_book.py $(BOOK_FLAGS) --jobs $(JOBS)
 
 # One BLAS thread per process: the tests and the parallel notebooks share two cores, and threaded BLAS on small
 # matrices oversubscribes them (measured 4x slower test runs).

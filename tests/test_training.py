@@ -151,6 +151,8 @@ def test_float32_and_float64_runs_do_not_share_an_entry(cache_in_tmp):
 
 
 def test_numpy_integers_and_integral_floats_are_normalised():
+    assert run_key(TrainConfig(model=GlobalSpec(2), **{**SMALL, "n": 31.0})) == run_key(
+        TrainConfig(model=GlobalSpec(2), **SMALL))
     a = TrainConfig(model=DDSpec(np.int64(4), np.int32(1), np.int64(2)), n=np.int64(31), K=4.0,
                     samples=np.int64(16), validation_samples=8, test_samples=8, epochs=np.int64(40),
                     eval_points=6)

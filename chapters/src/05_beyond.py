@@ -366,6 +366,9 @@ glue("coarse_why", "The smooth, long-range part of the Green's function is what 
      "its rank on, and what the N - 1 hat functions carry with (N - 1)^2 parameters per factor."
      if 2 * components.count("coarse level") > len(components) else
      "In most regimes the local blocks add to what the coarse level carries.", display=False)
+glue("coarse_verdict", "in most regimes the advantage in the operator norm is the coarse level's, not the local "
+     "blocks'" if 2 * components.count("coarse level") > len(components) else
+     "in most regimes the local blocks add to it", display=False)
 limits = {cls: [m[f"{cls}_limit"] for m in mechanisms] for cls in ("dd", "global")}
 for cls in ("dd", "global"):
     for lim in ("expressiveness", "data", "optimisation"):
