@@ -8,14 +8,14 @@ r"""The paper's three claims as records: what the book says about each claim is 
 * **Significantly fewer parameters** (:func:`fewer_parameters`): the cheapest DD model at least as accurate as the
   best global model, and the parameter ratio.
 
-:func:`grid_edges` says whether a chosen knob sits on the edge of its search grid (then the grid, not the model,
-may have decided).
+:func:`grid_edges` says whether a chosen knob sits on the edge of its search grid with the error still falling
+towards it (then the grid, not the model, may have decided).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_choice
+from ._validate import check_choice, check_positive
 from .experiments import Selection, cheapest_dd_within, class_best
 
 __all__ = ["faster", "intervals", "accuracy", "fewer_parameters", "grid_edges"]
@@ -88,17 +88,23 @@ def fewer_parameters(table: dict, metric: str) -> dict:
     return out
 
 
-def grid_edges(sel: Selection, grid: dict) -> list[str]:
-    """The knobs of ``grid`` with more than one value whose chosen value is the smallest or the largest (``"lr=max"``,
-    ``"init_scale=min"``, ...): the selection may have been decided by the grid's range."""
+def grid_edges(sel: Selection, grid: dict, factor: float = 1.2) -> list[str]:
+    """The knobs of ``grid`` whose chosen value is the smallest or the largest of the grid **and** still improving
+    there: the neighbouring grid value (all other knobs as chosen) has a validation error more than ``factor`` times
+    the chosen one, so a wider grid might choose further out (``"lr=max"``, ``"init_scale=min"``, ...). A choice on
+    the edge of a flat direction is not reported."""
+    factor = check_positive("factor", factor)
     out = []
     for k, values in grid.items():
-        values = list(values)
+        values = sorted(values)
         if len(values) < 2 or k == "schedule":
             continue
         v = sel.chosen[k]
-        if v == min(values):
-            out.append(f"{k}=min")
-        elif v == max(values):
-            out.append(f"{k}=max")
+        if v not in (values[0], values[-1]):
+            continue
+        neighbour = values[1] if v == values[0] else values[-2]
+        other = {kk: vv for kk, vv in sel.chosen.items() if kk != k}
+        rows = {r[k]: r["error_validation"] for r in sel.grid if all(r.get(kk) == vv for kk, vv in other.items())}
+        if rows.get(neighbour, np.inf) > factor * rows[v]:
+            out.append(f"{k}={'min' if v == values[0] else 'max'}")
     return out

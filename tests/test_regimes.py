@@ -176,7 +176,13 @@ def test_claims_faster_intervals_and_edges():
 
     class S:
         chosen = {"lr": 0.1, "init_scale": 0.01, "schedule": "cosine"}
-    assert grid_edges(S(), {"lr": [0.01, 0.1], "init_scale": [0.001, 0.01, 0.1], "schedule": ["cosine"]}) == ["lr=max"]
+        grid = [{"lr": lr, "init_scale": s, "schedule": "cosine", "error_validation": e}
+                for lr, s, e in ((0.01, 0.001, 9.0), (0.01, 0.01, 5.0), (0.01, 0.1, 9.0),
+                                 (0.1, 0.001, 1.1), (0.1, 0.01, 1.0), (0.1, 0.1, 1.05))]
+    grid = {"lr": [0.01, 0.1], "init_scale": [0.001, 0.01, 0.1], "schedule": ["cosine"]}
+    assert grid_edges(S(), grid) == ["lr=max"]        # 0.01 is five times worse: the error still falls towards 0.1
+    S.grid[1]["error_validation"] = 1.1
+    assert grid_edges(S(), grid) == []                # a flat direction at the edge is not reported
 
 
 def test_claim_map_reads_the_largest_budget_and_the_matches():

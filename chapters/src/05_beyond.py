@@ -12,8 +12,8 @@ QUICK = False              # small fast run, set by CI and by make book QUICK 1
 n = 255                    # interior grid nodes (generalisation and ablations)
 K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
-EPOCHS = 800               # epochs of the generalisation runs
-LRS = [3e-3, 1e-2, 3e-2, 1e-1, 3e-1]  # learning-rate grid of the generalisation and ablation runs
+EPOCHS = 600               # epochs of the generalisation runs
+LRS = [1e-2, 3e-2, 1e-1, 3e-1]  # learning-rate grid of the generalisation and ablation runs
 INIT_SCALES = [1e-3, 1e-2, 1e-1]  # initial-scale grid of the generalisation and ablation runs
 GLOBAL_RANK = 16           # the global model of the generalisation study
 DD_N = 8                   # subdomains of the DD models
@@ -31,11 +31,11 @@ MAP_GLOBAL_RANKS = [4, 16, 64]  # global ranks in every regime
 MAP_LOCAL_RANKS = [1, 4]   # DD local ranks in every regime (the ablations use the largest)
 MAP_NS = [1023, 4095]      # grid sizes of the n axis
 MAP_H = 32                 # subdomain size H over h of the second n axis
-MAP_SAMPLES = [16, 256, 1024]  # sample counts of the samples axis
+MAP_SAMPLES = [16, 256]    # sample counts of the samples axis (n = 255: from well below n to above it)
 MAP_KS = [32, 64]          # bands of the K axis
 MAP_DATA = ["noise", "smooth"]  # training distributions of the data axis
 MAP_NSUB = [16, 32]        # subdomain counts of the N axis
-SLICE_SAMPLES = [16, 256, 1024]  # sample counts of the samples x data slice (noise data)
+SLICE_SAMPLES = [16, 256]  # sample counts of the samples x data slice (noise data)
 SEED = 0                   # seed of the generalisation study
 
 # %% tags=["remove-cell"]
