@@ -12,7 +12,9 @@ For every HTML page of the QUICK book (the ``book_html`` fixture in ``conftest.p
   existing id in the target page;
 - counts the ``{glue:text}`` roles in the page's source (``_sources/``) and checks that as many non-empty pasted
   values appear; likewise the keys of ``{cite}`` roles against the rendered citations;
-- saves a full-page screenshot to ``_build/screenshots/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder).
+- saves a full-page screenshot to ``_build/screenshots/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder);
+- records every link that leaves the book (no button may lead to the placeholder repository ``OWNER``), and a link
+  to the book's PDF (``make pdf`` puts it beside the pages) whose file is absent separately from broken links.
 
 The pages are served from a loopback HTTP server (127.0.0.1, a free port), as a reader's browser would get them.
 Chromium is Debian's ``chromium`` with ``chromedriver`` (``$DDLIB_CHROMIUM`` and ``$DDLIB_CHROMEDRIVER`` override the
@@ -42,6 +44,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
 import yaml
+from conftest import tex_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +60,9 @@ KNOWN_CONSOLE = (
     "Got invalid theme mode",  # pydata-sphinx-theme on a fresh browser profile (no stored light/dark choice)
 )
 MAX_SCREENSHOT_HEIGHT = 20000  # px; longer pages are cut there
+# The book's PDF, which `make pdf` (not `make book`) copies beside the pages: latex_documents.targetname as .pdf
+BOOK_PDF = Path(yaml.safe_load((ROOT / "_config.yml").read_text())["latex"]["latex_documents"]["targetname"]
+                ).with_suffix(".pdf").name
 
 # raw TeX or MyST markup that must not survive into the text a reader sees (code blocks excepted)
 RAW_PATTERNS = {
@@ -120,6 +126,8 @@ class PageReport:
     unresolved_refs: list = field(default_factory=list)
     links: list = field(default_factory=list)  # (kind, url) of every same-site link and resource
     broken_links: list = field(default_factory=list)
+    external_links: list = field(default_factory=list)  # every <a href> that leaves the book
+    missing_pdf: list = field(default_factory=list)  # links to BOOK_PDF where make pdf has not put it
     glue_expected: int | None = None
     glue_found: int = 0
     empty_glue: int = 0
@@ -136,6 +144,7 @@ class PageReport:
         out += [f"raw markup in the text ({k}): {s!r}" for k, s in self.raw_text]
         out += [f"unresolved cross-reference: {s!r}" for s in self.unresolved_refs]
         out += [f"broken link: {s}" for s in self.broken_links]
+        out += [f"link to the book's PDF, which is not beside the pages (run make pdf): {s}" for s in self.missing_pdf]
         if self.glue_expected is not None and self.glue_found != self.glue_expected:
             out.append(f"glued numbers: the source has {self.glue_expected} glue roles, the page shows "
                        f"{self.glue_found}")
@@ -351,6 +360,7 @@ class BookChecker:
             rep.raw_text += [(kind, data["text"][max(0, m.start() - 40): m.end() + 40])
                              for m in pat.finditer(data["text"])]
         rep.links = [(k, u[len(base):]) for k, u in data["links"] if u.startswith(base)]
+        rep.external_links = [u for k, u in data["links"] if k == "a" and not u.startswith(self._origin)]
         rep.links += [(k, "../" + u[len(self._origin):]) for k, u in data["links"]
                       if u.startswith(self._origin) and not u.startswith(base)]  # outside the book: broken
         if redirect:
@@ -395,7 +405,9 @@ class BookChecker:
                 path = (html / rel).resolve()
                 if path.is_dir():
                     path = path / "index.html"
-                if not path.is_relative_to(html) or not path.is_file():
+                if path == html / BOOK_PDF and not path.is_file():
+                    rep.missing_pdf.append(f"{kind} {rel!r}")
+                elif not path.is_relative_to(html) or not path.is_file():
                     rep.broken_links.append(f"{kind} {rel!r}: no such file in the book")
                 elif frag and path.suffix == ".html" and unquote(frag) not in _ids_in(path):
                     rep.broken_links.append(f"{kind} {rel}#{frag}: no element with that id")
@@ -479,24 +491,37 @@ def test_no_browser_console_errors(book_reports):
     assert not problems, "\n".join(problems)
 
 
-def test_chapters_offer_the_executed_notebook_and_launch_buttons(book_html):
-    """Download gives the executed notebook (with outputs); Binder and Colab open the chapter's committed notebook."""
-    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
-    repo = cfg["repository"]["url"].removeprefix("https://github.com/")
+def test_chapters_offer_the_executed_notebook(book_html):
+    """Download gives the executed notebook (with outputs and the provenance of the run that made it)."""
     chapters = sorted((book_html / "chapters").glob("*.html"))
     assert chapters
     for page in chapters:
         text = page.read_text()
-        stem = page.stem
-        download = f"../_sources/chapters/{stem}.ipynb"
+        download = f"../_sources/chapters/{page.stem}.ipynb"
         assert f'href="{download}"' in text, f"{page.name}: no download link to its notebook"
         nb = json.loads((page.parent / download).read_text())
         outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-        assert outputs, f"{stem}.ipynb offered for download carries no outputs"
-        assert nb["metadata"]["ddlib"]["ok"] is True  # the provenance of the run that made it
-        assert f"colab.research.google.com/github/{repo}/blob/{cfg['repository']['branch']}/chapters/{stem}.ipynb" in text
-        assert f"mybinder.org/v2/gh/{repo}/{cfg['repository']['branch']}?urlpath=tree/chapters/{stem}.ipynb" in text
-        assert (ROOT / "chapters" / f"{stem}.ipynb").is_file(), "launch opens a notebook the repository lacks"
+        assert outputs, f"{page.stem}.ipynb offered for download carries no outputs"
+        assert nb["metadata"]["ddlib"]["ok"] is True
+
+
+def test_no_link_leads_to_the_placeholder_repository(book_reports):
+    """While repository.url is the placeholder, no button (launch, repository, issues, edit) links anywhere near
+    it; tests/test_build_tools.py builds both states and checks that the buttons appear with a real address."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "/OWNER/" in cfg["repository"]["url"] + "/", "repository.url is real now: check its buttons instead"
+    bad = [f"{r.page}: {u}" for r in book_reports.values() for u in r.external_links
+           if "OWNER" in u or "colab.research.google.com/github" in u or "mybinder.org/v2" in u]
+    assert not bad, "\n".join(bad)
+    assert any(r.external_links for r in book_reports.values())  # the check saw external links at all
+
+
+def test_the_reproduce_page_links_the_pdf(book_reports):
+    rep = book_reports["reproduce.html"]
+    assert any(url.split("#")[0] == BOOK_PDF for _, url in rep.links), "the Reproduce page does not link the PDF"
+    if tex_missing():
+        pytest.skip(f"no PDF without TeX ({', '.join(tex_missing())})")
+    assert not rep.missing_pdf, rep.problems()
 
 
 def test_a_screenshot_of_every_page(book_reports):
