@@ -9,7 +9,8 @@ named ``a``, ``b``, ...), ``<fig_id>_<name>_<panel>.csv``, in long format, one r
 ``series`` is the legend label (or ``line 2``, ``image 1``, ... for unlabelled artists), ``part`` numbers the
 pieces of one artist (the polygons of a ``fill_between``, the segments of error bars) and ``index`` the points within
 a piece. The axis labels carry the units, so the header does too. Floats are written with 17 significant digits: the
-CSV holds exactly the arrays that were plotted (NaN as ``nan``); ``value`` is empty for artists without one. What is read, by ``kind``:
+CSV holds exactly the arrays that were plotted (NaN as ``nan``); ``value`` is empty for artists without one. What is
+read, by ``kind``:
 
 * ``line``: every ``Line2D`` in data coordinates (``plot``, ``loglog``, ``errorbar`` centres, ...); ``hline`` /
   ``vline``: lines drawn in axes-fraction coordinates along one axis (``axhline``: x in [0, 1] of the axes);
@@ -74,9 +75,10 @@ def _image_rows(series, im):
         return []
     x0, x1, y0, y1 = im.get_extent()
     rows, cols = a.shape
-    flip = im.origin == "upper"  # row 0 at the top: it sits at y1 ... unless the extent itself is reversed
+    flip = im.origin == "upper"  # row 0 is drawn at the extent's top edge, y1 (whatever its value)
     xs = x0 + (np.arange(cols) + 0.5) * (x1 - x0) / cols
-    ys = (y1 - (np.arange(rows) + 0.5) * (y1 - y0) / rows) if flip else (y0 + (np.arange(rows) + 0.5) * (y1 - y0) / rows)
+    centres = (np.arange(rows) + 0.5) * (y1 - y0) / rows
+    ys = y1 - centres if flip else y0 + centres
     X, Y = np.meshgrid(xs, ys)
     return _rows(series, "image", X, Y, a)
 

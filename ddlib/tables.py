@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = ["Table", "table", "format_value"]
 
-#: What a missing value (``None``) shows.
+#: What a missing value (``None`` or NaN) shows.
 MISSING = "–"
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character: Markdown escapes them all
 
@@ -42,12 +42,12 @@ _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation charac
 def format_value(value, spec: str | Callable | None = None) -> str:
     """One cell's text: ``spec`` (a format spec such as ``".3e"``, or a callable) applied to ``value``.
 
-    Without ``spec``: integers in full, other real numbers with 4 significant digits (``.4g``), ``None`` as
-    :data:`MISSING`, everything else with ``str``.
+    ``None`` and NaN (a quantity not defined for this row) show :data:`MISSING` whatever the ``spec``. Without
+    ``spec``: integers in full, other real numbers with 4 significant digits (``.4g``), everything else with ``str``.
     """
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if callable(spec):
         return str(spec(value))
@@ -55,8 +55,6 @@ def format_value(value, spec: str | Callable | None = None) -> str:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return str(value)
         spec = "d" if isinstance(value, numbers.Integral) else ".4g"
-    if spec == "d" and isinstance(value, float) and not math.isfinite(value):
-        return str(value)
     return format(value, spec)
 
 
@@ -97,7 +95,8 @@ class Table:
     def _repr_html_(self) -> str:
         def cell(tag, text, num):
             align = "right" if num else "left"
-            return f'<{tag} style="text-align:{align};padding:0.15em 0.6em;white-space:nowrap">{html.escape(text)}</{tag}>'
+            style = f"text-align:{align};padding:0.15em 0.6em;white-space:nowrap"
+            return f'<{tag} style="{style}">{html.escape(text)}</{tag}>'
 
         head = "".join(cell("th", h, num) for h, num in zip(self.header, self.numeric))
         body = "".join("<tr>" + "".join(cell("td", c, num) for c, num in zip(r, self.numeric)) + "</tr>"

@@ -65,7 +65,7 @@ def test_columns_rows_and_formats():
     t = table({"n": np.array([15, 31, 63]), "err": np.array([1.234e-3, 3.1e-4, np.nan]), "method": ["a", "b", None]},
               columns={"n": "n", "err": "error", "method": "how"}, formats={"err": ".2e"}, caption="Study")
     assert t.header == ["n", "error", "how"]
-    assert t.rows == [["15", "1.23e-03", "a"], ["31", "3.10e-04", "b"], ["63", "nan", MISSING]]
+    assert t.rows == [["15", "1.23e-03", "a"], ["31", "3.10e-04", "b"], ["63", MISSING, MISSING]]
     assert t.numeric == [True, True, False]
     assert t.caption == "Study"
 
@@ -87,6 +87,11 @@ def test_default_formats():
     t = table({"i": [np.int64(12345678)], "x": [np.float32(0.1)], "s": ["text"], "flag": [True]})
     assert t.rows == [["12345678", "0.1", "text", "True"]]
     assert t.numeric == [True, True, False, False]
+
+
+def test_infinity_is_shown_and_nan_is_missing():
+    t = table({"x": [float("inf"), float("nan"), None]}, formats={"x": ".2f"})
+    assert t.rows == [["inf"], [MISSING], [MISSING]] and t.numeric == [True]
 
 
 def test_callable_format():
