@@ -93,9 +93,9 @@ class Table:
         return str(self)
 
     def _repr_html_(self) -> str:
-        def cell(tag, text, num):
-            align = "right" if num else "left"
-            style = f"text-align:{align};padding:0.15em 0.6em;white-space:nowrap"
+        def cell(tag, text, num):  # headings and text may wrap, numbers stay on one line: the table fits the page
+            wrap = "normal;vertical-align:bottom" if tag == "th" else ("nowrap" if num else "normal")
+            style = f"text-align:{'right' if num else 'left'};padding:0.15em 0.5em;white-space:{wrap}"
             return f'<{tag} style="{style}">{html.escape(text)}</{tag}>'
 
         head = "".join(cell("th", h, num) for h, num in zip(self.header, self.numeric))

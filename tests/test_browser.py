@@ -11,7 +11,9 @@ For every HTML page of the QUICK book (the ``book_html`` fixture in ``conftest.p
   that every same-site link, stylesheet and script points to an existing file and, with a ``#fragment``, to an
   existing id in the target page;
 - counts the ``{glue:text}`` roles in the page's source (``_sources/``) and checks that as many non-empty pasted
-  values appear; likewise the keys of ``{cite}`` roles against the rendered citations;
+  values appear, in the weight of the text around them (not bold); likewise the keys of ``{cite}`` roles against
+  the rendered citations;
+- checks that every results table (``ddlib.tables``, class ``ddlib-table``) fits the page without scrolling;
 - saves a full-page screenshot to ``_build/screenshots/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder);
 - records every link that leaves the book (no button may lead to the placeholder repository ``OWNER``), and a link
   to the book's PDF (``make pdf`` puts it beside the pages) whose file is absent separately from broken links.
@@ -131,6 +133,9 @@ class PageReport:
     glue_expected: int | None = None
     glue_found: int = 0
     empty_glue: int = 0
+    bold_glue: list = field(default_factory=list)  # glued values set in bold although the text around is not
+    tables: int = 0
+    overflowing_tables: list = field(default_factory=list)  # (caption, content width, box width)
     cites_expected: int | None = None
     cites_found: int = 0
     console_errors: list = field(default_factory=list)
@@ -150,6 +155,8 @@ class PageReport:
                        f"{self.glue_found}")
         if self.empty_glue:
             out.append(f"{self.empty_glue} glued values are empty")
+        out += [f"glued value in bold: {s!r}" for s in self.bold_glue]
+        out += [f"table wider than the page ({w} px in a {b} px box): {c!r}" for c, w, b in self.overflowing_tables]
         if self.cites_expected is not None and self.cites_found < self.cites_expected:
             out.append(f"citations: the source cites {self.cites_expected} keys, the page links "
                        f"{self.cites_found}")
@@ -262,6 +269,11 @@ Promise.all([Promise.race([imagesSettled, deadline]), Promise.race([mathjaxSettl
         .concat([...document.querySelectorAll("link[href]")].map(l => ["link", l.href]))
         .concat([...document.querySelectorAll("script[src]")].map(s => ["script", s.src])),
     glue: [...document.querySelectorAll(".pasted-text, .pasted-inline")].map(g => g.textContent.trim()),
+    bold_glue: [...document.querySelectorAll(".pasted-text, .pasted-inline")]
+        .filter(g => parseInt(getComputedStyle(g).fontWeight) >= 600 && !g.closest("strong, b, th, caption, h1, h2, h3"))
+        .map(g => g.textContent.trim()),
+    tables: [...document.querySelectorAll(".ddlib-table")].map(t =>
+        [(t.querySelector("caption") || {}).textContent || "", t.scrollWidth, t.clientWidth]),
     cites: document.querySelectorAll(".bibtex-citation a, a.bibtex-citation, span.citation a").length,
     height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight),
   });
@@ -366,6 +378,9 @@ class BookChecker:
         if redirect:
             rep.links.append(("redirect", target[len(base):]))
         rep.glue_found = sum(bool(g) for g in data["glue"])
+        rep.bold_glue = data["bold_glue"]
+        rep.tables = len(data["tables"])
+        rep.overflowing_tables = [tuple(t) for t in data["tables"] if t[1] > t[2] + 1]
         rep.empty_glue = sum(not g for g in data["glue"])
         source = _source_markdown(html, page)
         if source is not None:
@@ -486,6 +501,18 @@ def test_glued_numbers_and_citations_appear(book_reports):
     assert sum(r.glue_found for r in book_reports.values()) > 0, "no glued number in the whole book"
 
 
+def test_glued_numbers_are_in_normal_weight(book_reports):
+    problems = [f"{r.page}: {s!r}" for r in book_reports.values() for s in r.bold_glue]
+    assert not problems, "glued values in bold:\n" + "\n".join(problems)
+
+
+def test_results_tables_fit_the_page(book_reports):
+    """Every ddlib.tables table fits its page at the screenshots' width (1280 px) without scrolling sideways."""
+    problems = [f"{r.page}: {t}" for r in book_reports.values() for t in r.overflowing_tables]
+    assert not problems, "\n".join(problems)
+    assert sum(r.tables for r in book_reports.values()) >= 10, "fewer results tables than the chapters show"
+
+
 def test_no_browser_console_errors(book_reports):
     problems = [f"{r.page}: {s}" for r in book_reports.values() for s in r.console_errors]
     assert not problems, "\n".join(problems)
@@ -585,6 +612,18 @@ def test_checker_catches_a_missing_glued_number(checker, book_copy):
     (rep,) = checker.check_book(book_copy, pages=[page])
     assert rep.glue_found == rep.glue_expected - 1, rep.problems()
     assert any("glued numbers" in p for p in rep.problems())
+
+
+def test_checker_catches_bold_glue_and_a_table_wider_than_the_page(checker, book_copy):
+    (book_copy / "_static" / "ddlib.css").write_text("")  # without the book's style myst-nb's bold returns
+    page = _first_chapter(book_copy)
+    text = (book_copy / page).read_text()
+    wide = ('<div class="ddlib-table" style="overflow-x:auto;max-width:100%"><table style="width:4000px">'
+            "<caption>too wide</caption><tr><td>x</td></tr></table></div>")
+    (book_copy / page).write_text(text.replace("</main>", wide + "</main>", 1))
+    (rep,) = checker.check_book(book_copy, pages=[page])
+    assert rep.bold_glue and any("glued value in bold" in p for p in rep.problems())
+    assert [c for c, _, _ in rep.overflowing_tables] == ["too wide"], rep.problems()
 
 
 def _mini_book(root: Path, body: str) -> Path:

@@ -127,10 +127,12 @@ def ms(seconds):
     return f"{1e3 * seconds:.3f}"
 
 
-display(table(rows, columns={"n": "n", **TIMES, "dd_params": "DD parameters",
-                             "global_accuracy_params": "global parameters, matched accuracy"},
-              formats=dict.fromkeys(TIMES, ms),
-              caption=f"Time of one pass over a batch of {BATCH} right-hand sides (ms), and the parameters"))
+display(table(rows, columns={"n": "n", **TIMES}, formats=dict.fromkeys(TIMES, ms),
+              caption=f"Time of one pass over a batch of {BATCH} right-hand sides (ms)"))
+display(table(rows, columns={"n": "n", "dd_params": "DD attention", "global_params_params": "global, matched P",
+                             "global_accuracy_rank": "global rank at matched accuracy",
+                             "global_accuracy_params": "global, matched accuracy"},
+              caption="Trainable parameters"))
 numbers = dict(
     dd_exponent=summary["dd_time_exponent"], dd_exponent_se=summary["dd_time_exponent_stderr"],
     gather_exponent=summary["gather_time_exponent"], bmm_exponent=summary["bmm_time_exponent"],
@@ -224,15 +226,18 @@ table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
 # **Linear growth.** Between $n =$ {glue:text}`fit_lo` and $n =$ {glue:text}`fit_hi` the forward time of DD attention
 # grows like $n^{p}$ with fitted $p =$ {glue:text}`dd_exponent:.2f` (standard error {glue:text}`dd_exponent_se:.2f`);
 # the first table gathers the exponents of every operation. Our target was an exponent of at most
-# {glue:text}`target_exponent:.1f` for DD attention: it is {glue:text}`exponent_verdict`. An exponent below one means
-# that fixed per-call costs (the Python calls and the small products of the coarse level) still weigh inside the fit
-# range: at its lower end a forward pass takes well under a millisecond. The target asks only that the cost grow no
-# faster than linearly, and single sizes can be out of order when the machine is disturbed. Exponents above one can
-# have a cause that is not in the algorithm: as $n$ grows the working set leaves the processor's caches, and every
-# memory-bound step slows down per entry. The equal-FLOP `torch.bmm`, whose work is exactly linear in $n$, shows it
-# too: its fitted exponent is {glue:text}`bmm_exponent:.2f`. Global attention at matched accuracy is the one that
-# grows like $n^2$: at $n =$ {glue:text}`n_last` it would need {glue:text}`acc_params_last` parameters to match DD
-# attention's best error, against {glue:text}`dd_params_last` for DD attention.
+# {glue:text}`target_exponent:.1f` for DD attention: it is {glue:text}`exponent_verdict`.
+#
+# An exponent below one means that fixed per-call costs (the Python calls and the small products of the coarse level)
+# still weigh inside the fit range: at its lower end a forward pass takes well under a millisecond. The target asks
+# only that the cost grow no faster than linearly, and single sizes can be out of order when the machine is
+# disturbed. Exponents above one can have a cause that is not in the algorithm: as $n$ grows the working set leaves
+# the processor's caches, and every memory-bound step slows down per entry. The equal-FLOP `torch.bmm`, whose work
+# is exactly linear in $n$, shows it too: its fitted exponent is {glue:text}`bmm_exponent:.2f`.
+#
+# Global attention at matched accuracy is the one that grows like $n^2$: at the largest size it would need
+# {glue:text}`acc_params_last` parameters to match DD attention's best error, against {glue:text}`dd_params_last`
+# for DD attention (second table).
 #
 # On a shared two-core machine single measurements can be disturbed by other processes; the fits use medians, and
 # `make bench` records the load average beside them. On a virtual machine the hypervisor can also run other guests on
