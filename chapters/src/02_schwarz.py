@@ -231,8 +231,8 @@ glue("k_wr_d_max", float(k_wr_d.max()), display=False)
 glue("n_N", n_N, display=False)
 glue("d_fixed", d_fixed, display=False)
 it_hat_d = pick("delta", hat, "pcg_iterations")
-glue("it_hat_d_trend", "never fewer as the overlap grows" if np.all(np.diff(it_hat_d) >= 0) else
-     "not monotone in the overlap", display=False)
+glue("it_hat_d_trend", "never falls as the overlap grows" if np.all(np.diff(it_hat_d) >= 0) else
+     "does not change monotonically with the overlap", display=False)
 glue("it_one_d_first", int(pick("delta", one, "pcg_iterations")[0]), display=False)
 glue("cheb_one_d_first", krylov.chebyshev_iterations(k_one_d[0], 1e-8), display=False)
 glue("dense_max", schwarz.measure.__kwdefaults__["dense_max"], display=False)
@@ -325,8 +325,8 @@ glue("n_series", len(schwarz.SERIES), display=False)
 # %% [markdown]
 # The largest relative difference over the {glue:text}`n_series` preconditioners is {glue:text}`lanczos_gap:.1e`.
 #
-# Iteration counts do not follow $\kappa$ alone. In panel (f) the iteration count of two-level ASM is
-# {glue:text}`it_hat_d_trend` while its $\kappa$ stays bounded. One-level ASM at $\delta = 0$ converges in
+# Iteration counts do not follow $\kappa$ alone. In panel (f) the iteration count of two-level ASM
+# {glue:text}`it_hat_d_trend`, while its $\kappa$ stays bounded. One-level ASM at $\delta = 0$ converges in
 # {glue:text}`it_one_d_first` PCG steps, where the classical bound
 # $\|e_k\|_A \leq 2\big(\tfrac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\big)^k\|e_0\|_A$ for its $\kappa$ guarantees a
 # reduction by $10^{-8}$ only after {glue:text}`cheb_one_d_first` (`ddlib.krylov.chebyshev_iterations`).
