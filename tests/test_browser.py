@@ -361,7 +361,12 @@ class BookChecker:
                 if time.perf_counter() - t0 > PAGE_TIMEOUT_S:
                     raise TimeoutError(f"{page} did not redirect to {target}")
                 time.sleep(0.05)
-        data = self.browser.execute_async_script(_PAGE_JS, int(PAGE_TIMEOUT_S * 1000))
+        t0 = time.perf_counter()
+        try:
+            data = self.browser.execute_async_script(_PAGE_JS, int(PAGE_TIMEOUT_S * 1000))
+        except Exception as exc:  # name the page: a timeout without it cannot be followed up
+            raise RuntimeError(f"{page}: the page check did not finish ({type(exc).__name__} after "
+                               f"{time.perf_counter() - t0:.0f} s)") from exc
         rep = PageReport(page=page, title=data["title"], images=data["images"],
                          broken_images=data["broken_images"], math=data["math"], mathjax=data["mathjax"],
                          untypeset_math=data["untypeset_math"], unresolved_refs=data["unresolved_refs"],
