@@ -368,7 +368,7 @@ def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int
     total = time.perf_counter() - t0
     if figures.is_dir():  # chapters show the saved files as ../figures/<name>
         shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.lock", "*.tmp", ".*"))
+                        ignore=shutil.ignore_patterns("*.lock", "*.tmp", ".*", "*.csv"))
     records = write_status(stage, build, notebooks, total, bool(args.quick), args.jobs, build_id, runs)
     failed = [r for r in records if not r["ok"]]
     if failed:

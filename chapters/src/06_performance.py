@@ -117,22 +117,6 @@ summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1], ratio_a
 glue("steal_text", "could not be read on this machine" if not np.isfinite(steal) else f"was {100 * steal:.1f}%",
      display=False)
 last = rows[-1]
-TIMES = {"dd_forward": "DD forward", "dd_grad_forward": "DD forward, grad", "columns_forward": "apply_columns",
-         "gather_forward": "gather path", "bmm_forward": "bmm", "global_forward": "global, matched P",
-         "global_accuracy_forward": "global, matched accuracy", "banded_solve": "banded solve"}
-
-
-def ms(seconds):
-    """Seconds as milliseconds with three decimals, for the tables."""
-    return f"{1e3 * seconds:.3f}"
-
-
-display(table(rows, columns={"n": "n", **TIMES}, formats=dict.fromkeys(TIMES, ms),
-              caption=f"Time of one pass over a batch of {BATCH} right-hand sides (ms)"))
-display(table(rows, columns={"n": "n", "dd_params": "DD attention", "global_params_params": "global, matched P",
-                             "global_accuracy_rank": "global rank at matched accuracy",
-                             "global_accuracy_params": "global, matched accuracy"},
-              caption="Trainable parameters"))
 numbers = dict(
     dd_exponent=summary["dd_time_exponent"], dd_exponent_se=summary["dd_time_exponent_stderr"],
     gather_exponent=summary["gather_time_exponent"], bmm_exponent=summary["bmm_time_exponent"],
@@ -189,6 +173,26 @@ glue("target_ratio", TARGET_RATIO, display=False)
 glue_keys = numbers.copy()
 for key, value in glue_keys.items():
     glue(key, float(value) if isinstance(value, (float, np.floating)) else int(value), display=False)
+
+# %%
+TIMES = {"dd_forward": "DD forward", "dd_grad_forward": "DD forward, grad", "columns_forward": "apply_columns",
+         "gather_forward": "gather path", "bmm_forward": "bmm", "global_forward": "global, matched P",
+         "global_accuracy_forward": "global, matched accuracy", "banded_solve": "banded solve"}
+
+
+def ms(seconds):
+    """Seconds as milliseconds with three decimals, for the tables."""
+    return f"{1e3 * seconds:.3f}"
+
+
+display(table(rows, columns={"n": "n", **TIMES}, formats=dict.fromkeys(TIMES, ms),
+              caption=f"Time of one pass over a batch of {BATCH} right-hand sides (ms)"))
+display(table(rows, columns={"n": "n", "dd_params": "DD attention", "global_params_params": "global, matched P",
+                             "global_accuracy_rank": "global rank at matched accuracy",
+                             "global_accuracy_params": "global, matched accuracy"},
+              caption="Trainable parameters"))
+
+# %%
 exponents = [("DD attention, forward", "dd_exponent"), ("DD attention, forward+backward", "dd_fb_exponent"),
              ("DD attention, apply_columns", "columns_exponent"), ("gather path", "gather_exponent"),
              ("equal-FLOP bmm", "bmm_exponent"), ("banded direct solve", "banded_exponent"),
