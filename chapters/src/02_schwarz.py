@@ -446,7 +446,7 @@ res_cost = krylov.pcg(A_cost, x_cost, M_cost, rtol=1e-8)
 table([("n", n_cost), ("N", dec_cost.N), ("δ", dec_cost.delta), ("build (ms)", 1e3 * build_s),
        ("one application (ms)", 1e3 * apply_s), ("bytes stored per node", M_cost.nbytes / n_cost),
        ("PCG iterations to 1e-8", res_cost.iterations)],
-      columns=["", "value"], formats={"value": ".4g"}, caption="The two-level preconditioner at scale")
+      columns=["", "value"], caption="The two-level preconditioner at scale")
 
 # %% tags=["remove-cell"]
 glue("n_cost", n_cost, display=False)

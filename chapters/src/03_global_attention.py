@@ -116,17 +116,25 @@ glue("params_1e3", 2 * n * rank_for[1e-3], display=False)
 delta_o = 1  # overlap of the drawn DD oracles
 dd_fronts = [apx.dd_frontier(n, N, delta_o) for N in ((8, 16) if n >= 255 else (4, 8))]
 P_K = 2 * n * K  # parameters of the global rank-K operator
-best_dd = min(((f["error"][f["params"] <= P_K].min(), f["N"]) for f in dd_fronts if np.any(f["params"] <= P_K)))
-reach_K = [(int(f["params"][f["error"] <= svd_err_K].min()), f["N"])  # fewest DD parameters reaching its error
-           for f in dd_fronts if np.any(f["error"] <= svd_err_K)]
+
+
+def best_within(front, budget):
+    """(error, N, parameters) of the most accurate configuration of a DD frontier within a parameter budget."""
+    k = int(np.argmin(np.where(front["params"] <= budget, front["error"], np.inf)))
+    return float(front["error"][k]), front["N"], int(front["params"][k])
+
+
+best_dd = min(best_within(f, P_K) for f in dd_fronts if np.any(f["params"] <= P_K))
+reach_K = [min((int(p), f["N"], float(e)) for p, e in zip(f["params"], f["error"]) if e <= svd_err_K)
+           for f in dd_fronts if np.any(f["error"] <= svd_err_K)]  # fewest DD parameters reaching its error
 smallest = min(dd_fronts, key=lambda f: f["params"][0])
-fewest = min(reach_K) if reach_K else (None, None)
+fewest = min(reach_K) if reach_K else (None, None, None)
 table([(f"global, rank K = {K}", "", P_K, svd_err_K),
-       ("DD oracle, best within the same budget", f"N = {best_dd[1]}", P_K, float(best_dd[0])),
+       ("DD oracle, best within the same budget", f"N = {best_dd[1]}", best_dd[2], best_dd[0]),
        ("DD oracle, smallest configuration drawn", f"N = {smallest['N']}, r = {smallest['rank'][0]}",
         int(smallest["params"][0]), float(smallest["error"][0])),
        ("DD oracle, fewest parameters at the global error", f"N = {fewest[1]}" if reach_K else "none reaches it",
-        fewest[0], svd_err_K if reach_K else None)],
+        fewest[0], fewest[2])],
       columns=["operator", "configuration", "parameters", "relative error"], formats={"relative error": ".2e"},
       caption=f"Global against DD oracles at n = {n}, overlap δ = {delta_o}")
 
