@@ -310,7 +310,8 @@ glue("race_seconds_cmp", "Neither reached the target" if dd_s == gl_s == np.inf 
      "In this run DD attention reached the target first in seconds" if dd_s < gl_s else
      "In this run global attention reached the target first in seconds" if gl_s < dd_s else
      "In this run both reached the target after the same time", display=False)
-table([{"model": f"{name} attention", "parameters": res["parameters"],
+MODEL_NAMES = {"dd": "DD attention", "global": "global attention"}
+table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"],
         "epoch": res["epoch"] if np.isfinite(res["seconds"]) else None,
         "seconds": res["seconds"] if np.isfinite(res["seconds"]) else None, "final": res["final_error"],
         "per_epoch": 1e3 * res["total_seconds"] / EPOCHS} for name, res in race["results"].items()],
