@@ -401,8 +401,9 @@ def _build_dir(build: Path) -> Path:
 def build_html(root: Path, stage: Path, build: Path, entries: list[str], figures: Path) -> int:
     """Build the HTML from the stage and check that every page and every figure file exists."""
     print("building HTML with Jupyter Book (execution off, warnings as errors)", flush=True)
-    code = _jupyter_book(stage, build, "html", root)
     html = _build_dir(build) / "html"
+    (html / pdf_name(stage)).unlink(missing_ok=True)  # an earlier build's PDF: make pdf puts this build's there
+    code = _jupyter_book(stage, build, "html", root)
     if code != 0:
         print(f"make book failed: jupyter-book exited with {code}", file=sys.stderr)
         return code
