@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book            regenerate every figure and build the HTML book into _build/html  (make book QUICK=1: small run)
 #   make test            run the tests (unit tests, plus one that executes every notebook with QUICK parameters)
+#   make pdf             the book as one PDF, _build/latex/hierarchical-attention-dd.pdf, from the latest make book
 # Both create .venv with the pinned dependencies (constraints.txt) on first use.
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ ifeq ($(QUICK),1)
 BOOK_FLAGS := --quick
 endif
 
-.PHONY: book test test-slow bench venv clean
+.PHONY: book pdf test test-slow bench venv clean
 
 venv: $(STAMP)
 
@@ -28,6 +29,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 book: $(STAMP)
 	DDLIB_SCHEDULER=$(SCHEDULER) $(PY) tools/build_book.py $(BOOK_FLAGS) --jobs $(JOBS)
+
+# The whole book as one PDF (xelatex; Debian packages in the README), from the executed notebooks of the latest
+# make book: it executes nothing.
+pdf: $(STAMP)
+	$(PY) tools/build_book.py --pdf
 
 # One BLAS thread per process: the tests and the parallel notebooks share two cores, and threaded BLAS on small
 # matrices oversubscribes them (measured 4x slower test runs).

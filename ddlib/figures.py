@@ -1,11 +1,13 @@
 """Saving figures as files and recording them in ``figures/manifest.json``.
 
 Every figure of the book is written by :func:`save_figure`, which stores the image (PNG and PDF) under the figures
-folder and records, under the figure id (``"F1"``, ``"F2"``, ...), which notebook and which parameters made it and the
-numbers the text quotes::
+folder, beside it the plotted data as tidy CSV, one file per panel (:mod:`ddlib.figure_data`), and records, under the
+figure id (``"F1"``, ``"F2"``, ...), the files, which notebook and which parameters made it and the numbers the text
+quotes::
 
-    {"F1": {"files": ["F1_model_problem.png", ...], "notebook": "chapters/01_model_problem.ipynb",
-            "parameters": {"QUICK": true, ...}, "numbers": {"observed_order": 2.0, ...}}}
+    {"F1": {"files": ["F1_model_problem.png", ...], "data": ["F1_model_problem_a.csv", ...],
+            "notebook": "chapters/01_model_problem.ipynb", "parameters": {"QUICK": true, ...},
+            "numbers": {"observed_order": 2.0, ...}}}
 
 The manifest is updated under a file lock and replaced atomically, so notebooks may run concurrently.
 The figures folder is ``$DDLIB_FIGURES`` if set, else ``figures/`` in the project root (the folder holding
@@ -21,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from .figure_data import write_figure_data
 
 __all__ = ["project_root", "figures_dir", "save_figure", "read_manifest", "to_jsonable", "glue_numbers", "FigureRecorder"]
 
@@ -74,7 +78,8 @@ def read_manifest(directory: str | os.PathLike | None = None) -> dict:
 
 def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict, numbers: dict | None = None,
                 formats=("png", "pdf"), dpi: int = 150) -> list[str]:
-    """Write ``fig`` as ``<fig_id>_<name>.<fmt>`` and record it in the manifest; returns the file names.
+    """Write ``fig`` as ``<fig_id>_<name>.<fmt>`` and its data as ``<fig_id>_<name>_<panel>.csv``, and record them in
+    the manifest (``files`` and ``data``); returns the image file names.
 
     Several calls with the same ``fig_id`` (panels saved separately) accumulate their files and merge their numbers.
     A figure id already recorded by *another* notebook is an error (two notebooks must not claim one figure).
@@ -87,6 +92,7 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
         fname = f"{fig_id}_{name}.{fmt}"
         fig.savefig(d / fname, dpi=dpi, bbox_inches="tight", metadata=None if fmt == "png" else {"CreationDate": None})
         files.append(fname)
+    data = write_figure_data(fig, d, f"{fig_id}_{name}")
     path = d / "manifest.json"
     with _locked(path):
         manifest = read_manifest(d)
@@ -94,8 +100,10 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
         if entry and entry.get("notebook") != notebook:
             raise ValueError(f"figure {fig_id} is already recorded by {entry.get('notebook')}, not {notebook}")
         if not entry or entry.get("parameters") != to_jsonable(parameters):
-            entry = {"files": [], "notebook": notebook, "parameters": to_jsonable(parameters), "numbers": {}}
+            entry = {"files": [], "data": [], "notebook": notebook, "parameters": to_jsonable(parameters),
+                     "numbers": {}}
         entry["files"] = sorted(set(entry["files"]) | set(files))
+        entry["data"] = sorted(set(entry.get("data", [])) | set(data))
         entry["numbers"].update(to_jsonable(numbers or {}))
         manifest[fig_id] = entry
         with tempfile.NamedTemporaryFile("w", dir=d, delete=False, suffix=".tmp") as tmp:

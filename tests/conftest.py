@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,42 @@ def quick_book(tmp_path_factory) -> BookBuild:
     return BookBuild(proc.returncode, proc.stdout + proc.stderr, build, build / "_build" / "html", figures)
 
 
+#: What `make pdf` needs besides the Python packages (Debian: texlive-xetex texlive-latex-extra
+#: texlive-fonts-recommended latexmk fonts-dejavu-core), and what the PDF test reads it with (poppler-utils).
+TEX_TOOLS = ("xelatex", "latexmk", "pdfinfo", "pdftotext")
+
+
+def tex_missing() -> list[str]:
+    """The tools of :data:`TEX_TOOLS` that are not on the PATH."""
+    return [t for t in TEX_TOOLS if shutil.which(t) is None]
+
+
+@dataclass
+class PdfBuild:
+    """The result of ``tools/build_book.py --pdf --build <build>`` on the QUICK book."""
+
+    returncode: int
+    output: str
+    seconds: float
+    pdf: Path
+
+
+@pytest.fixture(scope="session")
+def quick_pdf(quick_book) -> PdfBuild:
+    """The QUICK book as one PDF (once per session). Skips without TeX, unless ``DDLIB_REQUIRE_TEX=1`` (CI)."""
+    missing = tex_missing()
+    if missing:
+        if os.environ.get("DDLIB_REQUIRE_TEX") == "1":
+            pytest.fail(f"DDLIB_REQUIRE_TEX=1 but {missing} not found (see README: make pdf)")
+        pytest.skip(f"no {', '.join(missing)}: the PDF needs TeX (see README: make pdf)")
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--pdf", "--build",
+                           str(quick_book.build)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    latex = quick_book.build / "_build" / "latex"
+    return PdfBuild(proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - t0,
+                    latex / "hierarchical-attention-dd.pdf")
+
+
 @pytest.fixture(scope="session")
 def book_html(request) -> Path:
     """The HTML folder of a built QUICK book: ``$DDLIB_BOOK_HTML`` if set (reuse a build, e.g. ``_build/html`` after
@@ -58,6 +96,8 @@ def book_html(request) -> Path:
     book = request.getfixturevalue("quick_book")
     if not (book.html / "index.html").is_file():
         pytest.fail(f"the QUICK book has no HTML (exit {book.returncode}):\n{book.output[-4000:]}")
+    if not tex_missing():  # the Reproduce page links to the PDF, which make pdf puts beside the pages
+        request.getfixturevalue("quick_pdf")
     # A build that failed on Sphinx warnings still wrote its pages (--keep-going): check them as a reader gets them;
     # the build tests report the failure itself.
     return book.html

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -28,8 +30,13 @@ def test_manifest_names_existing_files_notebooks_and_parameters(quick_book):
     assert "F1" in manifest
     for fig_id, entry in manifest.items():
         assert entry["files"], fig_id
-        for name in entry["files"]:
+        assert entry["data"], f"{fig_id}: no data files"
+        for name in entry["files"] + entry["data"]:
             assert (quick_book.figures / name).stat().st_size > 0, name
+        for name in entry["data"]:  # tidy CSV: a header naming x and y, then rows
+            with open(quick_book.figures / name) as fh:
+                header, first = fh.readline(), fh.readline()
+            assert header.startswith("panel,title,series,kind,part,index,x") and first, name
         assert (ROOT / entry["notebook"]).is_file(), entry["notebook"]
         assert entry["parameters"]["QUICK"] is True, fig_id
         assert isinstance(entry["numbers"], dict)
@@ -40,12 +47,18 @@ def test_status_page_and_provenance(quick_book):
     assert quick_book.returncode == 0, quick_book.output[-4000:]
     status = json.loads((quick_book.build / "status.json").read_text())
     assert status["quick"] is True and all(r["ok"] for r in status["notebooks"])
+    notebooks = [f"{e}.ipynb" for e in toc_entries(ROOT / "_toc.yml") if (ROOT / f"{e}.ipynb").is_file()]
+    assert [r["notebook"] for r in status["notebooks"]] == notebooks  # the whole book, every notebook
+    assert {r["run"] for r in status["notebooks"]} == {"QUICK"}
     page = (quick_book.html / "status.html").read_text()
-    assert "Git revision" in page and "numpy" in page and "01_model_problem" in page
+    assert "Git revision" in page and "numpy" in page and status["build_id"] in page
+    assert f"QUICK (small parameters), all {len(notebooks)} notebooks" in page
+    for name in notebooks:  # one row per notebook, with its run kind
+        assert re.search(rf"{re.escape(name)}</span></code></p></td>\s*<td[^>]*><p>QUICK</p></td>", page, re.S), name
     nb = nbformat.read(quick_book.build / "book" / "chapters" / "01_model_problem.ipynb", as_version=4)
     prov = nb.metadata["ddlib"]
     assert prov["parameters"] == {"QUICK": True} and prov["ok"] and prov["packages"]["numpy"]
-    assert prov["git_revision"]
+    assert prov["git_revision"] and prov["build_id"] == status["build_id"]
 
 
 def test_committed_notebooks_carry_no_outputs():
@@ -87,3 +100,63 @@ def test_failing_notebook_fails_the_build_naming_notebook_and_cell(tmp_path):
     assert "cell #" in out and "raise RuntimeError" in out  # the failing cell, by index and first line
     # the good notebook's executed copy is kept: no finished work is lost
     assert (project / "_build" / "book" / "chapters" / "good.ipynb").is_file()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the PDF (make pdf) of the QUICK book
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _chapter_titles() -> list[str]:
+    """The title of every page of the book, as the PDF prints it (without the typed chapter number)."""
+    titles = []
+    for entry in toc_entries(ROOT / "_toc.yml")[1:]:
+        path = ROOT / f"{entry}.ipynb"
+        if path.is_file():
+            source = nbformat.read(path, as_version=4).cells[0].source
+        else:
+            source = (ROOT / f"{entry}.md").read_text()
+        title = next(line for line in source.splitlines() if line.startswith("# "))[2:]
+        titles.append(re.sub(r"^\d+\.\s+", "", title).strip())
+    return titles
+
+
+def test_pdf_of_the_quick_book(quick_pdf, quick_book):
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    assert quick_pdf.seconds < 120, f"make pdf took {quick_pdf.seconds:.0f} s"
+    info = subprocess.run(["pdfinfo", str(quick_pdf.pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert 40 <= pages <= 300, f"{pages} pages"
+    text = _pdf_text(quick_pdf.pdf)
+    flat = " ".join(text.split())
+    assert "CONTENTS" in flat.upper()[:2000], "no table of contents at the front"
+    for title in ["Introduction", *_chapter_titles(), "Bibliography"]:
+        assert title.upper() in flat.upper(), f"no {title!r} in the PDF"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    for part in toc["parts"]:  # every part of _toc.yml is a part of the book
+        assert re.search(rf"Part [IVX]+\s+{re.escape(part['caption'])}", flat), part["caption"]
+    assert re.search(r"Appendix A\s+Reproduce this book", flat) or "A Reproduce this book" in flat
+    manifest = json.loads((quick_book.figures / "manifest.json").read_text())
+    for fig_id in manifest:  # every figure, with its numbered caption
+        assert re.search(rf"Fig\. \d+\.\d+: {fig_id}\b", flat), f"no caption of {fig_id} in the PDF"
+    assert "??" not in text, "an unresolved reference"
+    assert not re.search(r"\{(cite|numref|eq|ref|glue)", text), "raw MyST roles in the PDF"
+    assert re.search(r"\(\d+\.\d+\)", flat), "no numbered equation"
+    assert "Köhler" in flat and "Rheinbach" in flat  # the paper cited, and the citations resolved:
+    log = quick_pdf.pdf.with_suffix(".log").read_text(errors="replace")
+    assert not re.search(r"(Reference|Citation) `[^']*' .*undefined", log), "undefined references in the LaTeX log"
+
+
+def test_pdf_embeds_the_figures_as_vector_pdf_and_is_linked_beside_the_html(quick_pdf, quick_book):
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    tex = quick_pdf.pdf.with_suffix(".tex").read_text()
+    graphics = re.findall(r"\\sphinxincludegraphics(?:\[[^\]]*\])?\{\{([^}]+)\}(\.\w+)\}", tex)
+    manifest = json.loads((quick_book.figures / "manifest.json").read_text())
+    assert len(graphics) >= len(manifest) and {ext for _, ext in graphics} == {".pdf"}, graphics
+    copy = quick_book.html / quick_pdf.pdf.name
+    assert copy.read_bytes() == quick_pdf.pdf.read_bytes()
+    assert f'href="{quick_pdf.pdf.name}"' in (quick_book.html / "reproduce.html").read_text()

@@ -11,8 +11,12 @@ For every HTML page of the QUICK book (the ``book_html`` fixture in ``conftest.p
   that every same-site link, stylesheet and script points to an existing file and, with a ``#fragment``, to an
   existing id in the target page;
 - counts the ``{glue:text}`` roles in the page's source (``_sources/``) and checks that as many non-empty pasted
-  values appear; likewise the keys of ``{cite}`` roles against the rendered citations;
-- saves a full-page screenshot to ``_build/screenshots/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder).
+  values appear, in the weight of the text around them (not bold); likewise the keys of ``{cite}`` roles against
+  the rendered citations;
+- checks that every results table (``ddlib.tables``, class ``ddlib-table``) fits the page without scrolling;
+- saves a full-page screenshot to ``_build/screenshots/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder);
+- records every link that leaves the book (no button may lead to the placeholder repository ``OWNER``), and a link
+  to the book's PDF (``make pdf`` puts it beside the pages) whose file is absent separately from broken links.
 
 The pages are served from a loopback HTTP server (127.0.0.1, a free port), as a reader's browser would get them.
 Chromium is Debian's ``chromium`` with ``chromedriver`` (``$DDLIB_CHROMIUM`` and ``$DDLIB_CHROMEDRIVER`` override the
@@ -42,6 +46,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
 import yaml
+from conftest import tex_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +62,9 @@ KNOWN_CONSOLE = (
     "Got invalid theme mode",  # pydata-sphinx-theme on a fresh browser profile (no stored light/dark choice)
 )
 MAX_SCREENSHOT_HEIGHT = 20000  # px; longer pages are cut there
+# The book's PDF, which `make pdf` (not `make book`) copies beside the pages: latex_documents.targetname as .pdf
+BOOK_PDF = Path(yaml.safe_load((ROOT / "_config.yml").read_text())["latex"]["latex_documents"]["targetname"]
+                ).with_suffix(".pdf").name
 
 # raw TeX or MyST markup that must not survive into the text a reader sees (code blocks excepted)
 RAW_PATTERNS = {
@@ -120,9 +128,14 @@ class PageReport:
     unresolved_refs: list = field(default_factory=list)
     links: list = field(default_factory=list)  # (kind, url) of every same-site link and resource
     broken_links: list = field(default_factory=list)
+    external_links: list = field(default_factory=list)  # every <a href> that leaves the book
+    missing_pdf: list = field(default_factory=list)  # links to BOOK_PDF where make pdf has not put it
     glue_expected: int | None = None
     glue_found: int = 0
     empty_glue: int = 0
+    bold_glue: list = field(default_factory=list)  # glued values set in bold although the text around is not
+    tables: int = 0
+    overflowing_tables: list = field(default_factory=list)  # (caption, content width, box width)
     cites_expected: int | None = None
     cites_found: int = 0
     console_errors: list = field(default_factory=list)
@@ -136,11 +149,14 @@ class PageReport:
         out += [f"raw markup in the text ({k}): {s!r}" for k, s in self.raw_text]
         out += [f"unresolved cross-reference: {s!r}" for s in self.unresolved_refs]
         out += [f"broken link: {s}" for s in self.broken_links]
+        out += [f"link to the book's PDF, which is not beside the pages (run make pdf): {s}" for s in self.missing_pdf]
         if self.glue_expected is not None and self.glue_found != self.glue_expected:
             out.append(f"glued numbers: the source has {self.glue_expected} glue roles, the page shows "
                        f"{self.glue_found}")
         if self.empty_glue:
             out.append(f"{self.empty_glue} glued values are empty")
+        out += [f"glued value in bold: {s!r}" for s in self.bold_glue]
+        out += [f"table wider than the page ({w} px in a {b} px box): {c!r}" for c, w, b in self.overflowing_tables]
         if self.cites_expected is not None and self.cites_found < self.cites_expected:
             out.append(f"citations: the source cites {self.cites_expected} keys, the page links "
                        f"{self.cites_found}")
@@ -253,6 +269,11 @@ Promise.all([Promise.race([imagesSettled, deadline]), Promise.race([mathjaxSettl
         .concat([...document.querySelectorAll("link[href]")].map(l => ["link", l.href]))
         .concat([...document.querySelectorAll("script[src]")].map(s => ["script", s.src])),
     glue: [...document.querySelectorAll(".pasted-text, .pasted-inline")].map(g => g.textContent.trim()),
+    bold_glue: [...document.querySelectorAll(".pasted-text, .pasted-inline")]
+        .filter(g => parseInt(getComputedStyle(g).fontWeight) >= 600 && !g.closest("strong, b, th, caption, h1, h2, h3"))
+        .map(g => g.textContent.trim()),
+    tables: [...document.querySelectorAll(".ddlib-table")].map(t =>
+        [(t.querySelector("caption") || {}).textContent || "", t.scrollWidth, t.clientWidth]),
     cites: document.querySelectorAll(".bibtex-citation a, a.bibtex-citation, span.citation a").length,
     height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight),
   });
@@ -340,7 +361,12 @@ class BookChecker:
                 if time.perf_counter() - t0 > PAGE_TIMEOUT_S:
                     raise TimeoutError(f"{page} did not redirect to {target}")
                 time.sleep(0.05)
-        data = self.browser.execute_async_script(_PAGE_JS, int(PAGE_TIMEOUT_S * 1000))
+        t0 = time.perf_counter()
+        try:
+            data = self.browser.execute_async_script(_PAGE_JS, int(PAGE_TIMEOUT_S * 1000))
+        except Exception as exc:  # name the page: a timeout without it cannot be followed up
+            raise RuntimeError(f"{page}: the page check did not finish ({type(exc).__name__} after "
+                               f"{time.perf_counter() - t0:.0f} s)") from exc
         rep = PageReport(page=page, title=data["title"], images=data["images"],
                          broken_images=data["broken_images"], math=data["math"], mathjax=data["mathjax"],
                          untypeset_math=data["untypeset_math"], unresolved_refs=data["unresolved_refs"],
@@ -351,11 +377,15 @@ class BookChecker:
             rep.raw_text += [(kind, data["text"][max(0, m.start() - 40): m.end() + 40])
                              for m in pat.finditer(data["text"])]
         rep.links = [(k, u[len(base):]) for k, u in data["links"] if u.startswith(base)]
+        rep.external_links = [u for k, u in data["links"] if k == "a" and not u.startswith(self._origin)]
         rep.links += [(k, "../" + u[len(self._origin):]) for k, u in data["links"]
                       if u.startswith(self._origin) and not u.startswith(base)]  # outside the book: broken
         if redirect:
             rep.links.append(("redirect", target[len(base):]))
         rep.glue_found = sum(bool(g) for g in data["glue"])
+        rep.bold_glue = data["bold_glue"]
+        rep.tables = len(data["tables"])
+        rep.overflowing_tables = [tuple(t) for t in data["tables"] if t[1] > t[2] + 1]
         rep.empty_glue = sum(not g for g in data["glue"])
         source = _source_markdown(html, page)
         if source is not None:
@@ -395,7 +425,9 @@ class BookChecker:
                 path = (html / rel).resolve()
                 if path.is_dir():
                     path = path / "index.html"
-                if not path.is_relative_to(html) or not path.is_file():
+                if path == html / BOOK_PDF and not path.is_file():
+                    rep.missing_pdf.append(f"{kind} {rel!r}")
+                elif not path.is_relative_to(html) or not path.is_file():
                     rep.broken_links.append(f"{kind} {rel!r}: no such file in the book")
                 elif frag and path.suffix == ".html" and unquote(frag) not in _ids_in(path):
                     rep.broken_links.append(f"{kind} {rel}#{frag}: no element with that id")
@@ -474,29 +506,54 @@ def test_glued_numbers_and_citations_appear(book_reports):
     assert sum(r.glue_found for r in book_reports.values()) > 0, "no glued number in the whole book"
 
 
+def test_glued_numbers_are_in_normal_weight(book_reports):
+    problems = [f"{r.page}: {s!r}" for r in book_reports.values() for s in r.bold_glue]
+    assert not problems, "glued values in bold:\n" + "\n".join(problems)
+
+
+def test_results_tables_fit_the_page(book_reports):
+    """Every ddlib.tables table fits its page at the screenshots' width (1280 px) without scrolling sideways."""
+    problems = [f"{r.page}: {t}" for r in book_reports.values() for t in r.overflowing_tables]
+    assert not problems, "\n".join(problems)
+    assert sum(r.tables for r in book_reports.values()) >= 10, "fewer results tables than the chapters show"
+
+
 def test_no_browser_console_errors(book_reports):
     problems = [f"{r.page}: {s}" for r in book_reports.values() for s in r.console_errors]
     assert not problems, "\n".join(problems)
 
 
-def test_chapters_offer_the_executed_notebook_and_launch_buttons(book_html):
-    """Download gives the executed notebook (with outputs); Binder and Colab open the chapter's committed notebook."""
-    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
-    repo = cfg["repository"]["url"].removeprefix("https://github.com/")
+def test_chapters_offer_the_executed_notebook(book_html):
+    """Download gives the executed notebook (with outputs and the provenance of the run that made it)."""
     chapters = sorted((book_html / "chapters").glob("*.html"))
     assert chapters
     for page in chapters:
         text = page.read_text()
-        stem = page.stem
-        download = f"../_sources/chapters/{stem}.ipynb"
+        download = f"../_sources/chapters/{page.stem}.ipynb"
         assert f'href="{download}"' in text, f"{page.name}: no download link to its notebook"
         nb = json.loads((page.parent / download).read_text())
         outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
-        assert outputs, f"{stem}.ipynb offered for download carries no outputs"
-        assert nb["metadata"]["ddlib"]["ok"] is True  # the provenance of the run that made it
-        assert f"colab.research.google.com/github/{repo}/blob/{cfg['repository']['branch']}/chapters/{stem}.ipynb" in text
-        assert f"mybinder.org/v2/gh/{repo}/{cfg['repository']['branch']}?urlpath=tree/chapters/{stem}.ipynb" in text
-        assert (ROOT / "chapters" / f"{stem}.ipynb").is_file(), "launch opens a notebook the repository lacks"
+        assert outputs, f"{page.stem}.ipynb offered for download carries no outputs"
+        assert nb["metadata"]["ddlib"]["ok"] is True
+
+
+def test_no_link_leads_to_the_placeholder_repository(book_reports):
+    """While repository.url is the placeholder, no button (launch, repository, issues, edit) links anywhere near
+    it; tests/test_build_tools.py builds both states and checks that the buttons appear with a real address."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "/OWNER/" in cfg["repository"]["url"] + "/", "repository.url is real now: check its buttons instead"
+    bad = [f"{r.page}: {u}" for r in book_reports.values() for u in r.external_links
+           if "OWNER" in u or "colab.research.google.com/github" in u or "mybinder.org/v2" in u]
+    assert not bad, "\n".join(bad)
+    assert any(r.external_links for r in book_reports.values())  # the check saw external links at all
+
+
+def test_the_reproduce_page_links_the_pdf(book_reports):
+    rep = book_reports["reproduce.html"]
+    assert any(url.split("#")[0] == BOOK_PDF for _, url in rep.links), "the Reproduce page does not link the PDF"
+    if tex_missing():
+        pytest.skip(f"no PDF without TeX ({', '.join(tex_missing())})")
+    assert not rep.missing_pdf, rep.problems()
 
 
 def test_a_screenshot_of_every_page(book_reports):
@@ -560,6 +617,18 @@ def test_checker_catches_a_missing_glued_number(checker, book_copy):
     (rep,) = checker.check_book(book_copy, pages=[page])
     assert rep.glue_found == rep.glue_expected - 1, rep.problems()
     assert any("glued numbers" in p for p in rep.problems())
+
+
+def test_checker_catches_bold_glue_and_a_table_wider_than_the_page(checker, book_copy):
+    (book_copy / "_static" / "ddlib.css").write_text("")  # without the book's style myst-nb's bold returns
+    page = _first_chapter(book_copy)
+    text = (book_copy / page).read_text()
+    wide = ('<div class="ddlib-table" style="overflow-x:auto;max-width:100%"><table style="width:4000px">'
+            "<caption>too wide</caption><tr><td>x</td></tr></table></div>")
+    (book_copy / page).write_text(text.replace("</main>", wide + "</main>", 1))
+    (rep,) = checker.check_book(book_copy, pages=[page])
+    assert rep.bold_glue and any("glued value in bold" in p for p in rep.problems())
+    assert [c for c, _, _ in rep.overflowing_tables] == ["too wide"], rep.problems()
 
 
 def _mini_book(root: Path, body: str) -> Path:

@@ -147,3 +147,17 @@ def test_every_chapter_carries_the_colab_install_cell():
         assert install and install[0] < first_import, f"{path.name}: no install cell before the first ddlib import"
         cell = code[install[0]]
         assert f'REPO = "{url}"' in cell.source and "remove-cell" in cell.metadata.get("tags", []), path.name
+
+
+def test_ci_installs_the_debian_packages_the_readme_lists():
+    """make pdf's TeX packages, as the README lists them for readers, are what .ci/run installs (with the browser)."""
+    readme = (ROOT / "README.md").read_text()
+    line = re.search(r"^apt-get install (.+)$", readme, re.M)
+    assert line, "the README lists no apt-get install line for make pdf"
+    listed = set(line.group(1).split())
+    assert {"texlive-xetex", "latexmk", "poppler-utils"} <= listed
+    ci = (ROOT / ".ci" / "run").read_text()
+    installed = set(re.search(r'PACKAGES="([^"]+)"', ci).group(1).split())
+    assert listed <= installed, f".ci/run does not install {sorted(listed - installed)}"
+    assert {"chromium", "chromium-driver"} <= installed
+    assert "DDLIB_REQUIRE_TEX=1" in ci and "DDLIB_REQUIRE_BROWSER=1" in ci

@@ -25,8 +25,9 @@ def test_save_figure_writes_files_and_manifest(figdir):
     files = rec.save(fig, "F9", "line", numbers={"slope": np.float64(1.0), "rows": [{"a": np.int32(1)}]})
     assert files == ["F9_line.png", "F9_line.pdf"]
     m = json.loads((figdir / "manifest.json").read_text())
-    assert m["F9"] == {"files": ["F9_line.pdf", "F9_line.png"], "notebook": "chapters/x.ipynb",
+    assert m["F9"] == {"files": ["F9_line.pdf", "F9_line.png"], "data": ["F9_line_a.csv"], "notebook": "chapters/x.ipynb",
                        "parameters": {"QUICK": True, "n": 7}, "numbers": {"slope": 1.0, "rows": [{"a": 1}]}}
+    assert (figdir / "F9_line_a.csv").read_text().count("\n") == 3  # header and the two points
     assert (figdir / "F9_line.png").stat().st_size > 1000
 
 

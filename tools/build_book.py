@@ -1,39 +1,70 @@
 #!/usr/bin/env python
 """Regenerate every figure and build the book: ``python tools/build_book.py [--quick]`` (what ``make book`` runs).
 
-1. Read ``_toc.yml``; every entry with a notebook in the project is executed by papermill (parameters ``QUICK``)
-   into ``_build/book/``, with the project's Markdown pages, ``_config.yml``, ``_toc.yml`` and ``references.bib``
-   copied beside them. Each executed notebook gets its provenance (package versions, git revision, date, the
-   command line) in its metadata under ``ddlib``.
-2. Write the status page ``_build/book/status.md`` from the executed notebooks' papermill metadata.
-3. Build the HTML with Jupyter Book 1.x (execution off, warnings as errors) into ``_build/html``.
-4. Check that every page of ``_toc.yml`` has its HTML page and every file named in ``figures/manifest.json`` exists.
+The book (``make book``):
 
-Any failed notebook is reported with its name and the failing cell, the other notebooks still run (their figures and
-executed copies are kept), and the script exits non-zero.
+1. Stage the book in ``_build/book/``: the Markdown pages, ``_toc.yml``, ``references.bib``, ``_static/`` and
+   ``_config.yml`` as :func:`staged_config` rewrites it (launch and repository buttons only once ``repository.url``
+   names a real repository; the book's Sphinx extension by absolute path).
+2. Execute every notebook of ``_toc.yml`` with papermill (parameter ``QUICK``) into the stage. Each notebook runs
+   into a temporary file, gets its provenance (package versions, git revision, date, parameters, duration and the id
+   of this build) in its metadata under ``ddlib`` and its injected-parameters cell hidden, and only then replaces
+   the staged copy (``os.replace``): an interrupted run never leaves a half-made notebook in the stage.
+3. Write the status page and ``_build/status.json`` from the provenance of the staged notebooks.
+4. Check the stage (:func:`stage_problems`): every notebook executed by this build, successfully, with complete
+   provenance and its parameters hidden. Anything else is refused, never published.
+5. Build the HTML with Jupyter Book 1.x (execution off, warnings as errors) into ``_build/html``; check that every
+   page of ``_toc.yml`` has its page and every file named in ``figures/manifest.json`` exists.
+
+``--pdf`` (``make pdf``): the whole book as one PDF, from the executed notebooks of the latest book build (nothing
+is executed; a stage that fails step 4 against ``_build/status.json`` is refused), with Jupyter Book's LaTeX builder
+and xelatex, into ``_build/latex/<name>.pdf`` (``latex.latex_documents.targetname`` of ``_config.yml``), copied
+beside the HTML pages.
+
+``--only CHAPTER [-p NAME=VALUE ...]``: one chapter with other parameters, into its own folder
+``_build/only/<chapter>/`` (the executed notebook, ``figures/`` with its figures, data and manifest, and
+``run.json`` with the parameters and provenance). The book, its stage and its figures are left untouched.
+
+A failed notebook is reported with its name and the failing cell, the other notebooks still run (their executed
+copies are kept), and the script exits non-zero.
 """
 from __future__ import annotations
 
 import argparse
+import ast
+import copy
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ddlib.provenance import provenance  # noqa: E402
 
+#: ``repository.url`` with this owner is the placeholder of an unpublished project: no button may link to it.
+PLACEHOLDER_OWNER = "OWNER"
+#: Keys every executed notebook's ``metadata.ddlib`` must hold to be published.
+PROVENANCE_KEYS = ("date", "git_revision", "python", "packages", "parameters", "seconds", "ok", "build_id")
+_INTERRUPTED = threading.Event()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the book's files
+
 
 def toc_entries(toc_path: Path) -> list[str]:
     """All ``file:`` / ``root:`` entries of a Jupyter Book ``_toc.yml``, in order, without suffix."""
-    import yaml
-
     toc = yaml.safe_load(toc_path.read_text())
     out = [toc["root"]]
 
@@ -51,46 +82,119 @@ def toc_entries(toc_path: Path) -> list[str]:
     return [str(Path(e).with_suffix("")) if Path(e).suffix in (".md", ".ipynb") else e for e in out]
 
 
-class NotebookFailure(Exception):
-    pass
+def is_placeholder_repository(url: str | None) -> bool:
+    """True for an empty ``repository.url`` or one whose owner is :data:`PLACEHOLDER_OWNER`."""
+    if not url:
+        return True
+    parts = url.split("://", 1)[-1].strip("/").split("/")
+    return len(parts) < 3 or parts[1] == PLACEHOLDER_OWNER
 
 
-def execute_notebook(src: Path, dst: Path, parameters: dict, env_figures: Path, cache: Path, root: Path = ROOT) -> dict:
-    """Execute ``src`` into ``dst`` with papermill; return a status record (never raises for a notebook error)."""
-    import nbformat
+def staged_config(cfg: dict, root: Path) -> dict:
+    """The ``_config.yml`` the build uses: ``cfg`` with the launch, repository, issue and edit buttons switched off
+    while ``repository.url`` is the placeholder (its url emptied, so nothing can link to it), and the paths of
+    ``sphinx.local_extensions`` made absolute (they are relative to ``root``, the stage is elsewhere)."""
+    out = copy.deepcopy(cfg)
+    if is_placeholder_repository((out.get("repository") or {}).get("url")):
+        out.setdefault("repository", {})["url"] = ""
+        html = out.setdefault("html", {})
+        for key in ("use_repository_button", "use_issues_button", "use_edit_page_button"):
+            html[key] = False
+        launch = out.setdefault("launch_buttons", {})
+        for key in ("binderhub_url", "colab_url", "jupyterhub_url"):
+            launch[key] = ""
+        launch["thebe"] = False
+    sphinx = out.get("sphinx") or {}
+    if sphinx.get("local_extensions"):
+        sphinx["local_extensions"] = {name: str((root / path).resolve())
+                                      for name, path in sphinx["local_extensions"].items()}
+    return out
+
+
+def stage_book(root: Path, stage: Path, entries: list[str]) -> list[str]:
+    """Copy the book's files to ``stage`` (the config through :func:`staged_config`); return the notebook entries.
+
+    Raises ``ValueError`` for a ``_toc.yml`` entry with neither a notebook nor a Markdown page.
+    """
+    stage.mkdir(parents=True, exist_ok=True)
+    cfg = yaml.safe_load((root / "_config.yml").read_text()) if (root / "_config.yml").is_file() else {}
+    (stage / "_config.yml").write_text(yaml.safe_dump(staged_config(cfg or {}, root), sort_keys=False))
+    for name in ("_toc.yml", "references.bib"):
+        if (root / name).is_file():
+            shutil.copy2(root / name, stage / name)
+    for sub in ("images", "_static"):
+        if (root / sub).is_dir():
+            shutil.copytree(root / sub, stage / sub, dirs_exist_ok=True)
+    notebooks = []
+    for e in entries:
+        if (root / f"{e}.ipynb").is_file():
+            notebooks.append(e)
+        elif (root / f"{e}.md").is_file():
+            (stage / e).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / f"{e}.md", stage / f"{e}.md")
+        elif e != "status":
+            raise ValueError(f"_toc.yml lists {e!r} but neither {e}.ipynb nor {e}.md exists")
+    return notebooks
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# executing one notebook
+
+
+def execute_notebook(src: Path, dst: Path, parameters: dict, env_figures: Path, cache: Path, root: Path = ROOT,
+                     build_id: str = "") -> dict:
+    """Execute ``src`` into ``dst`` with papermill; return a status record (never raises for a notebook error).
+
+    The notebook runs into a temporary file beside ``dst``, which gets the provenance and replaces ``dst`` only
+    when papermill has returned: ``dst`` is the previous complete copy or the new one, never a partial one.
+    """
     import papermill as pm
 
     dst.parent.mkdir(parents=True, exist_ok=True)
+    part = dst.with_name(f".{dst.name}.partial.json")
     os.environ["DDLIB_FIGURES"] = str(env_figures)
     os.environ["DDLIB_CACHE"] = str(cache)
     os.environ.setdefault("MPLBACKEND", "Agg")
     t0 = time.perf_counter()
     record = {"notebook": str(src.relative_to(root)), "parameters": parameters, "ok": True, "error": None}
     try:
-        pm.execute_notebook(str(src), str(dst), parameters=parameters, cwd=str(src.parent),
+        pm.execute_notebook(str(src), str(part), parameters=parameters, cwd=str(src.parent),
                             kernel_name="python3", progress_bar=False, log_output=False)
     except pm.PapermillExecutionError as exc:
-        cell = _failing_cell(dst)
+        cell = _failing_cell(part)
         record.update(ok=False, error=f"cell {cell} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}")
     except Exception as exc:  # kernel died, bad parameters, unreadable notebook
         record.update(ok=False, error=f"{type(exc).__name__}: {exc}")
     record["seconds"] = round(time.perf_counter() - t0, 2)
-    if dst.is_file():
-        nb = nbformat.read(dst, as_version=4)
-        for cell in nb.cells:  # readers see the narrative, not the injected parameter plumbing
-            tags = cell.metadata.setdefault("tags", [])
-            if "injected-parameters" in tags and "remove-cell" not in tags:
-                tags.append("remove-cell")
-        nb.metadata["ddlib"] = {**provenance(ROOT), "parameters": parameters, "seconds": record["seconds"],
-                                "ok": record["ok"], "error": record["error"]}
-        nbformat.write(nb, dst)
+    if part.is_file():
+        if _INTERRUPTED.is_set():  # the build was interrupted: this run publishes nothing
+            part.unlink(missing_ok=True)
+            return {**record, "ok": False, "error": "interrupted"}
+        _add_provenance(part, record, build_id)
+        os.replace(part, dst)
     return record
 
 
-def _failing_cell(dst: Path) -> str:
+def _add_provenance(path: Path, record: dict, build_id: str) -> None:
+    """Hide the injected-parameters cell and write the provenance into ``metadata.ddlib`` of the notebook file."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # readers see the narrative, not the injected parameter plumbing
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nb.metadata["ddlib"] = {**provenance(ROOT), "parameters": record["parameters"], "seconds": record["seconds"],
+                            "ok": record["ok"], "error": record["error"], "build_id": build_id}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbformat's notes on cell ids of old notebooks
+        nbformat.write(nb, path)
+
+
+def _failing_cell(path: Path) -> str:
     """Index and first source line of the cell whose output holds the error, read from the executed copy."""
     try:
-        nb = json.loads(dst.read_text())
+        nb = json.loads(path.read_text())
     except Exception:
         return "?"
     for i, cell in enumerate(nb.get("cells", [])):
@@ -100,15 +204,84 @@ def _failing_cell(dst: Path) -> str:
     return "?"
 
 
-def status_page(records: list[dict], quick: bool, total_seconds: float) -> str:
+def notebook_problems(path: Path, build_id: str | None = None) -> list[str]:
+    """Why the executed notebook ``path`` may not be published (empty: it may): missing, no or incomplete
+    provenance (an interrupted or foreign run), a failed run, another build's run, or visible injected parameters."""
+    import nbformat
+
+    if not path.is_file():
+        return ["not executed"]
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:
+        return [f"unreadable ({type(exc).__name__}: {exc})"]
+    prov = nb.metadata.get("ddlib")
+    if not isinstance(prov, dict):
+        return ["no provenance: an interrupted or foreign run"]
+    problems = [f"provenance lacks {k!r}" for k in PROVENANCE_KEYS if k not in prov]
+    if prov.get("ok") is not True:
+        problems.append(f"its run failed: {prov.get('error')}")
+    if build_id is not None and prov.get("build_id") != build_id:
+        problems.append(f"made by build {prov.get('build_id')!r}, not by the build being published ({build_id!r})")
+    if any("injected-parameters" in c.metadata.get("tags", []) and "remove-cell" not in c.metadata.get("tags", [])
+           for c in nb.cells):
+        problems.append("its injected-parameters cell is visible")
+    return problems
+
+
+def stage_problems(stage: Path, notebooks: list[str], build_id: str | None) -> list[str]:
+    """:func:`notebook_problems` of every staged notebook, each prefixed with its name."""
+    return [f"{e}.ipynb: {p}" for e in notebooks for p in notebook_problems(stage / f"{e}.ipynb", build_id)]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the status page
+
+
+def staged_records(stage: Path, notebooks: list[str], build_id: str | None = None,
+                   fallback: dict | None = None) -> list[dict]:
+    """One record per notebook of the book, read from the provenance of its staged executed copy.
+
+    With ``build_id``, a staged copy made by another build does not count: the record is then ``fallback[entry]``
+    (what this build's run reported) or says that the notebook was not executed.
+    """
+    import nbformat
+
+    records = []
+    for e in notebooks:
+        path = stage / f"{e}.ipynb"
+        prov = nbformat.read(path, as_version=4).metadata.get("ddlib", {}) if path.is_file() else {}
+        if build_id is not None and prov.get("build_id") != build_id:
+            rec = dict((fallback or {}).get(e) or {"notebook": f"{e}.ipynb", "parameters": {}, "seconds": 0.0})
+            rec.update(ok=False, error=rec.get("error") or "not executed by this build", build_id=build_id)
+            records.append({**rec, "notebook": f"{e}.ipynb", "run": _run_kind(rec["parameters"])})
+            continue
+        params = prov.get("parameters", {})
+        records.append({"notebook": f"{e}.ipynb", "parameters": params, "run": _run_kind(params),
+                        "seconds": float(prov.get("seconds", float("nan"))), "ok": prov.get("ok") is True,
+                        "error": prov.get("error") if path.is_file() else "not executed",
+                        "build_id": prov.get("build_id")})
+    return records
+
+
+def _run_kind(params: dict) -> str:
+    return "QUICK" if params.get("QUICK") else "full"
+
+
+def status_page(records: list[dict], total_seconds: float, build_id: str) -> str:
+    """The status page's Markdown: the run kind of the whole book and of every notebook, parameters, times."""
     prov = provenance(ROOT)
+    kinds = sorted({r["run"] for r in records})
+    run = ({"QUICK": "QUICK (small parameters)", "full": "full"}[kinds[0]] if len(kinds) == 1 else
+           "mixed: " + ", ".join(f"{sum(r['run'] == k for r in records)} {k}" for k in kinds))
     lines = [
         "# Build status",
         "",
         "This page is written by `make book` from the metadata of the executed notebooks: which notebooks ran, with",
         "which parameters, for how long, and with which software. It is the record of the build you are reading.",
         "",
-        f"- **Run**: {'QUICK (small parameters)' if quick else 'full'}",
+        f"- **Run**: {run}, all {len(records)} notebooks of the book",
+        f"- **Build**: `{build_id}`",
         f"- **Date**: {prov['date']}",
         f"- **Git revision**: `{prov['git_revision']}`{' (with uncommitted changes)' if prov['git_dirty'] else ''}",
         f"- **Python**: {prov['python']} on {prov['platform']}",
@@ -116,17 +289,251 @@ def status_page(records: list[dict], quick: bool, total_seconds: float) -> str:
         "",
         "## Notebooks",
         "",
-        "| notebook | parameters | seconds | outcome |",
-        "|---|---|---:|---|",
+        "| notebook | run | parameters | seconds | outcome |",
+        "|---|---|---|---:|---|",
     ]
     for r in records:
         params = ", ".join(f"`{k}={v!r}`" for k, v in r["parameters"].items())
         outcome = "ok" if r["ok"] else f"**failed**: {r['error']}".replace("|", "\\|")
-        lines.append(f"| `{r['notebook']}` | {params} | {r['seconds']:.1f} | {outcome} |")
+        lines.append(f"| `{r['notebook']}` | {r['run']} | {params} | {r['seconds']:.1f} | {outcome} |")
     lines += ["", "## Package versions", "", "| package | version |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in prov["packages"].items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def write_status(stage: Path, build: Path, notebooks: list[str], total: float, quick: bool, jobs: int,
+                 build_id: str, runs: dict) -> list[dict]:
+    """Write ``status.md`` into the stage and ``status.json`` (and ``status-<kind>.json``) into ``build``, from the
+    staged notebooks (``runs``: this build's records by entry, for notebooks that left no executed copy)."""
+    records = staged_records(stage, notebooks, build_id, runs)
+    (stage / "status.md").write_text(status_page(records, total, build_id))
+    status = json.dumps({"build_id": build_id, "quick": quick, "seconds": total, "jobs": jobs,
+                         "notebooks": records, "complete": True}, indent=1)
+    for name in ("status.json", f"status-{'quick' if quick else 'full'}.json"):
+        tmp = build / f".{name}.tmp"
+        tmp.write_text(status)
+        os.replace(tmp, build / name)
+    return records
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the whole book
+
+
+def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, figures: Path, cache: Path, jobs: int,
+                build_id: str) -> dict:
+    """Execute every notebook into the stage, ``jobs`` at once; return this build's records by entry.
+
+    Ctrl-C (``KeyboardInterrupt``) ends the build at once: no notebook of this run is published, the partial files
+    are removed, and the process exits with 130 without waiting for the kernels (they stop when their parent does).
+    """
+    def run(e):
+        rec = execute_notebook(root / f"{e}.ipynb", stage / f"{e}.ipynb", params, figures, cache, root, build_id)
+        print(f"  {'ok    ' if rec['ok'] else 'FAILED'} {rec['seconds']:7.1f} s  {e}.ipynb"
+              + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
+        return rec
+
+    if jobs > 1:  # notebooks run side by side: one thread each, or they oversubscribe the cores
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DDLIB_TORCH_THREADS"):
+            os.environ.setdefault(var, "1")
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        records = list(pool.map(run, notebooks))
+    except KeyboardInterrupt:
+        _INTERRUPTED.set()
+        for part in stage.rglob(".*.partial.json"):
+            part.unlink(missing_ok=True)
+        print("\ninterrupted: no notebook of this run was published; the previous build and its status stay as they "
+              "were (make pdf refuses the mixed stage until make book has run to the end)", file=sys.stderr, flush=True)
+        os._exit(130)  # the worker threads are blocked in papermill; waiting for them would wait for the notebooks
+    pool.shutdown()
+    return dict(zip(notebooks, records))
+
+
+def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int:
+    """Steps 1-5 of the module docstring."""
+    stage = build / "book"
+    entries = toc_entries(root / "_toc.yml")
+    try:
+        notebooks = stage_book(root, stage, entries)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    params = {"QUICK": bool(args.quick)}
+    print(f"executing {len(notebooks)} notebooks ({_run_kind(params)}), {args.jobs} at a time", flush=True)
+    t0 = time.perf_counter()
+    runs = execute_all(root, stage, notebooks, params, figures, cache, args.jobs, build_id)
+    total = time.perf_counter() - t0
+    if figures.is_dir():  # chapters show the saved files as ../figures/<name>
+        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.lock", "*.tmp", ".*", "*.csv"))
+    records = write_status(stage, build, notebooks, total, bool(args.quick), args.jobs, build_id, runs)
+    failed = [r for r in records if not r["ok"]]
+    if failed:
+        print("\nmake book failed: these notebooks raised an error:", file=sys.stderr)
+        for r in failed:
+            print(f"  {r['notebook']}: {r['error']}", file=sys.stderr)
+        return 1
+    problems = stage_problems(stage, notebooks, build_id)
+    if problems:
+        print("make book refuses to publish:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    if args.no_html:
+        return 0
+    return build_html(root, stage, build, entries, figures)
+
+
+def _jupyter_book(stage: Path, build: Path, builder: str, root: Path) -> int:
+    """Run ``jupyter-book build`` on the stage, warnings as errors; the output lands in ``_build_dir(build)``."""
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--builder", builder,
+           "--path-output", str(build.parent if build.name == "_build" else build),
+           "--warningiserror", "--keep-going", "--quiet"]
+    return subprocess.run(cmd, cwd=root).returncode
+
+
+def _build_dir(build: Path) -> Path:
+    """Where Jupyter Book writes ``html/`` and ``latex/`` for the build folder ``build``."""
+    return build if build.name == "_build" else build / "_build"
+
+
+def build_html(root: Path, stage: Path, build: Path, entries: list[str], figures: Path) -> int:
+    """Build the HTML from the stage and check that every page and every figure file exists."""
+    print("building HTML with Jupyter Book (execution off, warnings as errors)", flush=True)
+    html = _build_dir(build) / "html"
+    (html / pdf_name(stage)).unlink(missing_ok=True)  # an earlier build's PDF: make pdf puts this build's there
+    code = _jupyter_book(stage, build, "html", root)
+    if code != 0:
+        print(f"make book failed: jupyter-book exited with {code}", file=sys.stderr)
+        return code
+    missing = [e for e in entries if not (html / f"{e}.html").is_file()]
+    if missing:
+        print(f"make book failed: no HTML page for {missing} in {html}", file=sys.stderr)
+        return 1
+    manifest_path = figures / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    absent = [f for v in manifest.values() for f in v["files"] + v.get("data", []) if not (figures / f).is_file()]
+    if absent:
+        print(f"make book failed: figure files named in the manifest are missing: {absent}", file=sys.stderr)
+        return 1
+    print(f"book built: {html / 'index.html'} ({len(entries)} pages, {len(manifest)} figures in {figures})")
+    return 0
+
+
+def pdf_name(stage: Path) -> str:
+    """The PDF's file name: ``latex.latex_documents.targetname`` of the staged config, ``.tex`` -> ``.pdf``."""
+    cfg = yaml.safe_load((stage / "_config.yml").read_text()) or {}
+    target = ((cfg.get("latex") or {}).get("latex_documents") or {}).get("targetname", "book.tex")
+    return str(Path(target).with_suffix(".pdf"))
+
+
+def build_pdf(root: Path, build: Path) -> int:
+    """The whole book as one PDF from the stage of the latest book build; refuses a stage that is not that build."""
+    stage, status_path = build / "book", build / "status.json"
+    if not status_path.is_file() or not (stage / "_config.yml").is_file():
+        print(f"make pdf: no book has been built in {build}; run make book (or make book QUICK=1) first",
+              file=sys.stderr)
+        return 2
+    status = json.loads(status_path.read_text())
+    notebooks = [e for e in toc_entries(stage / "_toc.yml") if e != "status" and not (stage / f"{e}.md").is_file()]
+    listed = {r["notebook"] for r in status.get("notebooks", [])}
+    problems = [f"{e}.ipynb: not recorded in {status_path}" for e in notebooks if f"{e}.ipynb" not in listed]
+    problems += stage_problems(stage, notebooks, status.get("build_id"))
+    if problems:
+        print("make pdf refuses: the executed notebooks are not those of one complete book build "
+              "(run make book again):\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    print(f"building the PDF with Jupyter Book's LaTeX builder and xelatex from build {status.get('build_id')}",
+          flush=True)
+    t0 = time.perf_counter()
+    code = _jupyter_book(stage, build, "pdflatex", root)
+    pdf = _build_dir(build) / "latex" / pdf_name(stage)
+    if code != 0 or not pdf.is_file():
+        print(f"make pdf failed: jupyter-book exited with {code}; see {pdf.with_suffix('.log')}", file=sys.stderr)
+        return code or 1
+    html = _build_dir(build) / "html"
+    if html.is_dir():  # the Reproduce page links to it there
+        shutil.copy2(pdf, html / pdf.name)
+    print(f"PDF built in {time.perf_counter() - t0:.0f} s: {pdf}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# one chapter with other parameters
+
+
+def resolve_chapter(name: str, notebooks: list[str]) -> str:
+    """The ``_toc.yml`` entry that ``name`` means: the entry itself or its file name, with or without ``.ipynb``
+    (``chapters/01_model_problem.ipynb``, ``01_model_problem``, ...). Raises ``ValueError`` listing the chapters."""
+    key = Path(name).as_posix().removesuffix(".ipynb")
+    for e in notebooks:
+        if key in (e, Path(e).name):
+            return e
+    raise ValueError(f"unknown chapter {name!r}; the chapters are: " + ", ".join(Path(e).name for e in notebooks))
+
+
+def parse_parameters(items: list[str]) -> dict:
+    """``["n=511", "LRS=[0.1, 0.3]", "label=abc"]`` -> ``{"n": 511, "LRS": [0.1, 0.3], "label": "abc"}``: each value
+    a Python literal (``ast.literal_eval``), else the string itself. Raises ``ValueError`` for an item without ``=``."""
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"-p expects NAME=VALUE; got {item!r}")
+        try:
+            out[name.strip()] = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            out[name.strip()] = raw.strip()
+    return out
+
+
+def check_parameters(notebook: Path, params: dict) -> dict:
+    """The notebook's parameters (papermill's inspection of its ``parameters`` cell); raises ``ValueError`` naming
+    every parameter of ``params`` the notebook does not have, and listing the ones it has with their defaults."""
+    import papermill as pm
+
+    known = pm.inspect_notebook(str(notebook))
+    unknown = [k for k in params if k not in known]
+    if unknown:
+        valid = ", ".join(f"{k} (default {v['default']})" for k, v in known.items())
+        raise ValueError(f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; its parameters are: "
+                         f"{valid}")
+    return known
+
+
+def run_only(args, root: Path, build: Path, cache: Path) -> int:
+    """Execute the chapters of ``--only`` with ``-p`` into ``<out>/<chapter>/``, one after the other."""
+    try:
+        notebooks = [e for e in toc_entries(root / "_toc.yml") if (root / f"{e}.ipynb").is_file()]
+        chosen = [resolve_chapter(name, notebooks) for name in args.only]
+        params = {"QUICK": bool(args.quick), **parse_parameters(args.parameter)}
+        defaults = {e: check_parameters(root / f"{e}.ipynb", params) for e in chosen}
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = (args.out or build / "only").resolve()
+    build_id = f"only-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    failed = 0
+    for e in chosen:
+        folder = out / Path(e).name
+        if folder.exists():
+            shutil.rmtree(folder)
+        figures = folder / "figures"
+        figures.mkdir(parents=True)
+        rec = execute_notebook(root / f"{e}.ipynb", folder / f"{Path(e).name}.ipynb", params, figures, cache, root,
+                               build_id)
+        manifest = json.loads((figures / "manifest.json").read_text()) if (figures / "manifest.json").is_file() else {}
+        run = {**rec, "defaults": {k: v["default"] for k, v in defaults[e].items()}, "build_id": build_id,
+               "provenance": provenance(ROOT), "figures": manifest}
+        (folder / "run.json").write_text(json.dumps(run, indent=1))
+        failed += not rec["ok"]
+        print(f"  {'ok    ' if rec['ok'] else 'FAILED'} {rec['seconds']:7.1f} s  {e}.ipynb -> {folder}"
+              + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------------------------------------------------
 
 
 def main(argv=None) -> int:
@@ -135,95 +542,32 @@ def main(argv=None) -> int:
     ap.add_argument("--root", type=Path, default=ROOT, help="project folder holding _toc.yml (default: this project)")
     ap.add_argument("--build", type=Path, default=None, help="build folder (default: <root>/_build)")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("DDLIB_JOBS", "2")), help="notebooks run at once")
-    ap.add_argument("--only", nargs="*", default=None, help="execute only these notebooks (names without suffix)")
-    ap.add_argument("--no-html", action="store_true", help="execute notebooks only, skip the HTML build")
+    ap.add_argument("--no-html", action="store_true", help="execute the notebooks only, skip the HTML build")
+    ap.add_argument("--pdf", action="store_true",
+                    help="build the PDF from the executed notebooks of the latest book build (executes nothing)")
+    ap.add_argument("--only", nargs="+", metavar="CHAPTER", default=None,
+                    help="execute only these chapters (01_model_problem, with or without .ipynb or chapters/) into "
+                         "<build>/only/<chapter>/, leaving the book untouched")
+    ap.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --only: set a parameter of the chapter (a Python literal, else a string); repeatable")
+    ap.add_argument("--out", type=Path, default=None, help="with --only: output folder (default: <build>/only)")
     args = ap.parse_args(argv)
+    if (args.parameter or args.out) and args.only is None:
+        ap.error("-p and --out apply to --only CHAPTER runs; the book itself runs with its own parameters")
+    if args.pdf and args.only is not None:
+        ap.error("--pdf builds the PDF of the book; it does not combine with --only")
 
     root = args.root.resolve()
     build = (args.build or root / "_build").resolve()
-    stage = build / "book"
-    figures = Path(os.environ.get("DDLIB_FIGURES") or root / "figures").resolve()
     cache = Path(os.environ.get("DDLIB_CACHE") or build / "cache").resolve()
-    figures.mkdir(parents=True, exist_ok=True)
-    stage.mkdir(parents=True, exist_ok=True)
-
-    entries = toc_entries(root / "_toc.yml")
-    for name in ("_config.yml", "_toc.yml", "references.bib"):
-        if (root / name).is_file():
-            shutil.copy2(root / name, stage / name)
-    for sub in ("images",):
-        if (root / sub).is_dir():
-            shutil.copytree(root / sub, stage / sub, dirs_exist_ok=True)
-
-    notebooks = []
-    for e in entries:
-        if (root / f"{e}.ipynb").is_file():
-            notebooks.append(e)
-        elif (root / f"{e}.md").is_file():
-            (stage / e).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / f"{e}.md", stage / f"{e}.md")
-        elif e != "status":
-            print(f"error: _toc.yml lists {e!r} but neither {e}.ipynb nor {e}.md exists", file=sys.stderr)
-            return 2
+    build.mkdir(parents=True, exist_ok=True)
+    if args.pdf:
+        return build_pdf(root, build)
     if args.only is not None:
-        notebooks = [e for e in notebooks if e in args.only or Path(e).name in args.only]
-
-    params = {"QUICK": bool(args.quick)}
-    t0 = time.perf_counter()
-    print(f"executing {len(notebooks)} notebooks ({'QUICK' if args.quick else 'full'}), {args.jobs} at a time", flush=True)
-
-    def run(e):
-        rec = execute_notebook(root / f"{e}.ipynb", stage / f"{e}.ipynb", params, figures, cache, root)
-        print(f"  {'ok    ' if rec['ok'] else 'FAILED'} {rec['seconds']:7.1f} s  {e}.ipynb"
-              + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
-        return rec
-
-    if args.jobs > 1:  # notebooks run side by side: one thread each, or they oversubscribe the cores
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "DDLIB_TORCH_THREADS"):
-            os.environ.setdefault(var, "1")
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        records = list(pool.map(run, notebooks))
-    total = time.perf_counter() - t0
-    if figures.is_dir():  # chapters show the saved files as ../figures/<name>
-        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.lock", "*.tmp"))
-    (stage / "status.md").write_text(status_page(records, args.quick, total))
-    status = json.dumps({"quick": args.quick, "seconds": total, "jobs": args.jobs, "notebooks": records,
-                         "complete": args.only is None}, indent=1)
-    (build / "status.json").write_text(status)  # the latest build
-    if args.only is None:  # the latest complete build of each kind, for the benchmark suite
-        (build / f"status-{'quick' if args.quick else 'full'}.json").write_text(status)
-    failed = [r for r in records if not r["ok"]]
-    if failed:
-        print("\nmake book failed: these notebooks raised an error:", file=sys.stderr)
-        for r in failed:
-            print(f"  {r['notebook']}: {r['error']}", file=sys.stderr)
-        return 1
-    if args.no_html:
-        return 0
-
-    print("building HTML with Jupyter Book (execution off, warnings as errors)", flush=True)
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--path-output", str(build.parent),
-           "--warningiserror", "--keep-going", "--quiet"]
-    if build.name != "_build":
-        cmd[cmd.index("--path-output") + 1] = str(build)
-    proc = subprocess.run(cmd, cwd=root)
-    html = (build if build.name == "_build" else build / "_build") / "html"
-    if proc.returncode != 0:
-        print(f"make book failed: jupyter-book exited with {proc.returncode}", file=sys.stderr)
-        return proc.returncode
-    missing = [e for e in entries if not (html / f"{e}.html").is_file()]
-    if missing:
-        print(f"make book failed: no HTML page for {missing} in {html}", file=sys.stderr)
-        return 1
-    manifest_path = figures / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    absent = [f for v in manifest.values() for f in v["files"] if not (figures / f).is_file()]
-    if absent:
-        print(f"make book failed: figure files named in the manifest are missing: {absent}", file=sys.stderr)
-        return 1
-    print(f"book built: {html / 'index.html'} ({len(entries)} pages, {len(manifest)} figures in {figures})")
-    return 0
+        return run_only(args, root, build, cache)
+    figures = Path(os.environ.get("DDLIB_FIGURES") or root / "figures").resolve()
+    figures.mkdir(parents=True, exist_ok=True)
+    return build_book(args, root, build, figures, cache)
 
 
 if __name__ == "__main__":

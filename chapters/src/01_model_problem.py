@@ -19,6 +19,7 @@ from myst_nb import glue
 
 from ddlib import problem, data
 from ddlib.figures import FigureRecorder
+from ddlib.tables import table
 from ddlib.plotting import use_style
 from ddlib.plotting.model_problem import model_problem_figure
 
@@ -52,9 +53,9 @@ glue("Kp1", K + 1, display=False)
 # %%
 study = problem.convergence_study(conv_ns)
 order = float(study["order"][-1])
-print("   n        h          error     order")
-for m, hh, e, p in zip(study["n"], study["h"], study["error"], study["order"]):
-    print(f"{m:5d}  {hh:.3e}  {e:.3e}  {p:6.3f}")
+table(study, columns={"n": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
+      formats={"h": ".3e", "error": ".3e", "order": ".3f"},
+      caption="Maximum nodal error of the manufactured solution, and the order fitted between consecutive grids")
 
 # %% tags=["remove-cell"]
 glue("conv_n_min", int(study["n"][0]), display=False)
@@ -86,22 +87,22 @@ V = problem.eigenvectors(n)
 eig_err = float(np.max(np.abs(eig_computed - eig_closed) / eig_closed))
 vec_res = float(np.max(np.abs(A @ V - V * eig_closed) / eig_closed))
 kappa = float(eig_closed[-1] / eig_closed[0])
-print(f"max relative eigenvalue error {eig_err:.2e}; max |A v_k - lambda_k v_k| / lambda_k = {vec_res:.2e}")
+eps = float(np.finfo(np.float64).eps)
+table([("largest relative difference, computed and closed-form eigenvalues", eig_err),
+       ("largest residual |A v_k - λ_k v_k| / λ_k of the closed-form eigenvectors", vec_res),
+       ("rounding level κ(A) ε of a backward-stable eigensolver, relative to λ_1", kappa * eps),
+       ("λ_1", float(eig_closed[0])), ("π² (the continuum's λ_1)", np.pi**2), ("κ(A) = λ_n / λ_1", kappa)],
+      columns=["quantity", "value"], formats={"value": ".4g"}, caption=f"The spectrum of A at n = {n}")
 
 # %% tags=["remove-cell"]
 glue("eig_rel_err", eig_err, display=False)
-glue("vec_residual", vec_res, display=False)
-glue("kappa_A", kappa, display=False)
-glue("lambda1", float(eig_closed[0]), display=False)
-glue("kappa_eps", kappa * float(np.finfo(np.float64).eps), display=False)
+glue("kappa_eps", kappa * eps, display=False)
 
 # %% [markdown]
-# The largest relative difference between the computed eigenvalues and {eq}`eq-eig` is
-# {glue:text}`eig_rel_err:.1e`, and the residual of the closed-form eigenvectors is {glue:text}`vec_residual:.1e`,
-# both rounding error: a backward-stable eigensolver perturbs every eigenvalue by about
-# $\varepsilon\,\lambda_n$, which relative to $\lambda_1$ is $\kappa(A)\,\varepsilon =$ {glue:text}`kappa_eps:.1e`.
-# At $n =$ {glue:text}`n`, $\lambda_1 =$ {glue:text}`lambda1:.4f` (against $\pi^2 \approx 9.8696$) and
-# $\kappa(A) =$ {glue:text}`kappa_A:.3e`.
+# The computed eigenvalues agree with {eq}`eq-eig` to rounding error: their largest relative difference,
+# {glue:text}`eig_rel_err:.1e`, is of the size of $\kappa(A)\,\varepsilon =$ {glue:text}`kappa_eps:.1e`, the
+# perturbation $\varepsilon\,\lambda_n$ of a backward-stable eigensolver relative to $\lambda_1$. The table has the
+# eigenvector residual, $\lambda_1$ beside $\pi^2$, and $\kappa(A)$.
 #
 # ## The inverse is the Green's function
 #

@@ -21,6 +21,7 @@ TRAP_FACTOR = 4    # the second trained model has rank TRAP_FACTOR times K
 # %% tags=["remove-cell"]
 import numpy as np
 import matplotlib.pyplot as plt
+from IPython.display import display
 from myst_nb import glue
 
 from ddlib import approximation as apx
@@ -29,6 +30,7 @@ from ddlib.attention import GlobalAttention, configure_threads, operator_error
 from ddlib.experiments import seed_band, summarize, tuned_comparison
 from ddlib.models import GlobalSpec
 from ddlib.figures import FigureRecorder
+from ddlib.tables import table
 from ddlib.problem import eigenvalues, inverse
 from ddlib.training import TrainConfig
 from ddlib.plotting import use_style
@@ -87,25 +89,23 @@ gfront = apx.global_frontier(n, ranks)
 all_ranks = np.arange(1, n)
 all_err = apx.global_best_error(n, all_ranks)
 rank_for = {eps: int(all_ranks[np.argmax(all_err <= eps)]) for eps in (1e-2, 1e-3)}
-print(f"computed vs closed-form singular values: max rel. diff {sv_err:.1e}")
-print(f"rank {K}: measured {svd_err_K:.6e}, closed form {closed_K:.6e}; rank for 1e-2: {rank_for[1e-2]}, "
-      f"for 1e-3: {rank_for[1e-3]}")
+table([(f"rank r = K = {K}, truncated SVD (measured)", K, 2 * n * K, svd_err_K),
+       ("    the same, closed form λ_1/λ_(K+1)", K, 2 * n * K, closed_K),
+       ("    the same, continuum estimate 1/(K+1)²", K, 2 * n * K, 1.0 / (K + 1) ** 2),
+       *((f"smallest rank with error ≤ {eps:g}", r, 2 * n * r, float(all_err[r - 1])) for eps, r in rank_for.items())],
+      columns=["global rank-r operator", "r", "parameters 2nr", "relative error"], formats={"relative error": ".4e"},
+      caption=f"Best global rank-r operators at n = {n} (singular values: computed and closed form agree to "
+              f"{sv_err:.0e})")
 
 # %% tags=["remove-cell"]
-glue("sv_rel_err", sv_err, display=False)
 glue("svd_err_K", svd_err_K, display=False)
-glue("closed_err_K", closed_K, display=False)
-glue("rate_K", 1.0 / (K + 1) ** 2, display=False)
-glue("rank_1e2", rank_for[1e-2], display=False)
 glue("rank_1e3", rank_for[1e-3], display=False)
 glue("params_1e3", 2 * n * rank_for[1e-3], display=False)
 
 # %% [markdown]
-# The computed singular values of $A^{-1}$ agree with $1/\lambda_k$ to {glue:text}`sv_rel_err:.1e`. At rank
-# $r = K =$ {glue:text}`K` the truncated SVD (measured with `init="svd"`) has relative error
-# {glue:text}`svd_err_K:.4e`, equal to $\lambda_1/\lambda_{K+1} =$ {glue:text}`closed_err_K:.4e` (the continuum
-# estimate $1/(K+1)^2$ is {glue:text}`rate_K:.4e`). An error of $10^{-2}$ needs rank {glue:text}`rank_1e2`, an error
-# of $10^{-3}$ needs rank {glue:text}`rank_1e3`, that is {glue:text}`params_1e3` parameters.
+# At rank $r = K =$ {glue:text}`K` the truncated SVD (measured with `init="svd"`) has relative error
+# {glue:text}`svd_err_K:.4e`, exactly $\lambda_1/\lambda_{K+1}$ (the table). An error of $10^{-3}$ already needs
+# rank {glue:text}`rank_1e3`, that is {glue:text}`params_1e3` parameters.
 #
 # **The DD class, for comparison.** {ref}`ch-dd-attention` builds the paper's operator. Its "Schwarz
 # oracle" keeps the coarse part of the exact decomposition of {ref}`ch-schwarz` and truncates each local block to rank $r$;
@@ -118,36 +118,40 @@ glue("params_1e3", 2 * n * rank_for[1e-3], display=False)
 delta_o = 1  # overlap of the drawn DD oracles
 dd_fronts = [apx.dd_frontier(n, N, delta_o) for N in ((8, 16) if n >= 255 else (4, 8))]
 P_K = 2 * n * K  # parameters of the global rank-K operator
-best_dd = min(((f["error"][f["params"] <= P_K].min(), f["N"]) for f in dd_fronts if np.any(f["params"] <= P_K)))
-reach_K = [(int(f["params"][f["error"] <= svd_err_K].min()), f["N"])  # fewest DD parameters reaching its error
-           for f in dd_fronts if np.any(f["error"] <= svd_err_K)]
+
+
+def best_within(front, budget):
+    """(error, N, parameters) of the most accurate configuration of a DD frontier within a parameter budget."""
+    k = int(np.argmin(np.where(front["params"] <= budget, front["error"], np.inf)))
+    return float(front["error"][k]), front["N"], int(front["params"][k])
+
+
+best_dd = min(best_within(f, P_K) for f in dd_fronts if np.any(f["params"] <= P_K))
+reach_K = [min((int(p), f["N"], float(e)) for p, e in zip(f["params"], f["error"]) if e <= svd_err_K)
+           for f in dd_fronts if np.any(f["error"] <= svd_err_K)]  # fewest DD parameters reaching its error
 smallest = min(dd_fronts, key=lambda f: f["params"][0])
-print(f"DD oracle within {P_K} parameters: {best_dd[0]:.2e} (N = {best_dd[1]}); global rank-{K} error "
-      f"{svd_err_K:.2e} reached with {min(reach_K) if reach_K else 'no'} (parameters, N)")
+fewest = min(reach_K) if reach_K else (None, None, None)
+table([(f"global, rank K = {K}", "", P_K, svd_err_K),
+       ("DD oracle, best within the same budget", f"N = {best_dd[1]}", best_dd[2], best_dd[0]),
+       ("DD oracle, smallest configuration drawn", f"N = {smallest['N']}, r = {smallest['rank'][0]}",
+        int(smallest["params"][0]), float(smallest["error"][0])),
+       ("DD oracle, fewest parameters at the global error", f"N = {fewest[1]}" if reach_K else "none reaches it",
+        fewest[0], fewest[2])],
+      columns=["operator", "configuration", "parameters", "relative error"], formats={"relative error": ".2e"},
+      caption=f"Global against DD oracles at n = {n}, overlap δ = {delta_o}")
 
 # %% tags=["remove-cell"]
-fewest_K = min(reach_K) if reach_K else (None, None)
-glue("params_K", P_K, display=False)
+fewest_K = fewest
 glue("delta_o", delta_o, display=False)
-glue("dd_oracle_at_PK", float(best_dd[0]), display=False)
-glue("dd_oracle_at_PK_N", int(best_dd[1]), display=False)
-glue("dd_fewest_at_errK", fewest_K[0] if reach_K else "none", display=False)
-glue("dd_fewest_at_errK_N", fewest_K[1] if reach_K else "none", display=False)
 glue("dd_fewest_factor", float(P_K / fewest_K[0]) if reach_K else float("nan"), display=False)
-glue("dd_min_params", int(smallest["params"][0]), display=False)
-glue("dd_min_params_err", float(smallest["error"][0]), display=False)
-glue("dd_min_params_N", int(smallest["N"]), display=False)
-glue("dd_min_rank", int(smallest["rank"][0]), display=False)
+glue("dd_budget_gain", float(svd_err_K / best_dd[0]), display=False)
 
 # %% [markdown]
-# With the parameter budget of the global rank-$K$ operator, $2nK =$ {glue:text}`params_K`, the best DD oracle
-# (here $N =$ {glue:text}`dd_oracle_at_PK_N`) reaches {glue:text}`dd_oracle_at_PK:.2e`; already the smallest DD
-# configuration drawn ($N =$ {glue:text}`dd_min_params_N`, local rank {glue:text}`dd_min_rank`,
-# {glue:text}`dd_min_params` parameters)
-# reaches {glue:text}`dd_min_params_err:.2e`. The error of the global rank-$K$ operator,
-# {glue:text}`svd_err_K:.2e`, takes the DD oracle {glue:text}`dd_fewest_at_errK` parameters
-# ($N =$ {glue:text}`dd_fewest_at_errK_N`), {glue:text}`dd_fewest_factor:.1f` times fewer. In approximation power the paper's "far fewer parameters" is a theorem
-# in 1D; whether training finds these operators is the subject of {ref}`ch-dd-attention`.
+# With the parameter budget of the global rank-$K$ operator the best DD oracle is
+# {glue:text}`dd_budget_gain:.1f` times more accurate, and it reaches the global operator's error with
+# {glue:text}`dd_fewest_factor:.1f` times fewer parameters (the table). In approximation power the paper's "far
+# fewer parameters" is a theorem in 1D; whether training finds these operators is the subject of
+# {ref}`ch-dd-attention`.
 #
 # ## The data trap
 #
@@ -178,12 +182,25 @@ ob = make_dataset("out_of_band", n, SAMPLES, K, SEEDS[0])  # the out-of-band set
 oracle_out = float(relative_l2_error(oracle(ob.f).detach().numpy(), ob.u).mean())
 splits = [apx.band_error_split(run.model.dense(), K) for run in trap_runs[0].runs]  # where the error lives
 split = {key: float(np.mean([sp[key] for sp in splits])) for key in splits[0]}
-for mr, s in zip(trap_runs, rows.values()):
-    print(f"{mr.label:14s} lr={mr.chosen['lr']:g} init={mr.chosen['init_scale']:g}  train loss {s['train_loss_mean']:.2e}  in-band {s['error_in_band_mean']:.2e}  "
-          f"out-of-band {s['error_out_of_band_mean']:.2e}  noise {s['error_noise_mean']:.2e}  "
-          f"point loads {s['error_point_loads_mean']:.2e}  operator {s['operator_error_mean']:.2e}")
-print(f"Eckart-Young rank {K}: out-of-band error {oracle_out:.6f}")
-print(f"rank {K}, error blocks (seed means): " + ", ".join(f"{key} {v:.2e}" for key, v in split.items()))
+metrics = {"train_loss": "training loss (mean relative squared error)", "error_in_band": "in-band test error",
+           "error_out_of_band": f"out-of-band test error (modes {K + 1}..{2 * K})",
+           "error_noise": "white-noise test error", "error_point_loads": "point-load test error",
+           "operator_error": "operator error ‖M − A⁻¹‖₂ / ‖A⁻¹‖₂"}
+oracle_col = {"error_out_of_band": oracle_out, "operator_error": svd_err_K}
+display(table([("chosen learning rate", trap_runs[0].chosen["lr"], trap_runs[1].chosen["lr"], None),
+               ("chosen initial scale", trap_runs[0].chosen["init_scale"], trap_runs[1].chosen["init_scale"], None)]
+              + [(label, rows["K"][f"{key}_mean"], rows["big"][f"{key}_mean"], oracle_col.get(key))
+                 for key, label in metrics.items()],
+              columns=["", f"trained, rank K = {K}", f"trained, rank {big}", f"Eckart-Young, rank {K}"],
+              formats={f"trained, rank K = {K}": ".3g", f"trained, rank {big}": ".3g",
+                       f"Eckart-Young, rank {K}": ".3g"},
+              caption=f"The data trap: means over {len(SEEDS)} seeds"))
+table([("band → band", split["band_to_band"]), ("band → off the band", split["band_to_off"]),
+       ("off the band → band", split["off_to_band"]), ("off the band → off the band", split["off_to_off"]),
+       ("A⁻¹ off the band alone, λ_1/λ_(K+1)", split["floor"])],
+      columns=["block of V^T (M − A⁻¹) V, input → output modes", "share of ‖A⁻¹‖₂"],
+      formats={"share of ‖A⁻¹‖₂": ".2e"},
+      caption=f"Where the operator error of the trained rank-{K} model lives (seed means)")
 
 # %% tags=["remove-cell"]
 glue("rank_big", big, display=False)
@@ -208,6 +225,7 @@ worst = max(blocks, key=lambda key: split[key])
 for key in (*blocks, "floor"):
     glue(f"split_{key}", split[key], display=False)
 glue("split_worst", blocks[worst], display=False)
+glue("split_worst_value", split[worst], display=False)
 glue("split_worst_seen", "a block the training data never probe" if worst.startswith("off") else
      "a block the training data probe", display=False)
 glue("split_reason", "The data never constrain the key matrix K off the band, while they pull the columns of "
@@ -221,35 +239,21 @@ glue("off_verdict", "Off the band they are useless" if off_level >= 1 else
      "Off the band they are far less accurate", display=False)
 
 # %% [markdown]
-# | | rank $K$ = {glue:text}`K` | rank {glue:text}`rank_big` |
-# |---|---|---|
-# | chosen learning rate | {glue:text}`trap_K_lr:g` | {glue:text}`trap_big_lr:g` |
-# | chosen initial scale | {glue:text}`trap_K_init:g` | {glue:text}`trap_big_init:g` |
-# | training loss (mean relative squared error) | {glue:text}`trap_K_train_loss:.1e` | {glue:text}`trap_big_train_loss:.1e` |
-# | in-band test error | {glue:text}`trap_K_error_in_band:.2e` | {glue:text}`trap_big_error_in_band:.2e` |
-# | out-of-band test error (modes $K+1..2K$) | {glue:text}`trap_K_error_out_of_band:.2f` | {glue:text}`trap_big_error_out_of_band:.2f` |
-# | white-noise test error | {glue:text}`trap_K_error_noise:.2f` | {glue:text}`trap_big_error_noise:.2f` |
-# | point-load test error | {glue:text}`trap_K_error_point_loads:.2f` | {glue:text}`trap_big_error_point_loads:.2f` |
-# | operator error $\|M_\theta^{-1}-A^{-1}\|_2/\|A^{-1}\|_2$ | {glue:text}`trap_K_operator_error:.3f` | {glue:text}`trap_big_operator_error:.3f` |
+# On the training band both operators are good: the rank-$K$ model's in-band test error is
+# {glue:text}`trap_K_error_in_band:.1e`. {glue:text}`off_verdict`: its out-of-band error is
+# {glue:text}`trap_K_error_out_of_band:.1f`, i.e. the predicted $u$ is *larger* than the true one by that factor,
+# because the true solutions of modes $K+1..2K$ are small ($\propto 1/k^2$) and the untrained part of $QK^T$ is not.
+# The Eckart-Young operator of rank $K$, exact on the band and zero off it, has out-of-band error
+# {glue:text}`oracle_out_of_band:.3f`: its prediction off the band is zero, so it misses the whole solution, the
+# trap in its purest form. {glue:text}`big_verdict` (the table): the rank-{glue:text}`rank_big` model could represent
+# modes up to {glue:text}`rank_big`, but the data never show them.
 #
-# On the training band both operators are good: in-band test errors of {glue:text}`trap_K_error_in_band:.1e` and
-# {glue:text}`trap_big_error_in_band:.1e`. {glue:text}`off_verdict`: the out-of-band error is
-# {glue:text}`trap_K_error_out_of_band:.1f` (rank $K$) and {glue:text}`trap_big_error_out_of_band:.1f` (rank
-# {glue:text}`rank_big`), i.e. the predicted $u$ is *larger* than the true one by that factor, because the true
-# solutions of modes $K+1..2K$ are small ($\propto 1/k^2$) and the untrained part of $QK^T$ is not. The Eckart-Young
-# operator of rank $K$, which is exact on the band and zero off it, has out-of-band error
-# {glue:text}`oracle_out_of_band:.6f`: its prediction off the band is zero, so it is wrong by exactly the whole
-# solution: the trap in its purest form. {glue:text}`big_verdict`. The
-# rank-{glue:text}`rank_big` model could represent modes up to {glue:text}`rank_big`, but the data never show them.
-#
-# The operator error of the trained rank-$K$ model, {glue:text}`trap_K_operator_error:.3f`, is
-# {glue:text}`trap_ratio:.0f` times that of the best rank-$K$ operator. Where does it live? In the sine basis the error
-# $V^T(M_\theta^{-1} - A^{-1})V$ splits into four blocks by input and output mode, in the band or off it
-# (`ddlib.approximation.band_error_split`; seed means, relative to $\|A^{-1}\|_2$): band to band
-# {glue:text}`split_band_to_band:.1e`, band to off-band {glue:text}`split_band_to_off:.1e`, off-band to band
-# {glue:text}`split_off_to_band:.3f`, off-band to off-band {glue:text}`split_off_to_off:.3f`. The largest block
-# {glue:text}`split_worst`, {glue:text}`split_worst_seen`. It is not $A^{-1}$ missing off the band: that part
-# alone costs only $\lambda_1/\lambda_{K+1} =$ {glue:text}`split_floor:.1e`. {glue:text}`split_reason`
+# The operator error of the trained rank-$K$ model is {glue:text}`trap_ratio:.0f` times that of the best rank-$K$
+# operator. Where does it live? In the sine basis the error $V^T(M_\theta^{-1} - A^{-1})V$ splits into four blocks by
+# input and output mode, in the band or off it (`ddlib.approximation.band_error_split`, second table). The largest
+# block {glue:text}`split_worst`, {glue:text}`split_worst_seen`: {glue:text}`split_worst_value:.3f` of
+# $\|A^{-1}\|_2$. It is not $A^{-1}$ missing off the band: that part alone costs only {glue:text}`split_floor:.1e`.
+# {glue:text}`split_reason`
 # **Results on the training band alone prove little**; every comparison in
 # {ref}`ch-dd-attention` therefore reports the out-of-band, noise, point-load and operator errors beside the
 # in-band error.
@@ -288,6 +292,4 @@ plt.close(fig)
 # {numref}`fig-F5` (c) shows the trap during training. The operator error falls during the first epochs, while the
 # lowest modes (which dominate $\|A^{-1}\|_2$) are being fitted; from epoch {glue:text}`late_epoch` to the end of
 # the budget it changes only by a factor {glue:text}`op_late_factor:.2f` (seed means), while the in-band error falls by
-# a factor {glue:text}`in_late_factor:.1f`. The white-noise error ends at {glue:text}`trap_K_error_noise:.2f` and
-# the out-of-band error at {glue:text}`trap_K_error_out_of_band:.1f`. On this evidence more epochs would improve
-# mainly the in-band number.
+# a factor {glue:text}`in_late_factor:.1f`. On this evidence more epochs would improve mainly the in-band number.

@@ -35,6 +35,7 @@ import sys
 
 import numpy as np
 import matplotlib.pyplot as plt
+from IPython.display import display
 from myst_nb import glue
 
 from ddlib import benchmarks as bm
@@ -44,6 +45,7 @@ from ddlib.figures import FigureRecorder, project_root
 from ddlib.plotting import use_style
 from ddlib.plotting.performance import performance_figure
 from ddlib.models import DDSpec, GlobalSpec
+from ddlib.tables import table
 from ddlib.timing import cpu_times, steal_fraction
 from ddlib.training import TrainConfig
 
@@ -123,11 +125,6 @@ summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1], ratio_a
 glue("steal_text", "could not be read on this machine" if not np.isfinite(steal) else f"was {100 * steal:.1f}%",
      display=False)
 last = rows[-1]
-print("     n   DD fwd ms  columns ms  grad ms  gather ms  bmm ms  global(P) ms  global(acc) ms  banded ms   DD params  global(acc) params")
-for r in rows:
-    print(f"{r['n']:6d} {r['dd_forward'] * 1e3:10.3f} {r['columns_forward'] * 1e3:11.3f} {r['dd_grad_forward'] * 1e3:8.3f} {r['gather_forward'] * 1e3:10.3f} {r['bmm_forward'] * 1e3:7.3f}"
-          f" {r['global_forward'] * 1e3:13.3f} {r['global_accuracy_forward'] * 1e3:15.3f} {r['banded_solve'] * 1e3:10.3f}"
-          f" {r['dd_params']:11d} {r['global_accuracy_params']:19d}")
 numbers = dict(
     dd_exponent=summary["dd_time_exponent"], dd_exponent_se=summary["dd_time_exponent_stderr"],
     gather_exponent=summary["gather_time_exponent"], bmm_exponent=summary["bmm_time_exponent"],
@@ -184,68 +181,111 @@ glue("target_ratio", TARGET_RATIO, display=False)
 glue_keys = numbers.copy()
 for key, value in glue_keys.items():
     glue(key, float(value) if isinstance(value, (float, np.floating)) else int(value), display=False)
-print({k: round(float(v), 4) for k, v in numbers.items()})
+
+# %%
+TIMES = {"dd_forward": "DD", "dd_grad_forward": "DD with grad", "columns_forward": "DD by columns",
+         "gather_forward": "gather path", "bmm_forward": "bmm", "global_forward": "global, matched P",
+         "global_accuracy_forward": "global, matched accuracy", "banded_solve": "banded solve"}
+
+
+def ms(seconds):
+    """Seconds as milliseconds with three decimals, for the tables."""
+    return f"{1e3 * seconds:.3f}"
+
+
+display(table(rows, columns={"n": "n", **TIMES}, formats=dict.fromkeys(TIMES, ms),
+              caption=f"Forward time over a batch of {BATCH} right-hand sides (ms): DD attention (inference, with grad, "
+                      "apply_columns), the gather path, the equal-FLOP bmm, global attention, the banded solve"))
+display(table(rows, columns={"n": "n", "dd_params": "DD attention", "global_params_params": "global, matched P",
+                             "global_accuracy_rank": "global rank at matched accuracy",
+                             "global_accuracy_params": "global, matched accuracy"},
+              caption="Trainable parameters"))
+
+# %%
+exponents = [("DD attention, forward", "dd_exponent"), ("DD attention, forward+backward", "dd_fb_exponent"),
+             ("DD attention, apply_columns", "columns_exponent"), ("gather path", "gather_exponent"),
+             ("equal-FLOP bmm", "bmm_exponent"), ("banded direct solve", "banded_exponent"),
+             ("global attention, matched parameters", "global_exponent"),
+             ("global attention, matched accuracy", "global_acc_exponent")]
+display(table([(label, numbers[key]) for label, key in exponents], columns=["operation", "fitted exponent p"],
+              formats={"fitted exponent p": ".2f"},
+              caption=f"Time ∝ n^p, fitted between n = {numbers['fit_lo']} and {numbers['fit_hi']}"))
+ratio = "{:.2f}".format
+display(table([
+    ("DD attention, forward", numbers["dd_ms"], f"{ratio(numbers['dd_vs_bmm'])} (paired; quartiles "
+     f"{ratio(numbers['dd_vs_bmm_q1'])} to {ratio(numbers['dd_vs_bmm_q3'])})"),
+    ("DD attention, apply_columns", numbers["columns_ms"], ratio(numbers["columns_vs_bmm"])),
+    ("DD attention, forward with grad", numbers["grad_ms"], ratio(numbers["grad_vs_bmm"])),
+    ("gather path, forward", numbers["gather_ms"], ratio(numbers["gather_vs_bmm"])),
+    ("equal-FLOP bmm", numbers["bmm_ms"], ratio(1.0)),
+    ("banded direct solve (exact)", numbers["banded_ms"], ""),
+    ("DD attention, forward+backward", numbers["dd_fb_ms"], ""),
+    ("gather path, forward+backward", numbers["gather_fb_ms"], "")],
+    columns=["operation", "ms", "ratio to the bmm"], formats={"ms": ".3f"},
+    caption=f"At n = {last['n']}, a batch of {BATCH}"))
+table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
+       ("  of which in the hat functions of the coarse level", numbers["hat_macs_per_entry"]),
+       ("MB moved by one DD forward pass (every step to memory)", numbers["dd_mb"]),
+       ("MB moved by the bmm", numbers["bmm_mb"]), ("numbers the bmm writes per subdomain and right-hand side",
+                                                   numbers["bmm_k"]),
+       (f"byte ratio DD / bmm at a batch of {BATCH}", numbers["bytes_ratio"]),
+       (f"byte ratio at a batch of {SMALL_BATCH}", numbers["bytes_ratio_small"]),
+       ("byte ratio for very many right-hand sides", numbers["bytes_ratio_inf"])],
+      columns=["memory-traffic model", "value"], formats={"value": ".3g"}, caption=f"At n = {last['n']}")
 
 # %% [markdown]
 # ## What the measurements say
 #
 # **Linear growth.** Between $n =$ {glue:text}`fit_lo` and $n =$ {glue:text}`fit_hi` the forward time of DD attention
 # grows like $n^{p}$ with fitted $p =$ {glue:text}`dd_exponent:.2f` (standard error {glue:text}`dd_exponent_se:.2f`);
-# the forward+backward pass has $p =$ {glue:text}`dd_fb_exponent:.2f` and the gather path
-# $p =$ {glue:text}`gather_exponent:.2f`. The banded solve grows with $p =$ {glue:text}`banded_exponent:.2f` and
-# global attention at matched parameters with $p =$ {glue:text}`global_exponent:.2f`. Global attention at matched
-# accuracy grows with $p =$ {glue:text}`global_acc_exponent:.2f` over the sizes where we could afford it: at
-# $n =$ {glue:text}`n_last` it would need rank {glue:text}`acc_rank_last` and {glue:text}`acc_params_last`
-# parameters to reach DD's best relative error {glue:text}`best_error_last:.1e`, against
-# {glue:text}`dd_params_last` for DD attention. An exponent below one means that fixed per-call costs (the Python
-# calls and the small products of the coarse level) still weigh inside the fit range: at its lower end a forward pass
-# takes well under a millisecond. The target asks only that the cost grow no faster than linearly, and single
-# sizes can be out of order when the machine is disturbed. Exponents above one can have a cause that is not in
-# the algorithm: as $n$ grows the working set leaves the processor's caches, and every memory-bound step slows down
-# per entry. The equal-FLOP `torch.bmm`, whose work is exactly linear in $n$, shows it too: its fitted exponent is
-# {glue:text}`bmm_exponent:.2f`. Our target was an exponent of at most {glue:text}`target_exponent:.1f` for DD attention: it is
-# {glue:text}`exponent_verdict`. On a shared two-core machine single measurements can
-# be disturbed by other processes; the fits use medians, and `make bench` records the load average beside them.
-# On a virtual machine the hypervisor can also run other guests on our cores: the share of CPU time it took during
-# these measurements (the *steal* counter of `/proc/stat`, `ddlib.benchmarks.steal_fraction`)
-# {glue:text}`steal_text`.
+# the first table gathers the exponents of every operation. Our target was an exponent of at most
+# {glue:text}`target_exponent:.1f` for DD attention: it is {glue:text}`exponent_verdict`.
 #
-# **Distance to the ceiling.** At $n =$ {glue:text}`n_last` one forward pass of `DDAttention` takes
-# {glue:text}`dd_ms:.2f` ms, the equal-FLOP `torch.bmm` {glue:text}`bmm_ms:.2f` ms. Measured in pairs, DD attention
-# takes {glue:text}`dd_vs_bmm:.2f` times as long as the `bmm` (quartiles of the per-pair ratios
-# {glue:text}`dd_vs_bmm_q1:.2f` to {glue:text}`dd_vs_bmm_q3:.2f`). Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is
-# {glue:text}`bmm_verdict`.
-# `DDAttention.apply_columns`, the path training uses, with the right-hand sides already stored as contiguous
-# columns, takes {glue:text}`columns_ms:.2f` ms (ratio {glue:text}`columns_vs_bmm:.1f`, exponent
-# {glue:text}`columns_exponent:.2f`; the two entry points take times in the ratio {glue:text}`columns_over_dd:.2f`).
-# With grad enabled, where the weights are folded into the factors on every call, the forward pass takes
-# {glue:text}`grad_ms:.2f` ms (ratio {glue:text}`grad_vs_bmm:.1f`).
+# An exponent below one means that fixed per-call costs (the Python calls and the small products of the coarse level)
+# still weigh inside the fit range: at its lower end a forward pass takes well under a millisecond. The target asks
+# only that the cost grow no faster than linearly, and single sizes can be out of order when the machine is
+# disturbed. Exponents above one can have a cause that is not in the algorithm: as $n$ grows the working set leaves
+# the processor's caches, and every memory-bound step slows down per entry. The equal-FLOP `torch.bmm`, whose work
+# is exactly linear in $n$, shows it too: its fitted exponent is {glue:text}`bmm_exponent:.2f`.
+#
+# Global attention at matched accuracy is the one that grows like $n^2$: at the largest size it would need
+# {glue:text}`acc_params_last` parameters to match DD attention's best error, against {glue:text}`dd_params_last`
+# for DD attention (second table).
+#
+# On a shared two-core machine single measurements can be disturbed by other processes; the fits use medians, and
+# `make bench` records the load average beside them. On a virtual machine the hypervisor can also run other guests on
+# our cores: the share of CPU time it took during these measurements (the *steal* counter of `/proc/stat`,
+# `ddlib.benchmarks.steal_fraction`) {glue:text}`steal_text`.
+#
+# **Distance to the ceiling.** Measured in pairs at $n =$ {glue:text}`n_last`, a forward pass of `DDAttention`
+# takes {glue:text}`dd_vs_bmm:.2f` times as long as the equal-FLOP `torch.bmm` (the second table has the times and
+# the quartiles of the per-pair ratios). Our target was a ratio of at most {glue:text}`target_ratio:.0f`: it is
+# {glue:text}`bmm_verdict`. `DDAttention.apply_columns`, the path training uses, with the right-hand sides already
+# stored as contiguous columns, and the forward pass with grad enabled, where the weights are folded into the factors
+# on every call, compare with the `bmm` in the same table.
 #
 # *Why not closer?* Neither operation does enough arithmetic per byte to be limited by the processor: each entry of
 # $f$ meets about {glue:text}`macs_per_entry:.0f` multiply-adds ($2r$ per node in the local level, more where
-# subdomains overlap, and about {glue:text}`hat_macs_per_entry:.0f` in the hat functions of the coarse level). What decides is how many bytes cross the memory bus, and those we can count
-# (`ddlib.benchmarks.dd_traffic`, `bmm_traffic`). DD attention reads $f$ through its windows and the factors, writes
-# the local coefficients and reads them back, writes an output as large as $f$, and adds the overlap rows: about
-# {glue:text}`dd_mb:.1f` MB per forward pass when every step goes to memory (an estimate, not a bound: caches can
-# spare some of it). The `bmm` reads its two operands and writes only
-# {glue:text}`bmm_k` numbers per subdomain and right-hand side: {glue:text}`bmm_mb:.1f` MB. Their ratio,
-# {glue:text}`bytes_ratio:.2f`, is the time ratio to expect when both run at the speed of memory: with this
-# formulation (two products with a full-size output between them) the ceiling cannot be reached, and narrowing the
-# gap further would take one fused kernel that reads $f$ once and writes the output once. The byte ratio depends on
-# the batch, because the factors are read once per call and $f$ once per right-hand side: it is
-# {glue:text}`bytes_ratio_small:.2f` for {glue:text}`small_batch` right-hand sides and tends to {glue:text}`bytes_ratio_inf:.2f` for very many.
-# We kept the batch of {glue:text}`batch` fixed when we set the target and report the ratio at that batch.
+# subdomains overlap, and a few in the hat functions of the coarse level). What decides is how many bytes cross the
+# memory bus, and those we can count (`ddlib.benchmarks.dd_traffic`, `bmm_traffic`; third table). DD attention reads
+# $f$ through its windows and the factors, writes the local coefficients and reads them back, writes an output as
+# large as $f$, and adds the overlap rows; the `bmm` reads its two operands and writes only a few numbers per
+# subdomain and right-hand side. When every step goes to memory (an estimate, not a bound: caches can spare some of
+# it) DD attention moves {glue:text}`bytes_ratio:.2f` times the bytes of the `bmm`, the time ratio to expect when both
+# run at the speed of memory: with this formulation (two products with a full-size output between them) the ceiling
+# cannot be reached, and narrowing the gap further would take one fused kernel that reads $f$ once and writes the
+# output once. The byte ratio depends on the batch, because the factors are read once per call and $f$ once per
+# right-hand side (the table gives it for a smaller batch and for very many); we kept the batch of
+# {glue:text}`batch` fixed when we set the target and report the ratio at that batch.
 #
-# The gather path, which copies every subdomain block out of $f$
-# and scatters the result back with `index_add` (a scatter in PyTorch on the CPU), takes {glue:text}`gather_ms:.2f` ms
-# (ratio {glue:text}`gather_vs_bmm:.1f`, {glue:text}`gather_over_dd:.1f` times the window layout).
+# The gather path, which copies every subdomain block out of $f$ and scatters the result back with `index_add` (a
+# scatter in PyTorch on the CPU), takes {glue:text}`gather_over_dd:.1f` times as long as the window layout.
 #
-# **Against the classical solve.** The banded direct solve applies $A^{-1}$ *exactly* in {glue:text}`banded_ms:.2f` ms
-# at $n =$ {glue:text}`n_last` for the whole batch; DD attention's forward pass takes {glue:text}`dd_over_banded:.2f`
-# times that: it is {glue:text}`banded_cmp` here. Both cost $O(n)$ per right-hand side, but only the banded solve
-# is exact, and it needs no training: for this model problem the learned operator buys its speed (where it has any)
-# with an approximation error. Its interest lies where no such solver exists; the measurement puts a number on what
-# it costs relative to one.
+# **Against the classical solve.** The banded direct solve applies $A^{-1}$ *exactly*; at $n =$
+# {glue:text}`n_last` DD attention's forward pass is {glue:text}`banded_cmp`. Both cost $O(n)$ per right-hand side,
+# but only the banded solve is exact, and it needs no training: for this model problem the learned operator buys its
+# speed (where it has any) with an approximation error. Its interest lies where no such solver exists; the
+# measurement puts a number on what it costs relative to one.
 
 # %% [markdown]
 # ## Time to a target error
@@ -267,13 +307,7 @@ for key, value in dict(race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS, race_del
                        race_grank=RACE_K, race_K=RACE_K, race_lr=RACE_LR, race_n=RACE_N).items():
     glue(key, value, display=False)
 for name, res in race["results"].items():
-    reached = bool(np.isfinite(res["seconds"]))
-    glue(f"race_{name}_text", f"reached the target after {res['epoch']:.0f} epochs and {res['seconds']:.2f} s" if reached
-         else f"did not reach it within {EPOCHS} epochs (final error {res['final_error']:.3f})", display=False)
     glue(f"race_{name}_per_epoch_ms", 1e3 * res["total_seconds"] / EPOCHS, display=False)
-    glue(f"race_{name}_params", res["parameters"], display=False)
-    print(f"{name:7s} epoch {res['epoch']:6.0f}  seconds {res['seconds']:.3f}  final error {res['final_error']:.4f}"
-          f"  {1e3 * res['total_seconds'] / EPOCHS:.2f} ms per epoch  {res['parameters']} parameters")
 
 dd_ep, gl_ep = (race["results"][k]["total_seconds"] for k in ("dd", "global"))
 glue("epoch_cmp", "at this small size the DD operator's many small steps (windows, coarse level, overlaps) cost more "
@@ -285,13 +319,21 @@ glue("race_seconds_cmp", "Neither reached the target" if dd_s == gl_s == np.inf 
      "In this run DD attention reached the target first in seconds" if dd_s < gl_s else
      "In this run global attention reached the target first in seconds" if gl_s < dd_s else
      "In this run both reached the target after the same time", display=False)
+MODEL_NAMES = {"dd": "DD attention", "global": "global attention"}
+table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"],
+        "epoch": res["epoch"] if np.isfinite(res["seconds"]) else None,
+        "seconds": res["seconds"] if np.isfinite(res["seconds"]) else None, "final": res["final_error"],
+        "per_epoch": 1e3 * res["total_seconds"] / EPOCHS} for name, res in race["results"].items()],
+      columns={"model": "model", "parameters": "parameters", "epoch": "epoch at the target",
+               "seconds": "seconds to the target", "final": f"in-band error after {EPOCHS} epochs",
+               "per_epoch": "ms per epoch"},
+      formats={"epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
+      caption=f"The race to an in-band test error of {RACE_TARGET} (– : not reached)")
 
 # %% [markdown]
-# DD attention ({glue:text}`race_dd_params` parameters) {glue:text}`race_dd_text`; global attention
-# ({glue:text}`race_global_params` parameters) {glue:text}`race_global_text`. One epoch cost
-# {glue:text}`race_dd_per_epoch_ms:.2f` ms for DD and {glue:text}`race_global_per_epoch_ms:.2f` ms for global
-# attention: {glue:text}`epoch_cmp`, so an advantage in epochs need not carry over to seconds.
-# {glue:text}`race_seconds_cmp`. The readings are at the recorded evaluation
+# {glue:text}`race_seconds_cmp` (the table). One epoch cost {glue:text}`race_dd_per_epoch_ms:.2f` ms for DD and
+# {glue:text}`race_global_per_epoch_ms:.2f` ms for global attention: {glue:text}`epoch_cmp`, so an advantage in
+# epochs need not carry over to seconds. The readings are at the recorded evaluation
 # epochs (geometrically spaced, `ddlib.training.eval_epochs`), so they locate the crossing only to the nearest
 # recorded epoch.
 #
@@ -345,8 +387,7 @@ plt.close(fig)
 # With grad enabled the window layout runs as one `torch.autograd.Function` whose backward is written by hand (the
 # same batched products, transposed, on the same windows; `ddlib.attention._WindowApply`, checked against finite
 # differences by `torch.autograd.gradcheck` in the tests). At $n =$ {glue:text}`n_last` forward+backward takes
-# {glue:text}`dd_fb_ms:.1f` ms, {glue:text}`fb_over_fwd:.1f` times the inference forward pass (the gather path:
-# {glue:text}`gather_fb_ms:.1f` ms). The backward does twice the forward's products; what remains is the folding of
+# {glue:text}`fb_over_fwd:.1f` times as long as the inference forward pass (times in the second table). The backward does twice the forward's products; what remains is the folding of
 # the weights into the factors, redone on every call with grad, and the timed loss $\tfrac1B\sum_b\|M f_b\|^2$, whose forward and backward also pass over full-size arrays. What the
 # forward pass would need to come closer to the `bmm` is said above: a fused kernel. A second coarse level would be
 # needed to keep an *exact* coarse solve ($r_0 = N - 1$) linear in $n$: with a fixed coarse rank, as here, the
