@@ -14,8 +14,8 @@ says which value is not), so equal configurations always give equal keys.
 shapes, finite values). An entry that cannot be read or fails its check is reported by a :class:`CacheWarning` naming
 the file and the reason, moved aside to ``<key>.<suffix>.bad``, and treated as absent, so the run is recomputed.
 
-**Writing** (:func:`store_entry`, :func:`atomic_write`) goes to a temporary file in the same folder, created with mode
-``0o666`` minus the umask (like any new file), then :func:`os.replace` renames it into place.
+**Writing** (:func:`store_entry`, with :func:`ddlib._io.atomic_write`) goes to a temporary file in the same folder,
+created with mode ``0o666`` minus the umask (like any new file), then :func:`os.replace` renames it into place.
 """
 from __future__ import annotations
 
@@ -23,16 +23,16 @@ import hashlib
 import io
 import json
 import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import Callable
 
 import torch
 
+from ._io import atomic_write
 from .figures import project_root
 
-__all__ = ["SCHEMA_VERSION", "CacheWarning", "CacheEntryError", "cache_dir", "entry_key", "atomic_write",
+__all__ = ["SCHEMA_VERSION", "CacheWarning", "CacheEntryError", "cache_dir", "entry_key",
            "store_entry", "has_entry", "load_entry", "check_state"]
 
 #: Bump when a change of the code changes results, so that older entries are not reused.
@@ -80,22 +80,6 @@ def entry_key(payload: dict) -> str:
     _plain(payload)
     text = json.dumps({"schema": SCHEMA_VERSION, **payload}, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename); mode follows the umask."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def store_entry(key: str, record: dict, state: dict) -> Path:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_write
 from .figure_data import write_figure_data
 
 __all__ = ["project_root", "figures_dir", "save_figure", "read_manifest", "to_jsonable", "glue_numbers", "FigureRecorder"]
@@ -106,9 +106,7 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
         entry["data"] = sorted(set(entry.get("data", [])) | set(data))
         entry["numbers"].update(to_jsonable(numbers or {}))
         manifest[fig_id] = entry
-        with tempfile.NamedTemporaryFile("w", dir=d, delete=False, suffix=".tmp") as tmp:
-            json.dump(manifest, tmp, indent=1, sort_keys=True)
-        os.replace(tmp.name, path)
+        atomic_write(path, json.dumps(manifest, indent=1, sort_keys=True))
     return files
 
 

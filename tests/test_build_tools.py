@@ -244,3 +244,14 @@ def test_a_notebook_without_provenance_is_refused(tmp_path):
     assert "provenance lacks 'git_revision'" in problems and "its injected-parameters cell is visible" in problems
     assert any("made by build 'b1'" in p for p in problems)
     assert bb.notebook_problems(tmp_path / "missing.ipynb") == ["not executed"]
+
+
+@pytest.mark.parametrize("env, args, message", [
+    ({"DDLIB_JOBS": "two"}, ["--no-html"], "DDLIB_JOBS must be an integer >= 1; got 'two'"),
+    ({}, ["--jobs", "0"], "--jobs: must be an integer >= 1"),
+    ({}, ["--scheduler", "localhost", "--no-html"], "scheduler must be an address like 'tcp://host:8786'"),
+])
+def test_bad_jobs_and_scheduler_are_named(env, args, message):
+    proc = subprocess.run(BUILD + args, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]

@@ -51,3 +51,19 @@ def test_concurrent_saves_keep_every_entry(figdir):
 
 def test_to_jsonable_handles_nonfinite():
     assert to_jsonable({"a": np.array([1.0, np.nan, np.inf])}) == {"a": [1.0, None, "inf"]}
+
+
+def test_manifest_and_figure_files_follow_the_umask(figdir):
+    import os
+
+    import matplotlib.pyplot as plt
+
+    old = os.umask(0o022)
+    try:
+        fig = plt.figure()
+        plt.plot([0, 1], [1, 2])
+        save_figure(fig, "F1", "umask", notebook="chapters/x.ipynb", parameters={"QUICK": True})
+        plt.close(fig)
+    finally:
+        os.umask(old)
+    assert (figdir / "manifest.json").stat().st_mode & 0o777 == 0o644

@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ddlib.provenance import provenance  # noqa: E402
+from ddlib.sweep import scheduler_address  # noqa: E402
 
 #: ``repository.url`` with this owner is the placeholder of an unpublished project: no button may link to it.
 PLACEHOLDER_OWNER = "OWNER"
@@ -536,12 +537,37 @@ def run_only(args, root: Path, build: Path, cache: Path) -> int:
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return value
+
+
+def _jobs_from_environment() -> int:
+    """``$DDLIB_JOBS`` (an integer >= 1), else 2; anything else is an error naming the variable."""
+    text = os.environ.get("DDLIB_JOBS", "").strip()
+    if not text:
+        return 2
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise SystemExit(f"error: DDLIB_JOBS must be an integer >= 1; got {text!r}") from None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small parameters (QUICK=True in every notebook)")
     ap.add_argument("--root", type=Path, default=ROOT, help="project folder holding _toc.yml (default: this project)")
     ap.add_argument("--build", type=Path, default=None, help="build folder (default: <root>/_build)")
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("DDLIB_JOBS", "2")), help="notebooks run at once")
+    ap.add_argument("--jobs", type=_positive_int, default=_jobs_from_environment(),
+                    help="notebooks run at once (default: $DDLIB_JOBS, else 2)")
+    ap.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="send every training run of the notebooks to this dask.distributed scheduler (sets "
+                         "$DDLIB_SCHEDULER; default: local worker processes)")
     ap.add_argument("--no-html", action="store_true", help="execute the notebooks only, skip the HTML build")
     ap.add_argument("--pdf", action="store_true",
                     help="build the PDF from the executed notebooks of the latest book build (executes nothing)")
@@ -557,6 +583,11 @@ def main(argv=None) -> int:
     if args.pdf and args.only is not None:
         ap.error("--pdf builds the PDF of the book; it does not combine with --only")
 
+    if args.scheduler is not None:
+        try:
+            os.environ["DDLIB_SCHEDULER"] = scheduler_address(args.scheduler) or ""
+        except ValueError as exc:
+            ap.error(str(exc))
     root = args.root.resolve()
     build = (args.build or root / "_build").resolve()
     cache = Path(os.environ.get("DDLIB_CACHE") or build / "cache").resolve()

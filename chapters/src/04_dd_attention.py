@@ -40,6 +40,7 @@ from ddlib.decomposition import Decomposition
 from ddlib.figures import FigureRecorder
 from ddlib.problem import inverse, laplacian_1d
 from ddlib.schwarz import schwarz_preconditioner, to_dense
+from ddlib.tables import table
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.training import TrainConfig
 from ddlib.plotting import use_style
@@ -107,8 +108,9 @@ for N in DD_NS:
 glue("exact_err", max(checks["exact"]), display=False)
 glue("classical_err", max(checks["classical"]), display=False)
 glue("N_list", ", ".join(map(str, DD_NS)), display=False)
-print(f"max |M - A^-1| / max |A^-1| at full local rank: {max(checks['exact']):.1e}; "
-      f"max difference to ddlib.schwarz (weighted, hat): {max(checks['classical']):.1e}")
+table([("exact initialisation against A⁻¹ (relative, largest entry)", max(checks["exact"])),
+       ("Schwarz initialisation against ddlib.schwarz, weighted, hat", max(checks["classical"]))],
+      columns=["check", "largest difference"], formats={"largest difference": ".1e"})
 
 # %% [markdown]
 # For $N \in \{$ {glue:text}`N_list` $\}$ the exact initialisation reproduces $A^{-1}$ to {glue:text}`exact_err:.1e`
@@ -135,9 +137,10 @@ dd_specs = [DDSpec(N, DD_DELTA, r) for N in DD_NS for r in DD_RANKS if r <= (n +
 dd_specs += [DDSpec(max(DD_NS), d, DELTA_STUDY_RANK) for d in DELTA_STUDY if d <= (n + 1) // max(DD_NS) - 1]
 mismatch = max(abs(s.build(n).num_parameters() - s.parameter_count(n)) for s in global_specs + dd_specs)
 glue("param_mismatch", int(mismatch), display=False)
-print("model                  parameters")
-for s in global_specs + dd_specs:
-    print(f"{s.label:22s} {s.parameter_count(n):8d}")
+table([{"model": sp.label, "P": sp.parameter_count(n), "built": sp.build(n).num_parameters()}
+       for sp in global_specs + dd_specs],
+      columns={"model": "model", "P": "parameters (formula)", "built": "trainable entries (built model)"},
+      caption=f"Parameter counts at n = {n}")
 
 # %% [markdown]
 # Every model's counted trainable entries equal {eq}`eq-dd-params` (largest difference {glue:text}`param_mismatch`).
@@ -161,16 +164,15 @@ GRID = {"lr": LRS, "init_scale": INIT_SCALES, "schedule": SCHEDULES}
 base = TrainConfig(model=global_specs[0], n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS,
                    eval_points=EVAL_POINTS)
 results = ex.tuned_comparison(global_specs + dd_specs, base, GRID, SEEDS)
-table = ex.summary_table(results)
+summary = ex.summary_table(results)
 by_spec = {sel.label: sel for sel in results}
 edges = {sel.label: cl.grid_edges(sel, GRID) for sel in results}
-print(f"{'model':26s} {'P':>6s} {'lr':>6s} {'init':>6s} {'schedule':>8s} {'valid.':>9s} {'in-band':>9s} "
-      f"{'out-band':>9s} {'noise':>9s} {'points':>9s} {'operator':>9s}")
-for i, label in enumerate(table["label"]):
-    print(f"{label:26s} {table['params'][i]:6d} {table['lr'][i]:6.0e} {table['init_scale'][i]:6.0e} "
-          f"{table['schedule'][i]:>8s} {table['error_validation_mean'][i]:9.2e} {table['error_in_band_mean'][i]:9.2e} "
-          f"{table['error_out_of_band_mean'][i]:9.2e} {table['error_noise_mean'][i]:9.2e} "
-          f"{table['error_point_loads_mean'][i]:9.2e} {table['operator_error_mean'][i]:9.2e}")
+ERR = {"error_validation_mean": "validation", "error_in_band_mean": "in-band", "error_out_of_band_mean": "out-of-band",
+       "error_noise_mean": "noise", "error_point_loads_mean": "point loads", "operator_error_mean": "operator"}
+table(summary, columns={"label": "model", "params": "P", "lr": "lr", "init_scale": "init", "schedule": "schedule",
+                        **ERR},
+      formats={"lr": "g", "init_scale": "g", **{k: ".2e" for k in ERR}},
+      caption=f"Tuned protocol, n = {n}, K = {K}: chosen knobs and final errors, means over {len(SEEDS)} seeds")
 
 # %% tags=["remove-cell"]
 glue("samples", SAMPLES, display=False)
@@ -218,7 +220,7 @@ for fam, v in sched.items():
 # cheapest DD model whose Schwarz-oracle error is below the global rank-K oracle error
 g_head = by_spec[GlobalSpec(K).label]
 d_head = by_spec[ex.cheapest_dd_beating_global(n, K, dd_specs).label]
-best = {fam: by_spec[ex.class_best(table, fam, "error_validation_mean")["label"]] for fam in ("global", "dd")}
+best = {fam: by_spec[ex.class_best(summary, fam, "error_validation_mean")["label"]] for fam in ("global", "dd")}
 shown = list({sel.label: sel for sel in (g_head, best["global"], d_head, best["dd"])}.values())
 spread = {}  # decades between the best and the worst finite validation error over the grid
 for sel in results:
@@ -364,9 +366,9 @@ glue("mid_target", target, display=False)
 # %% tags=["remove-output"]
 gfront = apx.global_frontier(n, np.unique(np.round(np.geomspace(1, max(GLOBAL_RANKS) * 2, 20)).astype(int)))
 dd_fronts = [apx.dd_frontier(n, N, DD_DELTA) for N in DD_NS]
-labels = list(table["label"])
+labels = list(summary["label"])
 highlight = (labels.index(g_head.label), labels.index(d_head.label))
-fig = plot.pareto_figure(table, gfront, dd_fronts, highlight)
+fig = plot.pareto_figure(summary, gfront, dd_fronts, highlight)
 fig_rec.save(fig, "F7", "pareto", numbers=dict(headline=head, n=n, K=K, epochs=EPOCHS, seeds=len(SEEDS)))
 plt.close(fig)
 
@@ -423,13 +425,12 @@ metrics = ("error_in_band", "error_out_of_band", "error_noise", "error_point_loa
 names = {"error_in_band": "in-band test error", "error_out_of_band": "out-of-band test error",
          "error_noise": "white-noise test error", "error_point_loads": "point-load test error",
          "operator_error": "operator error"}
-claim2 = cl.accuracy(table, metrics)
-claim3 = {m: cl.fewer_parameters(table, m) for m in ("error_in_band", "operator_error")}
-print(f"{'measure':24s} {'best global':>10s} {'(model)':24s} {'best DD':>10s} {'(model)':24s} {'winner':>7s} "
-      f"{'seed ranges':>12s}")
-for r in claim2:
-    print(f"{names[r['metric']]:24s} {r['global']:10.2e} {r['global_label']:24s} {r['dd']:10.2e} "
-          f"{r['dd_label']:24s} {r['winner']:>7s} {'disjoint' if r['separated'] else 'overlap':>12s}")
+claim2 = cl.accuracy(summary, metrics)
+claim3 = {m: cl.fewer_parameters(summary, m) for m in ("error_in_band", "operator_error")}
+table([{**r, "metric": names[r["metric"]], "ranges": "disjoint" if r["separated"] else "overlap"} for r in claim2],
+      columns={"metric": "measure", "global": "best global", "global_label": "(model)", "dd": "best DD",
+               "dd_label": "(model)", "winner": "more accurate", "ranges": "seed ranges"},
+      formats={"global": ".2e", "dd": ".2e"}, caption="The most accurate model of each class, seed means")
 
 # %% tags=["remove-cell"]
 wins = {fam: [names[r["metric"]] for r in claim2 if r["winner"] == fam] for fam in ("dd", "global")}
@@ -444,13 +445,13 @@ for m, r in claim3.items():
     glue(f"c3_{m}_dd", f"{r['dd_label']} ({r['dd_value']:.2g} with {r['dd_params']} parameters)" if r["holds"] else
          "no DD model of the sweep", display=False)
     glue(f"c3_{m}_ratio", r["ratio"] if r["holds"] else float("nan"), display=False)
-ratios = [mt["ratio"] for mt in ex.cheaper_dd_matches(table, "error_in_band_mean") if mt["dd"] is not None]
+ratios = [mt["ratio"] for mt in ex.cheaper_dd_matches(summary, "error_in_band_mean") if mt["dd"] is not None]
 glue("n_global_matched", len(ratios), display=False)
 oracle_d = float(apx.dd_best_error(n, d_head.spec.N, [d_head.spec.local_rank])[0])
 oracle_g = float(apx.global_best_error(n, [K])[0])
 glue("head_dd_oracle_ratio", head["operator_error_dd"] / oracle_d, display=False)
 glue("head_g_oracle_ratio", head["operator_error_global"] / oracle_g, display=False)
-min_oob = float(table["error_out_of_band_mean"].min())
+min_oob = float(summary["error_out_of_band_mean"].min())
 glue("oob_verdict", "No trained model predicts the out-of-band modes better than predicting zero" if min_oob >= 1 else
      "No trained model predicts the out-of-band modes accurately" if min_oob > 0.1 else
      "Some trained models predict the out-of-band modes", display=False)

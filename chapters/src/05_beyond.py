@@ -43,6 +43,7 @@ import time
 
 import numpy as np
 import matplotlib.pyplot as plt
+from IPython.display import display
 from myst_nb import glue
 
 from ddlib import ablations as abl
@@ -55,6 +56,7 @@ from ddlib.attention import GlobalAttention, configure_threads
 from ddlib.data import make_dataset
 from ddlib.figures import FigureRecorder
 from ddlib.models import DDSpec, GlobalSpec
+from ddlib.tables import table
 from ddlib.training import TrainConfig
 from ddlib.plotting import use_style
 from ddlib.plotting.generalisation import ablation_figure, generalisation_figure, regime_map_figure, slice_figure
@@ -114,15 +116,18 @@ noise_test = {"noise": make_dataset("noise", n, SAMPLES, K, SEED)}
 eckart_young = gen.set_errors(GlobalAttention(n, GLOBAL_RANK, init="svd"), noise_test, names=("noise",))["noise"]
 by_samples = {S: ex.tuned_comparison([gen_specs[0]], base.replace(data="noise", samples=S), GRID, [SEED])[0]
               .runs[0].final["error_noise"] for S in NOISE_SAMPLES}
-print(f"{'model':24s} {'trained on':10s} {'P':>6s} {'e_k in band':>12s} {'e_k K+1..2K':>12s} "
-      f"{'in-band':>9s} {'out-band':>9s} {'noise':>9s} {'points':>9s}")
-for r in study["runs"]:
-    s = r["sets"]
-    print(f"{r['label']:24s} {r['training']:10s} {r['params']:6d} {r['in_band_mode_error']:12.2e} "
-          f"{r['out_band_mode_error']:12.2e} {s['in_band']:9.2e} {s['out_of_band']:9.2e} {s['noise']:9.2e} "
-          f"{s['point_loads']:9.2e}")
-print(f"\nwhite-noise test error of {g_label}: Eckart-Young {eckart_young:.3f}; trained on noise with "
-      + ", ".join(f"{S} samples: {v:.3f}" for S, v in by_samples.items()))
+SETS = {"in_band": "in-band", "out_of_band": "out-of-band", "noise": "noise", "point_loads": "point loads"}
+display(table([{"label": r["label"], "training": r["training"], "params": r["params"],
+                "modes_in": r["in_band_mode_error"], "modes_out": r["out_band_mode_error"], **r["sets"]}
+               for r in study["runs"]],
+              columns={"label": "model", "training": "trained on", "params": "P", "modes_in": "mean e_k, k ≤ K",
+                       "modes_out": "mean e_k, K < k ≤ 2K", **SETS},
+              formats={k: ".2e" for k in ("modes_in", "modes_out", *SETS)},
+              caption="Per-mode and per-set errors (first seed)"))
+table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
+      + [{"operator": f"{g_label} trained on {S} noise samples", "noise": v} for S, v in by_samples.items()],
+      columns={"operator": "operator", "noise": "white-noise test error"}, formats={"noise": ".3f"},
+      caption="The noise-to-solution map: best possible against trained")
 
 # %% tags=["remove-cell"]
 glue("g_rank", GLOBAL_RANK, display=False)
@@ -210,12 +215,12 @@ t0 = time.perf_counter()
 specs = abl.ablation_specs(n, DD_N, DD_DELTA, DD_RANK)
 rows = abl.run_ablations(specs, base.replace(epochs=ABL_EPOCHS, eval_points=4), GRID, ABL_SEEDS)
 abl_seconds = time.perf_counter() - t0
-print(f"{'configuration':18s} {'P':>6s} {'lr':>6s} {'init':>6s} {'in-band':>9s} {'out-band':>9s} {'noise':>9s} "
-      f"{'points':>9s} {'operator':>9s}")
-for r in rows:
-    print(f"{r['label']:18s} {r['params']:6d} {r['lr']:6.0e} {r['init_scale']:6.0e} {r['error_in_band_mean']:9.2e} "
-          f"{r['error_out_of_band_mean']:9.2e} {r['error_noise_mean']:9.2e} {r['error_point_loads_mean']:9.2e} "
-          f"{r['operator_error_mean']:9.2e}")
+ERR = {f"{m}_mean": name for m, name in (("error_in_band", "in-band"), ("error_out_of_band", "out-of-band"),
+                                          ("error_noise", "noise"), ("error_point_loads", "point loads"),
+                                          ("operator_error", "operator"))}
+table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_scale": "init", **ERR},
+      formats={"lr": "g", "init_scale": "g", **{k: ".2e" for k in ERR}},
+      caption=f"Ablations, means over {len(ABL_SEEDS)} seed(s)")
 
 # %% tags=["remove-cell"]
 glue("abl_delta", DD_DELTA, display=False)
@@ -323,11 +328,13 @@ for reg in regimes:
     matches += [rg.cheapest_match(res, m) for m in ("operator_error", "error_in_band")]
     mechanisms.append(rg.mechanism(res, map_base))
 map_seconds = time.perf_counter() - t0
-print(f"{'regime':34s} {'best global (op.)':>26s} {'best DD (op.)':>26s} {'component':>13s} {'DD limit':>14s} "
-      f"{'global limit':>14s}")
-for reg, mech in zip(regimes, mechanisms):
-    print(f"{reg.short():34s} {mech['global_error']:9.2e} {mech['global_label']:>16s} {mech['dd_error']:9.2e} "
-          f"{mech['dd_label']:>16s} {mech['component']:>13s} {mech['dd_limit']:>14s} {mech['global_limit']:>14s}")
+table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, mechanisms)],
+      columns={"regime": "regime", "global_error": "best global", "global_label": "(model)", "dd_error": "best DD",
+               "dd_label": "(model)", "coarse_only_error": "coarse only", "component": "does the work",
+               "dd_limit": "DD limited by", "global_limit": "global limited by"},
+      formats={k: ".2e" for k in ("global_error", "dd_error", "coarse_only_error")},
+      caption="Operator error per regime (seed means): the best model of each class, the coarse-only ablation, "
+              "and the binding limits")
 
 # %% tags=["remove-cell"]
 for key, v in {"n_base": n, "N_base": DD_N, "K_base": K, "S_base": SAMPLES, "map_H": MAP_H,
