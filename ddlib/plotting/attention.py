@@ -146,23 +146,22 @@ def learned_operators_figure(Ainv, M_dd, M_global, block_learned, block_exact, l
 
 
 def sensitivity_figure(selections, grid: dict):
-    """F13: each model's final validation error over the knob grid (one heat map per model and schedule), the chosen
-    point boxed. ``selections`` are :class:`ddlib.experiments.Selection` (their ``grid`` rows)."""
+    """F13: each model's final validation error over the knob grid (one heat map per model and schedule, one colour
+    scale per model), the chosen point boxed, diverged runs blank. ``selections`` are
+    :class:`ddlib.experiments.Selection` (their ``grid`` rows)."""
     lrs, inits = sorted(grid["lr"]), sorted(grid["init_scale"])
     schedules = list(grid.get("schedule", [None]))
     rows, cols = len(selections), len(schedules)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.9 * cols + 0.8, 2.1 * rows), squeeze=False)
-    vals = [r["error_validation"] for s in selections for r in s.grid if np.isfinite(r["error_validation"])]
-    lo, hi = np.log10(min(vals)), np.log10(max(vals))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.9 * cols + 1.2, 2.1 * rows), squeeze=False)
     for i, sel in enumerate(selections):
+        vals = np.log10([r["error_validation"] for r in sel.grid if np.isfinite(r["error_validation"])])
         for j, sched in enumerate(schedules):
             Z = np.full((len(inits), len(lrs)), np.nan)
             for r in sel.grid:
-                if sched is None or r.get("schedule") == sched:
-                    Z[inits.index(r["init_scale"]), lrs.index(r["lr"])] = np.log10(r["error_validation"]) \
-                        if np.isfinite(r["error_validation"]) else np.nan
+                if (sched is None or r.get("schedule") == sched) and np.isfinite(r["error_validation"]):
+                    Z[inits.index(r["init_scale"]), lrs.index(r["lr"])] = np.log10(r["error_validation"])
             ax = axes[i, j]
-            im = ax.imshow(Z, origin="lower", cmap="viridis_r", vmin=lo, vmax=hi, aspect="auto")
+            im = ax.imshow(Z, origin="lower", cmap="viridis_r", vmin=vals.min(), vmax=vals.max(), aspect="auto")
             if sched is None or sel.chosen.get("schedule") == sched:
                 ax.add_patch(plt.Rectangle((lrs.index(sel.chosen["lr"]) - 0.5, inits.index(sel.chosen["init_scale"])
                                             - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
@@ -174,7 +173,7 @@ def sensitivity_figure(selections, grid: dict):
                 ax.set_xlabel("learning rate")
             if j == 0:
                 ax.set_ylabel("initial scale")
-    fig.colorbar(im, ax=axes, shrink=0.6, label=r"$\log_{10}$ final validation error (diverged: blank)")
+        fig.colorbar(im, ax=list(axes[i]), shrink=0.9, label=r"$\log_{10}$ validation error")
     return fig
 
 

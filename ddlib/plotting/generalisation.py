@@ -147,10 +147,12 @@ _METRIC_NAME = {"error_in_band": "in-band", "error_out_of_band": "out-of-band", 
 
 def regime_map_figure(rows: list[dict], metrics, base: dict):
     """F15: per axis (columns) and metric (rows), the best global and the best DD model within the smallest and the
-    largest parameter budget (dashed and solid; bars: seed range) against the axis value; the base regime is part
-    of every axis. ``rows`` are :func:`ddlib.regimes.budget_rows` records, ``base`` the base regime's record."""
+    largest parameter budget, both multiples of ``n`` (dashed and solid; bars: seed range), against the axis value;
+    the base regime is part of every axis. ``rows`` are :func:`ddlib.regimes.budget_rows` records, ``base`` the base
+    regime's record."""
     axes_present = [a for a in _AXIS_X if any(r["axis"] == a for r in rows)]
-    budgets = sorted({r["params_budget"] for r in rows})
+    factor = lambda r: int(round(r["params_budget"] / r["n"]))  # noqa: E731  (budgets are multiples of n)
+    budgets = sorted({factor(r) for r in rows})
     fig, axes = plt.subplots(len(metrics), len(axes_present), figsize=(2.3 * len(axes_present), 2.0 * len(metrics)),
                              squeeze=False, sharey="row")
     for j, axis in enumerate(axes_present):
@@ -163,14 +165,14 @@ def regime_map_figure(rows: list[dict], metrics, base: dict):
             ax = axes[i, j]
             for fam, color in (("global", COLORS["global"]), ("dd", COLORS["dd"])):
                 for b, ls in ((budgets[0], "--"), (budgets[-1], "-")):
-                    sel = {r[key]: r for r in pts if r["metric"] == metric and r["params_budget"] == b}
+                    sel = {r[key]: r for r in pts if r["metric"] == metric and factor(r) == b}
                     xv = [x for x in xs if x in sel and np.isfinite(sel[x][f"best_{fam}"])]
                     y = np.array([sel[x][f"best_{fam}"] for x in xv])
                     lo = y - np.array([sel[x][f"best_{fam}_min"] for x in xv])
                     hi = np.array([sel[x][f"best_{fam}_max"] for x in xv]) - y
                     pos = [xs.index(x) for x in xv]
                     ax.errorbar(pos, y, yerr=[lo, hi], fmt="o" + ls, ms=3, lw=1, capsize=1.5, color=color,
-                                label=f"{fam}, P ≤ {b}" if (i, j) == (0, 0) else None)
+                                label=f"{fam}, P ≤ {b}n" if (i, j) == (0, 0) else None)
             ax.set_yscale("log")
             ax.set_xticks(range(len(xs)), [str(x) for x in xs], fontsize=6)
             if i == len(metrics) - 1:
