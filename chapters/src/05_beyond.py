@@ -383,6 +383,10 @@ for cls in ("dd", "global"):
 trap = [r.short() for r, m in zip(regimes, mechanisms) if r.N - 1 > r.K and m["dd_limit"] == "data"
         and m["dd_off_span"] > 2 * m["dd_on_span"]]
 glue("dd_trap_regimes", _say(trap), display=False)
+lost = set(cmap["accurate"]["operator_error"]["fails"])
+glue("lost_why", _say([f"{r.short()}: the best DD model is limited by {m['dd_limit']}, the best global one by "
+                       f"{m['global_limit']}" for r, m in zip(regimes, mechanisms) if r.short() in lost]),
+     display=False)
 
 # %% [markdown]
 # ```{figure} ../figures/F15_regime_map.png
@@ -446,4 +450,4 @@ plt.close(fig)
 # {glue:text}`global_limit_data`, by optimisation in {glue:text}`global_limit_optimisation` and by its
 # expressiveness in {glue:text}`global_limit_expressiveness`. When $N - 1$ exceeds the data's span the coarse block
 # itself is no longer determined by the data and DD attention falls into the data trap as well (here:
-# {glue:text}`dd_trap_regimes`).
+# {glue:text}`dd_trap_regimes`). Where DD attention loses in the operator norm: {glue:text}`lost_why`.
