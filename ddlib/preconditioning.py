@@ -40,12 +40,14 @@ from scipy.sparse.linalg import LinearOperator
 
 from ._validate import check_choice, check_int, check_positive
 from .attention import DDAttention
-from .decomposition import Decomposition
+from .data import make_dataset
+from .decomposition import Decomposition, element_decomposition
+from .experiments import grid_points, tuned_comparison
 from .krylov import chebyshev_iterations, condition_estimate, dense_spectrum, pcg
 from .models import DDSpec, GlobalSpec
 from .problem import eigenvalues, grid, laplacian_1d
 from .schwarz import SchwarzPreconditioner, schwarz_preconditioner
-from .training import TrainConfig, train
+from .training import TrainConfig, predict, squared_norms, train
 
 __all__ = [
     "learned_preconditioner",
@@ -64,6 +66,11 @@ __all__ = [
     "stored_numbers",
     "apply_seconds",
     "shared_study",
+    "rank_study",
+    "LOSS_VARIANTS",
+    "compare_losses",
+    "probe_error",
+    "outlier_sensitivity",
 ]
 
 #: The preconditioners compared by :func:`pcg_study`, in the order of the F11 rows.
@@ -291,24 +298,51 @@ def preconditioner_config(m: int = 32, delta: int = 1, local_rank: int = 4, *, n
                        eval_points=eval_points)
 
 
-def truncated_oracle(dec: Decomposition, local_rank: int, omega: float = 0.5) -> DDAttention:
+def truncated_oracle(dec: Decomposition, local_rank: int, omega: float = 0.5, *,
+                     corrected: bool = False) -> DDAttention:
     r"""The theory's member of the class at rank ``r``: the exact coarse level, the best rank-``r`` part of every
     element inverse and a fixed Jacobi term,
 
-    .. math::  M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T\,[A_E^{-1}]_r\,R_E + \omega\,\tfrac{h^2}{2}\,I,
+    .. math::  M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T\,V_r(\Lambda_r^{-1} - s\,c\,I)V_r^T\,R_E + c\,I,
+               \qquad c = \omega\,\tfrac{h^2}{2},
 
-    :math:`[A_E^{-1}]_r` the eigenvectors of the ``r`` smallest eigenvalues of :math:`A_E` (the element's
-    Dirichlet matrix, :math:`m - 1` nodes) with their inverse eigenvalues. It is a shared, tied DD attention
-    (``init="schwarz"``, ``local_inverse="element"``: every element lies inside its subdomain), built at ``N = 4``
-    and transferred to ``dec`` (:meth:`DDAttention.transfer_to`), so it costs :math:`O(n)` at any ``n``.
+    :math:`V_r, \Lambda_r` the eigenvectors and eigenvalues of the ``r`` smallest eigenvalues of :math:`A_E` (the
+    element's Dirichlet matrix, :math:`m - 1` nodes), :math:`s = 0` (:math:`[A_E^{-1}]_r`), or :math:`s = 1` with
+    ``corrected`` (the Jacobi term taken off the kept modes, so that :math:`M_rA` is the identity on them when the
+    levels decouple; entries :math:`\lambda^{-1} - c` clipped at 0). It is a shared, tied DD attention (every element
+    lies inside its subdomain) built at ``N = 4`` and transferred to ``dec`` (:meth:`DDAttention.transfer_to`), so it
+    costs :math:`O(n)` at any ``n``.
     """
     if not isinstance(dec, Decomposition):
         raise ValueError(f"dec must be a ddlib.decomposition.Decomposition; got {type(dec).__name__}")
     small = Decomposition(4 * dec.m - 1, 4, dec.delta)
-    model = DDAttention(small, check_int("local_rank", local_rank, low=1, high=small.n_max), symmetric=True,
-                        shared=True, coarse_inverse="galerkin", init="schwarz", local_inverse="element",
-                        diagonal="jacobi", omega=check_positive("omega", omega))
+    r = check_int("local_rank", local_rank, low=1, high=small.n_max)
+    model = DDAttention(small, r, symmetric=True, shared=True, coarse_inverse="galerkin", init="schwarz",
+                        local_inverse="element", diagonal="jacobi", omega=check_positive("omega", omega))
+    if corrected:
+        _correct_oracle(model)
     return model.transfer_to(dec) if dec.N != small.N else model
+
+
+def _correct_oracle(model: DDAttention) -> None:
+    r"""Set the factors of a shared element oracle (``N = 4``) to :math:`V_r(\Lambda_r^{-1} - c)_+^{1/2}`, weighted
+    and scaled as :meth:`DDAttention._schwarz_local` does (subdomains 0, 1 and 3 hold the three distinct blocks)."""
+    dec, r = model.decomposition, model.local_rank
+    A = laplacian_1d(dec.n).toarray()
+    c = model.omega * model.h**2 / 2
+    wl, _ = dec.padded_weights(model.partition, model.weighting)
+    blocks = {}
+    for i, nodes in zip((0, 1, dec.N - 1), (element_decomposition(dec.n, dec.N)[j] for j in (0, 1, dec.N - 1))):
+        lam, V = np.linalg.eigh(A[np.ix_(nodes, nodes)])
+        k = min(r, lam.size)
+        K = np.zeros((dec.n_max, r))
+        loc = nodes - dec.bounds[i, 0]
+        K[loc, :k] = V[:, :k] * np.sqrt(np.maximum(1 / lam[:k] - c, 0) / (model.h * model.local_scale))
+        K[loc] /= wl[i, loc, None]
+        blocks[i] = torch.as_tensor(K, dtype=model.dtype)
+    with torch.no_grad():
+        model.K.copy_(blocks[1])
+        model.K_edge.copy_(torch.stack([blocks[0], blocks[dec.N - 1]]))
 
 
 def kappa_lower_bound(m: int, local_rank: int) -> float:
@@ -462,3 +496,138 @@ def shared_study(model: DDAttention | None, ns, *, m: int = 32, delta: int = 1, 
                        apply_seconds=apply_seconds(M, n), N=dec.N)
             rows.append(row)
     return rows
+
+
+def rank_study(models: dict, n: int, *, m: int = 32, delta: int = 1, omega: float = 0.5, seed: int = 0,
+               rtol: float = 1e-8, dense_max: int = 511) -> list[dict]:
+    r"""PCG at one grid size ``n`` against the local rank: for every ``r -> model`` in ``models`` (trained shared
+    operators) the row of the trained operator and of :func:`truncated_oracle` at rank ``r``, and one row of two-level
+    additive Schwarz; the row keys of :func:`shared_study`."""
+    n, m = check_int("n", n, low=3), check_int("m", m, low=2)
+    if (n + 1) % m or (n + 1) // m < 4:
+        raise ValueError(f"n must satisfy (n + 1) % m == 0 with at least 4 subdomains for m = {m}; got n = {n}")
+    dec = Decomposition(n, (n + 1) // m, delta)
+    A = laplacian_1d(n)
+    b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(n)
+    rows = []
+
+    def add(name, M, stored, rank):
+        row = pcg_row(A, M, b, n=n, preconditioner=name, rtol=rtol, dense_max=dense_max)
+        row.update(local_rank=int(rank), stored=int(stored), stored_per_node=stored / n,
+                   apply_seconds=apply_seconds(M, n), N=dec.N)
+        rows.append(row)
+
+    S = schwarz_preconditioner(dec, A, weighting="none", coarse="hat")
+    add("as2", S, stored_numbers(S), dec.n_max)
+    for r, model in sorted(models.items()):
+        orc = truncated_oracle(dec, r, omega)
+        add("oracle", learned_preconditioner(orc), stored_numbers(orc), r)
+        mod = model.transfer_to(dec) if model.decomposition.n != n else model
+        add("learned_dd_shared", learned_preconditioner(mod), stored_numbers(mod), mod.local_rank)
+    return rows
+
+
+#: The training targets :func:`compare_losses` measures: ``(data, loss, solver, steps)``, ``None`` steps meaning the
+#: ``solver_steps`` of the base configuration.
+LOSS_VARIANTS = {
+    "frobenius_l2": ("probes", "l2", "richardson", 1),
+    "frobenius_energy": ("energy_probes", "energy", "richardson", 1),
+    "richardson": ("energy_probes", "energy", "richardson", None),
+    "pcg": ("energy_probes", "energy", "pcg", None),
+    "steepest_descent": ("energy_probes", "energy", "steepest_descent", None),
+}
+
+
+def compare_losses(base: TrainConfig, grid: dict, seeds=(0,), *, ns=(), names=tuple(LOSS_VARIANTS), m: int = 32,
+                   workers: int | None = None) -> list[dict]:
+    r"""Train the model of ``base`` for each training target of :data:`LOSS_VARIANTS` by the tuned protocol
+    (:func:`ddlib.experiments.tuned_comparison`: the same ``grid`` and seeds, knobs chosen on each target's own
+    validation error) and measure the trained operators as preconditioners.
+
+    ``"frobenius_l2"`` (white probes, Euclidean loss) estimates :math:`\|I - M_\theta A\|_F^2/n`,
+    ``"frobenius_energy"`` :math:`\frac1n\sum_i(1-\mu_i)^2`, ``"richardson"`` :math:`\frac1n\sum_i(1-\mu_i)^{2k}`, and
+    ``"pcg"``/``"steepest_descent"`` the energy error after ``k`` steps of those methods.
+
+    Returns one dict per target: ``name``, ``chosen`` knobs (None if every grid point diverged), ``diverged`` (grid
+    points that diverged), ``selection`` (the :class:`ddlib.experiments.Selection` or None), and for each ``n`` in
+    ``ns`` (the training ``n`` first) ``kappa_<n>``, ``iterations_<n>`` (NaN when nothing trained).
+    """
+    out = []
+    for name in names:
+        data, loss, solver, steps = LOSS_VARIANTS[check_choice("names[i]", name, tuple(LOSS_VARIANTS))]
+        cfg = base.replace(data=data, loss=loss, solver=solver, solver_steps=steps or base.solver_steps)
+        row = {"name": name, "chosen": None, "selection": None}
+        try:
+            sel = tuned_comparison([cfg.model], cfg, grid, seeds, workers=workers)[0]
+        except ValueError:  # every grid point diverged
+            sel = None
+        row["diverged"] = len(grid_points(grid)) if sel is None else int(sum(g["diverged"] for g in sel.grid))
+        if sel is not None:
+            row.update(chosen=sel.chosen, selection=sel)
+        for n in ns:
+            key = (f"kappa_{n}", f"iterations_{n}")
+            if sel is None:
+                row.update(dict.fromkeys(key, float("nan")))
+                continue
+            r = shared_study(sel.runs[0].model, [n], m=m, delta=sel.runs[0].model.decomposition.delta,
+                             names=("learned_dd_shared",))[0]
+            row.update({key[0]: r["kappa"], key[1]: r["iterations"]})
+        out.append(row)
+    return out
+
+
+
+def probe_error(model: torch.nn.Module, config: TrainConfig) -> float:
+    r"""The validation error of ``config`` for any ``model`` at ``config.n``: the mean over the validation probes of
+    :math:`\|x_k - u\|/\|u\|` in the norm of the loss, :math:`x_k` the prediction of
+    :func:`ddlib.training.predict` (``config.solver_steps`` steps of ``config.solver``). For a trained model it is the
+    ``error_validation`` the tuned protocol selects on; for an oracle it says how far the training got from it."""
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
+    d = make_dataset("validation", config.n, config.validation_samples, config.K, config.seed, config.decay,
+                     training=config.data)
+    F, U = (torch.as_tensor(np.ascontiguousarray(a.T)) for a in (d.f, d.u))
+    with torch.no_grad():
+        R = predict(model, F, config.solver_steps, config.solver) - U
+        return float((squared_norms(R, config.loss) / squared_norms(U, config.loss)).sqrt().mean())
+
+
+class _WithOutliers(torch.nn.Module):
+    r""":math:`M + V\,\mathrm{diag}(s)\,V^T`: a model with a few added symmetric positive directions."""
+
+    def __init__(self, model: torch.nn.Module, V: torch.Tensor, s: torch.Tensor):
+        super().__init__()
+        self.model, self.V, self.s = model, V, s
+        self.n = model.n
+
+    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
+        return self.model.apply_columns(F) + self.V @ (self.s[:, None] * (self.V.T @ F))
+
+
+def outlier_sensitivity(model: DDAttention, config: TrainConfig, *, count: int = 3, weight: float = 100.0,
+                        seed: int = 0) -> dict:
+    r"""What the steepest-descent and the PCG training targets see of a few outlying eigenvalues.
+
+    Adds ``count`` random orthonormal directions :math:`V` (seeded) with weight ``weight`` times the Jacobi scale,
+    :math:`M' = M + w\,\omega\tfrac{h^2}{2}VV^T` (still SPD), and returns ``kappa`` and ``kappa_outliers`` (dense, at
+    ``config.n``) and, for ``solver`` in ``("steepest_descent", "pcg")``, ``<solver>`` and ``<solver>_outliers``:
+    :func:`probe_error` with ``config.solver_steps`` steps of that solver. CG removes a few outlying eigenvalues in
+    a few steps, so its error hardly moves while :math:`\kappa` grows; steepest descent's rate is set by
+    :math:`\kappa`.
+    """
+    n = model.n
+    count, weight = check_int("count", count, low=1, high=n), check_positive("weight", weight)
+    g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
+    V, _ = torch.linalg.qr(torch.randn(n, count, generator=g, dtype=torch.float64))
+    s = torch.full((count,), weight * model.omega_value() * model.h**2 / 2, dtype=torch.float64)
+    bent = _WithOutliers(model, V, s)
+    A = laplacian_1d(n)
+    out = {}
+    for tag, op in (("", model), ("_outliers", bent)):
+        with torch.no_grad():
+            Md = op.apply_columns(torch.eye(n, dtype=torch.float64)).numpy()
+        ev = dense_spectrum(A, 0.5 * (Md + Md.T))
+        out[f"kappa{tag}"] = float(ev[-1] / ev[0])
+        for solver in ("steepest_descent", "pcg"):
+            out[f"{solver}{tag}"] = probe_error(op, config.replace(solver=solver))
+    return out
