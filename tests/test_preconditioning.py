@@ -11,9 +11,10 @@ from ddlib.data import make_dataset
 from ddlib.decomposition import Decomposition
 from ddlib.krylov import chebyshev_iterations, dense_spectrum, pcg
 from ddlib.models import DDSpec
-from ddlib.preconditioning import (SHARED_PRECONDITIONERS, band_oracle_kappa, growth, kappa_lower_bound,
-                                   kappa_upper_bound, learned_preconditioner, pcg_row, pcg_study,
-                                   preconditioner_config, rank_theory, shared_spec, shared_study, truncated_oracle)
+from ddlib.preconditioning import (SHARED_PRECONDITIONERS, band_oracle_kappa, compare_losses, growth,
+                                   kappa_lower_bound, kappa_upper_bound, learned_preconditioner,
+                                   outlier_sensitivity, pcg_row, pcg_study, preconditioner_config, probe_error,
+                                   rank_study, rank_theory, shared_spec, shared_study, truncated_oracle)
 from ddlib.problem import eigenvalues, eigenvectors, grid, inverse, laplacian_1d
 from ddlib.training import TrainConfig, predict, run_key, squared_norms, train
 
@@ -381,3 +382,45 @@ def test_trained_shared_preconditioner_keeps_iterations_bounded(tmp_path, monkey
     last = next(x for x in rows if x["n"] == ns[-1] and x["preconditioner"] == "learned_dd_shared")
     assert last["iterations"] <= 1.5 * predicted
     assert last["kappa"] >= kappa_lower_bound(m, r) * (1 - 1e-6)  # no member of the class beats the bound
+
+
+def test_corrected_oracle_takes_the_jacobi_term_off_its_kept_modes():
+    """corrected=True: the element blocks are V_r (Lambda_r^{-1} - c) V_r^T, so at full element rank M is A^{-1}
+    plus c on the coarse nodes only, and PCG needs at most a few steps; its validation error is far below the plain
+    oracle's."""
+    m, omega = 8, 0.5
+    dec = Decomposition(4 * m - 1, 4, 1)
+    A = laplacian_1d(dec.n).toarray()
+    c = omega * dec.h**2 / 2
+    coarse_nodes = np.arange(m - 1, dec.n, m)
+    want = np.linalg.inv(A)
+    want[coarse_nodes, coarse_nodes] += c
+    got = truncated_oracle(dec, m - 1, omega, corrected=True).dense().numpy()
+    assert np.abs(got - want).max() <= 1e-12 * np.abs(want).max()
+    cfg = preconditioner_config(m, 1, m - 1, n_train=dec.n, samples=4, validation_samples=8)
+    plain, corr = (probe_error(truncated_oracle(dec, m - 1, omega, corrected=k), cfg) for k in (False, True))
+    assert corr < 1e-2 * plain
+
+
+def test_outliers_move_the_steepest_descent_loss_more_than_the_pcg_loss():
+    dec = Decomposition(63, 4, 1)
+    cfg = preconditioner_config(16, 1, 4, n_train=63, samples=4, validation_samples=16)
+    s = outlier_sensitivity(truncated_oracle(dec, 4), cfg, count=2, weight=100.0)
+    assert s["kappa_outliers"] > 10 * s["kappa"]
+    assert s["steepest_descent_outliers"] / s["steepest_descent"] > 2 * s["pcg_outliers"] / s["pcg"] > 1
+
+
+def test_rank_study_and_compare_losses_rows(tmp_path, monkeypatch):
+    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+    base = preconditioner_config(16, 1, 2, n_train=63, samples=8, validation_samples=8, epochs=5, steps=2)
+    model = train(base).model
+    rows = rank_study({2: model}, 127, m=16)
+    assert [(r["preconditioner"], r["local_rank"]) for r in rows] == [("as2", 18), ("oracle", 2),
+                                                                      ("learned_dd_shared", 2)]
+    out = compare_losses(base, {"lr": [1e-2], "init_scale": [0.03]}, ns=[63], m=16, workers=1,
+                         names=("frobenius_l2", "pcg"))
+    assert [o["name"] for o in out] == ["frobenius_l2", "pcg"]
+    for o in out:
+        assert o["chosen"] == {"lr": 1e-2, "init_scale": 0.03} and o["diverged"] == 0
+        assert o["kappa_63"] >= 1 and o["iterations_63"] > 0
+    assert out[0]["selection"].runs[0].config.data == "probes" and out[1]["selection"].runs[0].config.solver == "pcg"
