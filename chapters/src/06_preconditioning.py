@@ -128,6 +128,7 @@ for key, value in dict(old_init=OLD_INIT, old_ka_lo=by_old[(old_lo, "learned_dd"
                        old_train_hi=by_old[(old_hi, "learned_dd")]["train_seconds"]).items():
     gl(key, float(value))
 gl_exp("old_it_exp", g_old["endpoint_exponent"])
+gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= 0.1 else "grow")
 
 # %% [markdown]
 # The per-$n$ operator needs {glue:text}`old_it_lo:.0f` iterations at $n$ = {glue:text}`old_lo` and
@@ -327,6 +328,7 @@ bounded = g["learned_dd_shared"]["endpoint_exponent"] <= 0.1
 within = learned_hi["iterations"] <= 1.5 * t_head["iterations_predicted"]
 gl("bounded_text", "stay bounded" if bounded else "do not stay bounded")
 gl("within_text", "within" if within else "not within")
+gl("within_intro", "at most" if within else "more than")
 
 # %% [markdown]
 # ```{figure} ../figures/F11_preconditioning.png
