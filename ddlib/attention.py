@@ -68,6 +68,7 @@ True
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -85,6 +86,7 @@ __all__ = [
     "WEIGHTINGS",
     "LOCAL_INVERSES",
     "COARSE_INVERSES",
+    "DIAGONALS",
     "BandedLowRank",
     "banded_lowrank_parameter_count",
     "reference_apply",
@@ -100,6 +102,9 @@ __all__ = [
 LOCAL_INVERSES = ("element", "subdomain")
 #: Names accepted by ``DDAttention(coarse_inverse=...)``: a learned coarse block, or the fixed Galerkin inverse.
 COARSE_INVERSES = ("learned", "galerkin")
+#: Names accepted by ``DDAttention(diagonal=...)``: no diagonal term, a fixed damped Jacobi term
+#: :math:`\omega\,h^2/2\,I`, or the same with a learned :math:`\omega = e^{\theta}`.
+DIAGONALS = ("none", "jacobi", "learned")
 
 
 def configure_threads(default: int | None = None) -> int:
@@ -126,7 +131,7 @@ def global_parameter_count(n: int, rank: int, *, symmetric: bool = False) -> int
 
 def dd_parameter_count(n: int, N: int, delta: int, local_rank: int, coarse_rank: int | None = None,
                        N0: int | None = None, *, symmetric: bool = False, shared: bool = False,
-                       learned_coarse: bool = True) -> int:
+                       learned_coarse: bool = True, learned_diagonal: bool = False) -> int:
     r"""Parameters of :class:`DDAttention`: :math:`c\,(r\,S + N_0r_0)` with :math:`c = 2` (``Q`` and ``K``), or
     :math:`c = 1` for tied factors (``symmetric``).
 
@@ -135,7 +140,8 @@ def dd_parameter_count(n: int, N: int, delta: int, local_rank: int, coarse_rank:
     two boundary subdomains their own) :math:`S = (m+\delta) + (m-1+\delta) + (m+2\delta) = 3m + 4\delta - 1`,
     ``m = (n+1)/N``, independent of ``n``. ``N0`` defaults to ``N - 1`` (hat functions), ``coarse_rank`` to ``N0``;
     ``local_rank = 0`` or ``coarse_rank = 0`` switches a level off; ``learned_coarse=False`` (the coarse block fixed
-    to the Galerkin :math:`A_0^{-1}`) has no coarse parameters.
+    to the Galerkin :math:`A_0^{-1}`) has no coarse parameters; ``learned_diagonal`` adds the one scalar
+    :math:`\theta` of a learned diagonal term :math:`e^\theta h^2/2\,I`.
 
     >>> dd_parameter_count(255, 8, 1, 4), dd_parameter_count(255, 8, 1, 4, symmetric=True, shared=True)
     (2250, 445)
@@ -152,7 +158,7 @@ def dd_parameter_count(n: int, N: int, delta: int, local_rank: int, coarse_rank:
     else:
         rows = n + 2 * delta * (N - 1)
     c = 1 if symmetric else 2
-    return c * (r * rows + (N0 * r0 if learned_coarse else 0))
+    return c * (r * rows + (N0 * r0 if learned_coarse else 0)) + (1 if learned_diagonal else 0)
 
 
 def truncated_factors(B: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -258,16 +264,16 @@ class _WindowApply(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, F, Kw, Qc, Qtail, Q0, K0, layer, local, coarse):
+    def forward(ctx, F, Kw, Qc, Qtail, Q0, K0, layer, local, coarse, coarse_scale=None):
         r = Kw.shape[-1] - (2 if coarse else 0)
         ops = {"r": r, "Kw": Kw, "Kt": Kw.transpose(1, 2), "Qc": Qc}
         if Qtail is not None:
             ops["Qtail"] = Qtail
         if coarse:
-            ops["Q0K0"] = (Q0, K0)
+            ops["Q0K0"], ops["coarse_scale"] = (Q0, K0), coarse_scale
         U, T, s = layer._window_forward(F, ops, local, coarse)
         ctx.save_for_backward(F, Kw, Qc, Qtail, Q0, K0, T, s)
-        ctx.layer, ctx.coarse, ctx.r = layer, coarse, r
+        ctx.layer, ctx.coarse, ctx.r, ctx.coarse_scale = layer, coarse, r, coarse_scale
         return U
 
     @staticmethod
@@ -303,12 +309,15 @@ class _WindowApply(torch.autograd.Function):
         dQ0 = dK0 = None
         if ctx.coarse:
             dc = dT[1:, r] + dT[:-1, r + 1]                                 # c_k sat in window k and window k - 1
-            dy = Q0.T @ dc
-            if need[4]:
-                dQ0 = dc @ (K0.T @ s).T
-            if need[5]:
-                dK0 = s @ dy.T
-            ds = K0 @ dy                                                   # s_k = G_{k-1,b} + G_{k,a}
+            if Q0 is None:  # the closed-form Galerkin block is symmetric: ds = scale A_0^{-1} dc / h
+                ds = ctx.layer.galerkin_solve(dc) * ctx.coarse_scale
+            else:
+                dy = Q0.T @ dc
+                if need[4]:
+                    dQ0 = dc @ (K0.T @ s).T
+                if need[5]:
+                    dK0 = s @ dy.T
+                ds = K0 @ dy                                               # s_k = G_{k-1,b} + G_{k,a}
             dT[0, r] = 0
             dT[1:, r] = ds
             dT[:-1, r + 1] = ds
@@ -326,7 +335,7 @@ class _WindowApply(torch.autograd.Function):
                 core[1:, :d] += torch.cat([dX[:1, m:m + d], dX[1:, d + m:]])[:-1]   # right overlap -> block i + 1
                 core[:-1, m - d:] += dX[1:, :d]                                      # left overlap -> block i - 1
             dF = core.view(N * m, B)[:n]
-        return dF, dKw, dQc, dQtail, dQ0, dK0, None, None, None
+        return dF, dKw, dQc, dQtail, dQ0, dK0, None, None, None, None
 
 
 class _Operator(torch.nn.Module):
@@ -481,7 +490,17 @@ class DDAttention(_Operator):
         :math:`H/h`, so a model trained at one ``n`` applies at any other (:meth:`transfer_to`).
     coarse_inverse : {"learned", "galerkin"}
         ``"learned"``: :math:`Q_0, K_0` are parameters; ``"galerkin"``: they are fixed to the truncated
-        eigendecomposition of :math:`A_0^{-1}/h`, :math:`A_0 = \Phi^TA\Phi` (not trained).
+        eigendecomposition of :math:`A_0^{-1}/h`, :math:`A_0 = \Phi^TA\Phi` (not trained). With the hat space and
+        full coarse rank the Galerkin block is applied in closed form in :math:`O(N)` operations and memory
+        (:meth:`galerkin_solve`), never as a dense :math:`N_0\times N_0` matrix.
+    diagonal : {"none", "jacobi", "learned"}
+        Add a damped Jacobi term, :math:`M_\theta^{-1} + \omega\,\mathrm{diag}(A)^{-1} =
+        M_\theta^{-1} + \omega\,\tfrac{h^2}{2}\,I` (:data:`DIAGONALS`): ``"jacobi"`` with the fixed ``omega``,
+        ``"learned"`` with :math:`\omega = e^\theta`, one trainable scalar initialised at ``log(omega)`` (positive for
+        every parameter value, and independent of ``n``). With ``symmetric=True`` the operator is then symmetric
+        positive *definite* for every parameter value. Default ``"none"``: the paper's operator.
+    omega : float
+        The fixed weight of ``"jacobi"``, the initial weight of ``"learned"``; ``omega > 0``.
     init : {"random", "schwarz"}
         Random factors, or truncated factorizations of the classical inverses (see ``local_inverse``).
     local_inverse : {"element", "subdomain"}
@@ -499,7 +518,8 @@ class DDAttention(_Operator):
                  partition: str = "multiplicity", coarse: str = "hat", weighting: str = "sqrt",
                  use_coarse: bool = True, use_local: bool = True, symmetric: bool = False, shared: bool = False,
                  coarse_inverse: str = "learned", init: str = "random", local_inverse: str = "element",
-                 init_scale: float = 0.1, seed: int = 0, device="cpu", dtype=torch.float64):
+                 init_scale: float = 0.1, seed: int = 0, device="cpu", dtype=torch.float64, diagonal: str = "none",
+                 omega: float = 0.5):
         super().__init__()
         if not isinstance(decomposition, Decomposition):
             raise ValueError(f"decomposition must be a ddlib.decomposition.Decomposition; got {type(decomposition)}")
@@ -515,6 +535,8 @@ class DDAttention(_Operator):
         if self.shared and dec.N < 3:
             raise ValueError(f"shared=True needs N >= 3 (an interior subdomain); got N = {dec.N}")
         self.coarse_inverse = check_choice("coarse_inverse", coarse_inverse, COARSE_INVERSES)
+        self.diagonal = check_choice("diagonal", diagonal, DIAGONALS)
+        self.omega = check_positive("omega", omega)
         self.init = check_choice("init", init, ("random", "schwarz"))
         self.local_inverse = check_choice("local_inverse", local_inverse, LOCAL_INVERSES)
         self.init_scale = check_positive("init_scale", init_scale)
@@ -531,6 +553,10 @@ class DDAttention(_Operator):
             self.coarse_rank = self.N0 if coarse_rank is None else check_int("coarse_rank", coarse_rank, low=1,
                                                                             high=self.N0)
         self._hat_coarse = self.use_coarse and self.coarse == "hat"
+        #: the Galerkin block in closed form (hat space, full rank): :meth:`galerkin_solve`, no dense factors
+        self._closed_coarse = (self._hat_coarse and self.coarse_inverse == "galerkin"
+                               and self.coarse_rank == self.N0)
+        self._dense_closed: tuple | None = None
         #: extra factor of the local level: :math:`H/h \cdot h = H` for shared factors (see the module docstring)
         self.local_scale = float(dec.m * self.h) if self.shared else 1.0
         kw = dict(dtype=dtype, device=self._device)
@@ -550,6 +576,7 @@ class DDAttention(_Operator):
         return (f"n={d.n}, N={d.N}, delta={d.delta}, local_rank={self.local_rank}, coarse_rank={self.coarse_rank}, "
                 f"partition={self.partition!r}, coarse={self.coarse!r}, weighting={self.weighting!r}, "
                 f"symmetric={self.symmetric}, shared={self.shared}, coarse_inverse={self.coarse_inverse!r}, "
+                f"diagonal={self.diagonal!r}, "
                 f"parameters={self.num_parameters()}")
 
     # ------------------------------------------------------------------------------------------------- init
@@ -566,7 +593,8 @@ class DDAttention(_Operator):
             K0 = Q0 if self.symmetric else torch.randn(self.N0, self.coarse_rank, generator=g, dtype=torch.float64) * s
         else:
             Q, K = (torch.from_numpy(a) for a in self._schwarz_local(wl, wr))
-        if self.init == "schwarz" or self.coarse_inverse == "galerkin":
+        galerkin = self.coarse_inverse == "galerkin"
+        if (self.init == "schwarz" and not galerkin) or (galerkin and not self._closed_coarse):
             Q0, K0 = (torch.from_numpy(a) for a in self._galerkin_coarse())
         params = {}
         if self.use_local:
@@ -579,9 +607,11 @@ class DDAttention(_Operator):
             params.update({"K0": K0} if self.symmetric else {"Q0": Q0, "K0": K0})
         for name in ("Q", "K", "Q_edge", "K_edge", "Q0", "K0"):
             setattr(self, name, torch.nn.Parameter(params[name].to(**kw)) if name in params else None)
-        if self.use_coarse and self.coarse_inverse == "galerkin":
+        if self.use_coarse and galerkin and not self._closed_coarse:
             self.register_buffer("Q0_fixed", Q0.to(**kw), persistent=False)
             self.register_buffer("K0_fixed", K0.to(**kw), persistent=False)
+        learned = self.diagonal == "learned"
+        self.log_omega = torch.nn.Parameter(torch.tensor(math.log(self.omega), **kw)) if learned else None
 
     def _schwarz_local(self, wl, wr) -> tuple[np.ndarray, np.ndarray]:
         """Padded local factors ``(N, n_max, r)`` of the truncated classical blocks (``init="schwarz"``)."""
@@ -629,6 +659,11 @@ class DDAttention(_Operator):
         r"""The coarse factors :math:`Q_0, K_0` (``N_0 x r_0``; learned, or the fixed Galerkin ones)."""
         if not self.use_coarse:
             return None, None
+        if self._closed_coarse:
+            if self._dense_closed is None:  # analysis and reference paths only: O(N_0^2), built on first use
+                kw = dict(dtype=self._dtype, device=self._device)
+                self._dense_closed = tuple(torch.as_tensor(a, **kw) for a in self._galerkin_coarse())
+            return self._dense_closed
         if self.coarse_inverse == "galerkin":
             return self.Q0_fixed, self.K0_fixed
         return (self.K0 if self.symmetric else self.Q0), self.K0
@@ -646,7 +681,8 @@ class DDAttention(_Operator):
         other = DDAttention(decomposition, self.local_rank or 1, self._coarse_rank_arg, partition=self.partition,
                             coarse=self.coarse, weighting=self.weighting, use_coarse=self.use_coarse,
                             use_local=self.use_local, symmetric=self.symmetric, shared=True,
-                            coarse_inverse=self.coarse_inverse, device=self._device, dtype=self._dtype)
+                            coarse_inverse=self.coarse_inverse, diagonal=self.diagonal, omega=self.omega,
+                            device=self._device, dtype=self._dtype)
         other.load_state_dict(self.state_dict())
         return other
 
@@ -742,8 +778,11 @@ class DDAttention(_Operator):
         if coarse:
             Kparts.append(self._hat_win)
             Qparts.append(self._hat_core)
-            Q0, K0 = self.coarse_factors()
-            ops["Q0K0"] = (Q0 * scale, K0)
+            if self._closed_coarse:  # c = scale * A_0^{-1} s / h by galerkin_solve
+                ops["Q0K0"], ops["coarse_scale"] = (None, None), scale
+            else:
+                Q0, K0 = self.coarse_factors()
+                ops["Q0K0"] = (Q0 * scale, K0)
         ops["Kw"] = torch.cat(Kparts, 2) if len(Kparts) > 1 else Kparts[0]
         ops["Kt"] = ops["Kw"].transpose(1, 2)
         ops["Qc"] = torch.cat(Qparts, 2) if len(Qparts) > 1 else Qparts[0]
@@ -772,7 +811,8 @@ class DDAttention(_Operator):
         ops = self._window_operands(local, coarse, scale)
         if torch.is_grad_enabled() and self._native:
             Q0, K0 = ops.get("Q0K0", (None, None))
-            return _WindowApply.apply(F, ops["Kw"], ops["Qc"], ops.get("Qtail"), Q0, K0, self, local, coarse)
+            return _WindowApply.apply(F, ops["Kw"], ops["Qc"], ops.get("Qtail"), Q0, K0, self, local, coarse,
+                                      ops.get("coarse_scale"))
         return self._window_forward(F, ops, local, coarse)[0]
 
     def _window_forward(self, F: torch.Tensor, ops: dict, local: bool, coarse: bool):
@@ -788,7 +828,7 @@ class DDAttention(_Operator):
             Q0, K0 = ops["Q0K0"]
             Ga, Gb = T[:, r], T[:, r + 1]
             s = Gb[:-1] + Ga[1:]                                           # Phi^T F, (N - 1, B)
-            c = Q0 @ (K0.T @ s)                                            # (N - 1, B)
+            c = Q0 @ (K0.T @ s) if Q0 is not None else self.galerkin_solve(s) * ops["coarse_scale"]  # (N-1, B)
             if torch.is_grad_enabled():
                 z = c.new_zeros(1, B)
                 T = torch.cat([T[:, :r], torch.cat([z, c])[:, None], torch.cat([c, z])[:, None]], 1)
@@ -901,7 +941,46 @@ class DDAttention(_Operator):
         if self.use_coarse and not self._hat_coarse:
             C = self._coarse_on_supports(F) * self.h
             U = C if U is None else U + C
-        return U
+        return self._add_diagonal(U, F)
+
+    def diagonal_weight(self) -> torch.Tensor | float:
+        r"""The weight :math:`\omega` of the diagonal term (a tensor, differentiable, for ``diagonal="learned"``; 0.0
+        for ``"none"``)."""
+        if self.diagonal == "none":
+            return 0.0
+        return torch.exp(self.log_omega) if self.diagonal == "learned" else self.omega
+
+    def omega_value(self) -> float:
+        r"""The current :math:`\omega` as a float (no gradient; 0.0 without a diagonal term)."""
+        w = self.diagonal_weight()
+        return float(w.detach()) if isinstance(w, torch.Tensor) else float(w)
+
+    def _add_diagonal(self, U: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`U + \omega\,h^2/2\,F` (out of place: ``U`` may be a view made inside an autograd function)."""
+        if self.diagonal == "none":
+            return U
+        return U + (self.diagonal_weight() * (0.5 * self.h**2)) * F
+
+    def galerkin_solve(self, S: torch.Tensor) -> torch.Tensor:
+        r""":math:`A_0^{-1}S/h` for the hat coarse space, in closed form: :math:`O(N)` operations, no matrix.
+
+        For hat functions on the uniform grid :math:`A_0 = \Phi^TA\Phi = \frac{1}{Hh}\,T`,
+        :math:`T = \mathrm{tridiag}(-1, 2, -1)` of order :math:`N - 1`, whose inverse is the discrete Green's function
+        :math:`(T^{-1})_{ij} = \min(i,j)\,(N - \max(i,j))/N`. So
+
+        .. math::  (A_0^{-1}S/h)_i = \frac{H}{N}\Big((N - i)\sum_{j\le i} j\,S_j + i\sum_{j>i}(N-j)\,S_j\Big),
+                   \qquad i = 1..N-1,
+
+        two cumulative sums over the columns of ``S`` (shape ``(N - 1, batch)``). Differentiable; symmetric, so it is
+        also its own adjoint.
+        """
+        N = self.decomposition.N
+        j = torch.arange(1, N, dtype=S.dtype, device=S.device)[:, None]
+        left = torch.cumsum(j * S, 0)                                             # sum_{j <= i} j S_j
+        w = torch.flip((N - j) * S, [0])
+        right = torch.flip(torch.cumsum(w, 0), [0])                               # sum_{j >= i} (N - j) S_j
+        right = torch.cat([right[1:], right.new_zeros(1, S.shape[1])])           # sum_{j > i}
+        return ((N - j) * left + j * right) * (self.decomposition.H / N)
 
     # -------------------------------------------------------------------------------------------- analysis
     def local_blocks(self) -> list[np.ndarray]:
@@ -931,13 +1010,14 @@ class DDAttention(_Operator):
         factors = 1 if self.symmetric else 2
         local = factors * self.local_rank * rows if self.use_local else 0
         learned = self.use_coarse and self.coarse_inverse == "learned"
-        return local + (factors * self.N0 * self.coarse_rank if learned else 0)
+        return local + (factors * self.N0 * self.coarse_rank if learned else 0) + int(self.diagonal == "learned")
 
     def parameter_formula(self) -> int:
         d = self.decomposition
         return dd_parameter_count(d.n, d.N, d.delta, self.local_rank, self.coarse_rank, self.N0,
                                   symmetric=self.symmetric, shared=self.shared,
-                                  learned_coarse=self.coarse_inverse == "learned")
+                                  learned_coarse=self.coarse_inverse == "learned",
+                                  learned_diagonal=self.diagonal == "learned")
 
 
 def banded_lowrank_parameter_count(n: int, bandwidth: int, rank: int) -> int:
@@ -1036,7 +1116,7 @@ def reference_apply(model: DDAttention, F: torch.Tensor) -> torch.Tensor:
         Q0, K0 = model.coarse_factors()
         Phi = torch.as_tensor(model.decomposition.coarse_space(model.coarse).toarray(), dtype=F.dtype, device=F.device)
         U = U + Phi @ (Q0 @ (K0.T @ (Phi.T @ F)))
-    return U * model.h
+    return model._add_diagonal(U * model.h, F)
 
 
 def _padded_columns(Phi) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,19 @@ The training distribution is one of :data:`TRAINING_KINDS`:
 ``"smooth"``
     a smooth Gaussian random field, all modes ``1..n`` with :math:`a_k \sim \mathcal N(0, k^{-2\cdot 2})`
     (:data:`SMOOTH_DECAY` = 2, the covariance :math:`(-\Delta)^{-2}` up to scaling): samples are once
-    differentiable, dominated by the low modes but with no band edge.
+    differentiable, dominated by the low modes but with no band edge;
+``"probes"``
+    random probe vectors for training a *preconditioner*: the solution is drawn, :math:`u = z \sim \mathcal N(0, I)`,
+    and :math:`f = Az` (computed exactly, :math:`O(n)`). For any operator :math:`M`,
+    :math:`\mathbb E\,\|Mf - u\|_2^2 = \mathbb E\,\|(MA - I)z\|_2^2 = \|I - MA\|_F^2` (Hutchinson's identity
+    :math:`\mathbb E\,z^TBz = \mathrm{tr}\,B`), so the squared-error loss on probes weighs every direction alike;
+``"energy_probes"``
+    :math:`u = z \sim \mathcal N(0, A^{-1})` (:math:`z = A^{-1/2}w`, :math:`w \sim \mathcal N(0, I)`, by the
+    orthonormal sine transform) and :math:`f = Az = A^{1/2}w`. In the energy norm
+    :math:`\|e\|_A^2 = e^TAe`, :math:`\mathbb E\,\|(MA - I)z\|_A^2 = \|I - A^{1/2}MA^{1/2}\|_F^2 =
+    \sum_i (1 - \mu_i)^2` with :math:`\mu_i` the eigenvalues of :math:`MA` (for symmetric :math:`M`): the
+    energy-norm loss on these probes is a function of the preconditioned spectrum alone
+    (:class:`ddlib.training.TrainConfig` ``loss="energy"``).
 
 The named sets (:data:`DATASETS`) are
 
@@ -49,9 +61,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
 from ._validate import check_choice, check_int
-from .problem import eigenvectors, grid, solve
+from .problem import eigenvalues, eigenvectors, grid, laplacian_1d, solve
 
 __all__ = ["DATASETS", "TEST_SETS", "TRAINING_KINDS", "SMOOTH_DECAY", "Dataset", "fourier_coefficients",
            "make_dataset", "make_datasets", "relative_l2_error"]
@@ -61,7 +74,7 @@ DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads", "validati
 #: The held-out test sets (never used to choose anything).
 TEST_SETS = ("in_band", "out_of_band", "noise", "point_loads")
 #: Training distributions (the ``"train"`` and ``"validation"`` sets).
-TRAINING_KINDS = ("fourier", "noise", "smooth")
+TRAINING_KINDS = ("fourier", "noise", "smooth", "probes", "energy_probes")
 #: Decay exponent ``s`` of the ``"smooth"`` family, :math:`a_k \sim \mathcal N(0, k^{-2s})` over all modes.
 SMOOTH_DECAY = 2.0
 
@@ -109,13 +122,16 @@ def make_dataset(name: str, n: int, samples: int, K: int, seed: int, decay: floa
         a = fourier_coefficients(rng, samples, k, SMOOTH_DECAY if kind == "smooth" else decay)
         f = a @ eigenvectors(n, k).T
         modes = (lo, hi)
+    elif kind in ("probes", "energy_probes"):
+        f, u = _probes(rng, n, samples, energy=kind == "energy_probes")
     elif kind == "noise":
         f = rng.standard_normal((samples, n))
     else:  # point_loads
         j = rng.integers(0, n, size=samples)
         f = np.zeros((samples, n))
         f[np.arange(samples), j] = 1.0 / h
-    u = solve(f)
+    if kind not in ("probes", "energy_probes"):
+        u = solve(f)
     params = dict(n=n, samples=samples, K=K, seed=seed, decay=decay, training=training)
     return Dataset(name=name, f=f, u=u, modes=modes, params=params)
 
@@ -128,6 +144,19 @@ def make_datasets(n: int, samples: int, K: int, seed: int, decay: float = 0.0, t
     test_samples = samples if test_samples is None else test_samples
     return {name: make_dataset(name, n, sizes.get(name, test_samples), K, seed, decay, training)
             for name in DATASETS}
+
+
+def _probes(rng: np.random.Generator, n: int, samples: int, energy: bool) -> tuple[np.ndarray, np.ndarray]:
+    r"""Probe pairs ``(f, u)`` (rows): :math:`u \sim \mathcal N(0, I)` and :math:`f = Au`, or with ``energy``
+    :math:`u = S\Lambda^{-1/2}w \sim \mathcal N(0, A^{-1})` and :math:`f = S\Lambda^{1/2}w`, where :math:`S` is the
+    orthonormal sine transform (DST-I, the normalised eigenvectors of :math:`A`, :math:`S = S^T = S^{-1}`) and
+    :math:`\Lambda` the eigenvalues: :math:`O(n\log n)` per sample."""
+    w = rng.standard_normal((samples, n))
+    if not energy:
+        return (laplacian_1d(n) @ w.T).T, w
+    lam = eigenvalues(n)
+    dst = lambda a: scipy.fft.dst(a, type=1, norm="ortho", axis=-1)  # noqa: E731
+    return dst(w * np.sqrt(lam)), dst(w / np.sqrt(lam))
 
 
 def relative_l2_error(u_pred, u_true) -> np.ndarray:

@@ -39,9 +39,9 @@ from typing import ClassVar
 
 import torch
 
-from ._validate import check_choice, check_int
-from .attention import (COARSE_INVERSES, BandedLowRank, DDAttention, GlobalAttention, banded_lowrank_parameter_count,
-                        dd_parameter_count, global_parameter_count)
+from ._validate import check_choice, check_int, check_positive
+from .attention import (COARSE_INVERSES, DIAGONALS, BandedLowRank, DDAttention, GlobalAttention,
+                        banded_lowrank_parameter_count, dd_parameter_count, global_parameter_count)
 from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 
 __all__ = ["ModelSpec", "GlobalSpec", "DDSpec", "BandedSpec", "spec_from_dict", "SPEC_KINDS", "FAMILIES"]
@@ -63,8 +63,11 @@ class ModelSpec:
 
     kind: ClassVar[str] = ""
     family: ClassVar[str] = ""
-    #: field name -> ("int", low) | ("bool",) | ("choice", choices) | ("optional_int", low)
+    #: field name -> ("int", low) | ("bool",) | ("choice", choices) | ("optional_int", low) | ("positive",)
     _fields: ClassVar[dict] = {}
+    #: fields added after the cache keys of earlier runs were fixed: :meth:`to_dict` leaves them out while they hold
+    #: their default, so a spec that does not use them keeps its old key (and its cached runs)
+    _keyless_defaults: ClassVar[tuple] = ()
 
     def __post_init__(self):
         for name, rule in self._fields.items():
@@ -73,6 +76,8 @@ class ModelSpec:
                 value = check_int(name, value, low=rule[1])
             elif rule[0] == "optional_int":
                 value = None if value is None else check_int(name, value, low=rule[1])
+            elif rule[0] == "positive":
+                value = check_positive(name, value)
             elif rule[0] == "bool":
                 if not isinstance(value, bool) and type(value).__name__ != "bool_":
                     raise ValueError(f"{name} must be True or False; got {value!r}")
@@ -112,8 +117,13 @@ class ModelSpec:
     _label_fields: ClassVar[tuple] = ()
 
     def to_dict(self) -> dict:
-        """Plain JSON: ``{"kind": ..., field: value, ...}``."""
-        return {"kind": self.kind, **dataclasses.asdict(self)}
+        """Plain JSON: ``{"kind": ..., field: value, ...}`` (without the fields of ``_keyless_defaults`` that hold
+        their default value)."""
+        d = dataclasses.asdict(self)
+        for f in dataclasses.fields(self):
+            if f.name in self._keyless_defaults and d[f.name] == f.default:
+                del d[f.name]
+        return {"kind": self.kind, **d}
 
     def replace(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (validated again)."""
@@ -164,7 +174,9 @@ class GlobalSpec(ModelSpec):
 @dataclass(frozen=True)
 class DDSpec(ModelSpec):
     r"""Two-level DD attention: ``N`` subdomains, overlap ``delta``, local rank ``local_rank`` and the options of
-    :class:`ddlib.attention.DDAttention` (``use_local=False``: coarse only; ``use_coarse=False``: local only)."""
+    :class:`ddlib.attention.DDAttention` (``use_local=False``: coarse only; ``use_coarse=False``: local only;
+    ``diagonal``: a fixed or learned damped Jacobi term :math:`\omega h^2/2\,I` with weight or initial weight
+    ``omega``, which makes a tied operator symmetric positive definite)."""
 
     N: int
     delta: int
@@ -178,14 +190,18 @@ class DDSpec(ModelSpec):
     symmetric: bool = False
     shared: bool = False
     coarse_inverse: str = "learned"
+    diagonal: str = "none"
+    omega: float = 0.5
     kind: ClassVar[str] = "dd"
     family: ClassVar[str] = "dd"
     _fields: ClassVar[dict] = {
         "N": ("int", 1), "delta": ("int", 0), "local_rank": ("int", 1), "coarse_rank": ("optional_int", 1),
         "partition": ("choice", PARTITIONS_OF_UNITY), "coarse": ("choice", COARSE_SPACES),
         "weighting": ("choice", WEIGHTINGS), "use_coarse": ("bool",), "use_local": ("bool",), "symmetric": ("bool",),
-        "shared": ("bool",), "coarse_inverse": ("choice", COARSE_INVERSES)}
+        "shared": ("bool",), "coarse_inverse": ("choice", COARSE_INVERSES), "diagonal": ("choice", DIAGONALS),
+        "omega": ("positive",)}
     _label_fields: ClassVar[tuple] = ("N", "delta", "local_rank")
+    _keyless_defaults: ClassVar[tuple] = ("diagonal", "omega")
 
     def _check(self):
         if not (self.use_local or (self.use_coarse and self.coarse != "none")):
@@ -209,7 +225,8 @@ class DDSpec(ModelSpec):
         r0 = (N0 if self.coarse_rank is None else self.coarse_rank) if use_coarse else 0
         r = min(self.local_rank, dec.n_max) if self.use_local else 0
         return dd_parameter_count(n, dec.N, dec.delta, r, r0, N0, symmetric=self.symmetric, shared=self.shared,
-                                  learned_coarse=self.coarse_inverse == "learned")
+                                  learned_coarse=self.coarse_inverse == "learned",
+                                  learned_diagonal=self.diagonal == "learned")
 
     @property
     def label(self) -> str:

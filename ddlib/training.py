@@ -4,6 +4,13 @@ r"""The one trainer: every fit in the book is :func:`train` of a :class:`TrainCo
 
 .. math::  L(\theta) = \frac{1}{|B|}\sum_{s\in B} \frac{\|M_\theta^{-1} f_s - u_s\|_2^2}{\|u_s\|_2^2},
 
+or, with ``loss="energy"`` (:data:`LOSSES`), the same ratio in the energy norm of the model problem,
+:math:`\|e\|_A^2 = e^TAe = h^{-2}\sum_{j=0}^{n}(e_{j+1} - e_j)^2` (:math:`e_0 = e_{n+1} = 0`; :math:`O(n)`, no matrix),
+the norm in which CG measures its error (paired with the ``"energy_probes"`` data, the loss is a function of the
+spectrum of :math:`M_\theta A` alone, see :mod:`ddlib.data`). With ``solver_steps = k > 1`` the prediction
+:math:`M_\theta^{-1}f` is replaced by the ``k``-th iterate of an iteration for :math:`Au = f` preconditioned by the
+model (:func:`predict`: Richardson, steepest descent or CG), so that the loss measures the model as a preconditioner.
+The loss is
 minimised by Adam :cite:p:`kingma2015adam` with learning rate ``lr`` and a schedule (:data:`SCHEDULES`):
 ``"cosine"`` (epoch ``e`` of ``E`` uses :math:`\mathrm{lr}\,\tfrac12(1 + \cos(\pi (e-1)/E))`, so the last epochs take
 small steps) or ``"constant"``. A loss that becomes NaN or infinite, or grows past ``divergence_factor`` times its
@@ -23,8 +30,8 @@ generators are left untouched, and the run uses one torch thread, so a configura
 ``train_loss``
     the loss over the whole training set;
 ``error_<set>``
-    the mean per-sample relative error :math:`\|M_\theta^{-1}f - u\|_2/\|u\|_2` on ``validation`` and on each test
-    set (:data:`ddlib.data.TEST_SETS`);
+    the mean per-sample relative error :math:`\|M_\theta^{-1}f - u\|/\|u\|` on ``validation`` and on each test
+    set (:data:`ddlib.data.TEST_SETS`), in the norm of the loss (:math:`\ell_2`, or the energy norm);
 ``operator_error``
     :math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` (:func:`ddlib.attention.operator_error`); for
     ``n > DENSE_OPERATOR_MAX`` only at the last point (NaN before), where it is a Lanczos estimate.
@@ -57,13 +64,21 @@ from .attention import DENSE_OPERATOR_MAX, operator_error
 from .data import TEST_SETS, TRAINING_KINDS, make_datasets
 from .models import ModelSpec, spec_from_dict
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "HISTORY_KEYS", "train",
-           "run_key", "load_cached", "eval_epochs", "time_to_target", "one_torch_thread"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "LOSSES", "SOLVERS",
+           "HISTORY_KEYS", "train", "predict", "squared_norms", "run_key", "load_cached", "eval_epochs",
+           "time_to_target", "one_torch_thread"]
 
 #: The sets evaluated during training (history keys ``error_<name>``): validation first, then the test sets.
 EVAL_SETS = ("validation", *TEST_SETS)
 #: Learning-rate schedules.
 SCHEDULES = ("cosine", "constant")
+#: Norms of the loss: the Euclidean norm, or the energy norm :math:`\|e\|_A` of the model problem.
+LOSSES = ("l2", "energy")
+#: Iterations whose ``solver_steps``-th iterate is the prediction (:func:`predict`).
+SOLVERS = ("richardson", "steepest_descent", "pcg")
+#: Fields added after the cache keys of earlier runs were fixed, with their defaults: :meth:`TrainConfig.to_dict`
+#: leaves them out at these values, so older runs keep their keys.
+_KEYLESS_DEFAULTS = {"loss": "l2", "solver_steps": 1, "solver": "richardson"}
 #: The columns of a history recorded at every evaluation point.
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", *(f"error_{s}" for s in EVAL_SETS), "operator_error")
 
@@ -78,8 +93,10 @@ class TrainConfig:
 
     ``model`` is a :mod:`ddlib.models` spec (a dict of :meth:`ModelSpec.to_dict` form is converted). ``batch_size =
     None`` means full batch; ``max_seconds = None`` means no wall-clock budget (a budget makes the run depend on the
-    machine). Integral floats and NumPy integers become ``int``; anything else out of range is a ValueError naming the
-    field.
+    machine). ``loss`` is the norm of the loss and of the recorded errors (:data:`LOSSES`); ``solver_steps = k``
+    makes the prediction the ``k``-th iterate of ``solver`` (:data:`SOLVERS`, :func:`predict`; the default, one
+    Richardson step, is the operator itself). Integral floats
+    and NumPy integers become ``int``; anything else out of range is a ValueError naming the field.
     """
 
     model: ModelSpec
@@ -99,6 +116,9 @@ class TrainConfig:
     eval_points: int = 20
     divergence_factor: float = 1e4
     max_seconds: float | None = None
+    loss: str = "l2"
+    solver_steps: int = 1
+    solver: str = "richardson"
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
@@ -119,6 +139,9 @@ class TrainConfig:
             raise ValueError(f"decay must be a finite number >= 0; got {self.decay!r}")
         put("decay", decay)
         put("schedule", check_choice("schedule", self.schedule, SCHEDULES))
+        put("loss", check_choice("loss", self.loss, LOSSES))
+        put("solver_steps", check_int("solver_steps", self.solver_steps, low=1))
+        put("solver", check_choice("solver", self.solver, SOLVERS))
         if self.batch_size is not None:
             put("batch_size", check_int("batch_size", self.batch_size, low=1, high=self.samples))
         if self.max_seconds is not None:
@@ -127,7 +150,8 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """Plain JSON of every field (the model as :meth:`ModelSpec.to_dict`)."""
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+             if f.name not in _KEYLESS_DEFAULTS or getattr(self, f.name) != _KEYLESS_DEFAULTS[f.name]}
         d["model"] = self.model.to_dict()
         return d
 
@@ -180,6 +204,8 @@ def one_torch_thread():
 def eval_epochs(epochs: int, points: int) -> np.ndarray:
     """About ``points`` distinct epochs in ``0..epochs``, geometrically spaced, always holding 0 and ``epochs``."""
     epochs, points = check_int("epochs", epochs, low=1), check_int("points", points, low=2)
+    if points == 2:  # geomspace(1, epochs, 1) is [1]: the last epoch would be missed
+        return np.array([0, epochs])
     e = np.unique(np.round(np.geomspace(1, epochs, points - 1)).astype(int))
     return np.concatenate([[0], e])
 
@@ -242,7 +268,10 @@ class _Evaluator:
 
     def __init__(self, config: TrainConfig, sets: dict):
         self.config, self.sets = config, sets
-        self.norms = {s: torch.linalg.vector_norm(sets[s][1], dim=0) for s in EVAL_SETS}
+        self.sq = lambda R: squared_norms(R, config.loss)  # noqa: E731
+        self.norm = (lambda R: torch.linalg.vector_norm(R, dim=0)) if config.loss == "l2" else \
+            (lambda R: self.sq(R).sqrt())
+        self.norms = {s: self.norm(sets[s][1]) for s in EVAL_SETS}
         self.history = {k: [] for k in HISTORY_KEYS}
         self.history["loss"] = []
 
@@ -250,13 +279,13 @@ class _Evaluator:
         h = self.history
         with torch.no_grad():
             F, U = self.sets["train"]
-            r = model.apply_columns(F) - U
+            r = predict(model, F, self.config.solver_steps, self.config.solver) - U
             h["epoch"].append(int(epoch))
             h["seconds"].append(float(seconds))
-            h["train_loss"].append(float(((r**2).sum(0) / (U**2).sum(0)).mean()))
+            h["train_loss"].append(float((self.sq(r) / self.sq(U)).mean()))
             for s in EVAL_SETS:
                 Ft, Ut = self.sets[s]
-                err = torch.linalg.vector_norm(model.apply_columns(Ft) - Ut, dim=0) / self.norms[s]
+                err = self.norm(predict(model, Ft, self.config.solver_steps, self.config.solver) - Ut) / self.norms[s]
                 h[f"error_{s}"].append(float(err.mean()))
         every = self.config.n <= DENSE_OPERATOR_MAX
         h["operator_error"].append(operator_error(model) if (every or last) else float("nan"))
@@ -267,7 +296,7 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
     sets = _datasets(config, device, dtype)
     model = config.model.build(config.n, seed=config.seed, init_scale=config.init_scale, dtype=dtype, device=device)
     F, U = sets["train"]
-    w = 1.0 / (U**2).sum(0)  # 1 / ||u_s||^2
+    w = 1.0 / squared_norms(U, config.loss)  # 1 / ||u_s||^2
     m = F.shape[1]
     bs = m if config.batch_size is None else config.batch_size
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
@@ -290,7 +319,8 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
                 j = None if order is None else order[start:start + bs]
                 Fb, Ub, wb = (F, U, w) if j is None else (F[:, j], U[:, j], w[j])
                 opt.zero_grad(set_to_none=True)
-                loss = (((model.apply_columns(Fb) - Ub) ** 2).sum(0) * wb).mean()
+                R = predict(model, Fb, config.solver_steps, config.solver) - Ub
+                loss = (squared_norms(R, config.loss) * wb).mean()
                 loss.backward()
                 opt.step()
                 total += loss.item() * Fb.shape[1]
@@ -310,6 +340,62 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
     finally:
         bar.close()
     return evaluate.history, model
+
+
+def predict(model: torch.nn.Module, F: torch.Tensor, steps: int = 1, solver: str = "richardson") -> torch.Tensor:
+    r"""The prediction for the right-hand sides in the columns of ``F``: the ``steps``-th iterate of an iteration for
+    :math:`Au = f` from :math:`x_0 = 0` with :math:`M_\theta` (the model) as preconditioner.
+
+    ``"richardson"``
+        :math:`x_1 = M_\theta f`, :math:`x_{j+1} = x_j + M_\theta(f - Ax_j)`, so :math:`x_k - u = -(I - M_\theta A)^k
+        u`. One step is the operator itself (the paper's setting, the default of :class:`TrainConfig`). On
+        ``"energy_probes"`` data the energy-norm loss estimates :math:`\frac1n\sum_i(1-\mu_i)^{2k}`
+        (:mod:`ddlib.data`, :math:`\mu_i` the eigenvalues of :math:`M_\theta A`).
+    ``"pcg"``
+        ``steps`` steps of preconditioned conjugate gradients (the recurrences of :func:`ddlib.krylov.pcg`, one
+        column at a time, differentiable). CG minimises the energy norm of the error over the Krylov space, so
+        :math:`\|x_k - u\|_A = \min_{p_k(0) = 1}\|p_k(M_\theta A)(x_0 - u)\|_A \le \|u\|_A`: the loss is
+        bounded, does not change when :math:`M_\theta` is scaled, and is what a PCG solve with :math:`M_\theta`
+        achieves after ``steps`` iterations.
+
+    :math:`Ax` is the 3-point stencil, :math:`O(n)`; each step applies the model once.
+    """
+    steps = check_int("steps", steps, low=1)
+    if check_choice("solver", solver, SOLVERS) == "richardson":
+        X = model.apply_columns(F)
+        for _ in range(steps - 1):
+            X = X + model.apply_columns(F - _stencil(X))
+        return X
+    cg = solver == "pcg"
+    X, R = torch.zeros_like(F), F
+    Z = model.apply_columns(R)
+    P, rz = Z, (R * Z).sum(0)
+    for j in range(steps):
+        AP = _stencil(P)
+        alpha = rz / (P * AP).sum(0)
+        X = X + alpha * P
+        if j + 1 < steps:
+            R = R - alpha * AP
+            Z = model.apply_columns(R)
+            rz_new = (R * Z).sum(0)
+            P, rz = (Z + (rz_new / rz) * P if cg else Z), rz_new
+    return X
+
+
+def _stencil(X: torch.Tensor) -> torch.Tensor:
+    r""":math:`AX = h^{-2}(2X_j - X_{j-1} - X_{j+1})` for the columns of ``X`` (zero Dirichlet values), :math:`O(n)`."""
+    P = torch.nn.functional.pad(X, (0, 0, 1, 1))
+    return (2.0 * X - P[:-2] - P[2:]) * float(X.shape[0] + 1) ** 2
+
+
+def squared_norms(R: torch.Tensor, loss: str = "l2") -> torch.Tensor:
+    r"""Squared norms of the columns of ``R`` (shape ``(n, batch)``): :math:`\|r\|_2^2`, or for ``loss="energy"``
+    :math:`\|r\|_A^2 = r^TAr = h^{-2}\sum_{j=0}^{n}(r_{j+1} - r_j)^2` with :math:`r_0 = r_{n+1} = 0`,
+    :math:`h = 1/(n+1)` (the 3-point stencil as differences: :math:`O(n)`, exactly non-negative)."""
+    if check_choice("loss", loss, LOSSES) == "l2":
+        return (R**2).sum(0)
+    d = torch.diff(torch.nn.functional.pad(R, (0, 0, 1, 1)), dim=0)
+    return (d**2).sum(0) * float(R.shape[0] + 1) ** 2
 
 
 def _rate(config: TrainConfig, epoch: int) -> float:

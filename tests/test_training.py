@@ -222,3 +222,7 @@ def test_time_to_target_interpolates_log_linearly():
     assert np.isnan(time_to_target(r, 1e-4)[0])
     with pytest.raises(ValueError, match="target"):
         time_to_target(r, 0.0)
+
+
+def test_eval_epochs_with_two_points_ends_at_the_last_epoch():
+    assert eval_epochs(300, 2).tolist() == [0, 300] and eval_epochs(1, 2).tolist() == [0, 1]

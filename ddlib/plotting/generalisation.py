@@ -1,5 +1,5 @@
-"""Figures of chapter 5: generalisation per Fourier mode (F9), ablations (F10), learned preconditioners (F11), the
-regime map (F15) and its samples x data slice (F16)."""
+"""Figures of chapter 5: generalisation per Fourier mode (F9), ablations (F10), the regime map (F15) and its
+samples x data slice (F16)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,18 +7,9 @@ import numpy as np
 
 from .style import COLORS
 
-__all__ = ["generalisation_figure", "ablation_figure", "preconditioner_figure", "PRECONDITIONER_STYLE", "regime_map_figure",
-           "slice_figure"]
+__all__ = ["generalisation_figure", "ablation_figure", "regime_map_figure", "slice_figure"]
 
 _SET_LABELS = {"in_band": "in band", "out_of_band": "out of band", "noise": "white noise", "point_loads": "point loads"}
-#: Colour, marker and label of each preconditioner of F11.
-PRECONDITIONER_STYLE = {
-    "none": (COLORS["other"], "x", "none (CG)"),
-    "as1": (COLORS["coarse"], "v", "additive Schwarz, 1 level"),
-    "as2": (COLORS["classical"], "s", "additive Schwarz, 2 levels"),
-    "learned_dd": (COLORS["dd"], "o", "learned DD + Jacobi"),
-    "learned_global": (COLORS["global"], "D", "learned global + Jacobi"),
-}
 
 
 def _floor(v, floor=1e-17):
@@ -103,46 +94,6 @@ def ablation_figure(rows: list[dict]):
     ax2.set_ylabel("operator error")
     ax2.set_title("(b) operator error against parameters")
     return fig
-
-
-def preconditioner_figure(rows: list[dict], oracle: dict | None = None):
-    """F11 from the rows of :func:`ddlib.preconditioning.pcg_study`: PCG iterations and :math:`\\kappa` against ``n``,
-    and the training seconds of the learned preconditioners. ``oracle`` (``n -> kappa``) adds the band-oracle curve."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for name, (c, mk, lab) in PRECONDITIONER_STYLE.items():
-        rr = sorted((r for r in rows if r["preconditioner"] == name), key=lambda r: r["n"])
-        if not rr:
-            continue
-        n = [r["n"] for r in rr]
-        axes[0].loglog(n, [max(r["iterations"], 1) for r in rr], marker=mk, color=c, label=lab)
-        axes[1].loglog(n, [r["kappa"] for r in rr], marker=mk, color=c, label=lab)
-        if name.startswith("learned"):
-            axes[2].loglog(n, [r["train_seconds"] for r in rr], marker=mk, color=c, label=lab)
-    if oracle:
-        ns = sorted(oracle)
-        axes[1].loglog(ns, [oracle[v] for v in ns], ls="--", color=COLORS["dd"], lw=1,
-                       label="exact on the band + Jacobi")
-    axes[0].set_ylabel("PCG iterations")
-    axes[1].set_ylabel(r"$\kappa(M^{-1}A)$")
-    axes[2].set_ylabel("training seconds")
-    axes[0].set_title("(a) iterations")
-    axes[1].set_title("(b) condition number")
-    axes[2].set_title("(c) cost of one learned operator per $n$")
-    ns = sorted({r["n"] for r in rows})
-    for ax in axes:
-        ax.set_xlabel("$n$ (fixed $H/h$)")
-        ax.set_xticks(ns, [str(v) for v in ns])
-        ax.xaxis.set_minor_locator(plt.NullLocator())
-    handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
-    return fig
-
-
-_AXIS_X = {"n_fixed_N": ("n", "$n$ (fixed $N$)"), "n_fixed_H": ("n", "$n$ (fixed $H/h$)"),
-           "samples": ("samples", "training samples $S$"), "K": ("K", "band $K$"), "data": ("data", "data kind"),
-           "N": ("N", "subdomains $N$")}
-_METRIC_NAME = {"error_in_band": "in-band", "error_out_of_band": "out-of-band", "error_noise": "white noise",
-                "error_point_loads": "point loads", "operator_error": "operator"}
 
 
 def regime_map_figure(rows: list[dict], metrics, base: dict):
