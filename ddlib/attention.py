@@ -534,6 +534,10 @@ class DDAttention(_Operator):
                              "got 'left'")
         if self.shared and dec.N < 3:
             raise ValueError(f"shared=True needs N >= 3 (an interior subdomain); got N = {dec.N}")
+        if self.shared and not _interior_weights_equal(dec, self.partition, self.weighting):
+            raise ValueError(f"shared=True needs the same weights on every interior subdomain; with delta = "
+                             f"{dec.delta} and m = {dec.m} nodes near the ends of the grid belong to three "
+                             f"subdomains: use delta < m / 2 = {dec.m / 2:g}")
         self.coarse_inverse = check_choice("coarse_inverse", coarse_inverse, COARSE_INVERSES)
         self.diagonal = check_choice("diagonal", diagonal, DIAGONALS)
         self.omega = check_positive("omega", omega)
@@ -1092,6 +1096,11 @@ class BandedLowRank(_Operator):
 
     def parameter_formula(self) -> int:
         return banded_lowrank_parameter_count(self.n, self.bandwidth, self.rank)
+
+
+def _interior_weights_equal(dec: Decomposition, partition: str, weighting: str) -> bool:
+    """Whether the subdomains 1 .. N-2 carry the same left and right weights (translation invariance)."""
+    return all(np.allclose(w[1:-1], w[1]) for w in dec.padded_weights(partition, weighting))
 
 
 def reference_apply(model: DDAttention, F: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ def test_vectorized_dd_equals_loop_and_dense(dec, data):
     weighting = data.draw(st.sampled_from(["sqrt", "left", "none"]))
     use_local = data.draw(st.booleans())
     symmetric = weighting != "left" and data.draw(st.booleans())
-    shared = dec.N >= 3 and data.draw(st.booleans())
+    shared = dec.N >= 3 and 2 * dec.delta < dec.m and data.draw(st.booleans())
     coarse_inverse = data.draw(st.sampled_from(["learned", "galerkin"]))
     has_coarse = coarse == "nicolaides" or (coarse == "hat" and dec.N > 1)
     if not use_local and not has_coarse:
@@ -144,7 +144,7 @@ def test_window_layout_equals_reference_path_with_gradients(dec, data):
     kw = dict(partition=data.draw(st.sampled_from(["multiplicity", "ramp", "boolean"])), weighting=weighting,
               coarse=data.draw(st.sampled_from(["hat", "nicolaides", "none"])),
               symmetric=weighting != "left" and data.draw(st.booleans()),
-              shared=dec.N >= 3 and data.draw(st.booleans()),
+              shared=dec.N >= 3 and 2 * dec.delta < dec.m and data.draw(st.booleans()),
               seed=data.draw(st.integers(0, 2**16)), init_scale=0.5)
     r = data.draw(st.integers(1, dec.n_max))
     model = DDAttention(dec, r, **kw)
@@ -328,6 +328,7 @@ def test_local_and_coarse_blocks_of_exact_init():
     (lambda: DDAttention("not a decomposition", 2), "decomposition"),
     (lambda: DDAttention(Decomposition(31, 4, 1), 2, symmetric=True, weighting="left"), "weighting"),
     (lambda: DDAttention(Decomposition(31, 2, 1), 2, shared=True), "shared"),
+    (lambda: DDAttention(Decomposition(47, 6, 5), 2, shared=True), "delta < m / 2"),
     (lambda: DDAttention(Decomposition(31, 4, 1), 2, coarse_inverse="exact"), "coarse_inverse"),
     (lambda: DDAttention(Decomposition(31, 4, 1), 2)(torch.full((2, 31), float("nan"))), "finite"),
     (lambda: DDAttention(Decomposition(31, 4, 1), 2).apply_columns(torch.zeros(30, 2)), r"shape \(n, batch\)"),
@@ -362,7 +363,7 @@ def test_configure_threads_honours_environment(monkeypatch):
 def test_tied_factors_are_symmetric_psd_and_shared_factors_repeat_one_block(dec, data):
     """symmetric=True: every block a Gram matrix, so M = M^T >= 0 for any parameters; shared=True: every interior
     subdomain holds the same local block, and the local parameters do not depend on N."""
-    shared = dec.N >= 3 and data.draw(st.booleans())
+    shared = dec.N >= 3 and 2 * dec.delta < dec.m and data.draw(st.booleans())
     model = DDAttention(dec, data.draw(st.integers(1, dec.n_max)), symmetric=True, shared=shared,
                         weighting=data.draw(st.sampled_from(["sqrt", "none"])), seed=data.draw(st.integers(0, 999)),
                         init_scale=1.0)

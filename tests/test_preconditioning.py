@@ -32,7 +32,7 @@ def symmetric_models(draw):
     dec = Decomposition(N * m - 1, N, draw(st.integers(0, m - 1)))
     coarse = draw(st.sampled_from(["hat", "nicolaides", "none"]))
     use_local = draw(st.booleans()) or coarse == "none" or (coarse == "hat" and N == 1)
-    shared = N >= 3 and draw(st.booleans())
+    shared = N >= 3 and 2 * dec.delta < m and draw(st.booleans())
     return SymmetricDDAttention(dec, draw(st.integers(1, dec.n_max)), weighting=draw(st.sampled_from(["sqrt", "none"])),
                                 partition=draw(st.sampled_from(["multiplicity", "ramp", "boolean"])), coarse=coarse,
                                 use_local=use_local, shared=shared, seed=draw(st.integers(0, 2**16)),
