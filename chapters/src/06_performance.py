@@ -24,7 +24,8 @@ RACE_K = 16    # training band of the race, also the global rank
 RACE_SUBDOMAINS = 8  # subdomains of DD attention in the race
 RACE_DELTA = 2 # overlap of DD attention in the race
 RACE_RANK = 4  # local rank of DD attention in the race
-RACE_LR = 0.01 # Adam learning rate of the race
+RACE_LRS = [1e-2, 3e-2, 1e-1]  # learning-rate grid of the race (chosen per model on validation data)
+RACE_INITS = [1e-3, 1e-1]  # initial-scale grid of the race
 RACE_TARGET = 0.05  # target in-band test error
 TARGET_EXPONENT = 1.1  # largest acceptable fitted time exponent of DD attention
 TARGET_RATIO = 2.0     # largest acceptable ratio of DD forward time to the equal-FLOP bmm
@@ -44,6 +45,7 @@ from ddlib.costmodel import dd_factor_nnz, traffic_ratio
 from ddlib.figures import FigureRecorder, project_root
 from ddlib.plotting import use_style
 from ddlib.plotting.performance import performance_figure
+from ddlib.experiments import tuned_comparison
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.tables import table
 from ddlib.timing import cpu_times, steal_fraction
@@ -293,18 +295,23 @@ table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
 # Fewer epochs are not the same as less time. We train DD attention ($N =$ {glue:text}`race_N`,
 # $\delta =$ {glue:text}`race_delta`, local rank {glue:text}`race_rank`) and global attention (rank
 # {glue:text}`race_grank`, the smallest rank that can fit the {glue:text}`race_K`-mode band) one after the other in
-# the same run, with Adam at learning rate {glue:text}`race_lr` on the Fourier data of chapter 1 at
-# $n =$ {glue:text}`race_n`, and record when each first reaches an in-band test error of
+# the same run on the Fourier data of chapter 1 at $n =$ {glue:text}`race_n`, each with the learning rate and initial
+# scale the tuned protocol of {ref}`ch-dd-attention` chooses for it (grids {glue:text}`race_lrs` and
+# {glue:text}`race_inits`, validation data), and record when each first reaches an in-band test error of
 # {glue:text}`race_target:.2f` (`ddlib.benchmarks.race`; evaluation time is not counted).
 
 # %%
-base = dict(n=RACE_N, K=RACE_K, samples=64, test_samples=64, lr=RACE_LR, epochs=EPOCHS, seed=SEED)
-race_cfg = {"dd": TrainConfig(model=DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK),
-                              **base),
-            "global": TrainConfig(model=GlobalSpec(RACE_K), **base)}
+race_base = TrainConfig(model=GlobalSpec(RACE_K), n=RACE_N, K=RACE_K, samples=64, test_samples=64, epochs=EPOCHS,
+                        seed=SEED)
+race_specs = {"dd": DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK), "global": GlobalSpec(RACE_K)}
+chosen = {name: sel.chosen for name, sel in zip(race_specs, tuned_comparison(
+    list(race_specs.values()), race_base, {"lr": RACE_LRS, "init_scale": RACE_INITS}, [SEED]))}
+race_cfg = {name: race_base.replace(model=spec, **chosen[name]) for name, spec in race_specs.items()}
 race = {"target": RACE_TARGET, "results": bm.race(race_cfg, RACE_TARGET, "error_in_band")}
 for key, value in dict(race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS, race_delta=RACE_DELTA, race_rank=RACE_RANK,
-                       race_grank=RACE_K, race_K=RACE_K, race_lr=RACE_LR, race_n=RACE_N).items():
+                       race_grank=RACE_K, race_K=RACE_K, race_n=RACE_N,
+                       race_lrs=", ".join(f"{v:g}" for v in RACE_LRS),
+                       race_inits=", ".join(f"{v:g}" for v in RACE_INITS)).items():
     glue(key, value, display=False)
 for name, res in race["results"].items():
     glue(f"race_{name}_per_epoch_ms", 1e3 * res["total_seconds"] / EPOCHS, display=False)
@@ -320,11 +327,12 @@ glue("race_seconds_cmp", "Neither reached the target" if dd_s == gl_s == np.inf 
      "In this run global attention reached the target first in seconds" if gl_s < dd_s else
      "In this run both reached the target after the same time", display=False)
 MODEL_NAMES = {"dd": "DD attention", "global": "global attention"}
-table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"],
+table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"], "lr": chosen[name]["lr"],
+        "init": chosen[name]["init_scale"],
         "epoch": res["epoch"] if np.isfinite(res["seconds"]) else None,
         "seconds": res["seconds"] if np.isfinite(res["seconds"]) else None, "final": res["final_error"],
         "per_epoch": 1e3 * res["total_seconds"] / EPOCHS} for name, res in race["results"].items()],
-      columns={"model": "model", "parameters": "parameters", "epoch": "epoch at the target",
+      columns={"model": "model", "parameters": "parameters", "lr": "lr", "init": "init", "epoch": "epoch at the target",
                "seconds": "seconds to the target", "final": f"in-band error after {EPOCHS} epochs",
                "per_epoch": "ms per epoch"},
       formats={"epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
