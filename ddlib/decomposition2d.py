@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validate import check_choice, check_int
-from .decomposition import PARTITIONS_OF_UNITY, Decomposition
+from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .problem2d import grid_2d, laplacian_2d
 
 __all__ = ["Decomposition2D", "PARTITIONS_OF_UNITY", "COARSE_SPACES_2D", "padded_support"]
@@ -175,6 +175,17 @@ class Decomposition2D:
         """
         W1 = self.dec1.padded_partition_of_unity(check_choice("kind", kind, PARTITIONS_OF_UNITY))
         return self._outer(W1, W1, np.multiply)
+
+    def padded_weights(self, partition: str = "multiplicity", weighting: str = "sqrt") -> tuple[np.ndarray, np.ndarray]:
+        r"""The left and right weights :math:`(W^L_i, W^R_i)` of a weighting (:data:`ddlib.decomposition.WEIGHTINGS`)
+        as ``(N^2, n_max)`` arrays, zero on padding: :math:`(I, I)`, :math:`(D_i, I)` or
+        :math:`(D_i^{1/2}, D_i^{1/2})`, as :meth:`ddlib.decomposition.Decomposition.padded_weights` in 1D."""
+        check_choice("weighting", weighting, WEIGHTINGS)
+        ones = self.mask.astype(np.float64)
+        if weighting == "none":
+            return ones, ones
+        D = self.padded_partition_of_unity(partition)
+        return (D, ones) if weighting == "left" else (np.sqrt(D), np.sqrt(D))
 
     def partition_of_unity(self, kind: str = "multiplicity") -> list[np.ndarray]:
         r"""Diagonals of :math:`D_i` (one array of length :math:`n_i` per box) with :math:`\sum_iR_i^TD_iR_i = I`."""

@@ -44,7 +44,7 @@ def test_oracle_at_full_rank_is_the_schwarz_preconditioner():
     m, N, delta = 15, 4, 1
     dec = Decomposition2D(m, N, delta)
     full = dd_oracle_error_2d(m, N, delta, dec.n_max)
-    assert full == pytest.approx(operator_error_2d(schwarz_preconditioner_2d(dec, variant="weighted"), m), rel=1e-8)
+    assert full == pytest.approx(operator_error_2d(schwarz_preconditioner_2d(dec, weighting="sqrt"), m), rel=1e-8)
     f = dd_frontier_2d(m, N, delta, [1, 4, dec.n_max])
     assert f["error"][-1] == pytest.approx(full, rel=1e-8) and f["params"][0] < f["params"][1]
 

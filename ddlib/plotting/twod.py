@@ -18,7 +18,8 @@ SERIES_STYLE_2D = {
     "one-level ASM": dict(color=COLORS["global"], marker="o", ls="-"),
     "two-level ASM, Q1": dict(color=COLORS["classical"], marker="s", ls="-"),
     "two-level ASM, Nicolaides": dict(color=COLORS["coarse"], marker="^", ls="-"),
-    "two-level weighted, Q1": dict(color=COLORS["dd"], marker="D", ls="--"),
+    "two-level weighted, multiplicity": dict(color=COLORS["dd"], marker="D", ls="--"),
+    "two-level weighted, ramp": dict(color=COLORS["local"], marker="v", ls="--"),
 }
 _OTHER = dict(color=COLORS["other"], marker="x", ls="-")
 _SHADES = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
