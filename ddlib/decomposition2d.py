@@ -261,6 +261,21 @@ class Decomposition2D:
                              "the whole box, so the weighted eigenvectors stay independent); got 'boolean'")
         return self._spectral_space(partition, check_int("per_box", per_box, low=1, high=int(self.sizes.min())))
 
+    def coarse_factor(self, kind: str = "hat", partition: str = "multiplicity") -> sp.csr_matrix | None:
+        r"""The 1D factor :math:`\Phi^{1D}` (``m x N_1``) with :math:`\Phi = \Phi^{1D}\otimes\Phi^{1D}` for the
+        tensor-product spaces ``"hat"`` (box grid) and ``"nicolaides"``, else None (``"spectral"``, ``"none"``).
+
+        With the unknowns ordered y fastest, :math:`\Phi^Tf` is :math:`(\Phi^{1D})^TF\,\Phi^{1D}` for
+        ``F = f.reshape(m, m)`` (column ``I N_1 + J`` of :math:`\Phi` is entry ``(I, J)``): two small dense products
+        instead of a gather on the supports.
+        """
+        check_choice("kind", kind, COARSE_SPACES_2D)
+        if kind == "hat":
+            return self.dec1.coarse_space("hat")
+        if kind == "nicolaides":
+            return self.dec1.coarse_space("nicolaides", check_choice("partition", partition, PARTITIONS_OF_UNITY))
+        return None
+
     def _spectral_space(self, partition: str, k: int) -> sp.csr_matrix:
         nx, ny = self.shapes[:, 0], self.shapes[:, 1]
         L = self.dec1.n_max
