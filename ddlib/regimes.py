@@ -62,7 +62,7 @@ from .training import TrainConfig, time_to_target
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "oracle_error", "binding_limit",
            "mechanism", "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row", "claim_verdicts",
-           "CLAIMS", "VERDICT_KEYS"]
+           "CLAIMS", "VERDICT_KEYS", "is_ablation"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -197,13 +197,14 @@ def _is_full(spec) -> bool:
     return isinstance(spec, (DDSpec, DD2DSpec)) and spec.use_local and spec.use_coarse
 
 
-def _is_ablation(spec) -> bool:
+def is_ablation(spec) -> bool:
+    """True for a DD mechanism ablation (coarse only or local only), which no class verdict counts."""
     return isinstance(spec, (DDSpec, DD2DSpec)) and not _is_full(spec)
 
 
 def _full_table(result: RegimeResult) -> dict:
     """The table without the mechanism ablations (the classes compared are global and full DD)."""
-    keep = np.array([not _is_ablation(s.spec) for s in result.selections])
+    keep = np.array([not is_ablation(s.spec) for s in result.selections])
     return {k: np.asarray(v)[keep] for k, v in result.table.items()}
 
 
@@ -354,7 +355,7 @@ def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
         out["data_dim"] = split["dim"]
     ablations = {"coarse": None, "local": None}
     for i, s in enumerate(result.selections):
-        if _is_ablation(s.spec):
+        if is_ablation(s.spec):
             ablations["coarse" if not s.spec.use_local else "local"] = float(t[col][i])
     out["coarse_only_error"] = np.nan if ablations["coarse"] is None else ablations["coarse"]
     out["local_only_error"] = np.nan if ablations["local"] is None else ablations["local"]
@@ -394,7 +395,7 @@ def speed_row(result: RegimeResult, metric: str | None = None, target: float | N
     ``epochs_ratio`` and ``seconds_ratio`` (global over DD: above 1 means DD is faster).
     """
     metric = in_distribution_metric(result.regime.data) if metric is None else metric
-    sels = {fam: [s for s in result.selections if s.family == fam and not _is_ablation(s.spec)]
+    sels = {fam: [s for s in result.selections if s.family == fam and not is_ablation(s.spec)]
             for fam in ("global", "dd")}
     if not sels["global"] or not sels["dd"]:
         raise ValueError("result must hold at least one global and one full DD model")

@@ -63,6 +63,8 @@ __all__ = [
     "default_studies_2d",
     "kappa_study_2d",
     "fit_constants_2d",
+    "STUDY_AXIS_2D",
+    "kappa_trends_2d",
 ]
 
 def _check_dec(dec) -> Decomposition2D:
@@ -349,3 +351,37 @@ def fit_constants_2d(rows: list[dict]) -> dict:
     for r in rows:
         r["bound"] = constants[r["series"]] * r["shape"]
     return constants
+
+
+#: The quantity each study of :func:`default_studies_2d` varies (a key of the :func:`measure_2d` rows).
+STUDY_AXIS_2D = {"N": "N", "n": "n", "delta": "H_over_delta"}
+
+
+def kappa_trends_2d(rows: list[dict]) -> list[dict]:
+    r"""Per study and series of :func:`kappa_study_2d` rows: how :math:`\kappa` and the PCG iterations move along the
+    study's axis :math:`x` (:data:`STUDY_AXIS_2D`: ``N``, ``n`` or :math:`H/\delta_g`).
+
+    Returns one record per ``(study, series)`` with ``x_first``, ``x_last``, ``kappa_first``, ``kappa_last``,
+    ``kappa_max``, ``iterations_first``, ``iterations_last``, ``growth`` :math:`= \kappa_{last}/\kappa_{first}` and
+    ``exponent``, the least-squares slope :math:`p` of :math:`\log\kappa = \log c + p\log x` (NaN with fewer than
+    two distinct ``x``). Theory (:func:`theory_shape_2d`) at fixed :math:`H/\delta_g`: one level
+    :math:`\kappa \sim N^2` (``p = 2`` against ``N``), two levels bounded (``p = 0``); against ``n = m^2`` a growth
+    like :math:`1/h` is ``p = 1/2``.
+    """
+    if not rows:
+        raise ValueError("rows must hold at least one measurement")
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((check_choice("study", r["study"], tuple(STUDY_AXIS_2D)), r["series"]), []).append(r)
+    out = []
+    for (study, series), sel in groups.items():
+        key = STUDY_AXIS_2D[study]
+        sel = sorted(sel, key=lambda r: r[key])
+        x = np.array([r[key] for r in sel], dtype=np.float64)
+        k = np.array([r["kappa"] for r in sel], dtype=np.float64)
+        p = float(np.polyfit(np.log(x), np.log(k), 1)[0]) if np.unique(x).size >= 2 else float("nan")
+        out.append(dict(study=study, series=series, x_first=float(x[0]), x_last=float(x[-1]),
+                        kappa_first=float(k[0]), kappa_last=float(k[-1]), kappa_max=float(k.max()),
+                        iterations_first=int(sel[0]["pcg_iterations"]), iterations_last=int(sel[-1]["pcg_iterations"]),
+                        growth=float(k[-1] / k[0]), exponent=p))
+    return out

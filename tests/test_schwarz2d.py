@@ -131,3 +131,21 @@ def test_study_rows_and_constants():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@given(p=st.floats(-1.0, 3.0), c=st.floats(0.5, 10.0))
+@settings(max_examples=20, deadline=None)
+def test_kappa_trends_recover_a_power_law_along_each_study_axis(p, c):
+    from ddlib.schwarz2d import STUDY_AXIS_2D, kappa_trends_2d
+    rows = []
+    for study, key in STUDY_AXIS_2D.items():
+        for x in (2.0, 4.0, 8.0, 16.0):
+            rows.append({"study": study, "series": "s", key: x, "kappa": c * x**p, "pcg_iterations": int(x)})
+    out = kappa_trends_2d(rows[::-1])                                       # order of the rows does not matter
+    assert len(out) == 3
+    for r in out:
+        assert r["exponent"] == pytest.approx(p, abs=1e-9)
+        assert (r["x_first"], r["x_last"], r["iterations_first"], r["iterations_last"]) == (2.0, 16.0, 2, 16)
+        assert r["growth"] == pytest.approx(8.0**p) and r["kappa_max"] == pytest.approx(max(c * 2**p, c * 16**p))
+    with pytest.raises(ValueError, match="rows must hold"):
+        kappa_trends_2d([])

@@ -1,4 +1,5 @@
-"""Figures of the 2D chapter: classical Schwarz scaling in 2D, the approximation frontier, and the structural floor.
+"""Figures of the 2D chapter: classical Schwarz scaling in 2D, the approximation frontier, the structural floor, and
+the trained comparison across regimes.
 
 Every function takes computed results (rows of :mod:`ddlib.schwarz2d` and :mod:`ddlib.approximation2d`) and returns a
 Matplotlib figure; the colours follow :data:`ddlib.plotting.style.COLORS`.
@@ -9,9 +10,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import LogLocator, ScalarFormatter
 
+from ..regimes import in_distribution_metric, is_ablation
 from .style import COLORS
 
-__all__ = ["SERIES_STYLE_2D", "kappa_figure_2d", "frontier_figure_2d", "floor_figure_2d"]
+__all__ = ["SERIES_STYLE_2D", "kappa_figure_2d", "frontier_figure_2d", "floor_figure_2d", "regimes_figure_2d"]
 
 #: Colour, marker and line style of each series of :data:`ddlib.schwarz2d.SERIES_2D`.
 SERIES_STYLE_2D = {
@@ -183,3 +185,62 @@ def _richer_panel(ax, rows, delta):
                   color=_KIND_COLOR.get(coarse, COLORS["other"]), label=f"{name.get(coarse, coarse)}, $N={N}$")
     ax.set(title=f"(c) richer coarse levels on the same boxes ($\\delta = {delta}$)",
            xlabel="coarse dimension $N_0$")
+
+
+#: What :func:`regimes_figure_2d` plots in each row: ``(column of the summary table, axis label)``.
+_REGIME_ROWS = {"in_distribution": ("in-distribution test error", None),
+                "operator_error": (r"$\|M_\theta^{-1}-A^{-1}\|_2/\|A^{-1}\|_2$", "operator_error"),
+                "error_out_of_band": ("out-of-band test error", "error_out_of_band")}
+
+
+def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error"), floors: dict | None = None,
+                      fronts: dict | None = None):
+    r"""Trained 2D models: error against parameters, one column per regime, one row per metric.
+
+    ``results`` are :class:`ddlib.regimes.RegimeResult` (their ``table`` from
+    :func:`ddlib.experiments.summary_table`); every full model is drawn at its seed mean with a bar over the seed
+    range, global (circles) and DD (squares; ablations left out). ``metrics`` are ``"in_distribution"`` (the test set
+    of the training distribution, :func:`ddlib.regimes.in_distribution_metric`) and history keys. In the
+    operator-error row, ``floors`` (``{(m, N, delta): floor_two_norm}``) draws the structural floor of a DD
+    configuration as a dashed line and ``fronts`` (``{m: global_frontier_2d(m, ranks)}``) the Eckart-Young error of
+    the global ranks as a dotted line.
+    """
+    fig, axes = plt.subplots(len(metrics), len(results), figsize=(2.9 * len(results), 2.6 * len(metrics)),
+                             squeeze=False, sharex="col")
+    for c, res in enumerate(results):
+        reg, t = res.regime, res.table
+        keep = np.array([not is_ablation(s.spec) for s in res.selections])
+        for r, metric in enumerate(metrics):
+            ax = axes[r, c]
+            col = in_distribution_metric(reg.data) if metric == "in_distribution" else metric
+            for fam, marker in (("global", "o"), ("dd", "s")):
+                sel = np.flatnonzero(keep & (t["family"] == fam))
+                order = sel[np.argsort(t["params"][sel])]
+                y, lo, hi = (t[f"{col}_{s}"][order] for s in ("mean", "min", "max"))
+                ax.errorbar(t["params"][order], y, yerr=[y - lo, hi - y], fmt=marker + "-", ms=3.5, lw=1, capsize=2,
+                            color=COLORS[fam], label="global $h^2QK^T$" if fam == "global" else "DD attention")
+            if col == "operator_error":
+                _regime_references(ax, reg, res, floors, fronts)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            if c == 0:
+                ax.set_ylabel(_REGIME_ROWS.get(metric, (metric, None))[0] if metric in _REGIME_ROWS else col)
+            if r == 0:
+                ax.set_title(f"$m={reg.side}$, {reg.data}, $S={reg.samples}$", fontsize=9)
+            if r == len(metrics) - 1:
+                ax.set_xlabel("parameters")
+    _dedup_legend(fig, axes.ravel(), ncol=4)
+    return fig
+
+
+def _regime_references(ax, reg, res, floors, fronts):
+    """The structural floors of the regime's DD configurations and the global Eckart-Young errors, if given."""
+    for key, value in (floors or {}).items():
+        m, N, delta = key
+        if m == reg.side and any(s.family == "dd" and getattr(s.spec, "N", None) == N and s.spec.delta == delta
+                                 for s in res.selections):
+            ax.axhline(value, ls="--", lw=0.9, color=COLORS["dd"], label="DD structural floor (upper bound)")
+    front = (fronts or {}).get(reg.side)
+    if front is not None:
+        ax.plot(front["params"], front["error"], ":", lw=1.2, color=COLORS["global"],
+                label="global Eckart-Young (best rank $r$)")
