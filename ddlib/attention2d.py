@@ -196,17 +196,16 @@ class DDAttention2D(torch.nn.Module):
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`M_\theta^{-1}F` for right-hand sides in the columns of ``F`` (shape ``(n, batch)``).
 
-        Local level: :math:`X = (D^{1/2}RF)` gathered as ``(N^2, n_max, B)``, :math:`Y = D^{1/2}Q(K^TX)` by two batched
-        products, scatter-added by one ``index_add``. Coarse level: :math:`C = Q_0K_0^T(\Phi^TF)`, by the
+        Local level: :math:`X = RF` gathered as ``(N^2, n_max, B)``, :math:`Y = (D^{1/2}Q)((D^{1/2}K)^TX)` by two
+        batched products (the weights scale the small factors), scatter-added by one ``index_add``. Coarse level: :math:`C = Q_0K_0^T(\Phi^TF)`, by the
         tensor-product factor (:meth:`_coarse_tensor`) or a gather on the coarse supports that shares the local
         ``index_add``. The sum is scaled by :math:`h^2`.
         """
         B = F.shape[1]
         parts = []
-        if self.use_local:
-            X = F[self.idx] * self.w[:, :, None]
-            parts.append((torch.bmm(self.Q, torch.bmm(self.K.transpose(1, 2), X)) * self.w[:, :, None])
-                         .reshape(-1, B))
+        if self.use_local:  # the weights go into the small factors, not the (N^2, n_max, B) blocks
+            Kw, Qw = self.K * self.w[:, :, None], self.Q * self.w[:, :, None]
+            parts.append(torch.bmm(Qw, torch.bmm(Kw.transpose(1, 2), F[self.idx])).reshape(-1, B))
         elif self.cidx.numel():
             parts.append(F.new_zeros(self.idx.numel(), B))
         if self.use_coarse and self.cidx.numel():
