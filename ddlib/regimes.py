@@ -62,7 +62,7 @@ from .training import TrainConfig, time_to_target
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "oracle_error", "binding_limit",
            "mechanism", "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row", "claim_verdicts",
-           "CLAIMS", "VERDICT_KEYS", "is_ablation"]
+           "CLAIMS", "VERDICT_KEYS", "is_ablation", "LEARNED_FRACTION"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -74,6 +74,8 @@ COMPONENT_FACTOR = 1.5
 REGIME_KEYS = ("n", "N", "delta", "K", "samples", "data", "axis")
 #: The test set drawn from each training distribution (the "in-distribution" error of :func:`speed_row`).
 IN_DISTRIBUTION = {"fourier": "error_in_band", "noise": "error_noise", "smooth": "error_validation"}
+#: A class whose error never falls below this fraction of the initial error has not trained (:func:`speed_row`).
+LEARNED_FRACTION = 0.5
 #: The claims of :func:`claim_verdicts`, in the paper's order.
 CLAIMS = ("trains faster (epochs)", "trains faster (seconds)", "more accurate", "fewer parameters")
 #: Keys of every :func:`claim_verdicts` record (after :data:`REGIME_KEYS`).
@@ -383,26 +385,34 @@ def _mean_time(sel: Selection, target: float, metric: str) -> tuple[float, float
 
 
 def speed_row(result: RegimeResult, metric: str | None = None, target: float | None = None) -> dict:
-    r"""The claim "trains faster" in one regime: epochs and seconds each class needs to reach a common target.
+    r"""The claim "trains faster" in one regime: epochs and seconds each class needs to reach a target.
 
-    ``metric`` defaults to the in-distribution error (:func:`in_distribution_metric`). The default ``target`` is
-    the accuracy both classes reach on every seed, :math:`\tau = \max_c \min_{j\in c} \max_s e_{js}` over the
-    classes :math:`c` (global, full DD), models :math:`j` and seeds :math:`s` of the final errors: at least one model
-    of each class ends at or below it on every seed. Per class the fastest model counts
-    (:math:`\min_j` of the seed-mean epochs, and separately of the seconds, to :math:`\tau`, log-linear
-    interpolation between evaluation points). Returns the regime keys plus ``metric``, ``target``, and for ``<c>`` in
-    ``global``, ``dd``: ``<c>_epochs``, ``<c>_epochs_label``, ``<c>_seconds``, ``<c>_seconds_label``; the ratios
-    ``epochs_ratio`` and ``seconds_ratio`` (global over DD: above 1 means DD is faster).
+    ``metric`` defaults to the in-distribution error (:func:`in_distribution_metric`). With
+    :math:`\tau_c = \min_{j\in c}\max_s e_{js}` the accuracy class :math:`c` (global, full DD) reaches on every seed
+    (models :math:`j`, seeds :math:`s`, final errors), the default ``target`` is the **common** level
+    :math:`\tau = \max_c\tau_c`, which at least one model of each class reaches on every seed. A class that never
+    gets below :data:`LEARNED_FRACTION` times the initial error :math:`e_0` (the smallest over models and seeds) has not
+    trained on this metric; then the target is the **better** class's level :math:`\min_c\tau_c`, which the other
+    class never reaches (``target_kind`` says which rule applied). Per class the fastest model counts
+    (:math:`\min_j` of the seed-mean epochs, and separately of the seconds, to :math:`\tau`, log-linear interpolation
+    between evaluation points; NaN: never reached on some seed). Returns the regime keys plus ``metric``, ``target``,
+    ``target_kind``, and for ``<c>`` in ``global``, ``dd``: ``<c>_epochs``, ``<c>_epochs_label``, ``<c>_seconds``,
+    ``<c>_seconds_label``; the ratios ``epochs_ratio`` and ``seconds_ratio`` (global over DD: above 1 means DD is
+    faster; infinite when only DD reaches the target).
     """
     metric = in_distribution_metric(result.regime.data) if metric is None else metric
     sels = {fam: [s for s in result.selections if s.family == fam and not is_ablation(s.spec)]
             for fam in ("global", "dd")}
     if not sels["global"] or not sels["dd"]:
         raise ValueError("result must hold at least one global and one full DD model")
+    kind = "given"
     if target is None:
-        target = max(min(float(s.final(metric).max()) for s in group) for group in sels.values())
+        levels = [min(float(s.final(metric).max()) for s in group) for group in sels.values()]
+        e0 = min(float(r.curve(metric)[0]) for group in sels.values() for s in group for r in s.runs)
+        kind = "common" if max(levels) <= LEARNED_FRACTION * e0 else "better"
+        target = max(levels) if kind == "common" else min(levels)
     target = check_positive("target", target)
-    out = {**result.regime.record(), "metric": metric, "target": target}
+    out = {**result.regime.record(), "metric": metric, "target": target, "target_kind": kind}
     for fam, group in sels.items():
         times = [_mean_time(s, target, metric) for s in group]
         for j, unit in enumerate(("epochs", "seconds")):
