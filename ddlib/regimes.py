@@ -62,7 +62,7 @@ from .training import TrainConfig, time_to_target
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "oracle_error", "binding_limit",
            "mechanism", "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row", "claim_verdicts",
-           "CLAIMS", "VERDICT_KEYS", "is_ablation", "LEARNED_FRACTION"]
+           "CLAIMS", "VERDICT_KEYS", "is_ablation", "LEARNED_FRACTION", "tally_verdicts"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -475,3 +475,25 @@ def claim_verdicts(result: RegimeResult, metrics=("operator_error",), speed_metr
                             (c["dd_label"], c["dd_params"], c["dd_value"]), c["ratio"]))
     return out
 
+
+
+def tally_verdicts(records: list[dict]) -> list[dict]:
+    """Count the :func:`claim_verdicts` records of many regimes per ``(claim, metric)``, in order of appearance.
+
+    Returns one dict per pair: ``claim``, ``metric``, ``holds`` (regimes where the claim holds), ``regimes`` (all of
+    them), ``separated`` (how many of the holding ones have disjoint seed ranges; "more accurate" only, else 0),
+    ``failing`` (the :data:`REGIME_KEYS` records of the regimes where it fails).
+    """
+    if not records:
+        raise ValueError("records must hold at least one claim_verdicts record")
+    out: dict = {}
+    for r in records:
+        t = out.setdefault((r["claim"], r["metric"]), {"claim": r["claim"], "metric": r["metric"], "holds": 0,
+                                                       "regimes": 0, "separated": 0, "failing": []})
+        t["regimes"] += 1
+        if r["holds"]:
+            t["holds"] += 1
+            t["separated"] += bool(r["separated"])
+        else:
+            t["failing"].append({k: r[k] for k in REGIME_KEYS})
+    return list(out.values())

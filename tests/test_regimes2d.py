@@ -12,7 +12,7 @@ from ddlib.experiments import Selection, class_best, summary_table
 from ddlib.models import DD2DSpec, DDSpec, GlobalSpec
 from ddlib.problem2d import eigenvalues_2d, inverse_2d
 from ddlib.regimes import (CLAIMS, LEARNED_FRACTION, REGIME_KEYS, VERDICT_KEYS, Regime, RegimeResult, budget_rows, cheapest_match,
-                           claim_verdicts, in_distribution_metric, mechanism, oracle_error, regime_axes,
+                           claim_verdicts, in_distribution_metric, tally_verdicts, mechanism, oracle_error, regime_axes,
                            regime_specs, run_regime, span_split, speed_row)
 from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target
 
@@ -161,3 +161,14 @@ def test_a_small_real_2d_regime_end_to_end(tmp_path, monkeypatch):
     assert replace(regime, axis="samples").record()["axis"] == "samples"
     assert not any(isinstance(s.spec, DDSpec) for s in res.selections)
     assert set(summary_table(res.selections)["family"]) == {"global", "dd"}
+
+
+def test_tally_counts_each_claim_over_the_regimes():
+    rec = lambda claim, holds, sep, K: {**Regime(961, 4, K, 16, "noise", dim=2).record(), "claim": claim,  # noqa
+                                        "metric": "m", "holds": holds, "separated": sep}
+    rows = [rec("a", True, True, 1), rec("a", False, False, 2), rec("b", True, None, 1), rec("a", True, False, 3)]
+    t = tally_verdicts(rows)
+    assert [(x["claim"], x["holds"], x["regimes"], x["separated"]) for x in t] == [("a", 2, 3, 1), ("b", 1, 1, 0)]
+    assert [f["K"] for f in t[0]["failing"]] == [2] and set(t[0]["failing"][0]) == set(REGIME_KEYS)
+    with pytest.raises(ValueError, match="records must hold"):
+        tally_verdicts([])
