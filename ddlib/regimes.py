@@ -480,16 +480,19 @@ def claim_verdicts(result: RegimeResult, metrics=("operator_error",), speed_metr
 def tally_verdicts(records: list[dict]) -> list[dict]:
     """Count the :func:`claim_verdicts` records of many regimes per ``(claim, metric)``, in order of appearance.
 
-    Returns one dict per pair: ``claim``, ``metric``, ``holds`` (regimes where the claim holds), ``regimes`` (all of
-    them), ``separated`` (how many of the holding ones have disjoint seed ranges; "more accurate" only, else 0),
-    ``failing`` (the :data:`REGIME_KEYS` records of the regimes where it fails).
+    The in-distribution error of each regime (:func:`in_distribution_metric` of its ``data``) is counted under the
+    metric name ``"in_distribution"``, so regimes with different training data share one count. Returns one dict per
+    pair: ``claim``, ``metric``, ``holds`` (regimes where the claim holds), ``regimes`` (all of them), ``separated``
+    (how many of the holding ones have disjoint seed ranges; "more accurate" only, else 0), ``failing`` (the
+    :data:`REGIME_KEYS` records of the regimes where it fails).
     """
     if not records:
         raise ValueError("records must hold at least one claim_verdicts record")
     out: dict = {}
     for r in records:
-        t = out.setdefault((r["claim"], r["metric"]), {"claim": r["claim"], "metric": r["metric"], "holds": 0,
-                                                       "regimes": 0, "separated": 0, "failing": []})
+        metric = "in_distribution" if r["metric"] == in_distribution_metric(r["data"]) else r["metric"]
+        t = out.setdefault((r["claim"], metric), {"claim": r["claim"], "metric": metric, "holds": 0,
+                                                  "regimes": 0, "separated": 0, "failing": []})
         t["regimes"] += 1
         if r["holds"]:
             t["holds"] += 1

@@ -167,8 +167,11 @@ def test_tally_counts_each_claim_over_the_regimes():
     rec = lambda claim, holds, sep, K: {**Regime(961, 4, K, 16, "noise", dim=2).record(), "claim": claim,  # noqa
                                         "metric": "m", "holds": holds, "separated": sep}
     rows = [rec("a", True, True, 1), rec("a", False, False, 2), rec("b", True, None, 1), rec("a", True, False, 3)]
+    rows.append({**rows[0], "data": "fourier", "metric": "error_in_band"})          # in-distribution, like "noise"
+    rows.append({**rows[0], "metric": "error_noise"})
     t = tally_verdicts(rows)
-    assert [(x["claim"], x["holds"], x["regimes"], x["separated"]) for x in t] == [("a", 2, 3, 1), ("b", 1, 1, 0)]
+    assert [(x["claim"], x["metric"], x["holds"], x["regimes"], x["separated"]) for x in t] == [
+        ("a", "m", 2, 3, 1), ("b", "m", 1, 1, 0), ("a", "in_distribution", 2, 2, 2)]
     assert [f["K"] for f in t[0]["failing"]] == [2] and set(t[0]["failing"][0]) == set(REGIME_KEYS)
     with pytest.raises(ValueError, match="records must hold"):
         tally_verdicts([])
