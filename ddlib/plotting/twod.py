@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogLocator, ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, ScalarFormatter
 
 from ..regimes import in_distribution_metric, is_ablation
 from .style import COLORS
@@ -223,6 +223,9 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
                 _regime_references(ax, reg, res, floors, fronts)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
             if c == 0:
                 ax.set_ylabel(_REGIME_ROWS.get(metric, (metric, None))[0] if metric in _REGIME_ROWS else col)
             if r == 0:
