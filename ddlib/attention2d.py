@@ -197,9 +197,9 @@ class DDAttention2D(torch.nn.Module):
         r""":math:`M_\theta^{-1}F` for right-hand sides in the columns of ``F`` (shape ``(n, batch)``).
 
         Local level: :math:`X = RF` gathered as ``(N^2, n_max, B)``, :math:`Y = (D^{1/2}Q)((D^{1/2}K)^TX)` by two
-        batched products (the weights scale the small factors), scatter-added by one ``index_add``. Coarse level: :math:`C = Q_0K_0^T(\Phi^TF)`, by the
-        tensor-product factor (:meth:`_coarse_tensor`) or a gather on the coarse supports that shares the local
-        ``index_add``. The sum is scaled by :math:`h^2`.
+        batched products (the weights scale the small factors), scatter-added by one ``index_add``. Coarse level:
+        :math:`C = Q_0K_0^T(\Phi^TF)`, by the tensor-product factor (:meth:`_coarse_tensor`) or a gather on the coarse
+        supports that shares the local ``index_add``. The sum is scaled by :math:`h^2`.
         """
         B = F.shape[1]
         parts = []

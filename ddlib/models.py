@@ -133,7 +133,8 @@ class ModelSpec:
         dim = check_int("dim", dim, low=1)
         if dim not in self.dims:
             raise ValueError(f"dim must be one of {self.dims} for a {self.kind!r} spec ({type(self).__name__}); got "
-                             f"dim = {dim}" + ("; use DD2DSpec on the 2D grid" if self.kind == "dd" and dim == 2 else ""))
+                             f"dim = {dim}" + ("; use DD2DSpec on the 2D grid" if self.kind == "dd" and dim == 2
+                                               else ""))
         return grid_side(n, dim)
 
     @property

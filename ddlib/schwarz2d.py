@@ -230,7 +230,8 @@ def schwarz_preconditioner_2d(dec: Decomposition2D, A=None, *, weighting: str = 
     Returns
     -------
     SchwarzPreconditioner2D
-        A :class:`scipy.sparse.linalg.LinearOperator`, usable as ``M=`` in PCG (weightings ``"none"`` and ``"sqrt"``) or GMRES.
+        A :class:`scipy.sparse.linalg.LinearOperator`, usable as ``M=`` in PCG (weightings ``"none"`` and ``"sqrt"``)
+        or GMRES.
     """
     return SchwarzPreconditioner2D(OverlappingOperator2D(dec, A, weighting, partition),
                                    CoarseOperator2D(dec, A, coarse, partition, per_box))
@@ -362,9 +363,10 @@ def kappa_trends_2d(rows: list[dict]) -> list[dict]:
     study's axis :math:`x` (:data:`STUDY_AXIS_2D`: ``N``, ``n`` or :math:`H/\delta_g`).
 
     Returns one record per ``(study, series)`` with ``x_first``, ``x_last``, ``kappa_first``, ``kappa_last``,
-    ``kappa_max``, ``iterations_first``, ``iterations_last``, ``growth`` :math:`= \kappa_{last}/\kappa_{first}` and
-    ``exponent``, the least-squares slope :math:`p` of :math:`\log\kappa = \log c + p\log x` (NaN with fewer than
-    two distinct ``x``). Theory (:func:`theory_shape_2d`) at fixed :math:`H/\delta_g`: one level
+    ``kappa_max``, ``iterations_first``, ``iterations_last``, ``growth`` :math:`= \kappa_{last}/\kappa_{first}`,
+    ``exponent``, the least-squares slope :math:`p` of :math:`\log\kappa = \log c + p\log x`, and
+    ``last_exponent``, the slope between the last two points (the trend at the largest ``x``); NaN with fewer than two
+    distinct ``x``. Theory (:func:`theory_shape_2d`) at fixed :math:`H/\delta_g`: one level
     :math:`\kappa \sim N^2` (``p = 2`` against ``N``), two levels bounded (``p = 0``); against ``n = m^2`` a growth
     like :math:`1/h` is ``p = 1/2``.
     """
@@ -380,8 +382,9 @@ def kappa_trends_2d(rows: list[dict]) -> list[dict]:
         x = np.array([r[key] for r in sel], dtype=np.float64)
         k = np.array([r["kappa"] for r in sel], dtype=np.float64)
         p = float(np.polyfit(np.log(x), np.log(k), 1)[0]) if np.unique(x).size >= 2 else float("nan")
+        last = float(np.log(k[-1] / k[-2]) / np.log(x[-1] / x[-2])) if x.size >= 2 and x[-1] > x[-2] else float("nan")
         out.append(dict(study=study, series=series, x_first=float(x[0]), x_last=float(x[-1]),
                         kappa_first=float(k[0]), kappa_last=float(k[-1]), kappa_max=float(k.max()),
                         iterations_first=int(sel[0]["pcg_iterations"]), iterations_last=int(sel[-1]["pcg_iterations"]),
-                        growth=float(k[-1] / k[0]), exponent=p))
+                        growth=float(k[-1] / k[0]), exponent=p, last_exponent=last))
     return out

@@ -11,9 +11,9 @@ from ddlib.decomposition2d import Decomposition2D
 from ddlib.experiments import Selection, class_best, summary_table
 from ddlib.models import DD2DSpec, DDSpec, GlobalSpec
 from ddlib.problem2d import eigenvalues_2d, inverse_2d
-from ddlib.regimes import (CLAIMS, LEARNED_FRACTION, REGIME_KEYS, VERDICT_KEYS, Regime, RegimeResult, budget_rows, cheapest_match,
-                           claim_verdicts, in_distribution_metric, tally_verdicts, mechanism, oracle_error, regime_axes,
-                           regime_specs, run_regime, span_split, speed_row)
+from ddlib.regimes import (CLAIMS, LEARNED_FRACTION, REGIME_KEYS, VERDICT_KEYS, Regime, RegimeResult, budget_rows,
+                           cheapest_match, claim_verdicts, in_distribution_metric, mechanism, oracle_error,
+                           regime_axes, regime_specs, run_regime, span_split, speed_row, tally_verdicts)
 from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target
 
 

@@ -144,7 +144,7 @@ def test_kappa_trends_recover_a_power_law_along_each_study_axis(p, c):
     out = kappa_trends_2d(rows[::-1])                                       # order of the rows does not matter
     assert len(out) == 3
     for r in out:
-        assert r["exponent"] == pytest.approx(p, abs=1e-9)
+        assert r["exponent"] == pytest.approx(p, abs=1e-9) and r["last_exponent"] == pytest.approx(p, abs=1e-9)
         assert (r["x_first"], r["x_last"], r["iterations_first"], r["iterations_last"]) == (2.0, 16.0, 2, 16)
         assert r["growth"] == pytest.approx(8.0**p) and r["kappa_max"] == pytest.approx(max(c * 2**p, c * 16**p))
     with pytest.raises(ValueError, match="rows must hold"):
