@@ -351,8 +351,9 @@ plt.close(fig)
 # (cosine schedule, {glue:text}`epochs` epochs of Adam, full batch), chosen on a validation set drawn from the
 # training distribution, then trained on {glue:text}`n_seeds` seeds. The regimes are the ones where verdicts turn in
 # 1D: Fourier data on the square band against white-noise data, few against many samples, at two grids. The global
-# ranks stop at {glue:text}`g_rank_max`: trained on $S$ samples, the factor $K$ only receives gradients in the span of
-# the $S$ right-hand sides, so ranks beyond the sample count add parameters that the data never touch.
+# ranks go up to the sample count $S$ (at most {glue:text}`g_rank_max`): trained on $S$ samples, the factor $K$ only
+# receives gradients in the span of the $S$ right-hand sides, and rank $S$ already fits them exactly, so higher ranks
+# add parameters that the data never touch.
 #
 # **Partition of unity.** The trained DD models use the **ramp**. With learned blocks the partition only rescales
 # the rows of $Q_i$ and $K_i$ (both partitions are positive on every box, so they span the same operators), but the
@@ -369,7 +370,9 @@ base = TrainConfig(model=GlobalSpec(1), n=M_TRAIN[0] ** 2, dim=2, K=K, validatio
                    test_samples=EVAL_SAMPLES, epochs=EPOCHS)
 
 
-def specs_for(ranks, dd_models):
+def specs_for(ranks, dd_models, S):
+    """The global ranks up to the sample count S (at least the smallest), and the DD models."""
+    ranks = [r for r in ranks if r <= S] or ranks[:1]
     return [GlobalSpec(r) for r in ranks] + [DD2DSpec(N, d, r, partition=PARTITION) for N, d, r in dd_models]
 
 
@@ -381,9 +384,10 @@ def axis_of(data, S):
 
 # the regime's N and delta are those of its largest DD model (the records name one configuration)
 plan = [(rg.Regime(M_TRAIN[0] ** 2, DD_MODELS[-1][0], K, S, data, delta=DD_MODELS[-1][1], axis=axis_of(data, S),
-                   dim=2), specs_for(GLOBAL_RANKS, DD_MODELS)) for data, S in REGIMES]
+                   dim=2), specs_for(GLOBAL_RANKS, DD_MODELS, S)) for data, S in REGIMES]
 plan += [(rg.Regime(M_TRAIN[1] ** 2, DD_MODELS_FINE[-1][0], K, S, data, delta=DD_MODELS_FINE[-1][1],
-                    axis="n_fixed_N", dim=2), specs_for(GLOBAL_RANKS_FINE, DD_MODELS_FINE)) for data, S in REGIMES_FINE]
+                    axis="n_fixed_N", dim=2), specs_for(GLOBAL_RANKS_FINE, DD_MODELS_FINE, S))
+         for data, S in REGIMES_FINE]
 results = []
 for regime, specs in plan:
     res = rg.run_regime(regime, base, specs, GRID, SEEDS)
