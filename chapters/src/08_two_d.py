@@ -92,9 +92,9 @@ glue("K2", K * K, display=False)
 # 1. **The global baseline's best error decays like $1/r$, not $1/r^2$.** Weyl's law on the unit square counts
 #    $\#\{\lambda_k\le\lambda\}\approx\lambda/(4\pi)$, so $\lambda_k\approx 4\pi k$ and the Eckart-Young error of the
 #    best rank-$r$ operator is $\lambda_1/\lambda_{r+1}\approx \pi/(2(r+1))$. At $m$ = {glue:text}`m_approx` the
-#    exact errors at $r$ = 1, 4, 16, 64, 256 are {glue:text}`ey_list`; the $1/r$ law gives {glue:text}`weyl_list`
-#    (Weyl's law with its perimeter term, which the figure below also draws, is closer). In 1D the same ranks cost
-#    errors that fall a factor $r$ faster.
+#    exact errors at $r$ = {glue:text}`ey_ranks` are {glue:text}`ey_list`; the $1/r$ law gives {glue:text}`weyl_list`
+#    (the figure below also draws Weyl's law with its perimeter term). In 1D the same errors fall like $1/r^2$
+#    (fact 3 of the paper page).
 # 2. **There is no exact coarse-plus-local splitting.** In 1D the interfaces between coarse elements are points,
 #    and $A^{-1} = \Phi A_0^{-1}\Phi^T + \sum_E R_E^TA_E^{-1}R_E$ holds to rounding. In 2D the interfaces are lines;
 #    the coupling along them is neither in a box nor in a coarse space of dimension $(N-1)^2$. The paper's
@@ -113,6 +113,7 @@ ey_ranks = [1, 4, 16, 64, 256]
 ey_ranks = [r for r in ey_ranks if r < M_APPROX**2]
 ey = apx2.global_best_error_2d(M_APPROX, ey_ranks)
 weyl = apx2.weyl_rate_2d(ey_ranks, perimeter=False)
+glue("ey_ranks", ", ".join(str(r) for r in ey_ranks), display=False)
 glue("ey_list", ", ".join(f"{v:.3g}" for v in ey), display=False)
 glue("weyl_list", ", ".join(f"{v:.3g}" for v in weyl), display=False)
 print("rank:", ey_ranks, "\nEckart-Young:", np.round(ey, 4), "\n1/r law:     ", np.round(weyl, 4))
@@ -497,6 +498,7 @@ glue("band_g_inband_label", idx_g["label"], display=False)
 idx_d = ex.class_best(t_band, "dd", "error_in_band_mean")
 glue("band_d_inband", idx_d["value"], display=False)
 glue("band_d_inband_label", idx_d["label"], display=False)
+glue("band_winner", "the global model" if idx_g["value"] < idx_d["value"] else "the DD model", display=False)
 glue("n_side_first", M_TRAIN[0] ** 2, display=False)
 glue("noise_global_id", float(ex.class_best(results[i_noise].table, "global", "error_noise_mean")["value"]),
      display=False)
@@ -547,7 +549,8 @@ print(f"chapter: {time.perf_counter() - t_start:.1f} s")
 # **F20, trained 2D models** under the tuned protocol, one column per regime (grid, training data, samples $S$;
 # band $K$ = {glue:text}`K`). Top: the test error on the training distribution (in-band set for Fourier data,
 # white-noise set for noise data); bottom: the relative operator error, with the Eckart-Young error of the global
-# ranks (dotted) and the structural floor of each DD configuration (dashed). Markers: seed means; bars: seed ranges.
+# ranks (dotted) and the structural floor of each DD configuration (dashed, in its colour). One line per class and
+# DD configuration, through its ranks; markers: seed means; bars: seed ranges.
 # ```
 #
 # ## What training finds
@@ -560,10 +563,10 @@ print(f"chapter: {time.perf_counter() - t_start:.1f} s")
 # right-hand sides, so a global operator learns only on that span and keeps its (small) initial values off it. On the
 # span its error is {glue:text}`few_global_on_span:.2g`, off it {glue:text}`few_global_off_span:.3f` (relative to
 # $\|A^{-1}\|_2$, `ddlib.regimes.span_split`). A DD block, in contrast, only sees the restriction $R_if$ of each
-# sample to its box, a space of {glue:text}`box_sizes` nodes at $m$ = {glue:text}`m_train_first`, and the coarse block
-# sees the $N_0$ coarse coefficients; locality turns a few global samples into data that nearly cover each block's
-# inputs. The DD model's error off the span is {glue:text}`few_dd_off_span:.3f`, on it
-# {glue:text}`few_dd_on_span:.3f`.
+# sample to its box, {glue:text}`box_sizes` nodes at $m$ = {glue:text}`m_train_first` against $n$ =
+# {glue:text}`n_side_first`, and the coarse block sees the $N_0$ coarse coefficients: the same samples constrain much
+# smaller blocks, and the structure fixes the rest. The DD model's error off the span is
+# {glue:text}`few_dd_off_span:.3f`, on it {glue:text}`few_dd_on_span:.3f`.
 #
 # **White noise is the extreme case.** With {glue:text}`noise_i_S` noise samples ({glue:text}`noise_regime`) the
 # data span {glue:text}`noise_data_dim` of the $n$ = {glue:text}`n_side_first` directions. The best global model
@@ -573,15 +576,15 @@ print(f"chapter: {time.perf_counter() - t_start:.1f} s")
 # ({glue:text}`noise_dd_label`) reaches an operator error of {glue:text}`noise_dd_error:.3f`,
 # {glue:text}`noise_dd_oracle_ratio:.1f` times its truncated Schwarz oracle ({glue:text}`noise_dd_oracle:.3f`).
 #
-# **With enough band samples the data trap favours the global model.** In {glue:text}`band_regime` the samples span
-# all {glue:text}`band_data_dim` band modes. The global model {glue:text}`band_g_inband_label` fits the band to an
-# in-band error of {glue:text}`band_g_inband:.1e`; the best DD model ({glue:text}`band_d_inband_label`) stops at
-# {glue:text}`band_d_inband:.1e`; no DD operator is exact in 2D (the floor above), and its error on the span of the
-# data, {glue:text}`band_dd_on_span:.1e`, stays far above the global model's {glue:text}`band_global_on_span:.1e`.
-# Off the band the picture reverses: the global model's operator error is
+# **With enough band samples the data trap returns.** In {glue:text}`band_regime` the samples span
+# {glue:text}`band_data_dim` of the {glue:text}`K2` band modes, and rank $K^2$ suffices to fit the band exactly (fact 5
+# of the paper page, with $K^2$ modes instead of $K$). The global model {glue:text}`band_g_inband_label` reaches an
+# in-band error of {glue:text}`band_g_inband:.1e`, the best DD model ({glue:text}`band_d_inband_label`)
+# {glue:text}`band_d_inband:.1e`: on the band the more accurate class is {glue:text}`band_winner`. No DD operator is
+# exact in 2D (the floor above); the DD model's error on the span of the data is {glue:text}`band_dd_on_span:.1e`,
+# the global model's {glue:text}`band_global_on_span:.1e`. As an operator the global model has an error of
 # {glue:text}`band_global_error:.3f` against {glue:text}`band_dd_error:.3f` for the best DD model
-# ({glue:text}`band_dd_label`). This is fact 5 of the paper page (a rank-$K$ operator fits a $K$-mode band exactly)
-# with $K^2$ modes instead of $K$.
+# ({glue:text}`band_dd_label`).
 #
 # ## The three claims in 2D
 #
@@ -606,7 +609,7 @@ print(f"chapter: {time.perf_counter() - t_start:.1f} s")
 # seconds. The count flatters the DD model: in {glue:text}`n_global_never` regimes the global model never gets below
 # half its initial error on the training distribution, so any DD progress is "faster". Where both classes train to a
 # common level ({glue:text}`n_common` regimes: {glue:text}`common_where`) the DD model is faster in
-# {glue:text}`common_dd_faster`. It fails in: {glue:text}`tally_faster_id_failing`.
+# {glue:text}`common_dd_faster` of them. The claim fails in: {glue:text}`tally_faster_id_failing`.
 #
 # **"Can be more accurate"** holds in the operator norm in {glue:text}`tally_acc_operator_error` regimes, on the
 # training distribution in {glue:text}`tally_acc_id`, out of band in {glue:text}`tally_acc_error_out_of_band` and on
@@ -622,9 +625,9 @@ print(f"chapter: {time.perf_counter() - t_start:.1f} s")
 # {glue:text}`fewer_factor_min:.1f` and {glue:text}`fewer_factor_max:.1f` times fewer parameters.
 #
 # **In short.** In 2D the paper's operator loses its exactness: a structural floor of a few percent in the operator
-# norm, set by the coarse space. It keeps its advantage over a free low-rank operator as an operator: more accurate
-# in the operator norm in {glue:text}`tally_acc_operator_error` regimes, with far fewer parameters. The reason is
-# locality, which makes a few samples informative, not faster training: where both classes learn, the global model
-# reaches a common accuracy in fewer epochs. The DD model loses on the training distribution where the data suit the
-# global model, {glue:text}`tally_acc_id_failing`: enough samples of a band let the global model fit that band
-# exactly.
+# norm, set by the coarse space. As an operator it is still more accurate than the free low-rank one in
+# {glue:text}`tally_acc_operator_error` regimes, with far fewer parameters, and the span split says why: the global
+# model learns only on the span of its data, while locality lets the same samples fix small blocks. Faster training
+# is not the reason: where both classes learn to a common level, the DD model is faster in
+# {glue:text}`common_dd_faster` of {glue:text}`n_common` regimes. On the training distribution the DD model loses in:
+# {glue:text}`tally_acc_id_failing`.

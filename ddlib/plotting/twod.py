@@ -213,17 +213,19 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
         for r, metric in enumerate(metrics):
             ax = axes[r, c]
             col = in_distribution_metric(reg.data) if metric == "in_distribution" else metric
-            for fam, marker in (("global", "o"), ("dd", "s")):
-                sel = np.flatnonzero(keep & (t["family"] == fam))
-                order = sel[np.argsort(t["params"][sel])]
+            groups = _model_groups(res, keep)
+            for style in groups.values():
+                style = dict(style)
+                order = np.array(sorted(style.pop("rows"), key=lambda i: t["params"][i]))
                 y, lo, hi = (t[f"{col}_{s}"][order] for s in ("mean", "min", "max"))
-                ax.errorbar(t["params"][order], y, yerr=[y - lo, hi - y], fmt=marker + "-", ms=3.5, lw=1, capsize=2,
-                            color=COLORS[fam], label="global $h^2QK^T$" if fam == "global" else "DD attention")
+                ax.errorbar(t["params"][order], y, yerr=[y - lo, hi - y], ms=3.5, lw=1, capsize=2, **style)
             if col == "operator_error":
-                _regime_references(ax, reg, res, floors, fronts)
+                colors = {g[1:]: st["color"] for g, st in groups.items() if g[0] == "dd"}
+                _regime_references(ax, reg, floors, fronts, colors)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            low, high = ax.get_ylim()
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if high < 100 * low else (1.0,)))
             ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
             ax.yaxis.set_minor_formatter(NullFormatter())
             if c == 0:
@@ -236,13 +238,30 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
     return fig
 
 
-def _regime_references(ax, reg, res, floors, fronts):
-    """The structural floors of the regime's DD configurations and the global Eckart-Young errors, if given."""
-    for key, value in (floors or {}).items():
-        m, N, delta = key
-        if m == reg.side and any(s.family == "dd" and getattr(s.spec, "N", None) == N and s.spec.delta == delta
-                                 for s in res.selections):
-            ax.axhline(value, ls="--", lw=0.9, color=COLORS["dd"], label="DD structural floor (upper bound)")
+def _model_groups(res, keep) -> dict:
+    """The lines of a regime panel: the global ranks, and one line per DD configuration ``(N, delta)`` (its local
+    ranks), each with its rows of the table and its style."""
+    groups: dict = {}
+    for i, s in enumerate(res.selections):
+        if not keep[i]:
+            continue
+        if s.family == "global":
+            key, style = ("global",), dict(fmt="o-", color=COLORS["global"], label="global $h^2QK^T$")
+        else:
+            key = ("dd", s.spec.N, s.spec.delta)
+            k = len({g for g in groups if g[0] == "dd"} - {key}) % 3
+            style = dict(fmt=("s-", "D--", "^:")[k], color=(COLORS["dd"], COLORS["classical"], COLORS["local"])[k],
+                         label=f"DD $N={s.spec.N}$, $\\delta={s.spec.delta}$")
+        groups.setdefault(key, {**style, "rows": []})["rows"].append(i)
+    return groups
+
+
+def _regime_references(ax, reg, floors, fronts, colors):
+    """The structural floors of the regime's DD configurations (``colors``: ``(N, delta) -> colour``, the
+    configurations drawn) and the global Eckart-Young errors, if given."""
+    for (m, N, delta), value in (floors or {}).items():
+        if m == reg.side and (N, delta) in colors:
+            ax.axhline(value, ls="--", lw=0.9, color=colors[(N, delta)], label="DD structural floor (upper bound)")
     front = (fronts or {}).get(reg.side)
     if front is not None:
         ax.plot(front["params"], front["error"], ":", lw=1.2, color=COLORS["global"],
