@@ -38,7 +38,7 @@ def test_dd2d_spec_counts_what_it_builds(N, b, data, coarse, partition, use_coar
     delta = data.draw(st.integers(0, b - 1))
     dec = Decomposition2D(m, N, delta)
     r = data.draw(st.integers(1, dec.n_max))
-    per_box = data.draw(st.integers(1, 2)) if coarse == "spectral" else 1
+    per_box = data.draw(st.integers(1, min(2, int(dec.sizes.min())))) if coarse == "spectral" else 1
     N0 = {"hat": (N - 1) ** 2, "nicolaides": N * N, "spectral": per_box * N * N, "none": 0}[coarse]
     r0 = data.draw(st.one_of(st.none(), st.integers(1, max(N0, 1))))
     spec = DD2DSpec(N, delta, r, None if N0 == 0 else r0, partition=partition, coarse=coarse, per_box=per_box,
