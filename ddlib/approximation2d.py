@@ -52,6 +52,7 @@ __all__ = [
     "global_best_error_2d",
     "weyl_rate_2d",
     "global_frontier_2d",
+    "global_rank_for_error_2d",
     "dd_oracle_error_2d",
     "dd_frontier_2d",
     "structural_floor",
@@ -98,6 +99,17 @@ def global_frontier_2d(m: int, ranks) -> dict:
     r = _ranks("ranks", ranks, m * m)
     return {"rank": r, "params": 2 * m * m * r, "error": global_best_error_2d(m, r), "rate": weyl_rate_2d(r),
             "rate_1_over_r": weyl_rate_2d(r, perimeter=False)}
+
+
+def global_rank_for_error_2d(m: int, error: float) -> int:
+    r"""The smallest rank ``r`` whose best global error :math:`\lambda_1/\lambda_{r+1}` is at most ``error``
+    (:func:`global_best_error_2d`): the number of eigenvalues below :math:`\lambda_1/\text{error}`; ``n`` if
+    ``error`` is below every nonzero value."""
+    lam = eigenvalues_2d(check_int("m", m, low=1))
+    error = float(error)
+    if not np.isfinite(error) or error <= 0:
+        raise ValueError(f"error must be a finite positive number; got {error!r}")
+    return int(np.searchsorted(lam, lam[0] / error * (1 - 1e-12), side="left"))
 
 
 def dd_oracle_error_2d(m: int, N: int, delta: int, local_rank: int, coarse_rank: int | None = None, *,

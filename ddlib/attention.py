@@ -417,12 +417,17 @@ class GlobalAttention(_Operator):
         ``s`` for ``init="random"``.
     seed : int
         Seed of the random initialisation.
+    weight : float, optional
+        The quadrature weight :math:`w` of :math:`u = w\,QK^Tf`; default :math:`h = 1/(n+1)`, the 1D grid's. On the
+        2D ``m x m`` grid (``n = m^2``) the weight is :math:`h^2 = 1/(m+1)^2` (:class:`ddlib.models.GlobalSpec` passes
+        it), so that :math:`QK^T` again approximates the Green's function. ``init="svd"`` (the 1D inverse) needs the
+        default.
     device, dtype
         Where and in which precision the factors live (default CPU, float64).
     """
 
     def __init__(self, n: int, rank: int, *, symmetric: bool = False, init: str = "random", init_scale: float = 0.1,
-                 seed: int = 0, device="cpu", dtype=torch.float64):
+                 seed: int = 0, weight: float | None = None, device="cpu", dtype=torch.float64):
         super().__init__()
         n = check_int("n", n, low=1)
         self.rank = check_int("rank", rank, low=1, high=n)
@@ -430,6 +435,10 @@ class GlobalAttention(_Operator):
         self.symmetric = bool(symmetric)
         self.init = check_choice("init", init, ("random", "svd"))
         self.init_scale = check_positive("init_scale", init_scale)
+        if weight is not None and init == "svd":
+            raise ValueError("weight must be None (the 1D weight h) with init='svd', which factors the 1D inverse")
+        #: the quadrature weight w of u = w Q K^T f
+        self.weight = self.h if weight is None else check_positive("weight", weight)
         if init == "random":
             g = _generator(seed)
             Q = torch.randn(n, self.rank, generator=g, dtype=torch.float64) * self.init_scale
@@ -448,10 +457,11 @@ class GlobalAttention(_Operator):
         return (self.K if self.symmetric else self.Q), self.K
 
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`h\,QK^TF` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``)."""
+        r""":math:`w\,QK^TF` (:math:`w` the quadrature weight, :math:`h` in 1D) for right-hand sides stored as the
+        columns of ``F`` (shape ``(n, batch)``)."""
         self._check_columns(F)
         Q, K = self.factors()
-        return Q @ (K.T @ F) * self.h
+        return Q @ (K.T @ F) * self.weight
 
     def num_parameters(self) -> int:
         return sum(int(p.numel()) for p in self.parameters())

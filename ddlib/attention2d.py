@@ -16,9 +16,13 @@ singularity makes them grow like :math:`\frac{1}{2\pi}\log(1/h)` (about 0.6 at `
 :func:`ddlib.problem2d.green_diagonal_growth`), slowly enough that one initialisation scale serves all grids.
 
 **Vectorization.** One gather of the right-hand sides (columns ``F``, shape ``(n, B)``) into padded boxes
-``(N^2, n_max, B)`` (:attr:`Decomposition2D.padded_indices`), two :func:`torch.bmm` for all boxes at once, the coarse
-level by a gather on the padded supports of the coarse functions (:func:`ddlib.decomposition2d.padded_support`),
-and **one** ``index_add`` that scatters both levels back. No Python loop over subdomains; gradients by plain autograd.
+``(N^2, n_max, B)`` (:attr:`Decomposition2D.padded_indices`), two :func:`torch.bmm` for all boxes at once, and one
+``index_add`` that scatters them back. The coarse level of the tensor-product spaces (Q1 hats, Nicolaides:
+:math:`\Phi = \Phi^{1D}\otimes\Phi^{1D}`, :meth:`Decomposition2D.coarse_factor`) is
+:math:`\Phi^Tf = (\Phi^{1D})^T F\,\Phi^{1D}` on ``F = f.reshape(m, m)``, two dense products with the ``m x N_1``
+factor each way; other coarse spaces gather on the padded supports of their functions
+(:func:`ddlib.decomposition2d.padded_support`) and share the local ``index_add``. No Python loop over subdomains;
+gradients by plain autograd.
 
 **Initialisations.** ``init="random"``: every factor entry :math:`\mathcal N(0, s^2)` (``init_scale = s``) from a
 seeded :class:`torch.Generator` (never torch's global generator); padding slots stay zero. ``init="schwarz"``:
@@ -130,7 +134,11 @@ class DDAttention2D(torch.nn.Module):
         w = np.sqrt(dec.padded_partition_of_unity(partition))        # D_i^{1/2}, zero on padding
         self.register_buffer("idx", torch.as_tensor(dec.padded_indices, device=self._device), persistent=False)
         self.register_buffer("w", torch.as_tensor(w, **kw), persistent=False)
-        cidx, cval = padded_support(Phi) if self.use_coarse else (np.zeros((0, 0), np.int64), np.zeros((0, 0)))
+        factor = dec.coarse_factor(coarse, partition) if self.use_coarse else None
+        self.register_buffer("P1", torch.as_tensor(factor.toarray() if factor is not None else np.zeros((0, 0)), **kw),
+                             persistent=False)
+        gather = self.use_coarse and factor is None
+        cidx, cval = padded_support(Phi) if gather else (np.zeros((0, 0), np.int64), np.zeros((0, 0)))
         self.register_buffer("cidx", torch.as_tensor(cidx, device=self._device), persistent=False)
         self.register_buffer("cval", torch.as_tensor(cval, **kw), persistent=False)
         self.register_buffer("scatter_index", torch.cat([self.idx.reshape(-1), self.cidx.reshape(-1)]),
@@ -188,24 +196,42 @@ class DDAttention2D(torch.nn.Module):
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`M_\theta^{-1}F` for right-hand sides in the columns of ``F`` (shape ``(n, batch)``).
 
-        Local level: :math:`X = (D^{1/2}RF)` gathered as ``(N^2, n_max, B)``, :math:`Y = D^{1/2}Q(K^TX)` by two batched
-        products. Coarse level: :math:`C = Q_0K_0^T(\Phi^TF)` from a gather on the coarse supports. Both are
-        scatter-added in one ``index_add`` and scaled by :math:`h^2`.
+        Local level: :math:`X = RF` gathered as ``(N^2, n_max, B)``, :math:`Y = (D^{1/2}Q)((D^{1/2}K)^TX)` by two
+        batched products (the weights scale the small factors), scatter-added by one ``index_add``. Coarse level:
+        :math:`C = Q_0K_0^T(\Phi^TF)`, by the tensor-product factor (:meth:`_coarse_tensor`) or a gather on the coarse
+        supports that shares the local ``index_add``. The sum is scaled by :math:`h^2`.
         """
         B = F.shape[1]
         parts = []
-        if self.use_local:
-            X = F[self.idx] * self.w[:, :, None]
-            parts.append((torch.bmm(self.Q, torch.bmm(self.K.transpose(1, 2), X)) * self.w[:, :, None])
-                         .reshape(-1, B))
-        else:
+        if self.use_local:  # the weights go into the small factors, not the (N^2, n_max, B) blocks
+            Kw, Qw = self.K * self.w[:, :, None], self.Q * self.w[:, :, None]
+            parts.append(torch.bmm(Qw, torch.bmm(Kw.transpose(1, 2), F[self.idx])).reshape(-1, B))
+        elif self.cidx.numel():
             parts.append(F.new_zeros(self.idx.numel(), B))
-        if self.use_coarse:
+        if self.use_coarse and self.cidx.numel():
             C = (F[self.cidx] * self.cval[:, :, None]).sum(1)
             C = self.Q0 @ (self.K0.T @ C)
             parts.append((self.cval[:, :, None] * C[:, None, :]).reshape(-1, B))
-        Y = torch.cat(parts) if len(parts) > 1 else parts[0]
-        return F.new_zeros(F.shape).index_add(0, self.scatter_index[: Y.shape[0]], Y) * self.scale
+        out = F.new_zeros(F.shape)
+        if parts:
+            Y = torch.cat(parts) if len(parts) > 1 else parts[0]
+            out = out.index_add(0, self.scatter_index[: Y.shape[0]], Y)
+        if self.use_coarse and self.P1.numel():
+            out = out + self._coarse_tensor(F)
+        return out * self.scale
+
+    def _coarse_tensor(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`\Phi Q_0K_0^T\Phi^TF` for :math:`\Phi = P\otimes P` (``P``: the ``m x N_1`` factor): per column,
+        :math:`\Phi^Tf = P^T\,f_{\square}\,P` with :math:`f_{\square}` the ``m x m`` grid values (y fastest), and
+        back the same way; four dense products, no gather."""
+        m, B = self.decomposition.m, F.shape[1]
+        P = self.P1
+        N1 = P.shape[1]
+        T = (P.T @ F.reshape(m, m * B)).reshape(N1, m, B)                        # sum over x: (I, b, B)
+        C = torch.matmul(P.T, T).reshape(N1 * N1, B)                              # sum over y: (I J, B)
+        C = self.Q0 @ (self.K0.T @ C)
+        T = torch.matmul(P, C.reshape(N1, N1, B))                                 # (I, b, B)
+        return (P @ T.reshape(N1, m * B)).reshape(m * m, B)
 
     def forward(self, f) -> torch.Tensor:
         r"""Apply :math:`M_\theta^{-1}` to each row of ``f`` (shape ``(batch, n)`` or ``(n,)``)."""

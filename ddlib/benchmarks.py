@@ -3,7 +3,7 @@ batched matrix product (:func:`torch.bmm`, the practical ceiling of any implemen
 anchor for applying :math:`A^{-1}`: the banded direct solve (:func:`ddlib.problem.solve`, :math:`O(n)` per
 right-hand side).
 
-The suite (``make bench``, ``benchmarks/run.py``) and chapter 6 run :func:`scaling_benchmark`, summarise it with
+The suite (``make bench``, ``benchmarks/run.py``) and chapter 7 run :func:`scaling_benchmark`, summarise it with
 :func:`summarize_scaling` and race the two operators in training with :func:`race`. The building blocks live in
 their own modules: :mod:`ddlib.timing` (medians, paired ratios, CPU counters, power-law fits), :mod:`ddlib.memory`
 (peak resident memory) and :mod:`ddlib.costmodel` (FLOPs, bytes moved, matched ranks).

@@ -17,10 +17,23 @@ anisotropy: the corner mode :math:`(K, K)` has frequency :math:`\sqrt2 K`, so th
 :math:`\lambda_{KK} \approx 2\pi^2K^2`, twice those on the axes. With ``decay = s`` the coefficient of mode
 :math:`(j,k)` has standard deviation :math:`|(j,k)|^{-s}`, the 1D rule :math:`k^{-s}` with :math:`k \to |(j,k)|`.
 
+The training distribution is one of :data:`TRAINING_KINDS_2D`, as in 1D:
+
+``"fourier"``
+    the square band above;
+``"noise"``
+    white noise :math:`f_p \sim \mathcal N(0, 1)`: every mode equally;
+``"smooth"``
+    every mode :math:`\max(j,k) \le m` with :math:`a_{jk}\sim\mathcal N(0, |(j,k)|^{-2s})`,
+    :math:`s =` :data:`ddlib.data.SMOOTH_DECAY` (the 1D rule :math:`k^{-s}` with :math:`k \to |(j,k)|`).
+
 The named sets (:data:`ddlib.data.DATASETS`) are
 
-``"train"``, ``"in_band"``
-    the square band :math:`\max(j,k) \le K` (independent draws);
+``"train"``, ``"validation"``
+    independent draws from the training distribution (the validation set chooses hyper-parameters; it is never a
+    test set);
+``"in_band"``
+    the square band :math:`\max(j,k) \le K` (an independent draw: the in-band test set is not the training set);
 ``"out_of_band"``
     the next shell :math:`K < \max(j,k) \le 2K` (``3K^2`` modes);
 ``"noise"``
@@ -29,7 +42,9 @@ The named sets (:data:`ddlib.data.DATASETS`) are
     discrete unit point loads :math:`f = e_p / h^2` at uniformly drawn nodes ``p`` (unit mass for the quadrature
     weight :math:`h^2`, so :math:`u \approx G(\cdot, x_p)`, the Green's function).
 
-The random stream of a set is ``numpy.random.default_rng([seed, index of name in DATASETS])``, as in 1D.
+Every set is a deterministic function of ``(name, m, samples, K, seed, decay, training)``: the random stream is
+``numpy.random.default_rng([seed, index of name in DATASETS])``, as in 1D (a noise training set is not the noise test
+set).
 
 Examples
 --------
@@ -44,10 +59,14 @@ import numpy as np
 import scipy.fft
 
 from ._validate import check_choice, check_int
-from .data import DATASETS, Dataset
+from .data import DATASETS, SMOOTH_DECAY, TRAINING_KINDS, Dataset
 from .problem2d import grid_2d, solve_2d
 
-__all__ = ["band_modes", "make_dataset_2d", "make_datasets_2d", "sine_synthesis"]
+__all__ = ["TRAINING_KINDS_2D", "band_modes", "make_dataset_2d", "make_datasets_2d", "sine_synthesis"]
+
+#: The training distributions in 2D: those of :data:`ddlib.data.TRAINING_KINDS` that are defined on the square (the
+#: preconditioning probes are a 1D study).
+TRAINING_KINDS_2D = tuple(k for k in TRAINING_KINDS if k in ("fourier", "noise", "smooth"))
 
 
 def band_modes(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,13 +95,17 @@ def sine_synthesis(m: int, j, k, coefficients) -> np.ndarray:
     return scipy.fft.dstn(C, type=1, axes=(1, 2)).reshape(c.shape[0], m * m) / 4.0
 
 
-def make_dataset_2d(name: str, m: int, samples: int, K: int, seed: int, decay: float = 0.0) -> Dataset:
-    """Build the named 2D data set (see the module docstring). ``K`` is the square band :math:`\\max(j,k) \\le K`.
+def make_dataset_2d(name: str, m: int, samples: int, K: int, seed: int, decay: float = 0.0,
+                    training: str = "fourier") -> Dataset:
+    """Build the named 2D data set (see the module docstring). ``K`` is the square band :math:`\\max(j,k) \\le K`;
+    ``training`` is the distribution of ``"train"`` and ``"validation"`` (:data:`ddlib.data.TRAINING_KINDS`).
 
     ``1 <= K <= m // 2`` so that the out-of-band shell ``K < max(j, k) <= 2K`` is resolved on the grid.
-    ``modes`` holds ``(lo, hi)`` of the shell :math:`lo \\le \\max(j,k) \\le hi`; ``params["band"] = "square"``.
+    ``modes`` holds ``(lo, hi)`` of the shell :math:`lo \\le \\max(j,k) \\le hi` (None for noise and point loads);
+    ``params["band"] = "square"``.
     """
     check_choice("name", name, DATASETS)
+    check_choice("training", training, TRAINING_KINDS_2D)
     m = check_int("m", m, low=2)
     samples = check_int("samples", samples, low=1)
     K = check_int("K", K, low=1, high=m // 2)
@@ -94,26 +117,29 @@ def make_dataset_2d(name: str, m: int, samples: int, K: int, seed: int, decay: f
     h, _ = grid_2d(m)
     n = m * m
     modes = None
-    if name in ("train", "in_band", "out_of_band"):
-        lo, hi = (1, K) if name != "out_of_band" else (K + 1, 2 * K)
+    kind = training if name in ("train", "validation") else name
+    if kind in ("fourier", "in_band", "out_of_band", "smooth"):
+        lo, hi = {"out_of_band": (K + 1, 2 * K), "smooth": (1, m)}.get(kind, (1, K))
         j, k = band_modes(lo, hi)
-        a = rng.standard_normal((samples, j.size)) * np.hypot(j, k) ** (-decay)
-        f = sine_synthesis(m, j, k, a)
+        s = SMOOTH_DECAY if kind == "smooth" else decay
+        f = sine_synthesis(m, j, k, rng.standard_normal((samples, j.size)) * np.hypot(j, k) ** (-s))
         modes = (lo, hi)
-    elif name == "noise":
+    elif kind == "noise":
         f = rng.standard_normal((samples, n))
     else:  # point_loads
         p = rng.integers(0, n, size=samples)
         f = np.zeros((samples, n))
         f[np.arange(samples), p] = 1.0 / h**2
     u = solve_2d(f)
-    params = dict(m=m, n=n, samples=samples, K=K, seed=seed, decay=decay, band="square")
+    params = dict(m=m, n=n, samples=samples, K=K, seed=seed, decay=decay, band="square", training=training)
     return Dataset(name=name, f=f, u=u, modes=modes, params=params)
 
 
-def make_datasets_2d(m: int, samples: int, K: int, seed: int, decay: float = 0.0,
-                     test_samples: int | None = None) -> dict:
-    """The training set and the four held-out test sets, as a dict name -> :class:`ddlib.data.Dataset`."""
+def make_datasets_2d(m: int, samples: int, K: int, seed: int, decay: float = 0.0, test_samples: int | None = None,
+                     validation_samples: int | None = None, training: str = "fourier") -> dict:
+    """Every named set (:data:`ddlib.data.DATASETS`) as a dict name -> :class:`ddlib.data.Dataset`, as
+    :func:`ddlib.data.make_datasets` in 1D; ``test_samples`` and ``validation_samples`` default to ``samples``."""
+    sizes = {"train": samples, "validation": samples if validation_samples is None else validation_samples}
     test_samples = samples if test_samples is None else test_samples
-    return {name: make_dataset_2d(name, m, samples if name == "train" else test_samples, K, seed, decay)
+    return {name: make_dataset_2d(name, m, sizes.get(name, test_samples), K, seed, decay, training)
             for name in DATASETS}

@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validate import check_choice, check_int
-from .decomposition import PARTITIONS_OF_UNITY, Decomposition
+from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .problem2d import grid_2d, laplacian_2d
 
 __all__ = ["Decomposition2D", "PARTITIONS_OF_UNITY", "COARSE_SPACES_2D", "padded_support"]
@@ -176,6 +176,17 @@ class Decomposition2D:
         W1 = self.dec1.padded_partition_of_unity(check_choice("kind", kind, PARTITIONS_OF_UNITY))
         return self._outer(W1, W1, np.multiply)
 
+    def padded_weights(self, partition: str = "multiplicity", weighting: str = "sqrt") -> tuple[np.ndarray, np.ndarray]:
+        r"""The left and right weights :math:`(W^L_i, W^R_i)` of a weighting (:data:`ddlib.decomposition.WEIGHTINGS`)
+        as ``(N^2, n_max)`` arrays, zero on padding: :math:`(I, I)`, :math:`(D_i, I)` or
+        :math:`(D_i^{1/2}, D_i^{1/2})`, as :meth:`ddlib.decomposition.Decomposition.padded_weights` in 1D."""
+        check_choice("weighting", weighting, WEIGHTINGS)
+        ones = self.mask.astype(np.float64)
+        if weighting == "none":
+            return ones, ones
+        D = self.padded_partition_of_unity(partition)
+        return (D, ones) if weighting == "left" else (np.sqrt(D), np.sqrt(D))
+
     def partition_of_unity(self, kind: str = "multiplicity") -> list[np.ndarray]:
         r"""Diagonals of :math:`D_i` (one array of length :math:`n_i` per box) with :math:`\sum_iR_i^TD_iR_i = I`."""
         W = self.padded_partition_of_unity(kind)
@@ -249,6 +260,21 @@ class Decomposition2D:
             raise ValueError("partition must be 'multiplicity' or 'ramp' for the spectral coarse space (positive on "
                              "the whole box, so the weighted eigenvectors stay independent); got 'boolean'")
         return self._spectral_space(partition, check_int("per_box", per_box, low=1, high=int(self.sizes.min())))
+
+    def coarse_factor(self, kind: str = "hat", partition: str = "multiplicity") -> sp.csr_matrix | None:
+        r"""The 1D factor :math:`\Phi^{1D}` (``m x N_1``) with :math:`\Phi = \Phi^{1D}\otimes\Phi^{1D}` for the
+        tensor-product spaces ``"hat"`` (box grid) and ``"nicolaides"``, else None (``"spectral"``, ``"none"``).
+
+        With the unknowns ordered y fastest, :math:`\Phi^Tf` is :math:`(\Phi^{1D})^TF\,\Phi^{1D}` for
+        ``F = f.reshape(m, m)`` (column ``I N_1 + J`` of :math:`\Phi` is entry ``(I, J)``): two small dense products
+        instead of a gather on the supports.
+        """
+        check_choice("kind", kind, COARSE_SPACES_2D)
+        if kind == "hat":
+            return self.dec1.coarse_space("hat")
+        if kind == "nicolaides":
+            return self.dec1.coarse_space("nicolaides", check_choice("partition", partition, PARTITIONS_OF_UNITY))
+        return None
 
     def _spectral_space(self, partition: str, k: int) -> sp.csr_matrix:
         nx, ny = self.shapes[:, 0], self.shapes[:, 1]

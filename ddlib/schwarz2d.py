@@ -7,8 +7,10 @@ The 2D counterpart of :mod:`ddlib.schwarz`, on a :class:`ddlib.decomposition2d.D
     M^{-1} \;=\; \Phi A_0^{-1} \Phi^T \;+\; \sum_{i=1}^{N^2} R_i^T W_i^{L} A_i^{-1} W_i^{R} R_i,
     \qquad A_i = R_i A R_i^T, \quad A_0 = \Phi^T A \Phi \ \text{(Galerkin)},
 
-with :math:`(W^L_i, W^R_i) = (I, I)` (``"additive"``, ASM), :math:`(D_i, I)` (``"restricted"``, RAS, not symmetric)
-or :math:`(D_i^{1/2}, D_i^{1/2})` (``"weighted"``, the paper's symmetric form). One level: ``coarse="none"``.
+with the weightings of 1D (``weighting``, :data:`ddlib.decomposition.WEIGHTINGS`, one vocabulary across the package):
+:math:`(W^L_i, W^R_i) = (I, I)` (``"none"``, additive Schwarz, ASM), :math:`(D_i, I)` (``"left"``, restricted additive
+Schwarz, RAS, not symmetric) or :math:`(D_i^{1/2}, D_i^{1/2})` (``"sqrt"``, the paper's symmetric weighted form). One
+level: ``coarse="none"``.
 
 **Implementation.** As in PETSc's ``PCASM`` the local problems are independent; here all :math:`N^2` of them are
 factorized **once**, as one sparse LU (SuperLU, minimum-degree ordering of :math:`A + A^T`) of the block-diagonal
@@ -30,7 +32,7 @@ Examples
 >>> from ddlib.decomposition2d import Decomposition2D
 >>> from ddlib.problem2d import laplacian_2d
 >>> dec = Decomposition2D(m=31, N=4, delta=2)
->>> M = schwarz_preconditioner_2d(dec, variant="additive", coarse="hat")
+>>> M = schwarz_preconditioner_2d(dec, weighting="none", coarse="hat")
 >>> from ddlib.krylov import pcg
 >>> res = pcg(laplacian_2d(31), np.ones(dec.n), M, rtol=1e-10)
 >>> res.converged, res.iterations < 30
@@ -43,12 +45,12 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, splu
 
 from ._validate import check_choice, check_int
+from .decomposition import WEIGHTINGS
 from .decomposition2d import COARSE_SPACES_2D, PARTITIONS_OF_UNITY, Decomposition2D
 from .krylov import dense_spectrum, pcg, ritz_values
 from .problem2d import laplacian_2d
 
 __all__ = [
-    "VARIANTS",
     "OverlappingOperator2D",
     "CoarseOperator2D",
     "SchwarzPreconditioner2D",
@@ -61,11 +63,9 @@ __all__ = [
     "default_studies_2d",
     "kappa_study_2d",
     "fit_constants_2d",
+    "STUDY_AXIS_2D",
+    "kappa_trends_2d",
 ]
-
-#: Names of the overlapping part, as in :data:`ddlib.schwarz.VARIANTS`.
-VARIANTS = ("additive", "restricted", "weighted")
-
 
 def _check_dec(dec) -> Decomposition2D:
     if not isinstance(dec, Decomposition2D):
@@ -113,24 +113,20 @@ class OverlappingOperator2D(_Operator):
     dec : Decomposition2D
     A : sparse matrix, optional
         Symmetric positive definite ``n x n``; default :func:`ddlib.problem2d.laplacian_2d`.
-    variant : {"additive", "restricted", "weighted"}
-        :math:`(W^L, W^R) = (I, I)`, :math:`(D_i, I)` or :math:`(D_i^{1/2}, D_i^{1/2})`.
+    weighting : {"none", "left", "sqrt"}
+        :math:`(W^L, W^R) = (I, I)`, :math:`(D_i, I)` or :math:`(D_i^{1/2}, D_i^{1/2})`
+        (:data:`ddlib.decomposition.WEIGHTINGS`).
     partition : {"multiplicity", "ramp", "boolean"}
-        :math:`D_i` for ``"restricted"`` and ``"weighted"``.
+        :math:`D_i` for ``"left"`` and ``"sqrt"`` (ignored by ``"none"``).
     """
 
-    def __init__(self, dec: Decomposition2D, A=None, variant: str = "additive", partition: str = "multiplicity"):
+    def __init__(self, dec: Decomposition2D, A=None, weighting: str = "none", partition: str = "multiplicity"):
         self.dec = _check_dec(dec)
-        self.variant = check_choice("variant", variant, VARIANTS)
+        self.weighting = check_choice("weighting", weighting, WEIGHTINGS)
         self.partition = check_choice("partition", partition, PARTITIONS_OF_UNITY)
         A = _check_matrix(A, dec.n)
         mask = dec.mask
-        ones = mask.astype(np.float64)
-        if variant == "additive":
-            wl = wr = ones
-        else:
-            D = dec.padded_partition_of_unity(partition)
-            wl, wr = (D, ones) if variant == "restricted" else (np.sqrt(D), np.sqrt(D))
+        wl, wr = dec.padded_weights(partition, weighting)
         cols = dec.padded_indices[mask]                         # box by box, each box ascending
         rows = np.arange(cols.size)
         self.restrict = sp.csr_matrix((wr[mask], (rows, cols)), shape=(cols.size, dec.n))
@@ -138,7 +134,7 @@ class OverlappingOperator2D(_Operator):
         blocks = sp.block_diag([A[idx][:, idx] for idx in dec.indices], format="csc")
         self._lu = splu(blocks, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                         options=dict(SymmetricMode=True))
-        self.symmetric = variant != "restricted"
+        self.symmetric = weighting != "left"
         super().__init__(dtype=np.float64, shape=(dec.n, dec.n))
 
     def _apply(self, x):
@@ -192,7 +188,7 @@ class CoarseOperator2D(_Operator):
 class SchwarzPreconditioner2D(_Operator):
     r"""The sum :math:`M^{-1} = \Phi A_0^{-1}\Phi^T + \sum_iR_i^TW^L_iA_i^{-1}W^R_iR_i` of its two parts.
 
-    ``levels`` is 1 without a coarse part and 2 with one; ``symmetric`` unless the variant is ``"restricted"``.
+    ``levels`` is 1 without a coarse part and 2 with one; ``symmetric`` unless the weighting is ``"left"``.
     """
 
     def __init__(self, overlapping: OverlappingOperator2D, coarse: CoarseOperator2D):
@@ -209,11 +205,11 @@ class SchwarzPreconditioner2D(_Operator):
 
     def __repr__(self) -> str:
         o = self.overlapping
-        return (f"SchwarzPreconditioner2D({o.dec!r}, variant={o.variant!r}, partition={o.partition!r}, "
+        return (f"SchwarzPreconditioner2D({o.dec!r}, weighting={o.weighting!r}, partition={o.partition!r}, "
                 f"coarse={self.coarse.coarse!r})")
 
 
-def schwarz_preconditioner_2d(dec: Decomposition2D, A=None, *, variant: str = "additive", coarse: str = "hat",
+def schwarz_preconditioner_2d(dec: Decomposition2D, A=None, *, weighting: str = "none", coarse: str = "hat",
                               partition: str = "multiplicity", per_box: int = 1) -> SchwarzPreconditioner2D:
     r"""One- or two-level Schwarz preconditioner :math:`M^{-1}` on the 2D decomposition ``dec``.
 
@@ -222,21 +218,22 @@ def schwarz_preconditioner_2d(dec: Decomposition2D, A=None, *, variant: str = "a
     dec : Decomposition2D
     A : sparse matrix, optional
         Symmetric positive definite; default the 5-point Laplacian.
-    variant : {"additive", "restricted", "weighted"}
-        The overlapping part (module docstring).
+    weighting : {"none", "left", "sqrt"}
+        The weighting of the overlapping part (module docstring).
     coarse : {"hat", "nicolaides", "spectral", "none"}
         The coarse space (Q1 hats by default); ``"none"`` gives a one-level method.
     partition : {"multiplicity", "ramp", "boolean"}
-        :math:`D_i` of the weighted variants and of the Nicolaides / spectral coarse spaces.
+        :math:`D_i` of the ``"left"`` and ``"sqrt"`` weightings and of the Nicolaides / spectral coarse spaces.
     per_box : int
         Coarse functions per box of the ``"spectral"`` space.
 
     Returns
     -------
     SchwarzPreconditioner2D
-        A :class:`scipy.sparse.linalg.LinearOperator`, usable as ``M=`` in PCG (symmetric variants) or GMRES.
+        A :class:`scipy.sparse.linalg.LinearOperator`, usable as ``M=`` in PCG (weightings ``"none"`` and ``"sqrt"``)
+        or GMRES.
     """
-    return SchwarzPreconditioner2D(OverlappingOperator2D(dec, A, variant, partition),
+    return SchwarzPreconditioner2D(OverlappingOperator2D(dec, A, weighting, partition),
                                    CoarseOperator2D(dec, A, coarse, partition, per_box))
 
 
@@ -261,7 +258,7 @@ def theory_shape_2d(dec: Decomposition2D, levels: int) -> float:
     return 1.0 + (1.0 / (dec.H * dg) if levels == 1 else dec.H / dg)
 
 
-def measure_2d(m: int, N: int, delta: int, *, variant: str = "additive", coarse: str = "hat",
+def measure_2d(m: int, N: int, delta: int, *, weighting: str = "none", coarse: str = "hat",
                partition: str = "multiplicity", per_box: int = 1, seed: int = 0, rtol: float = 1e-8,
                kappa_rtol: float = 1e-10, dense_max: int = 256) -> dict:
     r"""Condition number of :math:`M^{-1}A` and PCG iterations for one 2D configuration.
@@ -270,20 +267,20 @@ def measure_2d(m: int, N: int, delta: int, *, variant: str = "additive", coarse:
     (``method = "dense"``), else the Ritz values of the same PCG run continued to ``kappa_rtol`` (``method =
     "lanczos"``, a lower estimate that converges from inside; :mod:`ddlib.krylov`). ``pcg_iterations`` counts steps to
     :math:`\|r\|_2 \le \mathrm{rtol}\,\|b\|_2`, ``b`` standard normal from ``numpy.random.default_rng(seed)``, zero
-    start. Symmetric variants only.
+    start. Symmetric weightings only (``"none"``, ``"sqrt"``).
 
     Returns
     -------
     dict
-        ``m, n, N, delta, levels, coarse, kappa, pcg_iterations`` (the manifest rows ``kappa2d``) and ``variant,
+        ``m, n, N, delta, levels, coarse, kappa, pcg_iterations`` (the manifest rows ``kappa2d``) and ``weighting,
         partition, per_box, lambda_min, lambda_max, method, H_over_h, H_over_delta`` (:math:`H/\delta_g`),
         ``shape`` (:func:`theory_shape_2d`) and ``n_colors``.
     """
-    if variant == "restricted":
-        raise ValueError("variant must be 'additive' or 'weighted' (symmetric) for PCG; got 'restricted'")
+    if check_choice("weighting", weighting, WEIGHTINGS) == "left":
+        raise ValueError("weighting must be 'none' or 'sqrt' (symmetric) for PCG; got 'left'")
     dec = Decomposition2D(m, N, delta)
     A = laplacian_2d(dec.m)
-    M = schwarz_preconditioner_2d(dec, A, variant=variant, coarse=coarse, partition=partition, per_box=per_box)
+    M = schwarz_preconditioner_2d(dec, A, weighting=weighting, coarse=coarse, partition=partition, per_box=per_box)
     b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(dec.n)
     res = pcg(A, b, M, rtol=min(rtol, kappa_rtol))
     below = np.flatnonzero(res.residuals <= rtol)
@@ -293,7 +290,7 @@ def measure_2d(m: int, N: int, delta: int, *, variant: str = "additive", coarse:
     else:
         ev, method = ritz_values(res.alpha, res.beta), "lanczos"
     return dict(m=dec.m, n=dec.n, N=dec.N, delta=dec.delta, levels=M.levels, coarse=coarse,
-                kappa=float(ev[-1] / ev[0]), pcg_iterations=iterations, variant=variant, partition=partition,
+                kappa=float(ev[-1] / ev[0]), pcg_iterations=iterations, weighting=weighting, partition=partition,
                 per_box=per_box if coarse == "spectral" else None, lambda_min=float(ev[0]),
                 lambda_max=float(ev[-1]), method=method, H_over_h=dec.box,
                 H_over_delta=dec.H / overlap_width_2d(dec), shape=theory_shape_2d(dec, M.levels),
@@ -302,10 +299,11 @@ def measure_2d(m: int, N: int, delta: int, *, variant: str = "additive", coarse:
 
 #: The preconditioners of the 2D κ study (keyword arguments of :func:`measure_2d`).
 SERIES_2D = {
-    "one-level ASM": dict(variant="additive", coarse="none", partition="multiplicity"),
-    "two-level ASM, Q1": dict(variant="additive", coarse="hat", partition="multiplicity"),
-    "two-level ASM, Nicolaides": dict(variant="additive", coarse="nicolaides", partition="ramp"),
-    "two-level weighted, Q1": dict(variant="weighted", coarse="hat", partition="multiplicity"),
+    "one-level ASM": dict(weighting="none", coarse="none", partition="multiplicity"),
+    "two-level ASM, Q1": dict(weighting="none", coarse="hat", partition="multiplicity"),
+    "two-level ASM, Nicolaides": dict(weighting="none", coarse="nicolaides", partition="ramp"),
+    "two-level weighted, multiplicity": dict(weighting="sqrt", coarse="hat", partition="multiplicity"),
+    "two-level weighted, ramp": dict(weighting="sqrt", coarse="hat", partition="ramp"),
 }
 
 
@@ -354,3 +352,39 @@ def fit_constants_2d(rows: list[dict]) -> dict:
     for r in rows:
         r["bound"] = constants[r["series"]] * r["shape"]
     return constants
+
+
+#: The quantity each study of :func:`default_studies_2d` varies (a key of the :func:`measure_2d` rows).
+STUDY_AXIS_2D = {"N": "N", "n": "n", "delta": "H_over_delta"}
+
+
+def kappa_trends_2d(rows: list[dict]) -> list[dict]:
+    r"""Per study and series of :func:`kappa_study_2d` rows: how :math:`\kappa` and the PCG iterations move along the
+    study's axis :math:`x` (:data:`STUDY_AXIS_2D`: ``N``, ``n`` or :math:`H/\delta_g`).
+
+    Returns one record per ``(study, series)`` with ``x_first``, ``x_last``, ``kappa_first``, ``kappa_last``,
+    ``kappa_max``, ``iterations_first``, ``iterations_last``, ``growth`` :math:`= \kappa_{last}/\kappa_{first}`,
+    ``exponent``, the least-squares slope :math:`p` of :math:`\log\kappa = \log c + p\log x`, and
+    ``last_exponent``, the slope between the last two points (the trend at the largest ``x``); NaN with fewer than two
+    distinct ``x``. Theory (:func:`theory_shape_2d`) at fixed :math:`H/\delta_g`: one level
+    :math:`\kappa \sim N^2` (``p = 2`` against ``N``), two levels bounded (``p = 0``); against ``n = m^2`` a growth
+    like :math:`1/h` is ``p = 1/2``.
+    """
+    if not rows:
+        raise ValueError("rows must hold at least one measurement")
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((check_choice("study", r["study"], tuple(STUDY_AXIS_2D)), r["series"]), []).append(r)
+    out = []
+    for (study, series), sel in groups.items():
+        key = STUDY_AXIS_2D[study]
+        sel = sorted(sel, key=lambda r: r[key])
+        x = np.array([r[key] for r in sel], dtype=np.float64)
+        k = np.array([r["kappa"] for r in sel], dtype=np.float64)
+        p = float(np.polyfit(np.log(x), np.log(k), 1)[0]) if np.unique(x).size >= 2 else float("nan")
+        last = float(np.log(k[-1] / k[-2]) / np.log(x[-1] / x[-2])) if x.size >= 2 and x[-1] > x[-2] else float("nan")
+        out.append(dict(study=study, series=series, x_first=float(x[0]), x_last=float(x[-1]),
+                        kappa_first=float(k[0]), kappa_last=float(k[-1]), kappa_max=float(k.max()),
+                        iterations_first=int(sel[0]["pcg_iterations"]), iterations_last=int(sel[-1]["pcg_iterations"]),
+                        growth=float(k[-1] / k[0]), exponent=p, last_exponent=last))
+    return out

@@ -118,7 +118,7 @@ def _receive(config: TrainConfig, reply: dict, key: str, device, dtype, cache_re
         return Outcome(config, error=reply["diverged"], diverged=True)
     if "error" in reply:
         return Outcome(config, error=reply["error"])
-    model = config.model.build(config.n, seed=config.seed, init_scale=config.init_scale, dtype=dtype, device=device)
+    model = config.build_model(dtype, device)
     model.load_state_dict({k: torch.as_tensor(np.asarray(v), device=device) for k, v in reply["state"].items()})
     result = TrainResult(config, reply["history"], model, reply["num_parameters"], key=key)
     if cache_results:

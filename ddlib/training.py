@@ -18,7 +18,14 @@ initial value (at least 1), raises :class:`TrainingDiverged`, the one divergence
 
 **Data.** ``data`` names the training distribution (:data:`ddlib.data.TRAINING_KINDS`: the Fourier band ``1..K``,
 white noise, or a smooth random field); the training and the validation set are independent draws from it, and the
-held-out test sets are those of :mod:`ddlib.data`. Every random draw derives from ``seed``: the data, the
+held-out test sets are those of :mod:`ddlib.data`.
+
+**Dimension.** ``dim = 1`` is the paper's problem on ``n`` nodes; ``dim = 2`` the 5-point Laplacian on the ``m x m``
+grid of :mod:`ddlib.problem2d` with ``n = m^2`` unknowns (``n`` must be a perfect square), the square band
+:math:`\max(j,k) \le K` with ``K <= m // 2`` and the same named sets from :mod:`ddlib.data2d`. The model is built
+for that dimension (:meth:`TrainConfig.build_model`; a global model gets the quadrature weight :math:`h^2`) and the
+operator error is :func:`ddlib.attention2d.operator_error_2d`. Everything else (loss, optimizer, schedule, history,
+cache, the sweep runner) is the same code. Every random draw derives from ``seed``: the data, the
 initialisation (the model's own generator) and the batch order (a private generator). Torch's and NumPy's global
 generators are left untouched, and the run uses one torch thread, so a configuration gives the same history (up to
 ``seconds``) in any process, on any executor (:mod:`ddlib.sweep`).
@@ -33,8 +40,9 @@ generators are left untouched, and the run uses one torch thread, so a configura
     the mean per-sample relative error :math:`\|M_\theta^{-1}f - u\|/\|u\|` on ``validation`` and on each test
     set (:data:`ddlib.data.TEST_SETS`), in the norm of the loss (:math:`\ell_2`, or the energy norm);
 ``operator_error``
-    :math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` (:func:`ddlib.attention.operator_error`); for
-    ``n > DENSE_OPERATOR_MAX`` only at the last point (NaN before), where it is a Lanczos estimate.
+    :math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` (:func:`ddlib.attention.operator_error`, in 2D
+    :func:`ddlib.attention2d.operator_error_2d`); for ``n > DENSE_OPERATOR_MAX`` only at the last point (NaN before),
+    where it is a Lanczos estimate.
 
 ``loss`` holds the training loss of every epoch. **Selection reads only** ``train_loss`` **and**
 ``error_validation`` (:mod:`ddlib.experiments`).
@@ -61,8 +69,10 @@ import torch
 from . import cache
 from ._validate import check_choice, check_finite, check_int, check_positive
 from .attention import DENSE_OPERATOR_MAX, operator_error
+from .attention2d import operator_error_2d
 from .data import TEST_SETS, TRAINING_KINDS, make_datasets
-from .models import ModelSpec, spec_from_dict
+from .data2d import TRAINING_KINDS_2D, make_datasets_2d
+from .models import DIMS, ModelSpec, grid_side, spec_from_dict
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "LOSSES", "SOLVERS",
            "HISTORY_KEYS", "train", "predict", "squared_norms", "run_key", "load_cached", "eval_epochs",
@@ -78,7 +88,7 @@ LOSSES = ("l2", "energy")
 SOLVERS = ("richardson", "steepest_descent", "pcg")
 #: Fields added after the cache keys of earlier runs were fixed, with their defaults: :meth:`TrainConfig.to_dict`
 #: leaves them out at these values, so older runs keep their keys.
-_KEYLESS_DEFAULTS = {"loss": "l2", "solver_steps": 1, "solver": "richardson"}
+_KEYLESS_DEFAULTS = {"loss": "l2", "solver_steps": 1, "solver": "richardson", "dim": 1}
 #: The columns of a history recorded at every evaluation point.
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", *(f"error_{s}" for s in EVAL_SETS), "operator_error")
 
@@ -95,8 +105,9 @@ class TrainConfig:
     None`` means full batch; ``max_seconds = None`` means no wall-clock budget (a budget makes the run depend on the
     machine). ``loss`` is the norm of the loss and of the recorded errors (:data:`LOSSES`); ``solver_steps = k``
     makes the prediction the ``k``-th iterate of ``solver`` (:data:`SOLVERS`, :func:`predict`; the default, one
-    Richardson step, is the operator itself). Integral floats
-    and NumPy integers become ``int``; anything else out of range is a ValueError naming the field.
+    Richardson step, is the operator itself). ``dim`` is the problem dimension (:data:`ddlib.models.DIMS`; in 2D
+    ``n = m^2`` and ``K <= m // 2``). Integral floats and NumPy integers become ``int``; anything else out of range is
+    a ValueError naming the field.
     """
 
     model: ModelSpec
@@ -119,15 +130,18 @@ class TrainConfig:
     loss: str = "l2"
     solver_steps: int = 1
     solver: str = "richardson"
+    dim: int = 1
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
         put("model", spec_from_dict(self.model) if isinstance(self.model, dict) else self.model)
         if not isinstance(self.model, ModelSpec):
             raise ValueError(f"model must be a ddlib.models spec (GlobalSpec, DDSpec, BandedSpec); got {self.model!r}")
-        put("n", check_int("n", self.n, low=3))
-        put("data", check_choice("data", self.data, TRAINING_KINDS))
-        put("K", check_int("K", self.K, low=1, high=self.n // 2))
+        put("dim", check_choice("dim", check_int("dim", self.dim, low=1), DIMS))
+        put("n", check_int("n", self.n, low=3 if self.dim == 1 else 4))
+        side = grid_side(self.n, self.dim)
+        put("data", check_choice("data", self.data, TRAINING_KINDS if self.dim == 1 else TRAINING_KINDS_2D))
+        put("K", check_int("K", self.K, low=1, high=side // 2))
         for name in ("samples", "validation_samples", "test_samples", "epochs"):
             put(name, check_int(name, getattr(self, name), low=1))
         put("seed", check_int("seed", self.seed, low=0))
@@ -146,7 +160,7 @@ class TrainConfig:
             put("batch_size", check_int("batch_size", self.batch_size, low=1, high=self.samples))
         if self.max_seconds is not None:
             put("max_seconds", check_positive("max_seconds", self.max_seconds))
-        self.model.parameter_count(self.n)  # the model must exist at this n (e.g. N divides n + 1)
+        self.model.parameter_count(self.n, dim=self.dim)  # the model must exist here (e.g. N divides n + 1 or m + 1)
 
     def to_dict(self) -> dict:
         """Plain JSON of every field (the model as :meth:`ModelSpec.to_dict`)."""
@@ -166,6 +180,25 @@ class TrainConfig:
     @property
     def label(self) -> str:
         return self.model.label
+
+    @property
+    def side(self) -> int:
+        """Nodes per direction: ``n`` in 1D, ``m`` with ``n = m^2`` in 2D."""
+        return grid_side(self.n, self.dim)
+
+    def build_model(self, dtype=torch.float64, device="cpu") -> torch.nn.Module:
+        """The model of this run, freshly initialised (the spec's :meth:`~ddlib.models.ModelSpec.build` at ``n``,
+        ``seed``, ``init_scale`` and ``dim``)."""
+        return self.model.build(self.n, seed=self.seed, init_scale=self.init_scale, dtype=dtype, device=device,
+                                dim=self.dim)
+
+    def operator_error(self, model) -> float:
+        r""":math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` of a model of this run's dimension: dense up to
+        :data:`ddlib.attention.DENSE_OPERATOR_MAX` unknowns, Lanczos beyond (:func:`ddlib.attention.operator_error`,
+        :func:`ddlib.attention2d.operator_error_2d`)."""
+        if self.dim == 1:
+            return operator_error(model)
+        return operator_error_2d(model.dense() if self.n <= DENSE_OPERATOR_MAX else model, self.side)
 
 
 @dataclass
@@ -252,9 +285,9 @@ def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | N
 
 def _datasets(config: TrainConfig, device, dtype) -> dict:
     """The training and evaluation sets as column tensors ``(F, U)`` (shape ``(n, samples)``)."""
-    sets = make_datasets(config.n, config.samples, config.K, config.seed, config.decay,
-                         test_samples=config.test_samples, validation_samples=config.validation_samples,
-                         training=config.data)
+    make, size = (make_datasets, config.n) if config.dim == 1 else (make_datasets_2d, config.side)
+    sets = make(size, config.samples, config.K, config.seed, config.decay, test_samples=config.test_samples,
+                validation_samples=config.validation_samples, training=config.data)
     out = {}
     for name in ("train", *EVAL_SETS):
         f, u = (torch.as_tensor(np.ascontiguousarray(check_finite(name, a).T), dtype=dtype, device=device)
@@ -288,13 +321,13 @@ class _Evaluator:
                 err = self.norm(predict(model, Ft, self.config.solver_steps, self.config.solver) - Ut) / self.norms[s]
                 h[f"error_{s}"].append(float(err.mean()))
         every = self.config.n <= DENSE_OPERATOR_MAX
-        h["operator_error"].append(operator_error(model) if (every or last) else float("nan"))
+        h["operator_error"].append(self.config.operator_error(model) if (every or last) else float("nan"))
 
 
 def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.Module]:
     """The training loop (the only one in the package)."""
     sets = _datasets(config, device, dtype)
-    model = config.model.build(config.n, seed=config.seed, init_scale=config.init_scale, dtype=dtype, device=device)
+    model = config.build_model(dtype, device)
     F, U = sets["train"]
     w = 1.0 / squared_norms(U, config.loss)  # 1 / ||u_s||^2
     m = F.shape[1]
@@ -417,7 +450,7 @@ def load_cached(config: TrainConfig, key: str, device="cpu", dtype=torch.float64
     """The cached run of ``config`` under ``key``, or None (absent, or damaged: reported and moved aside)."""
     if not cache.has_entry(key):
         return None
-    model = config.model.build(config.n, seed=config.seed, init_scale=config.init_scale, dtype=dtype, device=device)
+    model = config.build_model(dtype, device)
     expected = model.state_dict()
 
     def check(record, state):

@@ -3,9 +3,10 @@ least squares, zero in the 1D analogue, positive in 2D, monotone in the coarse s
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings, strategies as st
 
 from ddlib.approximation2d import (MAX_COARSE, dd_frontier_2d, dd_oracle_error_2d, floor_2d, floor_study_2d,
-                                   global_best_error_2d, global_frontier_2d, structural_floor,
+                                   global_best_error_2d, global_frontier_2d, global_rank_for_error_2d, structural_floor,
                                    structural_floor_residual, weyl_rate_2d)
 from ddlib.attention2d import operator_error_2d
 from ddlib.decomposition import Decomposition
@@ -44,7 +45,7 @@ def test_oracle_at_full_rank_is_the_schwarz_preconditioner():
     m, N, delta = 15, 4, 1
     dec = Decomposition2D(m, N, delta)
     full = dd_oracle_error_2d(m, N, delta, dec.n_max)
-    assert full == pytest.approx(operator_error_2d(schwarz_preconditioner_2d(dec, variant="weighted"), m), rel=1e-8)
+    assert full == pytest.approx(operator_error_2d(schwarz_preconditioner_2d(dec, weighting="sqrt"), m), rel=1e-8)
     f = dd_frontier_2d(m, N, delta, [1, 4, dec.n_max])
     assert f["error"][-1] == pytest.approx(full, rel=1e-8) and f["params"][0] < f["params"][1]
 
@@ -146,3 +147,12 @@ def test_floor_study_skips_what_does_not_fit():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@given(m=st.integers(3, 20), e=st.floats(1e-3, 1.0))
+@settings(max_examples=30, deadline=None)
+def test_global_rank_for_error_is_the_smallest_rank_that_reaches_it(m, e):
+    r = global_rank_for_error_2d(m, e)
+    assert global_best_error_2d(m, [r])[0] <= e * (1 + 1e-9)
+    if r > 0:
+        assert global_best_error_2d(m, [r - 1])[0] > e * (1 - 1e-9)

@@ -72,7 +72,7 @@ def test_schwarz_init_is_the_classical_two_level_preconditioner(dec, partition, 
     """Full local rank: h^2 (Phi Q0 K0^T Phi^T + sum R^T D^1/2 Q K^T D^1/2 R)
     = Phi A0^-1 Phi^T + sum R^T D^1/2 A_i^-1 D^1/2 R."""
     model = DDAttention2D(dec, dec.n_max, partition=partition, coarse=coarse, init="schwarz")
-    M = to_dense(schwarz_preconditioner_2d(dec, variant="weighted", coarse=coarse, partition=partition))
+    M = to_dense(schwarz_preconditioner_2d(dec, weighting="sqrt", coarse=coarse, partition=partition))
     assert np.max(np.abs(model.dense().numpy() - M)) < 1e-12 * np.abs(M).max()
     # and the learned blocks are the inverses of the box Laplacians, weighted
     A = laplacian_2d(dec.m)
@@ -174,7 +174,7 @@ def test_operator_error_closed_forms_and_paths():
     model = DDAttention2D(dec, 3, seed=1)
     e = operator_error_2d(model.dense(), m)
     assert operator_error_2d(model, m) == pytest.approx(e, rel=1e-8)
-    op = schwarz_preconditioner_2d(dec, variant="restricted", coarse="hat")
+    op = schwarz_preconditioner_2d(dec, weighting="left", coarse="hat")
     assert operator_error_2d(op, m) == pytest.approx(operator_error_2d(to_dense(op), m), rel=1e-8)
     assert operator_error_2d(inverse_2d(m), m) < 1e-12
 

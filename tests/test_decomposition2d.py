@@ -202,3 +202,19 @@ def test_bad_choices(call, match):
 def test_names():
     assert set(COARSE_SPACES_2D) == {"hat", "nicolaides", "spectral", "none"}
     assert Decomposition2D(15, 4, 1).coarse_space("none").shape == (225, 0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(N=st.integers(1, 4), b=st.integers(2, 5), data=st.data(),
+       partition=st.sampled_from(PARTITIONS_OF_UNITY))
+def test_coarse_factor_is_the_tensor_factor_of_the_product_spaces(N, b, data, partition):
+    dec = Decomposition2D(N * b - 1, N, data.draw(st.integers(0, b - 1)))
+    for kind in ("hat", "nicolaides"):
+        P = dec.coarse_factor(kind, partition)
+        Phi = dec.coarse_space(kind, partition)
+        assert P.shape[0] == dec.m and (sp.kron(P, P) - Phi).count_nonzero() == 0
+        # Phi^T f = P^T F P on the grid values F (y fastest)
+        f = np.random.default_rng(0).standard_normal(dec.n)
+        F = f.reshape(dec.m, dec.m)
+        assert np.allclose((P.T @ (P.T @ F).T).T.ravel(), Phi.T @ f, atol=1e-12)
+    assert dec.coarse_factor("spectral") is None and dec.coarse_factor("none") is None

@@ -51,3 +51,30 @@ def test_frontier_and_floor_figures():
     # (a): one solid line per overlap (plus its lower bound); (c): the Q1 family per N joins refine 1 and 2
     assert {line.get_label() for line in fig.axes[0].get_lines()} >= {"$\\delta = 0$", "$\\delta = 1$"}
     assert len(fig.axes[2].get_lines()) == 2  # the Q1 family of each N: refine = 1 and 2 on the same boxes
+
+
+def test_regimes_figure_draws_each_class_at_its_seed_means_and_the_references():
+    from ddlib.experiments import Selection
+    from ddlib.models import DD2DSpec, GlobalSpec
+    from ddlib.plotting.twod import regimes_figure_2d
+    from ddlib.regimes import Regime, RegimeResult
+
+    specs = [GlobalSpec(4), GlobalSpec(16), DD2DSpec(4, 1, 1), DD2DSpec(4, 1, 4), DD2DSpec(4, 1, 2, use_local=False)]
+    params = np.array([1800, 7200, 900, 3600, 100])
+    mean = np.array([0.5, 0.4, 0.3, 0.2, 1e-3])
+    table = {"label": np.array([s.label for s in specs]), "family": np.array([s.family for s in specs]),
+             "params": params}
+    for col in ("operator_error", "error_noise"):
+        table.update({f"{col}_mean": mean, f"{col}_min": 0.9 * mean, f"{col}_max": 1.1 * mean})
+    res = RegimeResult(Regime(225, 4, 3, 16, "noise", dim=2), [Selection(s, {}, []) for s in specs], table)
+    front = global_frontier_2d(15, [1, 4, 16])
+    fig = regimes_figure_2d([res, res], ("in_distribution", "operator_error"), {(15, 4, 1): 0.02}, {15: front})
+    axes = np.array(fig.axes[:4]).reshape(2, 2)
+    for ax in axes.ravel():
+        lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "s")]
+        ys = sorted(float(y) for ln in lines for y in ln.get_ydata())
+        assert ys == sorted(mean[:4].tolist())                  # the ablation is not drawn
+    bottom = axes[1, 0].get_lines()
+    assert any(list(ln.get_ydata()) == [0.02, 0.02] for ln in bottom)                      # the floor
+    assert any(len(ln.get_ydata()) == 3 and np.allclose(ln.get_ydata(), front["error"]) for ln in bottom)  # E-Y
+    assert not any(list(ln.get_ydata()) == [0.02, 0.02] for ln in axes[0, 0].get_lines())

@@ -185,18 +185,21 @@ def test_claims_faster_intervals_and_edges():
     assert grid_edges(S(), grid) == []                # a flat direction at the edge is not reported
 
 
-def test_claim_map_reads_the_largest_budget_and_the_matches():
+def test_claim_map_sorts_verdict_records_by_claim():
     from ddlib.regimes import claim_map
 
     regs = [Regime(), Regime(samples=16, axis="samples")]
 
-    def row(reg, budget, winner, separated, metric="operator_error"):
-        return {**reg.record(), "params_budget": budget, "metric": metric, "winner": winner, "separated": separated}
+    def rec(reg, claim, metric, holds, separated=None):
+        return {**reg.record(), "claim": claim, "metric": metric, "holds": holds, "separated": separated}
 
-    rows = [row(regs[0], 100, "global", True), row(regs[0], 1000, "dd", True),
-            row(regs[1], 100, "dd", True), row(regs[1], 1000, "dd", False)]
-    matches = [{**regs[0].record(), "metric": "operator_error", "holds": True},
-               {**regs[1].record(), "metric": "operator_error", "holds": False}]
-    cm = claim_map(rows, matches, regs)
+    records = [rec(regs[0], "trains faster (epochs)", "error_in_band", True),
+               rec(regs[1], "trains faster (epochs)", "error_in_band", False),
+               rec(regs[0], "more accurate", "operator_error", True, True),
+               rec(regs[1], "more accurate", "operator_error", True, False),
+               rec(regs[0], "fewer parameters", "operator_error", True),
+               rec(regs[1], "fewer parameters", "operator_error", False)]
+    cm = claim_map(records, regs)
+    assert cm["faster"]["epochs"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": []}
     assert cm["accurate"]["operator_error"] == {"holds": ["the base regime"], "fails": [], "unclear": ["S = 16"]}
-    assert cm["fewer"]["operator_error"] == {"holds": ["the base regime"], "fails": ["S = 16"]}
+    assert cm["fewer"]["operator_error"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": []}

@@ -19,14 +19,14 @@ def decompositions(draw, max_N=4, max_box=5):
     return Decomposition2D(N * b - 1, N, draw(st.integers(0, b - 1)))
 
 
-def loop_reference(dec, variant, coarse, partition, per_box=1):
+def loop_reference(dec, weighting, coarse, partition, per_box=1):
     """M^{-1} written as the formula: a loop over boxes with sparse R_i, dense A_i^{-1}, diagonal D_i."""
     A = laplacian_2d(dec.m)
     D = dec.partition_of_unity(partition)
     M = np.zeros((dec.n, dec.n))
     for R, d in zip(dec.restrictions(), D):
         Ai = (R @ A @ R.T).toarray()
-        wl, wr = {"additive": (1.0, 1.0), "restricted": (d, 1.0), "weighted": (np.sqrt(d), np.sqrt(d))}[variant]
+        wl, wr = {"none": (1.0, 1.0), "left": (d, 1.0), "sqrt": (np.sqrt(d), np.sqrt(d))}[weighting]
         Mi = np.linalg.inv(Ai) * np.reshape(wr, (1, -1)) * np.reshape(wl, (-1, 1))
         M += (R.T @ sp.csr_matrix(Mi) @ R).toarray()
     if coarse != "none":
@@ -37,18 +37,18 @@ def loop_reference(dec, variant, coarse, partition, per_box=1):
 
 
 @settings(max_examples=20, deadline=None)
-@given(dec=decompositions(), variant=st.sampled_from(["additive", "restricted", "weighted"]),
+@given(dec=decompositions(), weighting=st.sampled_from(["none", "left", "sqrt"]),
        coarse=st.sampled_from(["hat", "nicolaides", "spectral", "none"]),
        partition=st.sampled_from(["multiplicity", "ramp", "boolean"]))
-def test_batched_operator_equals_loop_over_subdomains(dec, variant, coarse, partition):
+def test_batched_operator_equals_loop_over_subdomains(dec, weighting, coarse, partition):
     per_box = min(3, int(dec.sizes.min()))
     if coarse == "spectral" and partition == "boolean":
         partition = "ramp"
     if coarse == "spectral":
         P = dec.coarse_space(coarse, partition, per_box).toarray()
         assume(np.linalg.matrix_rank(P) == P.shape[1])  # tiny grids: k N^2 functions can exceed what the boxes hold
-    M = schwarz_preconditioner_2d(dec, variant=variant, coarse=coarse, partition=partition, per_box=per_box)
-    ref = loop_reference(dec, variant, coarse, partition, per_box)
+    M = schwarz_preconditioner_2d(dec, weighting=weighting, coarse=coarse, partition=partition, per_box=per_box)
+    ref = loop_reference(dec, weighting, coarse, partition, per_box)
     dense = to_dense(M)
     scale = np.abs(ref).max()
     assert np.max(np.abs(dense - ref)) < 1e-11 * scale
@@ -56,7 +56,7 @@ def test_batched_operator_equals_loop_over_subdomains(dec, variant, coarse, part
     x = np.random.default_rng(0).standard_normal(dec.n)
     assert np.allclose(M @ x, dense @ x, atol=1e-12 * scale)
     assert np.allclose(M.rmatvec(x), dense.T @ x, atol=1e-11 * scale)
-    assert M.symmetric == (variant != "restricted")
+    assert M.symmetric == (weighting != "left")
     if M.symmetric:
         assert np.allclose(dense, dense.T, atol=1e-12 * scale)
     assert M.levels == (2 if M.coarse.n_coarse else 1)
@@ -67,7 +67,7 @@ def test_batched_operator_equals_loop_over_subdomains(dec, variant, coarse, part
 def test_additive_spectrum_within_colour_bounds(dec, coarse):
     """lambda_max(M^{-1} A) <= N_c (+1 with a coarse level); lambda_min > 0."""
     A = laplacian_2d(dec.m)
-    M = schwarz_preconditioner_2d(dec, variant="additive", coarse=coarse)
+    M = schwarz_preconditioner_2d(dec, weighting="none", coarse=coarse)
     ev = dense_spectrum(A, M)
     assert ev[0] > 0 and ev[-1] <= dec.n_colors + M.levels - 1 + 1e-10
 
@@ -117,11 +117,12 @@ def test_study_rows_and_constants():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: measure_2d(15, 2, 1, variant="restricted"), "variant must be 'additive' or 'weighted'"),
+    (lambda: measure_2d(15, 2, 1, weighting="left"), "weighting must be 'none' or 'sqrt'"),
     (lambda: measure_2d(15, 2, 1, coarse="gdsw"), "coarse must be one of"),
     (lambda: schwarz_preconditioner_2d("dec"), "dec must be a ddlib.decomposition2d.Decomposition2D"),
     (lambda: schwarz_preconditioner_2d(Decomposition2D(15, 2, 1), sp.identity(10)), "A must have shape"),
-    (lambda: schwarz_preconditioner_2d(Decomposition2D(15, 2, 1), variant="ras"), "variant must be one of"),
+    (lambda: schwarz_preconditioner_2d(Decomposition2D(15, 2, 1), weighting="ras"), "weighting must be one of"),
+    (lambda: measure_2d(15, 2, 1, weighting="weighted"), "weighting must be one of"),
     (lambda: kappa_study_2d({"H": [(15, 2, 1)]}), "study must be one of"),
     (lambda: fit_constants_2d([]), "rows must hold"),
     (lambda: schwarz_preconditioner_2d(Decomposition2D(3, 2, 1), coarse="spectral", per_box=3),
@@ -130,3 +131,21 @@ def test_study_rows_and_constants():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@given(p=st.floats(-1.0, 3.0), c=st.floats(0.5, 10.0))
+@settings(max_examples=20, deadline=None)
+def test_kappa_trends_recover_a_power_law_along_each_study_axis(p, c):
+    from ddlib.schwarz2d import STUDY_AXIS_2D, kappa_trends_2d
+    rows = []
+    for study, key in STUDY_AXIS_2D.items():
+        for x in (2.0, 4.0, 8.0, 16.0):
+            rows.append({"study": study, "series": "s", key: x, "kappa": c * x**p, "pcg_iterations": int(x)})
+    out = kappa_trends_2d(rows[::-1])                                       # order of the rows does not matter
+    assert len(out) == 3
+    for r in out:
+        assert r["exponent"] == pytest.approx(p, abs=1e-9) and r["last_exponent"] == pytest.approx(p, abs=1e-9)
+        assert (r["x_first"], r["x_last"], r["iterations_first"], r["iterations_last"]) == (2.0, 16.0, 2, 16)
+        assert r["growth"] == pytest.approx(8.0**p) and r["kappa_max"] == pytest.approx(max(c * 2**p, c * 16**p))
+    with pytest.raises(ValueError, match="rows must hold"):
+        kappa_trends_2d([])

@@ -1,7 +1,7 @@
 """Read the book's build records: the latest complete ``make book`` and ``make book QUICK=1``.
 
 ``tools/build_book.py`` writes ``_build/status-full.json`` and ``_build/status-quick.json`` after every complete
-build; :func:`read_build_status` reads them back for the benchmark suite (``benchmarks/run.py``) and chapter 6. It is
+build; :func:`read_build_status` reads them back for the benchmark suite (``benchmarks/run.py``) and chapter 7. It is
 a tool of the build, not of the library, so it lives beside the writer; scripts import it with ``tools/`` on
 ``sys.path``::
 

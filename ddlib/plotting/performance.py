@@ -1,5 +1,5 @@
 """Figure F12: cost and parameters against n, DD against global attention, with the bmm and banded-solve anchors
-(chapter 6)."""
+(chapter 7)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

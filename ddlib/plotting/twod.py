@@ -1,4 +1,5 @@
-"""Figures of the 2D chapter: classical Schwarz scaling in 2D, the approximation frontier, and the structural floor.
+"""Figures of the 2D chapter: classical Schwarz scaling in 2D, the approximation frontier, the structural floor, and
+the trained comparison across regimes.
 
 Every function takes computed results (rows of :mod:`ddlib.schwarz2d` and :mod:`ddlib.approximation2d`) and returns a
 Matplotlib figure; the colours follow :data:`ddlib.plotting.style.COLORS`.
@@ -7,18 +8,20 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogLocator, ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, ScalarFormatter
 
+from ..regimes import in_distribution_metric, is_ablation
 from .style import COLORS
 
-__all__ = ["SERIES_STYLE_2D", "kappa_figure_2d", "frontier_figure_2d", "floor_figure_2d"]
+__all__ = ["SERIES_STYLE_2D", "kappa_figure_2d", "frontier_figure_2d", "floor_figure_2d", "regimes_figure_2d"]
 
 #: Colour, marker and line style of each series of :data:`ddlib.schwarz2d.SERIES_2D`.
 SERIES_STYLE_2D = {
     "one-level ASM": dict(color=COLORS["global"], marker="o", ls="-"),
     "two-level ASM, Q1": dict(color=COLORS["classical"], marker="s", ls="-"),
     "two-level ASM, Nicolaides": dict(color=COLORS["coarse"], marker="^", ls="-"),
-    "two-level weighted, Q1": dict(color=COLORS["dd"], marker="D", ls="--"),
+    "two-level weighted, multiplicity": dict(color=COLORS["dd"], marker="D", ls="--"),
+    "two-level weighted, ramp": dict(color=COLORS["local"], marker="v", ls="--"),
 }
 _OTHER = dict(color=COLORS["other"], marker="x", ls="-")
 _SHADES = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
@@ -182,3 +185,84 @@ def _richer_panel(ax, rows, delta):
                   color=_KIND_COLOR.get(coarse, COLORS["other"]), label=f"{name.get(coarse, coarse)}, $N={N}$")
     ax.set(title=f"(c) richer coarse levels on the same boxes ($\\delta = {delta}$)",
            xlabel="coarse dimension $N_0$")
+
+
+#: What :func:`regimes_figure_2d` plots in each row: ``(column of the summary table, axis label)``.
+_REGIME_ROWS = {"in_distribution": ("in-distribution test error", None),
+                "operator_error": (r"$\|M_\theta^{-1}-A^{-1}\|_2/\|A^{-1}\|_2$", "operator_error"),
+                "error_out_of_band": ("out-of-band test error", "error_out_of_band")}
+
+
+def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error"), floors: dict | None = None,
+                      fronts: dict | None = None):
+    r"""Trained 2D models: error against parameters, one column per regime, one row per metric.
+
+    ``results`` are :class:`ddlib.regimes.RegimeResult` (their ``table`` from
+    :func:`ddlib.experiments.summary_table`); every full model is drawn at its seed mean with a bar over the seed
+    range, global (circles) and DD (squares; ablations left out). ``metrics`` are ``"in_distribution"`` (the test set
+    of the training distribution, :func:`ddlib.regimes.in_distribution_metric`) and history keys. In the
+    operator-error row, ``floors`` (``{(m, N, delta): floor_two_norm}``) draws the structural floor of a DD
+    configuration as a dashed line and ``fronts`` (``{m: global_frontier_2d(m, ranks)}``) the Eckart-Young error of
+    the global ranks as a dotted line.
+    """
+    fig, axes = plt.subplots(len(metrics), len(results), figsize=(2.9 * len(results), 2.6 * len(metrics)),
+                             squeeze=False, sharex="col")
+    for c, res in enumerate(results):
+        reg, t = res.regime, res.table
+        keep = np.array([not is_ablation(s.spec) for s in res.selections])
+        for r, metric in enumerate(metrics):
+            ax = axes[r, c]
+            col = in_distribution_metric(reg.data) if metric == "in_distribution" else metric
+            groups = _model_groups(res, keep)
+            for style in groups.values():
+                style = dict(style)
+                order = np.array(sorted(style.pop("rows"), key=lambda i: t["params"][i]))
+                y, lo, hi = (t[f"{col}_{s}"][order] for s in ("mean", "min", "max"))
+                ax.errorbar(t["params"][order], y, yerr=[y - lo, hi - y], ms=3.5, lw=1, capsize=2, **style)
+            if col == "operator_error":
+                colors = {g[1:]: st["color"] for g, st in groups.items() if g[0] == "dd"}
+                _regime_references(ax, reg, floors, fronts, colors)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            low, high = ax.get_ylim()
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if high < 100 * low else (1.0,)))
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            if c == 0:
+                ax.set_ylabel(_REGIME_ROWS.get(metric, (metric, None))[0] if metric in _REGIME_ROWS else col)
+            if r == 0:
+                ax.set_title(f"$m={reg.side}$, {reg.data}, $S={reg.samples}$", fontsize=9)
+            if r == len(metrics) - 1:
+                ax.set_xlabel("parameters")
+    _dedup_legend(fig, axes.ravel(), ncol=4)
+    return fig
+
+
+def _model_groups(res, keep) -> dict:
+    """The lines of a regime panel: the global ranks, and one line per DD configuration ``(N, delta)`` (its local
+    ranks), each with its rows of the table and its style."""
+    groups: dict = {}
+    for i, s in enumerate(res.selections):
+        if not keep[i]:
+            continue
+        if s.family == "global":
+            key, style = ("global",), dict(fmt="o-", color=COLORS["global"], label="global $h^2QK^T$")
+        else:
+            key = ("dd", s.spec.N, s.spec.delta)
+            k = len({g for g in groups if g[0] == "dd"} - {key}) % 3
+            style = dict(fmt=("s-", "D--", "^:")[k], color=(COLORS["dd"], COLORS["classical"], COLORS["local"])[k],
+                         label=f"DD $N={s.spec.N}$, $\\delta={s.spec.delta}$")
+        groups.setdefault(key, {**style, "rows": []})["rows"].append(i)
+    return groups
+
+
+def _regime_references(ax, reg, floors, fronts, colors):
+    """The structural floors of the regime's DD configurations (``colors``: ``(N, delta) -> colour``, the
+    configurations drawn) and the global Eckart-Young errors, if given."""
+    for (m, N, delta), value in (floors or {}).items():
+        if m == reg.side and (N, delta) in colors:
+            ax.axhline(value, ls="--", lw=0.9, color=colors[(N, delta)], label="DD structural floor (upper bound)")
+    front = (fronts or {}).get(reg.side)
+    if front is not None:
+        ax.plot(front["params"], front["error"], ":", lw=1.2, color=COLORS["global"],
+                label="global Eckart-Young (best rank $r$)")

@@ -1,6 +1,6 @@
 # %% [markdown]
 # (ch-performance)=
-# # 6. Performance: cost against n
+# # 7. Performance: cost against n
 #
 # The paper's claims are about accuracy and parameters; the cost of applying the operator matters as much once $n$
 # grows. This chapter measures, on the machine that builds the book, what one forward and one forward+backward pass
@@ -61,7 +61,7 @@ P_FIT = (9, 12) if QUICK else (10, 16)
 REPEATS = 3 if QUICK else 5
 MIN_REPEAT = 0.005 if QUICK else 0.02  # seconds each timed repeat lasts at least
 EPOCHS = 300 if QUICK else 1000
-fig_rec = FigureRecorder("chapters/06_performance.ipynb", dict(QUICK=QUICK, M_SUB=M_SUB, DELTA=DELTA, RANK=RANK,
+fig_rec = FigureRecorder("chapters/07_performance.ipynb", dict(QUICK=QUICK, M_SUB=M_SUB, DELTA=DELTA, RANK=RANK,
                                                                 RANK0=RANK0, BATCH=BATCH, SEED=SEED))
 glue("n_max_str", f"2^{P_MAX} - 1 = {2**P_MAX - 1}", display=False)
 glue("threads", THREADS, display=False)
