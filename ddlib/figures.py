@@ -82,7 +82,8 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
     the manifest (``files`` and ``data``); returns the image file names.
 
     Several calls with the same ``fig_id`` (panels saved separately) accumulate their files and merge their numbers.
-    A figure id already recorded by *another* notebook is an error (two notebooks must not claim one figure).
+    A figure id already recorded by *another* existing notebook is an error (two notebooks must not claim one
+    figure); an entry of a notebook that no longer exists (a renamed chapter) is replaced.
     """
     if not fig_id or not fig_id[0].isalpha():
         raise ValueError(f"fig_id must look like 'F1'; got {fig_id!r}")
@@ -97,6 +98,8 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
     with _locked(path):
         manifest = read_manifest(d)
         entry = manifest.get(fig_id)
+        if entry and entry.get("notebook") != notebook and not _notebook_exists(entry.get("notebook")):
+            entry = None  # recorded by a notebook that no longer exists (a renamed chapter): replace the entry
         if entry and entry.get("notebook") != notebook:
             raise ValueError(f"figure {fig_id} is already recorded by {entry.get('notebook')}, not {notebook}")
         if not entry or entry.get("parameters") != to_jsonable(parameters):
@@ -108,6 +111,14 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
         manifest[fig_id] = entry
         atomic_write(path, json.dumps(manifest, indent=1, sort_keys=True))
     return files
+
+
+def _notebook_exists(notebook) -> bool:
+    """Whether a manifest's ``notebook`` (a path relative to the project root) still exists."""
+    try:
+        return bool(notebook) and (project_root() / notebook).is_file()
+    except FileNotFoundError:  # no project root (figures written outside a checkout): keep the strict check
+        return True
 
 
 def glue_numbers(numbers: dict, prefix: str = "") -> None:

@@ -31,7 +31,11 @@ def test_save_figure_writes_files_and_manifest(figdir):
     assert (figdir / "F9_line.png").stat().st_size > 1000
 
 
-def test_two_notebooks_cannot_claim_one_figure(figdir):
+def test_two_notebooks_cannot_claim_one_figure(figdir, tmp_path, monkeypatch):
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    for name in ("one.ipynb", "two.ipynb"):
+        (tmp_path / name).write_text("{}")
+    monkeypatch.chdir(tmp_path)
     fig = plt.figure()
     save_figure(fig, "F2", "a", notebook="one.ipynb", parameters={})
     with pytest.raises(ValueError, match="already recorded by one.ipynb"):
@@ -67,3 +71,20 @@ def test_manifest_and_figure_files_follow_the_umask(figdir):
     finally:
         os.umask(old)
     assert (figdir / "manifest.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_figure_of_a_renamed_notebook_is_replaced_not_refused(figdir, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "07_new.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    fig = plt.figure()
+    save_figure(fig, "F1", "x", notebook="chapters/06_old.ipynb", parameters={"QUICK": True})
+    save_figure(fig, "F1", "x", notebook="chapters/07_new.ipynb", parameters={"QUICK": True})  # 06_old is gone
+    assert read_manifest(figdir)["F1"]["notebook"] == "chapters/07_new.ipynb"
+    (tmp_path / "chapters" / "08_other.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match="already recorded by chapters/07_new.ipynb"):
+        save_figure(fig, "F1", "x", notebook="chapters/08_other.ipynb", parameters={"QUICK": True})
+    plt.close(fig)

@@ -203,3 +203,28 @@ def test_claim_map_sorts_verdict_records_by_claim():
     assert cm["faster"]["epochs"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": []}
     assert cm["accurate"]["operator_error"] == {"holds": ["the base regime"], "fails": [], "unclear": ["S = 16"]}
     assert cm["fewer"]["operator_error"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": []}
+
+
+def test_regime_map_and_slice_figures_plot_the_rows():
+    import matplotlib
+    matplotlib.use("Agg")
+    from ddlib.plotting.generalisation import regime_map_figure, slice_figure
+
+    base = Regime()
+    regs = [base, Regime(n=1023, axis="n_fixed_N"), Regime(samples=16, axis="slice", data="noise"),
+            Regime(samples=64, axis="data", data="noise")]
+    rows = []
+    for k, reg in enumerate(regs):
+        for f in (8, 128):
+            for metric in ("error_in_band", "operator_error"):
+                g, d = 0.1 * (k + 1) * f, 0.01 * (k + 1) * f
+                rows.append({**reg.record(), "params_budget": f * reg.n, "metric": metric, "best_global": g,
+                             "best_global_min": g, "best_global_max": g, "best_dd": d, "best_dd_min": d,
+                             "best_dd_max": d})
+    fig = regime_map_figure(rows, ("error_in_band", "operator_error"), base.record())
+    ax = fig.axes[0]                                      # n axis (fixed N), in-band, first budget: global then DD
+    ys = [list(line.get_ydata()) for line in ax.get_lines() if len(line.get_ydata())]
+    assert [0.8, 1.6] in ys and [0.08, 0.16] in ys       # base (k = 0) and n = 1023 (k = 1) at budget 8n
+    fig2 = slice_figure(rows, ("operator_error",))
+    Z = fig2.axes[0].get_images()[0].get_array()
+    assert np.isclose(np.nanmax(Z), 1.0)                  # log10(global / DD) = log10(10)

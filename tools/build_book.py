@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ddlib.provenance import provenance  # noqa: E402
+from ddlib._io import atomic_write  # noqa: E402
 from ddlib.sweep import scheduler_address  # noqa: E402
 
 #: ``repository.url`` with this owner is the placeholder of an unpublished project: no button may link to it.
@@ -352,6 +353,15 @@ def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, fig
     return dict(zip(notebooks, records))
 
 
+def reset_manifest(figures: Path) -> None:
+    """A complete build writes every figure again: start it from an empty figure manifest, so that the manifest lists
+    exactly this build's figures (and a figure that moved to another chapter is not refused as claimed by its old
+    one). The figure files themselves stay until they are overwritten."""
+    path = figures / "manifest.json"
+    if path.is_file():
+        atomic_write(path, "{}")
+
+
 def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int:
     """Steps 1-5 of the module docstring."""
     stage = build / "book"
@@ -363,6 +373,7 @@ def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int
         return 2
     build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     params = {"QUICK": bool(args.quick)}
+    reset_manifest(figures)
     print(f"executing {len(notebooks)} notebooks ({_run_kind(params)}), {args.jobs} at a time", flush=True)
     t0 = time.perf_counter()
     runs = execute_all(root, stage, notebooks, params, figures, cache, args.jobs, build_id)

@@ -96,6 +96,13 @@ def ablation_figure(rows: list[dict]):
     return fig
 
 
+_AXIS_X = {"n_fixed_N": ("n", "$n$ (fixed $N$)"), "n_fixed_H": ("n", "$n$ (fixed $H/h$)"),
+           "samples": ("samples", "training samples $S$"), "K": ("K", "band $K$"), "data": ("data", "data kind"),
+           "N": ("N", "subdomains $N$")}
+_METRIC_NAME = {"error_in_band": "in-band", "error_out_of_band": "out-of-band", "error_noise": "white noise",
+                "error_point_loads": "point loads", "operator_error": "operator"}
+
+
 def regime_map_figure(rows: list[dict], metrics, base: dict):
     """F15: per axis (columns) and metric (rows), the best global and the best DD model within the smallest and the
     largest parameter budget, both multiples of ``n`` (dashed and solid; bars: seed range), against the axis value;
