@@ -43,6 +43,40 @@ def test_manifest_names_existing_files_notebooks_and_parameters(quick_book):
     assert abs(manifest["F1"]["numbers"]["observed_order"] - 2.0) < 0.01
 
 
+# The rows the issues ask the manifest to carry, figure by figure (keys every row must have).
+MANIFEST_ROWS = {
+    ("F7", "headline"): None,
+    ("F11", "pcg"): {"n", "preconditioner", "kappa", "iterations", "local_rank", "stored_per_node"},
+    ("F13", "tuning"): {"label", "lr", "init_scale"},
+    ("F15", "tuning"): {"label", "lr", "init_scale"},
+    ("F15", "regimes"): {"n", "N", "K", "samples", "data", "params_budget", "metric", "best_global",
+                         "best_global_label", "best_dd", "best_dd_label", "seeds"},
+    ("F17", "kappa2d"): {"m", "n", "N", "delta", "levels", "coarse", "kappa", "pcg_iterations"},
+    ("F19", "floor2d"): {"m", "N", "delta", "coarse", "floor_two_norm", "floor_fro", "params"},
+    ("F20", "regimes2d"): {"n", "N", "K", "samples", "data", "params_budget", "metric", "best_global",
+                           "best_global_label", "best_dd", "best_dd_label", "seeds"},
+}
+HEADLINE_KEYS = {"params_global", "params_dd", "error_global", "error_dd", "operator_error_global",
+                 "operator_error_dd", "epochs_to_target_global", "epochs_to_target_dd", "seconds_to_target_global",
+                 "seconds_to_target_dd", "target", "seeds"}
+
+
+def test_manifest_carries_the_required_rows(quick_book):
+    assert quick_book.returncode == 0, quick_book.output[-4000:]
+    manifest = json.loads((quick_book.figures / "manifest.json").read_text())
+    for (fig_id, key), keys in MANIFEST_ROWS.items():
+        value = manifest[fig_id]["numbers"][key]
+        if keys is None:
+            assert set(value) == HEADLINE_KEYS, (fig_id, key)
+            continue
+        assert value, (fig_id, key)
+        for row in value:
+            assert keys <= set(row), (fig_id, key, keys - set(row))
+    tuned = {r["label"] for r in manifest["F15"]["numbers"]["tuning"]}
+    assert any(lab.startswith("global") for lab in tuned) and any(lab.startswith("DD") for lab in tuned)
+    assert "learned_dd_shared" in {r["preconditioner"] for r in manifest["F11"]["numbers"]["pcg"]}
+
+
 def test_status_page_and_provenance(quick_book):
     assert quick_book.returncode == 0, quick_book.output[-4000:]
     status = json.loads((quick_book.build / "status.json").read_text())
