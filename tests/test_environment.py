@@ -161,3 +161,19 @@ def test_ci_installs_the_debian_packages_the_readme_lists():
     assert listed <= installed, f".ci/run does not install {sorted(listed - installed)}"
     assert {"chromium", "chromium-driver"} <= installed
     assert "DDLIB_REQUIRE_TEX=1" in ci and "DDLIB_REQUIRE_BROWSER=1" in ci
+
+
+def test_papermill_reads_every_parameter_of_every_chapter():
+    """Papermill cannot parse a help comment holding ':' or '='; such a parameter would be missing from --only's list
+    of valid parameters (and from papermill's help)."""
+    import papermill as pm
+    import nbformat
+
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        names = [line.split("=")[0].strip() for line in cell.source.splitlines()
+                 if line.strip() and not line.lstrip().startswith("#") and "=" in line.split("#")[0]]
+        found = pm.inspect_notebook(str(path))
+        assert sorted(found) == sorted(names), (path.name, sorted(set(names) ^ set(found)))
+        assert all(found[k]["help"] for k in found), (path.name, [k for k in found if not found[k]["help"]])

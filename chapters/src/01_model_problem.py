@@ -9,7 +9,7 @@
 # %% tags=["parameters", "remove-cell"]
 QUICK = False  # small fast run, set by CI and by make book QUICK 1
 n = 255        # interior grid nodes (headline size)
-K = 16         # training band: Fourier modes 1..K
+K = 16         # training band, Fourier modes 1 to K
 SEED = 0       # seed of every random draw in this chapter
 
 # %% tags=["remove-cell"]

@@ -31,7 +31,7 @@ MAP_GLOBAL_RANKS = [4, 16, 64]  # global ranks in every regime
 MAP_LOCAL_RANKS = [1, 4]   # DD local ranks in every regime (the ablations use the largest)
 MAP_NS = [1023, 4095]      # grid sizes of the n axis
 MAP_H = 32                 # subdomain size H over h of the second n axis
-MAP_SAMPLES = [16, 256]    # sample counts of the samples axis (n = 255: from well below n to above it)
+MAP_SAMPLES = [16, 256]    # sample counts of the samples axis, from well below n to above it
 MAP_KS = [32, 64]          # bands of the K axis
 MAP_DATA = ["noise", "smooth"]  # training distributions of the data axis
 MAP_NSUB = [16, 32]        # subdomain counts of the N axis
