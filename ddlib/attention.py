@@ -24,19 +24,19 @@ products :math:`QK^T` approximate the Green's function itself and have entries o
 of ``n``.
 
 **Vectorization.** :class:`DDAttention` stores the local factors padded to ``(N, n_max, r)`` (the parameter layout
-seen by users). On a :class:`~ddlib.decomposition.Decomposition` the operator is applied in a *window layout*
-(``implementation="auto"``, the default): subdomain ``i`` is read as a strided view of ``f`` (``unfold`` with window
+seen by users). On a :class:`~ddlib.decomposition.Decomposition` the operator is applied in a *window layout*:
+subdomain ``i`` is read as a strided view of ``f`` (``unfold`` with window
 ``m + 2 delta`` and step ``m``, no gather), one batched product :math:`\tilde K_i^T X_i` per window gives the local
 coefficients and, from two extra columns holding the hat functions in closed form, :math:`\Phi^T f`; a second batched
 product writes every window's core block straight into the output, including :math:`\Phi Q_0K_0^T\Phi^Tf`, and the
 ``2 delta`` overlap rows are added as two slice additions. The weights :math:`W^L_i, W^R_i` and ``h`` are folded into
 the factors once per call (cached between calls while grad is off, keyed on the parameters' version counters). With
 grad on, the window pass is one :class:`torch.autograd.Function` with a hand-written backward (:class:`_WindowApply`:
-the same batched products, transposed), so autograd keeps no full-size temporaries of its slicing. The
-general path (``implementation="gather"``, and the coarse level of the Nicolaides space) gathers ``f`` into padded
-subdomain blocks (``f[:, padded_indices]``), applies the batched products and scatter-adds with
-:meth:`torch.Tensor.index_add`; its coarse level gathers on the padded supports of the basis functions. Memory stays
-:math:`O(n)` for any ``n`` and there is no Python loop over subdomains in either path. Both paths work on right-hand
+the same batched products, transposed), so autograd keeps no full-size temporaries of its slicing. A coarse space
+other than the hat functions (Nicolaides') is applied by gathering on the padded supports of its basis functions.
+The reference path :func:`reference_apply` (tests, benchmarks) gathers ``f`` into padded subdomain blocks
+(``f[:, padded_indices]``), applies the batched products and scatter-adds with :meth:`torch.Tensor.index_add`, with
+plain autograd. Memory stays :math:`O(n)` for any ``n`` and there is no Python loop over subdomains in either path. Both paths work on right-hand
 sides as columns ``(n, batch)``; :meth:`DDAttention.forward` passes the transposed view of its rows, which the window
 layout reads without a copy, and returns a transposed view.
 
@@ -260,7 +260,7 @@ class _WindowApply(torch.autograd.Function):
     :math:`dX_i = \tilde K_i\,dT_i` added back onto the nodes of window ``i``. The backward is not itself
     differentiable (``once_differentiable``: a second derivative raises an error), and the output, a view created
     inside the function, must not be modified in place while grad is on (PyTorch raises an error; modify a clone);
-    ``implementation="gather"`` has plain autograd throughout.
+    :func:`reference_apply` has plain autograd throughout.
     """
 
     @staticmethod

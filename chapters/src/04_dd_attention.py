@@ -76,14 +76,15 @@ glue("K", K, display=False)
 # also offers the ramp and Boolean partitions, the Nicolaides space, the weightings $D_i$ (one side) and none, and
 # switches for either level (used by the ablations).
 #
-# **Implementation.** The local factors are stored padded to an $N \times n_{\max} \times r$ array. By default
-# (`implementation="auto"`) one application reads every subdomain as a strided window of $f$ (a view, no copy),
-# computes all local coefficients, and $\Phi^T f$ from the hat functions in closed form, with one batched matrix
-# product (`torch.bmm`), and writes the local and coarse contributions back with a second batched product and two
-# slice additions for the overlap rows. The general path (`implementation="gather"`, also used for the Nicolaides
-# space) gathers $f$ into padded subdomain blocks and adds the results back with one scatter-add (`index_add`). Neither
-# path has a Python loop over subdomains. The tests check both against a plain loop over subdomains with sparse $R_i$
-# and against the model's own dense matrix, to rounding, and the gradients with `torch.autograd.gradcheck`.
+# **Implementation.** The local factors are stored padded to an $N \times n_{\max} \times r$ array. One application
+# reads every subdomain as a strided window of $f$ (a view, no copy), computes all local coefficients, and
+# $\Phi^T f$ from the hat functions in closed form, with one batched matrix product (`torch.bmm`), and writes the
+# local and coarse contributions back with a second batched product and two slice additions for the overlap rows
+# (another coarse space, such as Nicolaides', is applied on the supports of its basis functions). A separate
+# reference path, `ddlib.attention.reference_apply`, gathers $f$ into padded subdomain blocks and adds the results
+# back with one scatter-add (`index_add`). Neither has a Python loop over subdomains. The tests check both against a
+# plain loop over subdomains with sparse $R_i$ and against the model's own dense matrix, to rounding, and the
+# gradients with `torch.autograd.gradcheck`.
 #
 # ## It contains $A^{-1}$ and the classical preconditioner
 #

@@ -75,9 +75,9 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 # $\delta =$ {glue:text}`delta`, local rank $r =$ {glue:text}`rank` and coarse rank $r_0 =$ {glue:text}`rank0`, with
 # seeded random factors (the cost does not depend on their values), and a batch of {glue:text}`batch` right-hand
 # sides in float64. The subdomain size is fixed, so the number of subdomains grows with $n$ and every part of the
-# operator should cost $O(n)$. Times are medians over repeats after a warm-up (`ddlib.benchmarks.time_callable`);
+# operator should cost $O(n)$. Times are medians over repeats after a warm-up (`ddlib.timing.time_callable`);
 # the ratio of DD attention to the equal-FLOP `torch.bmm` is measured *paired*: the two alternate in blocks of calls,
-# and we report the median of the per-pair ratios (`ddlib.benchmarks.time_paired`). On a shared machine the speed of
+# and we report the median of the per-pair ratios (`ddlib.timing.time_paired`). On a shared machine the speed of
 # memory drifts by tens of percent over seconds, and two medians taken at different moments drift apart with it;
 # two blocks a few milliseconds apart see the same machine. Forward passes run under `torch.inference_mode`. PyTorch uses {glue:text}`threads` thread(s): the book runs two
 # notebooks at once on two cores, and on a shared machine one thread per process is also the setting whose
@@ -92,10 +92,10 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 #   $r$ has best error $1/\lambda_{(r+1)N}$, because the element matrices have eigenvalues
 #   $\frac{4}{h^2}\sin^2\frac{j\pi}{2m} = \lambda_{jN}(A)$. By Eckart-Young a global operator needs rank
 #   $r_g = (r+1)N - 1$ to match it, which grows like $n$: its parameters and its cost grow like $n^2$
-#   (`ddlib.benchmarks.matched_accuracy_rank`, checked against dense SVDs in the tests). We time it while its
+#   (`ddlib.costmodel.matched_accuracy_rank`, checked against dense SVDs in the tests). We time it while its
 #   factors fit in 256 MiB.
 # * **The equal-FLOP `torch.bmm`**: one batched product with the layout of the gathered subdomain blocks and
-#   exactly the multiply-adds of DD attention (two FLOPs per nonzero of each factor, `ddlib.benchmarks.dd_flops`).
+#   exactly the multiply-adds of DD attention (two FLOPs per nonzero of each factor, `ddlib.costmodel.dd_flops`).
 #   No implementation of the operator can beat it by much; the ratio to it measures what the operator's structure
 #   costs beyond its arithmetic: extra passes over memory, the coarse level and per-call overheads.
 # * **The banded solve**: `ddlib.problem.solve` (LAPACK's tridiagonal solver), the classical $O(n)$ way to apply
@@ -112,10 +112,9 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 #   into the factors once per call; under `torch.inference_mode` the folded factors are cached until a parameter
 #   changes. **With grad enabled** (the forward pass of training) they are folded on every call; we time that
 #   forward pass too.
-# * **The gather path** (`DDAttention(..., implementation="gather")`): the same operator and parameters through
-#   index gathers into padded subdomain blocks and `index_add`, the implementation before the window layout. It
-#   remains the general path (the Nicolaides coarse space uses it), and the tests check that both paths agree to
-#   rounding, gradients included.
+# * **The gather path** (`ddlib.attention.reference_apply`): the same operator and parameters through index gathers
+#   into padded subdomain blocks and `index_add`, the implementation before the window layout. It is the reference
+#   path of the tests, which check that both agree to rounding, gradients included.
 
 # %%
 cpu_before = cpu_times()
@@ -257,7 +256,7 @@ table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
 # On a shared two-core machine single measurements can be disturbed by other processes; the fits use medians, and
 # `make bench` records the load average beside them. On a virtual machine the hypervisor can also run other guests on
 # our cores: the share of CPU time it took during these measurements (the *steal* counter of `/proc/stat`,
-# `ddlib.benchmarks.steal_fraction`) {glue:text}`steal_text`.
+# `ddlib.timing.steal_fraction`) {glue:text}`steal_text`.
 #
 # **Distance to the ceiling.** Measured in pairs at $n =$ {glue:text}`n_last`, a forward pass of `DDAttention`
 # takes {glue:text}`dd_vs_bmm:.2f` times as long as the equal-FLOP `torch.bmm` (the second table has the times and
@@ -269,7 +268,7 @@ table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
 # *Why not closer?* Neither operation does enough arithmetic per byte to be limited by the processor: each entry of
 # $f$ meets about {glue:text}`macs_per_entry:.0f` multiply-adds ($2r$ per node in the local level, more where
 # subdomains overlap, and a few in the hat functions of the coarse level). What decides is how many bytes cross the
-# memory bus, and those we can count (`ddlib.benchmarks.dd_traffic`, `bmm_traffic`; third table). DD attention reads
+# memory bus, and those we can count (`ddlib.costmodel.dd_traffic`, `bmm_traffic`; third table). DD attention reads
 # $f$ through its windows and the factors, writes the local coefficients and reads them back, writes an output as
 # large as $f$, and adds the overlap rows; the `bmm` reads its two operands and writes only a few numbers per
 # subdomain and right-hand side. When every step goes to memory (an estimate, not a bound: caches can spare some of
