@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import copy
 import json
 import os
@@ -45,6 +46,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,12 +325,25 @@ def write_status(stage: Path, build: Path, notebooks: list[str], total: float, q
 # the whole book
 
 
+def _stop_children(grace: float = 2.0) -> None:
+    """Terminate this process's children (the notebook kernels and their workers), then kill what is left after
+    ``grace`` seconds: a kernel that survived Ctrl-C would outlive the build and keep its output pipes open."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
 def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, figures: Path, cache: Path, jobs: int,
                 build_id: str) -> dict:
     """Execute every notebook into the stage, ``jobs`` at once; return this build's records by entry.
 
     Ctrl-C (``KeyboardInterrupt``) ends the build at once: no notebook of this run is published, the partial files
-    are removed, and the process exits with 130 without waiting for the kernels (they stop when their parent does).
+    are removed, the kernels are stopped, and the process exits with 130 without waiting for the worker threads.
     """
     def run(e):
         rec = execute_notebook(root / f"{e}.ipynb", stage / f"{e}.ipynb", params, figures, cache, root, build_id)
@@ -348,6 +363,7 @@ def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, fig
             part.unlink(missing_ok=True)
         print("\ninterrupted: no notebook of this run was published; the previous build and its status stay as they "
               "were (make pdf refuses the mixed stage until make book has run to the end)", file=sys.stderr, flush=True)
+        _stop_children()
         os._exit(130)  # the worker threads are blocked in papermill; waiting for them would wait for the notebooks
     pool.shutdown()
     return dict(zip(notebooks, records))

@@ -30,6 +30,7 @@ TIMING_STEPS = 30          # Adam steps per timing round
 # %% tags=["remove-cell"]
 import numpy as np
 import matplotlib.pyplot as plt
+from IPython.display import display
 from myst_nb import glue
 
 from ddlib import approximation as apx
@@ -168,12 +169,14 @@ results = ex.tuned_comparison(global_specs + dd_specs, base, GRID, SEEDS)
 summary = ex.summary_table(results)
 by_spec = {sel.label: sel for sel in results}
 edges = {sel.label: cl.grid_edges(sel, GRID) for sel in results}
-ERR = {"error_validation_mean": "validation", "error_in_band_mean": "in-band", "error_out_of_band_mean": "out-of-band",
-       "error_noise_mean": "noise", "error_point_loads_mean": "point loads", "operator_error_mean": "operator"}
-table(summary, columns={"label": "model", "params": "P", "lr": "lr", "init_scale": "init", "schedule": "schedule",
-                        **ERR},
-      formats={"lr": "g", "init_scale": "g", **{k: ".2e" for k in ERR}},
-      caption=f"Tuned protocol, n = {n}, K = {K}: chosen knobs and final errors, means over {len(SEEDS)} seeds")
+ERR = {"error_in_band_mean": "in-band", "error_out_of_band_mean": "out-of-band", "error_noise_mean": "noise",
+       "error_point_loads_mean": "point loads", "operator_error_mean": "operator"}
+display(table(summary, columns={"label": "model", "params": "P", "lr": "lr", "init_scale": "init",
+                                "schedule": "schedule", "error_validation_mean": "validation error"},
+              formats={"lr": "g", "init_scale": "g", "error_validation_mean": ".2e"},
+              caption=f"Tuned protocol, n = {n}, K = {K}: the chosen knobs (first seed)"))
+table(summary, columns={"label": "model", **ERR}, formats={k: ".2e" for k in ERR},
+      caption=f"Final test and operator errors, means over {len(SEEDS)} seeds")
 
 # %% tags=["remove-cell"]
 glue("samples", SAMPLES, display=False)
@@ -244,7 +247,8 @@ glue("d_head_init", d_head.chosen["init_scale"], display=False)
 glue("d_head_lr", d_head.chosen["lr"], display=False)
 glue("init_sentence", "The global model's best runs start at the smallest scale of the grid: a small initial scale "
      "leaves little random mass on the modes the data never see (the data trap of the global attention chapter)."
-     if g_head_init == min(INIT_SCALES) else "", display=False)
+     if g_head_init == min(INIT_SCALES) else "The global model does not need the smallest scale of the grid.",
+     display=False)
 
 # %% [markdown]
 # {numref}`fig-F13` shows why a fixed knob would decide the race. Across the grid, the final validation error of

@@ -330,9 +330,9 @@ for reg in regimes:
 map_seconds = time.perf_counter() - t0
 table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, mechanisms)],
       columns={"regime": "regime", "global_error": "best global", "global_label": "(model)", "dd_error": "best DD",
-               "dd_label": "(model)", "coarse_only_error": "coarse only", "component": "does the work",
-               "dd_limit": "DD limited by", "global_limit": "global limited by"},
-      formats={k: ".2e" for k in ("global_error", "dd_error", "coarse_only_error")},
+               "dd_label": "(model)", "coarse_only_error": "coarse only", "component": "work done by",
+               "dd_limit": "DD limit", "global_limit": "global limit"},
+      formats={k: ".1e" for k in ("global_error", "dd_error", "coarse_only_error")},
       caption="Operator error per regime (seed means): the best model of each class, the coarse-only ablation, "
               "and the binding limits")
 
@@ -344,7 +344,7 @@ lists = {"axis_n": MAP_NS, "axis_samples": MAP_SAMPLES, "axis_K": MAP_KS, "axis_
          "axis_slice": SLICE_SAMPLES, "map_lrs": MAP_LRS, "map_inits": MAP_INITS, "map_granks": MAP_GLOBAL_RANKS,
          "map_lranks": MAP_LOCAL_RANKS, "map_budgets": BUDGET_FACTORS}
 for key, v in lists.items():
-    glue(key, ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v), display=False)
+    glue(key, ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) or "none", display=False)
 glue("n_regimes", len(regimes), display=False)
 glue("map_seconds", map_seconds, display=False)
 cmap = rg.claim_map(verdicts, regimes)

@@ -154,15 +154,15 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= 0.1 else 
 #
 # ## Training for preconditioning, once for every $n$
 #
-# **The class.** Tied factors as in {eq}`eq-sym-dd`, with three changes ({func}`ddlib.preconditioning.shared_spec`):
+# **The class.** Tied factors as in {eq}`eq-sym-dd`, with three changes (`ddlib.preconditioning.shared_spec`):
 #
 # 1. *Shared local factors.* The 1D problem is translation invariant, so every interior subdomain gets the same
 #    factor $K$, and the first and the last subdomain their own ($(3m + 4\delta - 1)\,r$ numbers whatever $n$). The
 #    local level is scaled by $hH$ (the size of $A_i^{-1}$), so the factors mean the same at every $n$ with the same
-#    $H/h$, and a model trained at one $n$ applies unchanged at any other ({meth}`ddlib.attention.DDAttention.transfer_to`).
+#    $H/h$, and a model trained at one $n$ applies unchanged at any other (`ddlib.attention.DDAttention.transfer_to`).
 # 2. *The Galerkin coarse level* $\Phi A_0^{-1}\Phi^T$, not learned: it is the one part whose size grows with $n$,
 #    and it costs $O(N)$ in closed form ($A_0 = T/(Hh)$ with $T = \mathrm{tridiag}(-1, 2, -1)$, whose inverse is the
-#    discrete Green's function: two cumulative sums, {meth}`ddlib.attention.DDAttention.galerkin_solve`). A learned
+#    discrete Green's function: two cumulative sums, `ddlib.attention.DDAttention.galerkin_solve`). A learned
 #    coarse block is the ablation below.
 # 3. *A learned Jacobi weight* inside the operator, $\omega = e^{\theta}$ (one more parameter, positive for every
 #    $\theta$), so that the loss sees the operator PCG will use, $M = M_\theta + \omega\,h^2/2\,I$, symmetric positive
@@ -170,8 +170,8 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= 0.1 else 
 #
 # **The loss.** A preconditioner is good when the spectrum of $MA$ is narrow, and CG measures its error in the energy
 # norm $\|e\|_A^2 = e^TAe$. We train on *energy probes* $u = z \sim \mathcal N(0, A^{-1})$, $f = Az$
-# ({mod}`ddlib.data`), and measure the energy-norm error after $k$ = {glue:text}`steps` steps of preconditioned
-# *steepest descent* from $x_0 = 0$ ({func}`ddlib.training.predict`):
+# (`ddlib.data`), and measure the energy-norm error after $k$ = {glue:text}`steps` steps of preconditioned
+# *steepest descent* from $x_0 = 0$ (`ddlib.training.predict`):
 #
 # $$
 # L(\theta) = \frac{1}{S}\sum_{s=1}^{S}\frac{\|x_k(f_s) - u_s\|_A^2}{\|u_s\|_A^2}, \qquad
@@ -184,7 +184,7 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= 0.1 else 
 # for Richardson iteration); and on energy probes every eigendirection of $MA$ is weighted alike (with one step of
 # Richardson instead of steepest descent the loss is exactly $\frac1n\sum_i(1 - \mu_i)^2$, the Hutchinson estimate of
 # $\|I - A^{1/2}MA^{1/2}\|_F^2/n$). We compare it with the alternatives below. Training is
-# {func}`ddlib.training.train`, the trainer of every chapter ({glue:text}`samples` probes, full batch,
+# `ddlib.training.train`, the trainer of every chapter ({glue:text}`samples` probes, full batch,
 # {glue:text}`epochs` Adam epochs, cosine schedule), at $n$ = {glue:text}`n_train`, and the tuned protocol of the
 # book chooses the learning rate and the initial scale on the validation error of each model (fresh probes from the
 # same law): {glue:text}`grid_text`.
@@ -203,13 +203,13 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= 0.1 else 
 # \kappa(MA) \;\ge\; \cot^2\theta_r \qquad\text{for every parameter value, every } \omega \text{ and every } n
 # $$ (eq-kappa-lower)
 #
-# ({func}`ddlib.preconditioning.kappa_lower_bound`; vacuous once $\theta_r \ge \pi/4$).
+# (`ddlib.preconditioning.kappa_lower_bound`; vacuous once $\theta_r \ge \pi/4$).
 #
 # **A member that nearly attains it.** The exact decomposition of chapter 4 splits
 # $x^TA^{-1}x = x^T\Phi A_0^{-1}\Phi^Tx + \sum_E\sum_j (v_j^Tx_E)^2/\lambda^E_j$ over the eigenpairs of the element
 # matrices $A_E$ ($m - 1$ nodes, $\lambda^E_j = \frac{4}{h^2}\sin^2\frac{j\pi}{2m}$). The *truncated oracle* keeps
 # $j \le r$, $M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T[A_E^{-1}]_rR_E + cI$
-# ({func}`ddlib.preconditioning.truncated_oracle`; it is a member of the class, with shared factors). Since
+# (`ddlib.preconditioning.truncated_oracle`; it is a member of the class, with shared factors). Since
 # $c|x|^2 \ge c\lambda^E_{r+1}\sum_E\sum_{j>r}(v_j^Tx_E)^2/\lambda^E_j$ and $c|x|^2 \le c\lambda_{\max}(A)\,x^TA^{-1}x$,
 #
 # $$
@@ -217,11 +217,11 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= 0.1 else 
 # \kappa(M_rA) \le \frac{1 + 2\omega}{\min(1,\ 2\omega\sin^2\theta_r)}
 # $$ (eq-kappa-upper)
 #
-# ({func}`ddlib.preconditioning.kappa_upper_bound`), again independent of $n$; the first inequality is an equality
+# (`ddlib.preconditioning.kappa_upper_bound`), again independent of $n$; the first inequality is an equality
 # here (the tests check it). Between the two bounds, the oracle's own $\kappa$ from its dense spectrum is the
 # theory's prediction for rank $r$, and CG's bound $\|e_k\|_A \le 2q^k\|e_0\|_A$,
 # $q = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$, turns it into an iteration count,
-# $k \approx \tfrac12\sqrt\kappa\,\ln(2/\mathrm{rtol})$ ({func}`ddlib.krylov.chebyshev_iterations`). At $H/h$ =
+# $k \approx \tfrac12\sqrt\kappa\,\ln(2/\mathrm{rtol})$ (`ddlib.krylov.chebyshev_iterations`). At $H/h$ =
 # {glue:text}`m` and $\omega$ = {glue:text}`omega`:
 
 # %% tags=["hide-input"]
@@ -288,7 +288,7 @@ gl("head_seconds", float(head.final["seconds"]))
 # One trained operator, applied unchanged at every $n$, beside one- and two-level additive Schwarz (exact local
 # solves, $\delta$ = {glue:text}`delta`), Jacobi plus the coarse level (the class at $r = 0$) and the truncated oracle
 # of the same rank. Every operator applies in $O(n)$: no dense matrix is formed above $n = 511$, where $\kappa$ is the
-# Lanczos estimate from the PCG run's coefficients ({func}`ddlib.krylov.condition_estimate`, a lower estimate) instead
+# Lanczos estimate from the PCG run's coefficients (`ddlib.krylov.condition_estimate`, a lower estimate) instead
 # of the dense spectrum.
 
 # %% tags=["hide-input"]
