@@ -77,7 +77,8 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from ._validate import check_choice, check_int, check_positive
-from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, element_decomposition
+from .decomposition import (COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, element_decomposition,
+                            padded_support)
 from .problem import eigenvalues, grid, inverse, laplacian_1d, solve
 
 __all__ = [
@@ -579,7 +580,7 @@ class DDAttention(_Operator):
         self.register_buffer("wl", torch.as_tensor(wl, **kw), persistent=False)
         self.register_buffer("wr", torch.as_tensor(wr, **kw), persistent=False)
         # the coarse basis as padded supports: Phi[:, j] = sum_s cval[j, s] e_{cidx[j, s]} (non-hat spaces)
-        cidx, cval = _padded_columns(Phi)
+        cidx, cval = padded_support(Phi)
         self.register_buffer("cidx", torch.as_tensor(cidx, device=self._device), persistent=False)
         self.register_buffer("cval", torch.as_tensor(cval, **kw), persistent=False)
         self._setup_windows(wl, wr, kw)
@@ -1136,19 +1137,3 @@ def reference_apply(model: DDAttention, F: torch.Tensor) -> torch.Tensor:
         Phi = torch.as_tensor(model.decomposition.coarse_space(model.coarse).toarray(), dtype=F.dtype, device=F.device)
         U = U + Phi @ (Q0 @ (K0.T @ (Phi.T @ F)))
     return model._add_diagonal(U * model.h, F)
-
-
-def _padded_columns(Phi) -> tuple[np.ndarray, np.ndarray]:
-    """Column supports of a sparse ``n x N0`` matrix as padded ``(N0, s_max)`` index and value arrays."""
-    P = sp.csc_matrix(Phi)
-    P.eliminate_zeros()
-    counts = np.diff(P.indptr)
-    smax = int(counts.max()) if counts.size else 0
-    idx = np.zeros((P.shape[1], smax), dtype=np.int64)
-    val = np.zeros((P.shape[1], smax))
-    if smax:
-        slot = np.arange(P.nnz) - np.repeat(P.indptr[:-1], counts)
-        col = np.repeat(np.arange(P.shape[1]), counts)
-        idx[col, slot] = P.indices
-        val[col, slot] = P.data
-    return idx, val

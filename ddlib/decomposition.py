@@ -43,6 +43,8 @@ __all__ = [
     "PARTITIONS_OF_UNITY",
     "COARSE_SPACES",
     "WEIGHTINGS",
+    "padded_support",
+    "padded_weights",
     "element_decomposition",
 ]
 
@@ -190,12 +192,7 @@ class Decomposition:
     def padded_weights(self, partition: str = "multiplicity", weighting: str = "sqrt") -> tuple[np.ndarray, np.ndarray]:
         r"""The left and right weights :math:`(W^L_i, W^R_i)` of a weighting (:data:`WEIGHTINGS`) as ``(N, n_max)``
         arrays, zero on padding: :math:`(I, I)`, :math:`(D_i, I)` or :math:`(D_i^{1/2}, D_i^{1/2})`."""
-        check_choice("weighting", weighting, WEIGHTINGS)
-        ones = self.mask.astype(np.float64)
-        if weighting == "none":
-            return ones, ones
-        D = self.padded_partition_of_unity(partition)
-        return (D, ones) if weighting == "left" else (np.sqrt(D), np.sqrt(D))
+        return padded_weights(weighting, self.mask, lambda: self.padded_partition_of_unity(partition))
 
     def _padded_weights(self, kind: str) -> np.ndarray:
         j = self.padded_indices
@@ -260,6 +257,40 @@ class Decomposition:
         P = self.coarse_space(kind, partition)
         A0 = (P.T @ (A @ P)).tocsc()
         return A0 if sparse else A0.toarray()
+
+
+def padded_weights(weighting: str, mask: np.ndarray, partition_of_unity) -> tuple[np.ndarray, np.ndarray]:
+    r"""The left and right weights :math:`(W^L_i, W^R_i)` of a weighting (:data:`WEIGHTINGS`) on padded subdomains:
+    :math:`(I, I)`, :math:`(D_i, I)` or :math:`(D_i^{1/2}, D_i^{1/2})`, zero where ``mask`` is False;
+    ``partition_of_unity()`` returns the padded :math:`D_i` (called only when needed). One definition for 1D and 2D."""
+    check_choice("weighting", weighting, WEIGHTINGS)
+    ones = np.asarray(mask).astype(np.float64)
+    if weighting == "none":
+        return ones, ones
+    D = partition_of_unity()
+    return (D, ones) if weighting == "left" else (np.sqrt(D), np.sqrt(D))
+
+
+def padded_support(Phi) -> tuple[np.ndarray, np.ndarray]:
+    r"""Column supports of a sparse ``n x N_0`` matrix as padded ``(N_0, s_max)`` index and value arrays.
+
+    :math:`\Phi_{:,j} = \sum_s \mathrm{val}_{js}\,e_{\mathrm{idx}_{js}}` with zero values on padding slots (index 0),
+    so :math:`\Phi^TF` is ``(F[idx] * val[..., None]).sum(1)`` and :math:`\Phi C` an ``index_add`` of
+    ``val[..., None] * C[:, None]``: memory :math:`O(\mathrm{nnz}(\Phi))`.
+    """
+    P = sp.csc_matrix(Phi)
+    P.eliminate_zeros()
+    P.sort_indices()
+    counts = np.diff(P.indptr)
+    smax = int(counts.max()) if counts.size else 0
+    idx = np.zeros((P.shape[1], smax), dtype=np.int64)
+    val = np.zeros((P.shape[1], smax))
+    if smax:
+        slot = np.arange(P.nnz) - np.repeat(P.indptr[:-1], counts)
+        col = np.repeat(np.arange(P.shape[1]), counts)
+        idx[col, slot] = P.indices
+        val[col, slot] = P.data
+    return idx, val
 
 
 def element_decomposition(n: int, N: int) -> list[np.ndarray]:

@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validate import check_choice, check_int
-from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
+from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, padded_support, padded_weights
 from .problem2d import grid_2d, laplacian_2d
 
 __all__ = ["Decomposition2D", "PARTITIONS_OF_UNITY", "COARSE_SPACES_2D", "padded_support"]
@@ -180,12 +180,7 @@ class Decomposition2D:
         r"""The left and right weights :math:`(W^L_i, W^R_i)` of a weighting (:data:`ddlib.decomposition.WEIGHTINGS`)
         as ``(N^2, n_max)`` arrays, zero on padding: :math:`(I, I)`, :math:`(D_i, I)` or
         :math:`(D_i^{1/2}, D_i^{1/2})`, as :meth:`ddlib.decomposition.Decomposition.padded_weights` in 1D."""
-        check_choice("weighting", weighting, WEIGHTINGS)
-        ones = self.mask.astype(np.float64)
-        if weighting == "none":
-            return ones, ones
-        D = self.padded_partition_of_unity(partition)
-        return (D, ones) if weighting == "left" else (np.sqrt(D), np.sqrt(D))
+        return padded_weights(weighting, self.mask, lambda: self.padded_partition_of_unity(partition))
 
     def partition_of_unity(self, kind: str = "multiplicity") -> list[np.ndarray]:
         r"""Diagonals of :math:`D_i` (one array of length :math:`n_i` per box) with :math:`\sum_iR_i^TD_iR_i = I`."""
@@ -303,25 +298,3 @@ class Decomposition2D:
         P = self.coarse_space(kind, partition, per_box, refine)
         A0 = (P.T @ (A @ P)).tocsc()
         return A0 if sparse else A0.toarray()
-
-
-def padded_support(Phi) -> tuple[np.ndarray, np.ndarray]:
-    r"""Column supports of a sparse ``n x N_0`` matrix as padded ``(N_0, s_max)`` index and value arrays.
-
-    :math:`\Phi_{:,j} = \sum_s \mathrm{val}_{js}\,e_{\mathrm{idx}_{js}}` with zero values on padding slots (index 0),
-    so :math:`\Phi^TF` is ``(F[idx] * val[..., None]).sum(1)`` and :math:`\Phi C` an ``index_add`` of
-    ``val[..., None] * C[:, None]``: memory :math:`O(\mathrm{nnz}(\Phi))`.
-    """
-    P = sp.csc_matrix(Phi)
-    P.eliminate_zeros()
-    P.sort_indices()
-    counts = np.diff(P.indptr)
-    smax = int(counts.max()) if counts.size else 0
-    idx = np.zeros((P.shape[1], smax), dtype=np.int64)
-    val = np.zeros((P.shape[1], smax))
-    if smax:
-        slot = np.arange(P.nnz) - np.repeat(P.indptr[:-1], counts)
-        col = np.repeat(np.arange(P.shape[1]), counts)
-        idx[col, slot] = P.indices
-        val[col, slot] = P.data
-    return idx, val

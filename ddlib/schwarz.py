@@ -160,6 +160,10 @@ class _Operator(LinearOperator):
             return self._apply_transpose(np.asarray(x, dtype=np.float64).reshape(-1))
         return self._matvec(x)
 
+    def _rmatmat(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        return self._apply_transpose(X) if not self.symmetric else self._apply(X)
+
 
 class OverlappingOperator(_Operator):
     r"""The overlapping part :math:`\sum_i R_i^T W_i^L A_i^{-1} W_i^R R_i` (see the module docstring).
@@ -434,8 +438,9 @@ SERIES = {
 }
 
 
-def scaling_study(studies: dict, series: dict | None = None, **measure_kw) -> list[dict]:
-    """Run :func:`measure` for every configuration of every study and every series.
+def scaling_study(studies: dict, series: dict | None = None, *, measure_fn=None, **measure_kw) -> list[dict]:
+    """Run :func:`measure` (or ``measure_fn``, e.g. :func:`ddlib.schwarz2d.measure_2d`) for every configuration of
+    every study and every series.
 
     Parameters
     ----------
@@ -452,12 +457,13 @@ def scaling_study(studies: dict, series: dict | None = None, **measure_kw) -> li
         The rows of :func:`measure`, each with ``study`` and ``series`` added.
     """
     series = SERIES if series is None else series
+    measure_fn = measure if measure_fn is None else measure_fn
     rows = []
     for study, configs in studies.items():
         check_choice("study", study, ("N", "n", "delta"))
-        for n, N, delta in configs:
+        for size, N, delta in configs:
             for name, kw in series.items():
-                rows.append(dict(study=study, series=name, **measure(n, N, delta, **kw, **measure_kw)))
+                rows.append(dict(study=study, series=name, **measure_fn(size, N, delta, **kw, **measure_kw)))
     return rows
 
 

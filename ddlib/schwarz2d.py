@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, splu
+from scipy.sparse.linalg import splu
 
 from ._validate import check_choice, check_int
 from .decomposition import WEIGHTINGS
 from .decomposition2d import COARSE_SPACES_2D, PARTITIONS_OF_UNITY, Decomposition2D
 from .krylov import dense_spectrum, pcg, ritz_values
 from .problem2d import laplacian_2d
+from .schwarz import _Operator, scaling_study  # the 1D operators' LinearOperator plumbing and study loop
 
 __all__ = [
     "OverlappingOperator2D",
@@ -83,26 +84,6 @@ def _check_matrix(A, n: int) -> sp.csr_matrix:
     if abs(A - A.T).max() > 1e-12 * abs(A).max():
         raise ValueError("A must be symmetric")
     return A
-
-
-class _Operator(LinearOperator):
-    """A LinearOperator with vector and block application and a ``symmetric`` flag."""
-
-    symmetric: bool = True
-
-    def _matmat(self, X):
-        return self._apply(np.asarray(X, dtype=np.float64))
-
-    def _matvec(self, x):
-        return self._apply(np.asarray(x, dtype=np.float64).reshape(-1))
-
-    def _rmatvec(self, x):
-        x = np.asarray(x, dtype=np.float64).reshape(-1)
-        return self._apply_transpose(x) if not self.symmetric else self._apply(x)
-
-    def _rmatmat(self, X):
-        X = np.asarray(X, dtype=np.float64)
-        return self._apply_transpose(X) if not self.symmetric else self._apply(X)
 
 
 class OverlappingOperator2D(_Operator):
@@ -330,14 +311,7 @@ def kappa_study_2d(studies: dict | None = None, series: dict | None = None, **me
     every call (``seed``, ``rtol``, ``dense_max``, ...).
     """
     studies = default_studies_2d() if studies is None else studies
-    series = SERIES_2D if series is None else series
-    rows = []
-    for study, configs in studies.items():
-        check_choice("study", study, ("N", "n", "delta"))
-        for m, N, delta in configs:
-            for name, kw in series.items():
-                rows.append(dict(study=study, series=name, **measure_2d(m, N, delta, **kw, **measure_kw)))
-    return rows
+    return scaling_study(studies, SERIES_2D if series is None else series, measure_fn=measure_2d, **measure_kw)
 
 
 def fit_constants_2d(rows: list[dict]) -> dict:

@@ -357,7 +357,15 @@ class BookChecker:
         if redirect:  # a redirect page (index.html): check the page it leads to, once the browser is there
             target = urljoin(base + page, redirect.group(1))
             t0 = time.perf_counter()
-            while urldefrag(self.browser.current_url)[0] != urldefrag(target)[0]:
+            # wait until the *document* of the target has loaded: the URL changes when the navigation starts, and a
+            # check script started in the old document would die with it (a script timeout, seen under load)
+            while True:
+                try:
+                    href, state = self.browser.execute_script("return [location.href, document.readyState];")
+                except Exception:  # noqa: BLE001  (the document went away mid-call: the navigation is under way)
+                    href, state = "", ""
+                if urldefrag(href)[0] == urldefrag(target)[0] and state == "complete":
+                    break
                 if time.perf_counter() - t0 > PAGE_TIMEOUT_S:
                     raise TimeoutError(f"{page} did not redirect to {target}")
                 time.sleep(0.05)
