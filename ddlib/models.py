@@ -94,9 +94,6 @@ class ModelSpec:
     family: ClassVar[str] = ""
     #: field name -> ("int", low) | ("bool",) | ("choice", choices) | ("optional_int", low) | ("positive",)
     _fields: ClassVar[dict] = {}
-    #: fields added after the cache keys of earlier runs were fixed: :meth:`to_dict` leaves them out while they hold
-    #: their default, so a spec that does not use them keeps its old key (and its cached runs)
-    _keyless_defaults: ClassVar[tuple] = ()
 
     def __post_init__(self):
         for name, rule in self._fields.items():
@@ -160,13 +157,8 @@ class ModelSpec:
     _label_fields: ClassVar[tuple] = ()
 
     def to_dict(self) -> dict:
-        """Plain JSON: ``{"kind": ..., field: value, ...}`` (without the fields of ``_keyless_defaults`` that hold
-        their default value)."""
-        d = dataclasses.asdict(self)
-        for f in dataclasses.fields(self):
-            if f.name in self._keyless_defaults and d[f.name] == f.default:
-                del d[f.name]
-        return {"kind": self.kind, **d}
+        """Plain JSON: ``{"kind": ..., field: value, ...}``, every field."""
+        return {"kind": self.kind, **dataclasses.asdict(self)}
 
     def replace(self, **changes) -> "ModelSpec":
         """A copy with some fields changed (validated again)."""
@@ -251,7 +243,6 @@ class DDSpec(ModelSpec):
         "shared": ("bool",), "coarse_inverse": ("choice", COARSE_INVERSES), "diagonal": ("choice", DIAGONALS),
         "omega": ("positive",)}
     _label_fields: ClassVar[tuple] = ("N", "delta", "local_rank")
-    _keyless_defaults: ClassVar[tuple] = ("diagonal", "omega")
 
     def _check(self):
         if not (self.use_local or (self.use_coarse and self.coarse != "none")):

@@ -86,9 +86,6 @@ SCHEDULES = ("cosine", "constant")
 LOSSES = ("l2", "energy")
 #: Iterations whose ``solver_steps``-th iterate is the prediction (:func:`predict`).
 SOLVERS = ("richardson", "steepest_descent", "pcg")
-#: Fields added after the cache keys of earlier runs were fixed, with their defaults: :meth:`TrainConfig.to_dict`
-#: leaves them out at these values, so older runs keep their keys.
-_KEYLESS_DEFAULTS = {"loss": "l2", "solver_steps": 1, "solver": "richardson", "dim": 1}
 #: The columns of a history recorded at every evaluation point.
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", *(f"error_{s}" for s in EVAL_SETS), "operator_error")
 
@@ -164,8 +161,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """Plain JSON of every field (the model as :meth:`ModelSpec.to_dict`)."""
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-             if f.name not in _KEYLESS_DEFAULTS or getattr(self, f.name) != _KEYLESS_DEFAULTS[f.name]}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["model"] = self.model.to_dict()
         return d
 

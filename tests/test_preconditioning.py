@@ -10,7 +10,7 @@ from ddlib.attention import DDAttention, GlobalAttention, reference_apply
 from ddlib.data import make_dataset
 from ddlib.decomposition import Decomposition
 from ddlib.krylov import chebyshev_iterations, dense_spectrum, pcg
-from ddlib.models import DDSpec
+from ddlib.models import DDSpec, spec_from_dict
 from ddlib.preconditioning import (SHARED_PRECONDITIONERS, band_oracle_kappa, compare_losses, growth,
                                    kappa_lower_bound, kappa_upper_bound, learned_preconditioner,
                                    outlier_sensitivity, pcg_row, pcg_study, preconditioner_config, probe_error,
@@ -343,11 +343,11 @@ def test_shared_study_rows_and_storage():
     assert by[(63, "jacobi_coarse")]["local_rank"] == 0 and by[(63, "as1")]["local_rank"] == 16 + 2
 
 
-def test_new_options_keep_old_cache_keys_and_validate():
+def test_new_options_are_in_the_cache_key_and_validate():
     spec = DDSpec(8, 1, 4)
-    assert "diagonal" not in spec.to_dict() and "omega" not in spec.to_dict()
+    assert spec.to_dict()["diagonal"] == "none" and spec_from_dict(spec.to_dict()) == spec
     cfg = TrainConfig(model=spec)
-    assert not {"loss", "solver", "solver_steps"} & set(cfg.to_dict())
+    assert {"loss", "solver", "solver_steps", "dim"} <= set(cfg.to_dict())
     new = cfg.replace(loss="energy", solver="pcg", solver_steps=3, model=spec.replace(diagonal="learned"))
     assert TrainConfig.from_dict(new.to_dict()) == new and run_key(new) != run_key(cfg)
     for bad, match in ((dict(loss="h1"), "loss"), (dict(solver="gmres"), "solver"), (dict(solver_steps=0),
