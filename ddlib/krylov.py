@@ -50,6 +50,7 @@ __all__ = [
     "lanczos_tridiagonal",
     "ritz_values",
     "condition_estimate",
+    "pcg_spectrum",
     "dense_spectrum",
     "dense_condition_number",
     "gmres_iterations",
@@ -195,6 +196,27 @@ def condition_estimate(A, M=None, *, seed: int = 0, rtol: float = 1e-10, maxiter
     theta = ritz_values(res.alpha, res.beta)
     return {"kappa": float(theta[-1] / theta[0]), "lambda_min": float(theta[0]), "lambda_max": float(theta[-1]),
             "iterations": res.iterations, "converged": res.converged}
+
+
+def pcg_spectrum(A, M, b, *, rtol: float = 1e-8, kappa_rtol: float = 1e-10, dense_max: int = 511,
+                 maxiter: int | None = None) -> dict:
+    r"""PCG iterations to ``rtol`` and the spectrum ends of :math:`M^{-1}A`, from one PCG run (``M=None``: CG).
+
+    The run goes from zero to ``min(rtol, kappa_rtol)``; ``iterations`` is its first step with
+    :math:`\|r\|_2 \le \mathrm{rtol}\,\|b\|_2` (-1 if never). The spectrum is dense for ``n <= dense_max``
+    (``method = "dense"``), else the Ritz values of the same run (``"lanczos"``, a lower estimate of
+    :math:`\kappa`). Returns ``iterations``, ``converged``, ``lambda_min``, ``lambda_max``, ``kappa``, ``method``.
+    """
+    n = aslinearoperator(A).shape[0]
+    res = pcg(A, b, M, rtol=min(rtol, kappa_rtol), maxiter=maxiter)
+    below = np.flatnonzero(res.residuals <= rtol)
+    if n <= dense_max:
+        ev, method = dense_spectrum(A, M), "dense"
+    else:
+        ev, method = ritz_values(res.alpha, res.beta), "lanczos"
+    return {"iterations": int(below[0]) if below.size else -1, "converged": bool(res.converged),
+            "lambda_min": float(ev[0]), "lambda_max": float(ev[-1]), "kappa": float(ev[-1] / ev[0]),
+            "method": method}
 
 
 def dense_spectrum(A, M=None, *, symmetric: bool = True) -> np.ndarray:

@@ -43,7 +43,7 @@ from .attention import DDAttention
 from .data import make_dataset
 from .decomposition import Decomposition, element_decomposition
 from .experiments import grid_points, tuned_comparison
-from .krylov import chebyshev_iterations, condition_estimate, dense_spectrum, pcg
+from .krylov import chebyshev_iterations, dense_spectrum, pcg_spectrum
 from .models import DDSpec, GlobalSpec
 from .problem import eigenvalues, grid, laplacian_1d
 from .schwarz import SchwarzPreconditioner, schwarz_preconditioner
@@ -116,18 +116,11 @@ def pcg_row(A, M, b, *, n: int, preconditioner: str, rtol: float = 1e-8, kappa_r
     One PCG run to ``kappa_rtol`` from zero; ``iterations`` is the first step with
     :math:`\|r\|_2\le\mathrm{rtol}\|b\|_2` (-1 if never). :math:`\kappa` is the dense spectrum's ratio when
     ``n <= dense_max`` (``method="dense"``), else the Ritz values' ratio of the same run (``"lanczos"``, a lower
-    estimate, :func:`ddlib.krylov.condition_estimate`).
+    estimate; :func:`ddlib.krylov.pcg_spectrum`).
     """
-    res = pcg(A, b, M, rtol=min(rtol, kappa_rtol), maxiter=20 * n)
-    below = np.flatnonzero(res.residuals <= rtol)
-    iterations = int(below[0]) if below.size else -1
-    if n <= dense_max:
-        ev, method = dense_spectrum(A, M), "dense"
-        kappa = float(ev[-1] / ev[0])
-    else:
-        kappa, method = condition_estimate(A, M, b=b, rtol=kappa_rtol, maxiter=20 * n)["kappa"], "lanczos"
-    return {"n": int(n), "preconditioner": preconditioner, "kappa": float(kappa), "iterations": iterations,
-            "method": method, "converged": bool(res.converged)}
+    sp_ = pcg_spectrum(A, M, b, rtol=rtol, kappa_rtol=kappa_rtol, dense_max=dense_max, maxiter=20 * n)
+    return {"n": int(n), "preconditioner": preconditioner, "kappa": sp_["kappa"], "iterations": sp_["iterations"],
+            "method": sp_["method"], "converged": sp_["converged"]}
 
 
 def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per_subdomain: int = 2,

@@ -53,7 +53,7 @@ from scipy.sparse.linalg import LinearOperator, splu
 
 from ._validate import check_choice, check_int
 from .decomposition import COARSE_SPACES, PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, element_decomposition
-from .krylov import dense_spectrum, pcg, ritz_values
+from .krylov import pcg_spectrum
 from .problem import laplacian_1d
 
 __all__ = [
@@ -391,7 +391,7 @@ def measure(n: int, N: int, delta: int, *, weighting: str = "none", coarse: str 
     r"""Condition number of :math:`M^{-1}A` and PCG iterations for one configuration of the model problem.
 
     :math:`\kappa` comes from the dense spectrum when ``n <= dense_max`` (``method = "dense"``), else from the
-    Ritz values of PCG run to ``kappa_rtol`` (``method = "lanczos"``, :func:`ddlib.krylov.condition_estimate`).
+    Ritz values of PCG run to ``kappa_rtol`` (``method = "lanczos"``, :func:`ddlib.krylov.pcg_spectrum`).
     ``pcg_iterations`` is the number of PCG steps until :math:`\|r\|_2 \le \mathrm{rtol}\|b\|_2` for the standard
     normal right-hand side ``b`` drawn from ``numpy.random.default_rng(seed)``, zero start (read off the same run).
     The preconditioner must be symmetric (weightings ``"none"`` and ``"sqrt"``).
@@ -408,16 +408,10 @@ def measure(n: int, N: int, delta: int, *, weighting: str = "none", coarse: str 
     A = laplacian_1d(dec.n)
     M = schwarz_preconditioner(dec, A, weighting=weighting, coarse=coarse, partition=partition)
     b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(dec.n)
-    res = pcg(A, b, M, rtol=min(rtol, kappa_rtol))
-    below = np.flatnonzero(res.residuals <= rtol)
-    iterations = int(below[0]) if below.size else -1
-    if dec.n <= dense_max:
-        ev, method = dense_spectrum(A, M), "dense"
-    else:
-        ev, method = ritz_values(res.alpha, res.beta), "lanczos"
+    sp_ = pcg_spectrum(A, M, b, rtol=rtol, kappa_rtol=kappa_rtol, dense_max=dense_max)
     return dict(n=dec.n, N=dec.N, delta=dec.delta, levels=M.levels, weighting=weighting, coarse=coarse,
-                partition=partition, kappa=float(ev[-1] / ev[0]), lambda_min=float(ev[0]), lambda_max=float(ev[-1]),
-                method=method, pcg_iterations=iterations, H_over_delta=dec.H / overlap_width(dec),
+                partition=partition, kappa=sp_["kappa"], lambda_min=sp_["lambda_min"], lambda_max=sp_["lambda_max"],
+                method=sp_["method"], pcg_iterations=sp_["iterations"], H_over_delta=dec.H / overlap_width(dec),
                 shape=theory_shape(dec, M.levels))
 
 

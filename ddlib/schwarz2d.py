@@ -47,7 +47,7 @@ from scipy.sparse.linalg import splu
 from ._validate import check_choice, check_int
 from .decomposition import WEIGHTINGS
 from .decomposition2d import COARSE_SPACES_2D, PARTITIONS_OF_UNITY, Decomposition2D
-from .krylov import dense_spectrum, pcg, ritz_values
+from .krylov import pcg_spectrum
 from .problem2d import laplacian_2d
 from .schwarz import _Operator, scaling_study  # the 1D operators' LinearOperator plumbing and study loop
 
@@ -263,17 +263,11 @@ def measure_2d(m: int, N: int, delta: int, *, weighting: str = "none", coarse: s
     A = laplacian_2d(dec.m)
     M = schwarz_preconditioner_2d(dec, A, weighting=weighting, coarse=coarse, partition=partition, per_box=per_box)
     b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(dec.n)
-    res = pcg(A, b, M, rtol=min(rtol, kappa_rtol))
-    below = np.flatnonzero(res.residuals <= rtol)
-    iterations = int(below[0]) if below.size else -1
-    if dec.n <= dense_max:
-        ev, method = dense_spectrum(A, M), "dense"
-    else:
-        ev, method = ritz_values(res.alpha, res.beta), "lanczos"
+    sp_ = pcg_spectrum(A, M, b, rtol=rtol, kappa_rtol=kappa_rtol, dense_max=dense_max)
     return dict(m=dec.m, n=dec.n, N=dec.N, delta=dec.delta, levels=M.levels, coarse=coarse,
-                kappa=float(ev[-1] / ev[0]), pcg_iterations=iterations, weighting=weighting, partition=partition,
-                per_box=per_box if coarse == "spectral" else None, lambda_min=float(ev[0]),
-                lambda_max=float(ev[-1]), method=method, H_over_h=dec.box,
+                kappa=sp_["kappa"], pcg_iterations=sp_["iterations"], weighting=weighting, partition=partition,
+                per_box=per_box if coarse == "spectral" else None, lambda_min=sp_["lambda_min"],
+                lambda_max=sp_["lambda_max"], method=sp_["method"], H_over_h=dec.box,
                 H_over_delta=dec.H / overlap_width_2d(dec), shape=theory_shape_2d(dec, M.levels),
                 n_colors=dec.n_colors)
 

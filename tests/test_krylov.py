@@ -159,3 +159,22 @@ def test_chebyshev_iterations_grows_like_sqrt_kappa():
         chebyshev_iterations(0.5)
     with pytest.raises(ValueError, match="rtol must be"):
         chebyshev_iterations(10.0, 1.5)
+
+
+def test_pcg_spectrum_reads_iterations_and_both_spectra_from_one_run():
+    from ddlib.decomposition import Decomposition
+    from ddlib.krylov import pcg, pcg_spectrum
+    from ddlib.problem import laplacian_1d
+    from ddlib.schwarz import schwarz_preconditioner
+
+    n = 127
+    A = laplacian_1d(n)
+    M = schwarz_preconditioner(Decomposition(n, 8, 1), A, coarse="hat")
+    b = np.random.default_rng(3).standard_normal(n)
+    dense = pcg_spectrum(A, M, b, rtol=1e-8, kappa_rtol=1e-12, dense_max=n)
+    ritz = pcg_spectrum(A, M, b, rtol=1e-8, kappa_rtol=1e-12, dense_max=n - 1)
+    ev = dense_spectrum(A, M)
+    assert dense["method"] == "dense" and dense["kappa"] == pytest.approx(ev[-1] / ev[0], rel=1e-12)
+    assert ritz["method"] == "lanczos" and ritz["kappa"] == pytest.approx(dense["kappa"], rel=1e-6)
+    res = pcg(A, b, M, rtol=1e-8)
+    assert dense["iterations"] == ritz["iterations"] == res.iterations and dense["converged"]
