@@ -26,6 +26,13 @@ class BookBuild:
 
 
 @pytest.fixture(autouse=True)
+def cache_in_tmp(tmp_path, monkeypatch):
+    """Every test trains into a cache of its own (``$DDLIB_CACHE``), never into the project's ``_build/cache``."""
+    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache"))
+    yield tmp_path / "cache"
+
+
+@pytest.fixture(autouse=True)
 def _one_torch_thread():
     """Every test runs torch on one thread: tiny problems run fastest so, and tests do not fight for the two cores."""
     import torch

@@ -130,8 +130,7 @@ def test_specs_differ_from_baseline_in_one_respect_and_fmm_matches_budget():
         BandedLowRank(10, 10, 1)
 
 
-def test_run_ablations_small(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+def test_run_ablations_small():
     base = TrainConfig(model=GlobalSpec(1), n=31, K=4, samples=8, test_samples=8, validation_samples=8, epochs=5,
                        eval_points=2)
     specs = {k: v for k, v in ablation_specs(31, 4, 1, 2, deltas=(), Ns=()).items()

@@ -66,8 +66,7 @@ def test_mode_subset_and_bad_input():
         apply_operator("not an operator", np.eye(3))
 
 
-def test_study_of_models_trained_on_noise_and_fourier(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+def test_study_of_models_trained_on_noise_and_fourier():
     from ddlib.training import train
 
     base = TrainConfig(model=GlobalSpec(4), n=31, K=4, samples=8, test_samples=8, epochs=10, eval_points=2)

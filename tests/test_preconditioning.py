@@ -111,8 +111,7 @@ def test_bad_input_raises():
 
 
 @pytest.mark.slow
-def test_pcg_study_classical_rows_follow_theory(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+def test_pcg_study_classical_rows_follow_theory():
     out = pcg_study([63, 127, 255], m=16, epochs=100)
     rows = {(r["n"], r["preconditioner"]): r for r in out["rows"]}
     it2 = [rows[(n, "as2")]["iterations"] for n in (63, 127, 255)]
@@ -198,10 +197,9 @@ def test_shared_weights_give_identical_interior_blocks_before_and_after_training
     assert spec.parameter_count(47) == big.parameter_count(8 * 4096 - 1) == (3 * 8 + 4 - 1) * 3 + 1
 
 
-def test_trained_operator_applies_unchanged_at_a_larger_n(tmp_path, monkeypatch):
+def test_trained_operator_applies_unchanged_at_a_larger_n():
     """Train at n = 63 (m = 16), transfer to n = 255 and 1023: the same factors, local blocks and weight, an SPD
     operator whose condition number settles as n grows, and PCG converging in about the same number of steps."""
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
     cfg = preconditioner_config(16, 1, 3, n_train=63, samples=16, validation_samples=8, epochs=60, steps=4)
     model = train(cfg).model
     def unit_blocks(mod):  # W K K^T W: the blocks h H W K K^T W in units of h H = m h^2, which do not depend on n
@@ -367,11 +365,10 @@ def test_new_options_are_in_the_cache_key_and_validate():
 
 
 @pytest.mark.slow
-def test_trained_shared_preconditioner_keeps_iterations_bounded(tmp_path, monkeypatch):
+def test_trained_shared_preconditioner_keeps_iterations_bounded():
     """End to end on modest sizes: one operator trained at n = 127 (m = 16, r = 3) by the preconditioning loss,
     applied unchanged up to n = 4095: PCG iterations grow with exponent at most 0.1 in n, and at the largest n stay
     within 1.5 times the CG bound of the truncated oracle of the same rank; two-level Schwarz stays flat."""
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
     m, r, ns = 16, 3, [127, 511, 2047, 4095]
     model = train(preconditioner_config(m, 1, r, n_train=127, samples=32, epochs=300)).model
     rows = shared_study(model, ns, m=m, names=("as2", "oracle", "learned_dd_shared"))
@@ -410,8 +407,7 @@ def test_outliers_move_the_steepest_descent_loss_more_than_the_pcg_loss():
     assert s["steepest_descent_outliers"] / s["steepest_descent"] > 2 * s["pcg_outliers"] / s["pcg"] > 1
 
 
-def test_rank_study_and_compare_losses_rows(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+def test_rank_study_and_compare_losses_rows():
     base = preconditioner_config(16, 1, 2, n_train=63, samples=8, validation_samples=8, epochs=5, steps=2)
     model = train(base).model
     rows = rank_study({2: model}, 127, m=16)

@@ -13,11 +13,6 @@ SMALL = dict(n=31, K=4, samples=16, validation_samples=8, test_samples=8, epochs
 GRID = {"lr": [3e-3, 3e-2, 1e6], "init_scale": [0.01, 0.3]}
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache"))
-
-
 def test_every_model_gets_the_same_search_and_the_validation_best_point():
     base = TrainConfig(model=GlobalSpec(1), **SMALL)
     out = tuned_comparison([GlobalSpec(4), DDSpec(4, 1, 2)], base, GRID, seeds=[0, 1, 2], workers=1)

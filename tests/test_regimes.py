@@ -143,8 +143,7 @@ def test_binding_limit_and_oracles():
     assert oracle_error(DDSpec(8, 1, 31), 255) < 1e-12          # full local rank m - 1: the exact decomposition
 
 
-def test_mechanism_and_budget_rows_on_a_small_real_regime(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+def test_mechanism_and_budget_rows_on_a_small_real_regime():
     regime = Regime(31, 4, 4, 16, "fourier")
     base = TrainConfig(model=GlobalSpec(1), n=31, K=4, validation_samples=8, test_samples=8, epochs=30, eval_points=3)
     specs = regime_specs(regime, [2, 4], [1, 2], 2)

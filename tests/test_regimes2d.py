@@ -143,8 +143,7 @@ def test_claim_verdicts_follow_the_records_they_summarise(res):
 
 
 # ------------------------------------------------------------------------------------------- a small real regime
-def test_a_small_real_2d_regime_end_to_end(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path))
+def test_a_small_real_2d_regime_end_to_end():
     regime = Regime(15 * 15, 4, 3, 12, "noise", dim=2)
     base = TrainConfig(model=GlobalSpec(1), n=15, K=3, validation_samples=6, test_samples=6, epochs=30, eval_points=4)
     specs = regime_specs(regime, [2, 8], [1, 2], 2)

@@ -11,12 +11,6 @@ from ddlib.training import TrainConfig, run_key
 SMALL = dict(n=31, K=4, samples=8, validation_samples=4, test_samples=4, epochs=20, eval_points=4)
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache"))
-    yield tmp_path / "cache"
-
-
 def _configs():
     good = [TrainConfig(model=s, seed=seed, lr=lr, batch_size=4, **SMALL)
             for s in (GlobalSpec(3), DDSpec(4, 1, 2)) for seed in (0, 1) for lr in (1e-2, 1e6)]

@@ -20,12 +20,6 @@ from ddlib.training import (HISTORY_KEYS, TrainConfig, TrainResult, TrainingDive
 SMALL = dict(n=31, K=4, samples=16, validation_samples=8, test_samples=8, epochs=40, eval_points=6)
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache"))
-    yield tmp_path / "cache"
-
-
 def _strip_seconds(hist):
     return {k: v for k, v in hist.items() if k != "seconds"}
 

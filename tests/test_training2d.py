@@ -17,12 +17,6 @@ M = 7                                   # 7 x 7 grid, n = 49: N = 2 boxes of H/h
 SMALL = dict(n=M * M, dim=2, K=2, samples=8, validation_samples=4, test_samples=4, epochs=25, eval_points=5)
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("DDLIB_CACHE", str(tmp_path / "cache"))
-    yield tmp_path / "cache"
-
-
 def _strip_seconds(hist):
     return {k: v for k, v in hist.items() if k != "seconds"}
 
