@@ -18,7 +18,10 @@ import numpy as np
 from ._validate import check_choice, check_positive
 from .experiments import Selection, cheapest_dd_within, class_best
 
-__all__ = ["faster", "intervals", "accuracy", "fewer_parameters", "grid_edges"]
+__all__ = ["faster", "intervals", "accuracy", "fewer_parameters", "grid_edges", "EDGE_FACTOR"]
+
+EDGE_FACTOR = 1.2
+"""A chosen knob on the grid's edge is reported when its neighbour's validation error is more than this factor above."""
 
 
 def intervals(values, mask) -> list[tuple[float, float]]:
@@ -88,7 +91,7 @@ def fewer_parameters(table: dict, metric: str) -> dict:
     return out
 
 
-def grid_edges(sel: Selection, grid: dict, factor: float = 1.2) -> list[str]:
+def grid_edges(sel: Selection, grid: dict, factor: float = EDGE_FACTOR) -> list[str]:
     """The knobs of ``grid`` whose chosen value is the smallest or the largest of the grid **and** still improving
     there: the neighbouring grid value (all other knobs as chosen) has a validation error more than ``factor`` times
     the chosen one, so a wider grid might choose further out (``"lr=max"``, ``"init_scale=min"``, ...). A choice on

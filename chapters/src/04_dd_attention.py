@@ -193,6 +193,7 @@ glue("delta_study_rank", DELTA_STUDY_RANK, display=False)
 on_edge = [label for label, e in edges.items() if e]
 glue("n_models", len(results), display=False)
 glue("n_on_edge", len(on_edge), display=False)
+glue("edge_percent", 100 * (cl.EDGE_FACTOR - 1), display=False)
 glue("edge_list", "; ".join(f"{lab} ({', '.join(edges[lab])})" for lab in on_edge) if on_edge else "none",
      display=False)
 sched = {fam: [sel.chosen["schedule"] for sel in results if sel.family == fam] for fam in ("global", "dd")}
@@ -205,7 +206,8 @@ for fam, v in sched.items():
 # (training band, independent draw), the four test sets, and the operator. The protocol chose the constant schedule
 # for {glue:text}`n_constant_dd` of the {glue:text}`n_dd` DD models and {glue:text}`n_constant_global` of the
 # {glue:text}`n_global` global ones. Models whose chosen learning rate or initial scale sits on the edge of the grid
-# with the validation error still falling towards it by more than 20 % (a wider grid might choose further out):
+# with the validation error still falling towards it by more than {glue:text}`edge_percent:.0f` % (a wider grid
+# might choose further out):
 # {glue:text}`edge_list`.
 #
 # ## How much the knobs matter

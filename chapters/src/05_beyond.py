@@ -305,7 +305,7 @@ plt.close(fig)
 # In every regime the same models train under the same search (learning rate from {glue:text}`map_lrs`, initial
 # scale from {glue:text}`map_inits`, cosine schedule, {glue:text}`map_epochs` epochs, chosen on validation data, then
 # {glue:text}`map_seeds` seeds): global ranks {glue:text}`map_granks`, DD local ranks {glue:text}`map_lranks` with
-# $\delta = 1$, and two mechanism ablations, coarse only and local only. {ref}`ch-dd-attention` searched the schedule
+# $\delta$ = {glue:text}`map_delta`, and two mechanism ablations, coarse only and local only. {ref}`ch-dd-attention` searched the schedule
 # too; here one schedule keeps the map affordable, the same for every model. The classes are compared **at matched
 # parameter budgets**: the best model of each class with at most $P$ parameters, for $P$ = {glue:text}`map_budgets`
 # times $n$.
@@ -338,7 +338,8 @@ table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, mechanisms)
 
 # %% tags=["remove-cell"]
 for key, v in {"n_base": n, "N_base": DD_N, "K_base": K, "S_base": SAMPLES, "map_H": MAP_H,
-               "map_epochs": MAP_EPOCHS, "map_seeds": len(MAP_SEEDS)}.items():
+               "map_epochs": MAP_EPOCHS, "map_seeds": len(MAP_SEEDS), "map_delta": base_regime.delta,
+               "component_factor": rg.COMPONENT_FACTOR}.items():
     glue(key, v, display=False)
 lists = {"axis_n": MAP_NS, "axis_samples": MAP_SAMPLES, "axis_K": MAP_KS, "axis_data": MAP_DATA, "axis_N": MAP_NSUB,
          "axis_slice": SLICE_SAMPLES, "map_lrs": MAP_LRS, "map_inits": MAP_INITS, "map_granks": MAP_GLOBAL_RANKS,
@@ -452,8 +453,9 @@ plt.close(fig)
 # {glue:text}`fewer_error_in_band_fails_n`.
 #
 # **Why.** The table above names, per regime, the DD component that does the work and the limit that binds each
-# class (`ddlib.regimes.mechanism`). The coarse level alone is within a factor 1.5 of the full DD model in
-# {glue:text}`n_coarse_does_it` of the {glue:text}`n_regimes` regimes (not in: {glue:text}`coarse_does_it_not`).
+# class (`ddlib.regimes.mechanism`). The coarse level alone is within a factor {glue:text}`component_factor:g` of
+# the full DD model in {glue:text}`n_coarse_does_it` of the {glue:text}`n_regimes` regimes (not in:
+# {glue:text}`coarse_does_it_not`).
 # {glue:text}`coarse_why` Which limit binds is read from where the operator error
 # lives: on the span of the training data, or off it (`ddlib.regimes.span_split`). The DD model is limited by the
 # data in {glue:text}`dd_limit_data` regimes, by optimisation in {glue:text}`dd_limit_optimisation` and by its

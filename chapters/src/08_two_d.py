@@ -16,7 +16,8 @@ M_APPROX = 63              # grid of the approximation study, m by m interior no
 FLOOR_NS = [2, 4, 8]       # boxes per direction in the floor study
 FLOOR_DELTAS = [0, 1, 2, 4, 8]  # overlaps of the floor study (those that fit a box)
 RICHER_N = 4               # boxes per direction for the richer coarse spaces
-ORACLE_NS = [4, 8]         # boxes per direction of the truncated Schwarz oracle (overlap 1)
+ORACLE_NS = [4, 8]         # boxes per direction of the truncated Schwarz oracle
+ORACLE_DELTA = 1           # overlap of the oracle, the richer coarse spaces and the floor against N (in FLOOR_DELTAS)
 ORACLE_RANKS = [1, 2, 4, 8, 16, 32, 64]  # local ranks of the truncated Schwarz oracle
 FRONT_RANKS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]  # ranks of the Eckart-Young frontier
 M_TRAIN = [31, 63]         # the two grids of the trained comparison
@@ -64,7 +65,8 @@ if QUICK:
 configure_threads()
 use_style()
 params = dict(QUICK=QUICK, M_APPROX=M_APPROX, FLOOR_NS=FLOOR_NS, FLOOR_DELTAS=FLOOR_DELTAS, RICHER_N=RICHER_N,
-              ORACLE_NS=ORACLE_NS, ORACLE_RANKS=ORACLE_RANKS, FRONT_RANKS=FRONT_RANKS, M_TRAIN=M_TRAIN, K=K,
+              ORACLE_NS=ORACLE_NS, ORACLE_DELTA=ORACLE_DELTA, ORACLE_RANKS=ORACLE_RANKS, FRONT_RANKS=FRONT_RANKS,
+              M_TRAIN=M_TRAIN, K=K,
               REGIMES=REGIMES, REGIMES_FINE=REGIMES_FINE, GLOBAL_RANKS=GLOBAL_RANKS, DD_MODELS=DD_MODELS,
               GLOBAL_RANKS_FINE=GLOBAL_RANKS_FINE, DD_MODELS_FINE=DD_MODELS_FINE, PARTITION=PARTITION, EPOCHS=EPOCHS,
               LRS=LRS, INIT_SCALES=INIT_SCALES, SEEDS=SEEDS, EVAL_SAMPLES=EVAL_SAMPLES, BUDGETS=BUDGETS)
@@ -73,6 +75,9 @@ t_start = time.perf_counter()
 glue("m_approx", M_APPROX, display=False)
 glue("n_approx", M_APPROX**2, display=False)
 glue("K", K, display=False)
+glue("oracle_delta", ORACLE_DELTA, display=False)
+if ORACLE_DELTA not in FLOOR_DELTAS:
+    raise ValueError(f"ORACLE_DELTA must be one of FLOOR_DELTAS = {FLOOR_DELTAS}; got {ORACLE_DELTA}")
 glue("K2", K * K, display=False)
 
 # %% [markdown]
@@ -148,6 +153,7 @@ for t in trends:
 glue("kappa_m_last", max(r["m"] for r in kappa_rows if r["study"] == "n"), display=False)
 glue("kappa_m_first", min(r["m"] for r in kappa_rows if r["study"] == "n"), display=False)
 glue("kappa_Hh", (studies["N"][0][0] + 1) // studies["N"][0][1], display=False)
+glue("kappa_delta", studies["N"][0][2], display=False)
 print(f"kappa study: {time.perf_counter() - t0:.1f} s")
 print(f"{'study':6s} {'series':34s} {'x':>12s} {'kappa':>16s} {'exponent':>8s} {'its':>9s}")
 for t in trends:
@@ -169,7 +175,7 @@ plt.close(fig)
 # :width: 100%
 #
 # **F17, classical Schwarz in 2D.** Top: $\kappa(M^{-1}A)$; bottom: PCG iterations to $10^{-8}$. Left: against the
-# boxes per direction $N$ at $H/h$ = {glue:text}`kappa_Hh` and $\delta = 1$; middle: against $n = m^2$ at $N = 4$ and
+# boxes per direction $N$ at $H/h$ = {glue:text}`kappa_Hh` and $\delta$ = {glue:text}`kappa_delta`; middle: against $n = m^2$ at $N = 4$ and
 # fixed $H/\delta$; right: against $H/\delta_g$ at fixed $m$ and $N$. Dotted: the shape of the classical bound with
 # the constant fitted to the series (additive Schwarz only; the theory does not cover the weighted form). Dashed:
 # the paper's weighted form with exact local solves.
@@ -223,13 +229,14 @@ G = inverse_2d(M_APPROX)
 richer = [("hat", {"refine": 2}), ("spectral", {"per_box": 1, "partition": "ramp"}),
           ("spectral", {"per_box": 3, "partition": "ramp"})]
 floor_rows = apx2.floor_study_2d(M_APPROX, FLOOR_NS, FLOOR_DELTAS)
-richer_rows = apx2.floor_study_2d(M_APPROX, [RICHER_N], [1], richer)
+richer_rows = apx2.floor_study_2d(M_APPROX, [RICHER_N], [ORACLE_DELTA], richer)
 floor_all = floor_rows + richer_rows
 front_g = apx2.global_frontier_2d(M_APPROX, FRONT_RANKS)
-fronts_dd = [apx2.dd_frontier_2d(M_APPROX, N, 1, [r for r in ORACLE_RANKS
-                                                  if r <= ((M_APPROX + 1) // N + 2) ** 2], partition="ramp")
+fronts_dd = [apx2.dd_frontier_2d(M_APPROX, N, ORACLE_DELTA, [r for r in ORACLE_RANKS
+                                                             if r <= ((M_APPROX + 1) // N + 2 * ORACLE_DELTA) ** 2],
+                                partition="ramp")
              for N in ORACLE_NS]
-front_floors = [r for r in floor_rows if r["delta"] == 1 and r["N"] in ORACLE_NS]
+front_floors = [r for r in floor_rows if r["delta"] == ORACLE_DELTA and r["N"] in ORACLE_NS]
 print(f"approximation study: {time.perf_counter() - t0:.1f} s")
 
 
@@ -239,27 +246,29 @@ def floor_of(N, delta, rows=floor_rows):
     return row
 
 
-# the floor against delta at RICHER_N, against N at delta = 1, and the oracle against it
+# the floor against delta at RICHER_N, against N at ORACLE_DELTA, and the oracle against it
 deltas_R = sorted(r["delta"] for r in floor_rows if r["N"] == RICHER_N)
 glue("floor_R_deltas", ", ".join(str(d) for d in deltas_R), display=False)
 glue("floor_R_list", ", ".join(f"{floor_of(RICHER_N, d)['floor_two_norm']:.3f}" for d in deltas_R), display=False)
 glue("floor_R_lower_list", ", ".join(f"{floor_of(RICHER_N, d)['floor_two_norm_lower']:.3f}" for d in deltas_R),
      display=False)
 glue("floor_R_fro_list", ", ".join(f"{floor_of(RICHER_N, d)['floor_fro']:.3f}" for d in deltas_R), display=False)
-Ns_d1 = sorted(r["N"] for r in floor_rows if r["delta"] == 1)
+Ns_d1 = sorted(r["N"] for r in floor_rows if r["delta"] == ORACLE_DELTA)
 glue("floor_d1_Ns", ", ".join(str(N) for N in Ns_d1), display=False)
-glue("floor_d1_list", ", ".join(f"{floor_of(N, 1)['floor_two_norm']:.4f}" for N in Ns_d1), display=False)
-ratios_N = [floor_of(a, 1)["floor_two_norm"] / floor_of(b, 1)["floor_two_norm"] for a, b in zip(Ns_d1, Ns_d1[1:])]
+glue("floor_d1_list", ", ".join(f"{floor_of(N, ORACLE_DELTA)['floor_two_norm']:.4f}" for N in Ns_d1),
+     display=False)
+ratios_N = [floor_of(a, ORACLE_DELTA)["floor_two_norm"] / floor_of(b, ORACLE_DELTA)["floor_two_norm"]
+            for a, b in zip(Ns_d1, Ns_d1[1:])]
 glue("floor_halving_ratios", ", ".join(f"{v:.1f}" for v in ratios_N), display=False)
 glue("richer_N", RICHER_N, display=False)
-glue("richer_base", float(floor_of(RICHER_N, 1)["floor_two_norm"]), display=False)
-glue("richer_base_N0", floor_of(RICHER_N, 1)["N0"], display=False)
+glue("richer_base", float(floor_of(RICHER_N, ORACLE_DELTA)["floor_two_norm"]), display=False)
+glue("richer_base_N0", floor_of(RICHER_N, ORACLE_DELTA)["N0"], display=False)
 for r in richer_rows:
     tag = f"{r['coarse']}_{r['refine'] or r['per_box']}"
     glue(f"richer_{tag}", float(r["floor_two_norm"]), display=False)
     glue(f"richer_{tag}_N0", r["N0"], display=False)
-glue("galerkin_ratio", float(floor_of(RICHER_N, 1)["galerkin_two_norm"] / floor_of(RICHER_N, 1)["floor_two_norm"]),
-     display=False)
+richer_base_row = floor_of(RICHER_N, ORACLE_DELTA)
+glue("galerkin_ratio", float(richer_base_row["galerkin_two_norm"] / richer_base_row["floor_two_norm"]), display=False)
 # the oracle at each N against the floor, and the global rank that matches the oracle
 N_top = max(ORACLE_NS)
 fr = fronts_dd[ORACLE_NS.index(N_top)]
@@ -269,15 +278,15 @@ glue("oracle_ranks", ", ".join(str(r) for r in fr["rank"]), display=False)
 glue("oracle_errors", ", ".join(f"{v:.4f}" for v in fr["error"]), display=False)
 glue("oracle_r1", float(fr["error"][0]), display=False)
 glue("oracle_r1_params", int(fr["params"][0]), display=False)
-glue("oracle_over_floor", float(fr["error"].min() / floor_of(N_top, 1)["floor_two_norm"]), display=False)
+glue("oracle_over_floor", float(fr["error"].min() / floor_of(N_top, ORACLE_DELTA)["floor_two_norm"]), display=False)
 r_match = apx2.global_rank_for_error_2d(M_APPROX, float(fr["error"][0]))
 glue("oracle_global_rank", r_match, display=False)
 glue("oracle_global_params", 2 * M_APPROX**2 * r_match, display=False)
 glue("oracle_param_ratio", 2 * M_APPROX**2 * r_match / int(fr["params"][0]), display=False)
-r_floor = apx2.global_rank_for_error_2d(M_APPROX, floor_of(N_top, 1)["floor_two_norm"])
+r_floor = apx2.global_rank_for_error_2d(M_APPROX, floor_of(N_top, ORACLE_DELTA)["floor_two_norm"])
 glue("floor_global_rank", r_floor, display=False)
 glue("floor_global_params", 2 * M_APPROX**2 * r_floor, display=False)
-glue("floor_full_params", floor_of(N_top, 1)["params"], display=False)
+glue("floor_full_params", floor_of(N_top, ORACLE_DELTA)["params"], display=False)
 print(f"{'N':>3s} {'delta':>5s} {'N0':>4s} {'floor (2-norm, upper)':>22s} {'lower':>8s} {'Frobenius':>10s}")
 for r in floor_all:
     print(f"{r['N']:3d} {r['delta']:5d} {r['N0']:4d} {r['floor_two_norm']:22.4f} {r['floor_two_norm_lower']:8.4f} "
@@ -290,7 +299,7 @@ fig_rec.save(fig, "F18", "frontier_2d", numbers=dict(
     oracle=[{"N": f["N"], "delta": f["delta"], "rank": f["rank"], "params": f["params"], "error": f["error"]}
             for f in fronts_dd], oracle_global_rank=r_match))
 plt.close(fig)
-fig = floor_figure_2d(floor_all, richer_delta=1)
+fig = floor_figure_2d(floor_all, richer_delta=ORACLE_DELTA)
 keep = ("m", "N", "delta", "coarse", "floor_two_norm", "floor_fro", "params", "partition", "refine", "per_box",
         "N0", "floor_two_norm_lower", "galerkin_two_norm")
 fig_rec.save(fig, "F19", "floor_2d", numbers=dict(floor2d=[{k: r[k] for k in keep} for r in floor_all]))
@@ -303,7 +312,8 @@ plt.close(fig)
 #
 # **F18, the 2D approximation frontier** at $m$ = {glue:text}`m_approx`: best relative 2-norm error against
 # parameters (a) and rank (b). Global rank $r$ (Eckart-Young) with Weyl's law and the $1/r$ law; the truncated
-# Schwarz oracle for $N$ = {glue:text}`oracle_N_list` boxes per direction ($\delta = 1$, ramp); dashed, the structural
+# Schwarz oracle for $N$ = {glue:text}`oracle_N_list` boxes per direction ($\delta$ =
+# {glue:text}`oracle_delta`, ramp); dashed, the structural
 # floor of the same configurations (upper bound) with the certified lower bound shaded.
 # ```
 #
@@ -313,17 +323,17 @@ plt.close(fig)
 #
 # **F19, the structural floor** of 2D DD attention at $m$ = {glue:text}`m_approx`: (a) against $N$ for each overlap,
 # (b) against $H/\delta_g$ for each $N$, (c) against the coarse dimension for richer coarse spaces on the same boxes
-# ($N$ = {glue:text}`richer_N`, $\delta = 1$): Q1 hats on a refined coarse grid and local spectral functions. Solid:
+# ($N$ = {glue:text}`richer_N`, $\delta$ = {glue:text}`oracle_delta`): Q1 hats on a refined coarse grid and local spectral functions. Solid:
 # the 2-norm of the Frobenius-optimal operator (an upper bound); dotted: the certified lower bound.
 # ```
 #
 # **The floor is real, and it is the coarse space's.** At $N$ = {glue:text}`richer_N` the floor falls with the
 # overlap $\delta$ = {glue:text}`floor_R_deltas` as {glue:text}`floor_R_list` (2-norm, upper bound; certified lower
-# bounds {glue:text}`floor_R_lower_list`; relative Frobenius floors {glue:text}`floor_R_fro_list`). At $\delta = 1$
-# it falls with $N$ = {glue:text}`floor_d1_Ns` as {glue:text}`floor_d1_list`, by factors
+# bounds {glue:text}`floor_R_lower_list`; relative Frobenius floors {glue:text}`floor_R_fro_list`). At $\delta$ =
+# {glue:text}`oracle_delta` it falls with $N$ = {glue:text}`floor_d1_Ns` as {glue:text}`floor_d1_list`, by factors
 # {glue:text}`floor_halving_ratios` per halving of $H$: close to 4, the $H^2$ of the coarse interpolation error.
 # What the boxes cannot hold must come from the coarse level, and a richer coarse space on the *same* boxes lowers
-# the floor: at $\delta = 1$ the Q1 space on the box grid ($N_0$ = {glue:text}`richer_base_N0`) leaves
+# the floor: at $\delta$ = {glue:text}`oracle_delta` the Q1 space on the box grid ($N_0$ = {glue:text}`richer_base_N0`) leaves
 # {glue:text}`richer_base:.4f`, and Q1 on a coarse grid refined twice ($N_0$ = {glue:text}`richer_hat_2_N0`)
 # leaves {glue:text}`richer_hat_2:.4f`. Local spectral functions, the lowest Neumann modes of each box weighted by
 # the ramp, leave {glue:text}`richer_spectral_1:.4f` with one per box ($N_0$ = {glue:text}`richer_spectral_1_N0`,
