@@ -96,3 +96,21 @@ def peak_memory(fn: Callable[[], object]) -> Memory:
     rss = max(0, hwm - base) if (can_reset and hwm is not None and base is not None) else None
     return Memory(rss=rss, traced=int(traced))
 
+
+
+def check_dense(shape, what: str, alternative: str, itemsize: int = 8) -> None:
+    """Refuse a dense allocation of ``shape`` above the dense-memory limit, naming its size and the sparse alternative.
+
+    The limit is ``$DDLIB_DENSE_LIMIT_GB`` gigabytes if set, else a quarter of the machine's memory.
+    (Placeholder of the core branch; the hostile-input branch provides the full version.)
+    """
+    import os
+    need = itemsize
+    for s in shape:
+        need *= int(s)
+    limit = float(os.environ.get("DDLIB_DENSE_LIMIT_GB", "0") or 0) * 2**30
+    if limit <= 0:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 4
+    if need > limit:
+        raise MemoryError(f"{what} would need {need / 2**30:.1f} GiB dense (limit {limit / 2**30:.1f} GiB, "
+                          f"DDLIB_DENSE_LIMIT_GB); use {alternative}")

@@ -32,6 +32,7 @@ operator is tied to its grid, so one is trained **per n**, on the data of that g
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -39,17 +40,18 @@ import torch
 from scipy.sparse.linalg import LinearOperator
 
 from ._validate import check_choice, check_int, check_positive
-from .attention import DDAttention
+from .attention import DDAttention, _Operator
 from .data import make_dataset
-from .decomposition import Decomposition, element_decomposition
+from .decomposition import Decomposition
 from .experiments import grid_points, tuned_comparison
 from .krylov import chebyshev_iterations, dense_spectrum, pcg_spectrum
 from .models import DDSpec, GlobalSpec
-from .problem import eigenvalues, grid, laplacian_1d
+from .problem import Problem
 from .schwarz import SchwarzPreconditioner, schwarz_preconditioner
 from .training import TrainConfig, predict, squared_norms, train
 
 __all__ = [
+    "WithJacobi",
     "learned_preconditioner",
     "PRECONDITIONERS",
     "pcg_row",
@@ -79,6 +81,60 @@ _FIT_VERSION = 1
 
 
 # ------------------------------------------------------------------------------------------------ preconditioner
+class WithJacobi(_Operator):
+    r"""A model plus a damped Jacobi term, :math:`M_\theta^{-1} + \omega\,\mathrm{diag}(A)^{-1}` (module docstring).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        An operator of :mod:`ddlib.attention` (``apply_columns`` and ``problem``).
+    omega : float
+        The weight :math:`\omega > 0` (fixed), or its initial value when ``learned``.
+    learned : bool
+        Learn :math:`\omega = e^\theta` (one trainable scalar, positive for every parameter value).
+
+    With a tied (symmetric positive semi-definite) model the sum is symmetric positive *definite* for every parameter
+    value. In 1D with a constant coefficient :math:`\mathrm{diag}(A)^{-1} = \tfrac{h^2}{2}I`.
+    """
+
+    def __init__(self, model: torch.nn.Module, omega: float = 0.5, learned: bool = False):
+        super().__init__()
+        self._setup(model.problem)
+        self.model, self.learned = model, bool(learned)
+        self.symmetric = bool(getattr(model, "symmetric", False))
+        omega = check_positive("omega", omega)
+        self.omega = omega
+        self.log_omega = torch.nn.Parameter(torch.tensor(math.log(omega), dtype=torch.float64)) if learned else None
+        self.register_buffer("dinv", torch.as_tensor(1.0 / model.problem.matrix().diagonal())[:, None],
+                             persistent=False)
+
+    def omega_value(self) -> float:
+        r"""The current :math:`\omega` (no gradient)."""
+        return float(torch.exp(self.log_omega.detach())) if self.learned else self.omega
+
+    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`M_\theta^{-1}F + \omega\,\mathrm{diag}(A)^{-1}F` (out of place)."""
+        self._check_columns(F)
+        omega = torch.exp(self.log_omega) if self.learned else self.omega
+        return self.model.apply_columns(F) + (omega * self.dinv) * F
+
+    def num_parameters(self) -> int:
+        return self.model.num_parameters() + int(self.learned)
+
+    def parameter_formula(self) -> int:
+        return self.model.parameter_formula() + int(self.learned)
+
+    def transfer_to(self, structure) -> "WithJacobi":
+        """The same operator on another grid (:meth:`ddlib.attention.DDAttention.transfer_to`), :math:`\omega` kept."""
+        return WithJacobi(self.model.transfer_to(structure), self.omega_value(), self.learned).to(self.dtype)
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:  # the wrapped model's attributes (decomposition, local_rank, shared, ...)
+            return getattr(super().__getattr__("model"), name)
+
+
 def learned_preconditioner(model: torch.nn.Module, omega: float | None = None) -> LinearOperator:
     r"""The SPD preconditioner :math:`M^{-1} = M_\theta^{-1} + \omega\,h^2/2\,I` as a LinearOperator (module docstring).
 

@@ -4,14 +4,17 @@ r"""The one trainer: every fit in the book is :func:`train` of a :class:`TrainCo
 
 .. math::  L(\theta) = \frac{1}{|B|}\sum_{s\in B} \frac{\|M_\theta^{-1} f_s - u_s\|_2^2}{\|u_s\|_2^2},
 
-or, with ``loss="energy"`` (:data:`LOSSES`), the same ratio in the energy norm of the model problem,
-:math:`\|e\|_A^2 = e^TAe = h^{-2}\sum_{j=0}^{n}(e_{j+1} - e_j)^2` (:math:`e_0 = e_{n+1} = 0`; :math:`O(n)`, no matrix),
+or, with ``loss="energy"`` (:data:`LOSSES`), the same ratio in the energy norm of the run's problem,
+:math:`\|e\|_A^2 = e^TAe = h^{-2}\sum_k\sum_e w_e(G_ke)_e^2` (:meth:`ddlib.problem.Problem.energy`: a sum of squares
+of weighted differences, :math:`O(n)`, no matrix),
 the norm in which CG measures its error (paired with the ``"energy_probes"`` data, the loss is a function of the
 spectrum of :math:`M_\theta A` alone, see :mod:`ddlib.data`). With ``solver_steps = k > 1`` the prediction
 :math:`M_\theta^{-1}f` is replaced by the ``k``-th iterate of an iteration for :math:`Au = f` preconditioned by the
 model (:func:`predict`: Richardson, steepest descent or CG), so that the loss measures the model as a preconditioner.
 The loss is
-minimised by Adam :cite:p:`kingma2015adam` with learning rate ``lr`` and a schedule (:data:`SCHEDULES`):
+minimised by the ``optimizer`` (:data:`OPTIMIZERS`): Adam :cite:p:`kingma2015adam`, full-batch heavy-ball gradient
+descent (``"gd"``, momentum :data:`MOMENTUM`) or L-BFGS (``"lbfgs"``, one step with a strong-Wolfe line search per
+epoch, full batch only), with learning rate ``lr`` and a schedule (:data:`SCHEDULES`):
 ``"cosine"`` (epoch ``e`` of ``E`` uses :math:`\mathrm{lr}\,\tfrac12(1 + \cos(\pi (e-1)/E))`, so the last epochs take
 small steps) or ``"constant"``. A loss that becomes NaN or infinite, or grows past ``divergence_factor`` times its
 initial value (at least 1), raises :class:`TrainingDiverged`, the one divergence error of the package.
@@ -20,12 +23,11 @@ initial value (at least 1), raises :class:`TrainingDiverged`, the one divergence
 white noise, or a smooth random field); the training and the validation set are independent draws from it, and the
 held-out test sets are those of :mod:`ddlib.data`.
 
-**Dimension.** ``dim = 1`` is the paper's problem on ``n`` nodes; ``dim = 2`` the 5-point Laplacian on the ``m x m``
-grid of :mod:`ddlib.problem2d` with ``n = m^2`` unknowns (``n`` must be a perfect square), the square band
-:math:`\max(j,k) \le K` with ``K <= m // 2`` and the same named sets from :mod:`ddlib.data2d`. The model is built
-for that dimension (:meth:`TrainConfig.build_model`; a global model gets the quadrature weight :math:`h^2`) and the
-operator error is :func:`ddlib.attention2d.operator_error_2d`. Everything else (loss, optimizer, schedule, history,
-cache, the sweep runner) is the same code. Every random draw derives from ``seed``: the data, the
+**The problem.** ``n`` unknowns in ``dim`` dimensions (``n = m**dim``, :meth:`ddlib.problem.Problem.from_size`) with
+the cell coefficient ``coefficient`` (a :func:`ddlib.coefficients.field` spec; None: constant), the band
+:math:`\max_j k_j \le K` with ``K <= m // 2`` (:mod:`ddlib.data`). :attr:`TrainConfig.problem` is the one place the
+run's matrix comes from: the data, the model (its quadrature weight), the energy loss, the iterations of
+``solver_steps`` and the operator error all read it, never a dimension flag. Every random draw derives from ``seed``: the data, the
 initialisation (the model's own generator) and the batch order (a private generator). Torch's and NumPy's global
 generators are left untouched, and the run uses one torch thread, so a configuration gives the same history (up to
 ``seconds``) in any process, on any executor (:mod:`ddlib.sweep`).
@@ -40,9 +42,8 @@ generators are left untouched, and the run uses one torch thread, so a configura
     the mean per-sample relative error :math:`\|M_\theta^{-1}f - u\|/\|u\|` on ``validation`` and on each test
     set (:data:`ddlib.data.TEST_SETS`), in the norm of the loss (:math:`\ell_2`, or the energy norm);
 ``operator_error``
-    :math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` (:func:`ddlib.attention.operator_error`, in 2D
-    :func:`ddlib.attention2d.operator_error_2d`); for ``n > DENSE_OPERATOR_MAX`` only at the last point (NaN before),
-    where it is a Lanczos estimate.
+    :math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` (:func:`ddlib.attention.operator_error`); for
+    ``n > DENSE_OPERATOR_MAX`` only at the last point (NaN before), where it is a Lanczos estimate.
 
 ``loss`` holds the training loss of every epoch. **Selection reads only** ``train_loss`` **and**
 ``error_validation`` (:mod:`ddlib.experiments`).
@@ -69,19 +70,24 @@ import torch
 from . import cache
 from ._validate import check_choice, check_finite, check_int, check_positive
 from .attention import DENSE_OPERATOR_MAX, operator_error
-from .attention2d import operator_error_2d
+from .coefficients import field
 from .data import TEST_SETS, TRAINING_KINDS, make_datasets
-from .data2d import TRAINING_KINDS_2D, make_datasets_2d
-from .models import DIMS, ModelSpec, grid_side, spec_from_dict
+from .models import ModelSpec, spec_from_dict
+from .problem import DIMS, Problem
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "LOSSES", "SOLVERS",
-           "HISTORY_KEYS", "train", "predict", "squared_norms", "run_key", "load_cached", "eval_epochs",
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "OPTIMIZERS", "MOMENTUM",
+           "LOSSES", "SOLVERS",
+           "HISTORY_KEYS", "train", "predict", "squared_norms", "make_optimizer", "run_key", "load_cached", "eval_epochs",
            "time_to_target", "one_torch_thread"]
 
 #: The sets evaluated during training (history keys ``error_<name>``): validation first, then the test sets.
 EVAL_SETS = ("validation", *TEST_SETS)
 #: Learning-rate schedules.
 SCHEDULES = ("cosine", "constant")
+#: Optimizers: Adam, full-batch heavy-ball gradient descent, L-BFGS (full batch).
+OPTIMIZERS = ("adam", "gd", "lbfgs")
+#: The momentum of heavy-ball gradient descent (``optimizer="gd"``).
+MOMENTUM = 0.9
 #: Norms of the loss: the Euclidean norm, or the energy norm :math:`\|e\|_A` of the model problem.
 LOSSES = ("l2", "energy")
 #: Iterations whose ``solver_steps``-th iterate is the prediction (:func:`predict`).
@@ -102,9 +108,9 @@ class TrainConfig:
     None`` means full batch; ``max_seconds = None`` means no wall-clock budget (a budget makes the run depend on the
     machine). ``loss`` is the norm of the loss and of the recorded errors (:data:`LOSSES`); ``solver_steps = k``
     makes the prediction the ``k``-th iterate of ``solver`` (:data:`SOLVERS`, :func:`predict`; the default, one
-    Richardson step, is the operator itself). ``dim`` is the problem dimension (:data:`ddlib.models.DIMS`; in 2D
-    ``n = m^2`` and ``K <= m // 2``). Integral floats and NumPy integers become ``int``; anything else out of range is
-    a ValueError naming the field.
+    Richardson step, is the operator itself). ``dim`` and ``coefficient`` define the problem with ``n`` (module
+    docstring; ``K <= m // 2``); ``optimizer`` is one of :data:`OPTIMIZERS`. Integral floats and NumPy integers become
+    ``int``; anything else out of range is a ValueError naming the field.
     """
 
     model: ModelSpec
@@ -128,6 +134,8 @@ class TrainConfig:
     solver_steps: int = 1
     solver: str = "richardson"
     dim: int = 1
+    coefficient: dict | None = None
+    optimizer: str = "adam"
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
@@ -135,9 +143,12 @@ class TrainConfig:
         if not isinstance(self.model, ModelSpec):
             raise ValueError(f"model must be a ddlib.models spec (GlobalSpec, DDSpec, BandedSpec); got {self.model!r}")
         put("dim", check_choice("dim", check_int("dim", self.dim, low=1), DIMS))
-        put("n", check_int("n", self.n, low=3 if self.dim == 1 else 4))
-        side = grid_side(self.n, self.dim)
-        put("data", check_choice("data", self.data, TRAINING_KINDS if self.dim == 1 else TRAINING_KINDS_2D))
+        put("n", check_int("n", self.n, low=2**self.dim))
+        side = Problem.from_size(self.n, self.dim).m
+        if self.coefficient is not None:
+            put("coefficient", dict(self.coefficient))
+            field(side, self.dim, self.coefficient)  # a bad field spec is refused here
+        put("data", check_choice("data", self.data, TRAINING_KINDS))
         put("K", check_int("K", self.K, low=1, high=side // 2))
         for name in ("samples", "validation_samples", "test_samples", "epochs"):
             put(name, check_int(name, getattr(self, name), low=1))
@@ -150,6 +161,9 @@ class TrainConfig:
             raise ValueError(f"decay must be a finite number >= 0; got {self.decay!r}")
         put("decay", decay)
         put("schedule", check_choice("schedule", self.schedule, SCHEDULES))
+        put("optimizer", check_choice("optimizer", self.optimizer, OPTIMIZERS))
+        if self.optimizer == "lbfgs" and self.batch_size is not None and self.batch_size < self.samples:
+            raise ValueError(f"batch_size must be None (full batch) for optimizer 'lbfgs'; got {self.batch_size}")
         put("loss", check_choice("loss", self.loss, LOSSES))
         put("solver_steps", check_int("solver_steps", self.solver_steps, low=1))
         put("solver", check_choice("solver", self.solver, SOLVERS))
@@ -157,7 +171,7 @@ class TrainConfig:
             put("batch_size", check_int("batch_size", self.batch_size, low=1, high=self.samples))
         if self.max_seconds is not None:
             put("max_seconds", check_positive("max_seconds", self.max_seconds))
-        self.model.parameter_count(self.n, dim=self.dim)  # the model must exist here (e.g. N divides n + 1 or m + 1)
+        self.model.parameter_count(self.problem)  # the model must fit the problem (e.g. N divides m + 1)
 
     def to_dict(self) -> dict:
         """Plain JSON of every field (the model as :meth:`ModelSpec.to_dict`)."""
@@ -178,23 +192,30 @@ class TrainConfig:
         return self.model.label
 
     @property
+    def problem(self) -> Problem:
+        """The run's :class:`~ddlib.problem.Problem` (``n``, ``dim``, ``coefficient``; built once per config)."""
+        cached = self.__dict__.get("_problem")
+        if cached is None:
+            m = Problem.from_size(self.n, self.dim).m
+            cached = Problem((m,) * self.dim, field(m, self.dim, self.coefficient))
+            object.__setattr__(self, "_problem", cached)
+        return cached
+
+    @property
     def side(self) -> int:
-        """Nodes per direction: ``n`` in 1D, ``m`` with ``n = m^2`` in 2D."""
-        return grid_side(self.n, self.dim)
+        """Nodes per direction ``m`` (``n = m**dim``)."""
+        return self.problem.m
 
     def build_model(self, dtype=torch.float64, device="cpu") -> torch.nn.Module:
-        """The model of this run, freshly initialised (the spec's :meth:`~ddlib.models.ModelSpec.build` at ``n``,
-        ``seed``, ``init_scale`` and ``dim``)."""
-        return self.model.build(self.n, seed=self.seed, init_scale=self.init_scale, dtype=dtype, device=device,
-                                dim=self.dim)
+        """The model of this run, freshly initialised (the spec's :meth:`~ddlib.models.ModelSpec.build` on
+        :attr:`problem` with ``seed`` and ``init_scale``), in ``dtype`` on ``device``."""
+        model = self.model.build(self.problem, seed=self.seed, init_scale=self.init_scale)
+        return model.to(dtype=dtype, device=device)
 
     def operator_error(self, model) -> float:
-        r""":math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` of a model of this run's dimension: dense up to
-        :data:`ddlib.attention.DENSE_OPERATOR_MAX` unknowns, Lanczos beyond (:func:`ddlib.attention.operator_error`,
-        :func:`ddlib.attention2d.operator_error_2d`)."""
-        if self.dim == 1:
-            return operator_error(model)
-        return operator_error_2d(model.dense() if self.n <= DENSE_OPERATOR_MAX else model, self.side)
+        r""":math:`\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2` (:func:`ddlib.attention.operator_error`: dense up to
+        :data:`ddlib.attention.DENSE_OPERATOR_MAX` unknowns, Lanczos beyond)."""
+        return operator_error(model)
 
 
 @dataclass
@@ -281,9 +302,9 @@ def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | N
 
 def _datasets(config: TrainConfig, device, dtype) -> dict:
     """The training and evaluation sets as column tensors ``(F, U)`` (shape ``(n, samples)``)."""
-    make, size = (make_datasets, config.n) if config.dim == 1 else (make_datasets_2d, config.side)
-    sets = make(size, config.samples, config.K, config.seed, config.decay, test_samples=config.test_samples,
-                validation_samples=config.validation_samples, training=config.data)
+    sets = make_datasets(config.problem, config.samples, config.K, config.seed, config.decay,
+                         test_samples=config.test_samples, validation_samples=config.validation_samples,
+                         training=config.data)
     out = {}
     for name in ("train", *EVAL_SETS):
         f, u = (torch.as_tensor(np.ascontiguousarray(check_finite(name, a).T), dtype=dtype, device=device)
@@ -297,7 +318,7 @@ class _Evaluator:
 
     def __init__(self, config: TrainConfig, sets: dict):
         self.config, self.sets = config, sets
-        self.sq = lambda R: squared_norms(R, config.loss)  # noqa: E731
+        self.sq = lambda R: squared_norms(R, config.loss, config.problem)  # noqa: E731
         self.norm = (lambda R: torch.linalg.vector_norm(R, dim=0)) if config.loss == "l2" else \
             (lambda R: self.sq(R).sqrt())
         self.norms = {s: self.norm(sets[s][1]) for s in EVAL_SETS}
@@ -308,13 +329,14 @@ class _Evaluator:
         h = self.history
         with torch.no_grad():
             F, U = self.sets["train"]
-            r = predict(model, F, self.config.solver_steps, self.config.solver) - U
+            r = predict(model, F, self.config.solver_steps, self.config.solver, self.config.problem) - U
             h["epoch"].append(int(epoch))
             h["seconds"].append(float(seconds))
             h["train_loss"].append(float((self.sq(r) / self.sq(U)).mean()))
             for s in EVAL_SETS:
                 Ft, Ut = self.sets[s]
-                err = self.norm(predict(model, Ft, self.config.solver_steps, self.config.solver) - Ut) / self.norms[s]
+                err = self.norm(predict(model, Ft, self.config.solver_steps, self.config.solver,
+                                        self.config.problem) - Ut) / self.norms[s]
                 h[f"error_{s}"].append(float(err.mean()))
         every = self.config.n <= DENSE_OPERATOR_MAX
         h["operator_error"].append(self.config.operator_error(model) if (every or last) else float("nan"))
@@ -324,12 +346,13 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
     """The training loop (the only one in the package)."""
     sets = _datasets(config, device, dtype)
     model = config.build_model(dtype, device)
+    problem = config.problem
     F, U = sets["train"]
-    w = 1.0 / squared_norms(U, config.loss)  # 1 / ||u_s||^2
+    w = 1.0 / squared_norms(U, config.loss, problem)  # 1 / ||u_s||^2
     m = F.shape[1]
     bs = m if config.batch_size is None else config.batch_size
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    opt = make_optimizer(config, model.parameters())
     marks = set(eval_epochs(config.epochs, config.eval_points).tolist())
     evaluate = _Evaluator(config, sets)
     evaluate(model, 0, 0.0, False)
@@ -347,19 +370,24 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
             for start in range(0, m, bs):
                 j = None if order is None else order[start:start + bs]
                 Fb, Ub, wb = (F, U, w) if j is None else (F[:, j], U[:, j], w[j])
-                opt.zero_grad(set_to_none=True)
-                R = predict(model, Fb, config.solver_steps, config.solver) - Ub
-                loss = (squared_norms(R, config.loss) * wb).mean()
-                loss.backward()
-                opt.step()
-                total += loss.item() * Fb.shape[1]
+
+                def closure():
+                    opt.zero_grad(set_to_none=True)
+                    R = predict(model, Fb, config.solver_steps, config.solver, problem) - Ub
+                    loss = (squared_norms(R, config.loss, problem) * wb).mean()
+                    loss.backward()
+                    return loss
+
+                loss = opt.step(closure)
+                total += float(loss.detach()) * Fb.shape[1]
             seconds += time.perf_counter() - t0
             epoch_loss = total / m
             evaluate.history["loss"].append(epoch_loss)
             if not math.isfinite(epoch_loss) or epoch_loss > limit:
                 raise TrainingDiverged(
                     f"training diverged at epoch {epoch}: loss {epoch_loss:.3e} (initial {initial:.3e}, limit "
-                    f"{limit:.3e}) with lr = {config.lr:g}, init_scale = {config.init_scale:g} for {config.label}")
+                    f"{limit:.3e}) with {config.optimizer}, lr = {config.lr:g}, init_scale = {config.init_scale:g} "
+                    f"for {config.label}")
             out_of_time = config.max_seconds is not None and seconds >= config.max_seconds
             if epoch in marks or out_of_time:
                 evaluate(model, epoch, seconds, epoch == config.epochs or out_of_time)
@@ -371,36 +399,49 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
     return evaluate.history, model
 
 
-def predict(model: torch.nn.Module, F: torch.Tensor, steps: int = 1, solver: str = "richardson") -> torch.Tensor:
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """The optimizer of ``config`` (:data:`OPTIMIZERS`) on ``params``; the schedule sets its learning rate per epoch.
+
+    ``"lbfgs"`` takes one L-BFGS iteration per step (history 20, strong-Wolfe line search: a few loss evaluations)."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    if config.optimizer == "gd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=MOMENTUM)
+    return torch.optim.LBFGS(params, lr=config.lr, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
+
+
+def predict(model: torch.nn.Module, F: torch.Tensor, steps: int = 1, solver: str = "richardson",
+            problem: Problem | None = None) -> torch.Tensor:
     r"""The prediction for the right-hand sides in the columns of ``F``: the ``steps``-th iterate of an iteration for
-    :math:`Au = f` from :math:`x_0 = 0` with :math:`M_\theta` (the model) as preconditioner.
+    :math:`Au = f` from :math:`x_0 = 0` with :math:`M_\theta` (the model) as preconditioner; :math:`A` is ``problem``'s
+    (default the model's own ``problem``), applied matrix-free by :meth:`ddlib.problem.Problem.stencil`.
 
     ``"richardson"``
         :math:`x_1 = M_\theta f`, :math:`x_{j+1} = x_j + M_\theta(f - Ax_j)`, so :math:`x_k - u = -(I - M_\theta A)^k
         u`. One step is the operator itself (the paper's setting, the default of :class:`TrainConfig`). On
         ``"energy_probes"`` data the energy-norm loss estimates :math:`\frac1n\sum_i(1-\mu_i)^{2k}`
         (:mod:`ddlib.data`, :math:`\mu_i` the eigenvalues of :math:`M_\theta A`).
-    ``"pcg"``
-        ``steps`` steps of preconditioned conjugate gradients (the recurrences of :func:`ddlib.krylov.pcg`, one
-        column at a time, differentiable). CG minimises the energy norm of the error over the Krylov space, so
-        :math:`\|x_k - u\|_A = \min_{p_k(0) = 1}\|p_k(M_\theta A)(x_0 - u)\|_A \le \|u\|_A`: the loss is
-        bounded, does not change when :math:`M_\theta` is scaled, and is what a PCG solve with :math:`M_\theta`
-        achieves after ``steps`` iterations.
+    ``"steepest_descent"``, ``"pcg"``
+        ``steps`` steps of preconditioned steepest descent (exact line search) or conjugate gradients (the recurrences
+        of :func:`ddlib.krylov.pcg`, one column at a time, differentiable). CG minimises the energy norm of the error
+        over the Krylov space, so :math:`\|x_k - u\|_A \le \|u\|_A`: the loss is bounded, does not change when
+        :math:`M_\theta` is scaled, and is what a PCG solve with :math:`M_\theta` achieves after ``steps`` iterations.
 
-    :math:`Ax` is the 3-point stencil, :math:`O(n)`; each step applies the model once.
+    Each step applies the model once and :math:`A` once (:math:`O(n)`).
     """
     steps = check_int("steps", steps, low=1)
+    problem = model.problem if problem is None else problem
     if check_choice("solver", solver, SOLVERS) == "richardson":
         X = model.apply_columns(F)
         for _ in range(steps - 1):
-            X = X + model.apply_columns(F - _stencil(X))
+            X = X + model.apply_columns(F - problem.stencil(X))
         return X
     cg = solver == "pcg"
     X, R = torch.zeros_like(F), F
     Z = model.apply_columns(R)
     P, rz = Z, (R * Z).sum(0)
     for j in range(steps):
-        AP = _stencil(P)
+        AP = problem.stencil(P)
         alpha = rz / (P * AP).sum(0)
         X = X + alpha * P
         if j + 1 < steps:
@@ -411,20 +452,14 @@ def predict(model: torch.nn.Module, F: torch.Tensor, steps: int = 1, solver: str
     return X
 
 
-def _stencil(X: torch.Tensor) -> torch.Tensor:
-    r""":math:`AX = h^{-2}(2X_j - X_{j-1} - X_{j+1})` for the columns of ``X`` (zero Dirichlet values), :math:`O(n)`."""
-    P = torch.nn.functional.pad(X, (0, 0, 1, 1))
-    return (2.0 * X - P[:-2] - P[2:]) * float(X.shape[0] + 1) ** 2
-
-
-def squared_norms(R: torch.Tensor, loss: str = "l2") -> torch.Tensor:
+def squared_norms(R: torch.Tensor, loss: str = "l2", problem: Problem | None = None) -> torch.Tensor:
     r"""Squared norms of the columns of ``R`` (shape ``(n, batch)``): :math:`\|r\|_2^2`, or for ``loss="energy"``
-    :math:`\|r\|_A^2 = r^TAr = h^{-2}\sum_{j=0}^{n}(r_{j+1} - r_j)^2` with :math:`r_0 = r_{n+1} = 0`,
-    :math:`h = 1/(n+1)` (the 3-point stencil as differences: :math:`O(n)`, exactly non-negative)."""
+    :math:`\|r\|_A^2` with ``problem``'s :math:`A` (:meth:`ddlib.problem.Problem.energy`, exactly non-negative)."""
     if check_choice("loss", loss, LOSSES) == "l2":
         return (R**2).sum(0)
-    d = torch.diff(torch.nn.functional.pad(R, (0, 0, 1, 1)), dim=0)
-    return (d**2).sum(0) * float(R.shape[0] + 1) ** 2
+    if not isinstance(problem, Problem):
+        raise ValueError("problem must be given (a ddlib.problem.Problem) for the energy norm")
+    return problem.energy(R)
 
 
 def _rate(config: TrainConfig, epoch: int) -> float:
