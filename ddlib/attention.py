@@ -156,7 +156,9 @@ class _Operator(torch.nn.Module):
         self.problem, self.n, self.weight = problem, problem.n, problem.weight
 
     def _some_tensor(self) -> torch.Tensor:
-        return next(iter([*self.parameters(), *self.buffers()]), torch.zeros((), dtype=torch.float64))
+        """The first floating-point parameter or buffer (whose dtype and device the operator computes in)."""
+        return next((t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()),
+                    torch.zeros((), dtype=torch.float64))
 
     @property
     def dtype(self) -> torch.dtype:

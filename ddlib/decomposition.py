@@ -102,7 +102,9 @@ class Split:
                 else np.round(np.arange(self.N + 1) * self.m / self.N).astype(np.int64))
         ends[-1] = self.m
         self.block_bounds = np.stack([ends[:-1], ends[1:]], axis=1)
-        smallest = int(np.diff(ends).min())
+        # a subdomain may not reach past its neighbouring block (with the interface rule the last block, one node
+        # short, may be covered up to the boundary)
+        smallest = self.box if rule == "interface" else int(np.diff(ends).min())
         self.delta = check_int("delta", delta, low=0)
         if self.delta > smallest - 1 and self.N > 1:
             raise ValueError(f"delta must be an integer in [0, {smallest - 1}] for m = {self.m}, N = {self.N}: "

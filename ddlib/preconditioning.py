@@ -125,7 +125,7 @@ class WithJacobi(_Operator):
         return self.model.parameter_formula() + int(self.learned)
 
     def transfer_to(self, structure) -> "WithJacobi":
-        """The same operator on another grid (:meth:`ddlib.attention.DDAttention.transfer_to`), :math:`\omega` kept."""
+        r"""The same operator on another grid (:meth:`ddlib.attention.DDAttention.transfer_to`), :math:`\omega` kept."""
         return WithJacobi(self.model.transfer_to(structure), self.omega_value(), self.learned).to(self.dtype)
 
     def __getattr__(self, name):

@@ -255,7 +255,17 @@ class CoarseOperator(_Operator):
                 raise ValueError(f"coarse must be a name or an n x N_0 matrix with n = {dec.n}; got {Phi.shape}")
         self.Phi = Phi
         self.n_coarse = Phi.shape[1]
-        self._lu = splu((Phi.T @ (A @ Phi)).tocsc()) if self.n_coarse else None
+        self._lu = None
+        if self.n_coarse:
+            try:
+                self._lu = splu((Phi.T @ (A @ Phi)).tocsc())
+                pivots = np.abs(self._lu.U.diagonal())
+                singular = pivots.min() <= 1e-12 * pivots.max()
+            except RuntimeError:  # SuperLU: "Factor is exactly singular"
+                singular = True
+            if singular:
+                raise ValueError(f"the coarse space {self.coarse!r} is linearly dependent on this grid (its "
+                                 f"{self.n_coarse} functions span less): A_0 = Phi^T A Phi is singular")
         super().__init__(dtype=np.float64, shape=(dec.n, dec.n))
 
     def _apply(self, x):

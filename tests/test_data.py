@@ -1,15 +1,19 @@
-"""The data sets: determinism, the spectral content of each set, and clear errors."""
+"""The data sets in every dimension: determinism, the spectral content of each set, the probes, clear errors."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ddlib import data, problem
+from ddlib import data
+from ddlib.coefficients import channels
+from ddlib.problem import Problem, green_function
+
+SIDES = {1: 63, 2: 15, 3: 7}
 
 
-def test_same_seed_same_data_and_different_seed_differs():
-    a = data.make_datasets(63, samples=8, K=5, seed=3)
-    b = data.make_datasets(63, samples=8, K=5, seed=3)
-    c = data.make_datasets(63, samples=8, K=5, seed=4)
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_same_seed_same_data_and_different_seed_differs(d):
+    P = Problem((SIDES[d],) * d)
+    a, b, c = (data.make_datasets(P, samples=8, K=3, seed=s) for s in (3, 3, 4))
     for name in data.DATASETS:
         assert np.array_equal(a[name].f, b[name].f) and np.array_equal(a[name].u, b[name].u)
         assert not np.array_equal(a[name].f, c[name].f)
@@ -17,38 +21,84 @@ def test_same_seed_same_data_and_different_seed_differs():
     assert not np.array_equal(a["train"].f, a["in_band"].f)
 
 
-@given(n=st.integers(8, 120), K=st.integers(1, 4), seed=st.integers(0, 2**31))
-@settings(max_examples=25, deadline=None)
-def test_bands_live_in_their_sine_modes(n, K, seed):
-    K = min(K, n // 2)
-    sets = data.make_datasets(n, samples=6, K=K, seed=seed)
-    V = problem.eigenvectors(n, normalized=True)
+def _coefficients(P, f):
+    """Sine coefficients of rows f in the orthonormal eigenbasis, indexed by the mode table (samples, m, ..., m)."""
+    modes = np.indices(P.shape).reshape(P.dim, -1).T + 1
+    return (f @ P.eigenvectors(modes, normalized=True)).reshape(-1, *P.shape), modes
+
+
+@given(d=st.integers(1, 3), K=st.integers(1, 3), seed=st.integers(0, 2**31))
+@settings(max_examples=20, deadline=None)
+def test_bands_live_in_their_shells(d, K, seed):
+    P = Problem((SIDES[d],) * d)
+    K = min(K, P.m // 2)
+    sets = data.make_datasets(P, samples=5, K=K, seed=seed)
+    lam = P.eigenvalues(np.indices(P.shape).reshape(d, -1).T + 1).reshape(P.shape)
+    top = np.indices(P.shape).max(axis=0) + 1                     # max_j k_j of each mode
     for name, (lo, hi) in (("train", (1, K)), ("in_band", (1, K)), ("out_of_band", (K + 1, 2 * K))):
-        c = sets[name].f @ V  # sine coefficients
-        inside = np.zeros(n, bool)
-        inside[lo - 1:hi] = True
-        assert np.max(np.abs(c[:, ~inside])) < 1e-9 * np.max(np.abs(c))
-        # u = A^{-1} f divides each mode by its eigenvalue
-        cu = sets[name].u @ V
-        assert np.allclose(cu[:, inside], c[:, inside] / problem.eigenvalues(n)[inside], rtol=1e-8, atol=1e-14)
+        assert sets[name].modes == (lo, hi)
+        c, _ = _coefficients(P, sets[name].f)
+        inside = (top >= lo) & (top <= hi)
+        assert np.max(np.abs(c[:, ~inside]), initial=0) < 1e-10 * np.max(np.abs(c))
+        cu, _ = _coefficients(P, sets[name].u)                   # u = A^{-1} f divides each mode by its eigenvalue
+        assert np.allclose(cu[:, inside], c[:, inside] / lam[inside], rtol=1e-8, atol=1e-14)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_synthesis_equals_the_eigenvector_sum(d):
+    P = Problem((SIDES[d],) * d)
+    modes = data.band_modes(2, 3, d)
+    assert modes.shape == (3**d - 1, d) and np.all(modes.max(axis=1) >= 2)
+    c = np.random.default_rng(5).standard_normal((3, modes.shape[0]))
+    assert np.allclose(data.sine_synthesis(P, modes, c), c @ P.eigenvectors(modes).T, atol=1e-12)
 
 
 def test_point_loads_give_green_function_columns():
-    d = data.make_dataset("point_loads", 31, samples=5, K=3, seed=1)
-    h, x = problem.grid(31)
+    P = Problem(31)
+    d = data.make_dataset("point_loads", P, samples=5, K=3, seed=1)
+    x = P.nodes()[:, 0]
     j = np.argmax(d.f, axis=1)
-    assert np.allclose(d.f.sum(axis=1), 1 / h)
-    assert np.allclose(d.u, problem.green_function(x[None, :], x[j][:, None]), atol=1e-12)
+    assert np.allclose(d.f.sum(axis=1), 1 / P.h)
+    assert np.allclose(d.u, green_function(x[None, :], x[j][:, None]), atol=1e-12)
+    Q = Problem((11, 11))
+    e = data.make_dataset("point_loads", Q, samples=6, K=2, seed=1)
+    assert np.allclose(Q.weight * e.f.sum(axis=1), 1.0) and np.all((e.f > 0).sum(axis=1) == 1)
+    assert np.allclose(e.u, Q.inverse()[:, np.argmax(e.f, axis=1)].T / Q.weight)
 
 
 def test_decay_scales_coefficients():
-    d0 = data.make_dataset("train", 127, samples=4000, K=8, seed=0, decay=0.0)
-    d2 = data.make_dataset("train", 127, samples=4000, K=8, seed=0, decay=2.0)
-    V = problem.eigenvectors(127, normalized=True)
-    s0, s2 = np.std(d0.f @ V, axis=0)[:8], np.std(d2.f @ V, axis=0)[:8]
-    k = np.arange(1, 9)
-    # same normal draws, coefficient k scaled by k^-2
-    assert np.allclose(s2 / s0, k ** -2.0, rtol=1e-12)
+    P = Problem((15, 15))
+    flat = data.make_dataset("train", P, samples=4, K=3, seed=2, decay=0.0)
+    decayed = data.make_dataset("train", P, samples=4, K=3, seed=2, decay=1.5)
+    c0, _ = _coefficients(P, flat.f)
+    c1, _ = _coefficients(P, decayed.f)
+    k = data.band_modes(1, 3, 2)
+    ratio = c1[:, k[:, 0] - 1, k[:, 1] - 1] / c0[:, k[:, 0] - 1, k[:, 1] - 1]
+    assert np.allclose(ratio, np.linalg.norm(k, axis=1) ** -1.5)
+
+
+def test_noise_and_variable_coefficient_solutions():
+    P = Problem((15, 15), channels(15, 2, 1e3))
+    d = data.make_dataset("noise", P, samples=200, K=2, seed=1)
+    assert abs(d.f.std() - 1) < 0.02 and d.modes is None
+    assert np.allclose((P.matrix() @ d.u.T).T, d.f, atol=1e-9 * np.abs(d.f).max())
+
+
+@given(d=st.integers(1, 3), seed=st.integers(0, 2**16))
+@settings(max_examples=10, deadline=None)
+def test_probes_satisfy_f_equals_A_u(d, seed):
+    P = Problem((SIDES[d],) * d)
+    for kind in ("probes", "energy_probes"):
+        s = data.make_dataset("train", P, samples=4, K=2, seed=seed, training=kind)
+        assert np.allclose((P.matrix() @ s.u.T).T, s.f, rtol=1e-9, atol=1e-9 * np.abs(s.f).max())
+
+
+def test_energy_probes_have_covariance_A_inverse():
+    # u = A^{-1/2} w: E[u u^T] = A^{-1}, checked on the quadratic form of the first eigenvector
+    P = Problem(31)
+    s = data.make_dataset("train", P, samples=20000, K=2, seed=0, training="energy_probes")
+    v = P.eigenvectors([1], normalized=True)[:, 0]
+    assert np.mean((s.u @ v) ** 2) == pytest.approx(1 / P.eigenvalues([1])[0], rel=0.03)
 
 
 def test_relative_error():
@@ -58,14 +108,22 @@ def test_relative_error():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(name="fourier"), "name must be one of"),
-    (dict(n=0), "n must be an integer"),
+    (dict(problem=63), "problem must be a ddlib.problem.Problem"),
     (dict(samples=2.5), "samples must be an integer"),
     (dict(K=0), "K must be an integer"),
     (dict(K=40), r"K must be an integer in \[1, 31\]"),
     (dict(seed=-1), "seed must be an integer >= 0"),
     (dict(decay=float("nan")), "decay must be a finite number"),
+    (dict(training="bands"), "training must be one of"),
 ])
 def test_bad_input_names_the_parameter(kwargs, match):
-    args = dict(name="train", n=63, samples=4, K=4, seed=0) | kwargs
+    args = dict(name="train", problem=Problem(63), samples=4, K=4, seed=0) | kwargs
     with pytest.raises(ValueError, match=match):
         data.make_dataset(**args)
+
+
+def test_energy_probes_need_a_constant_coefficient():
+    with pytest.raises(ValueError, match="constant coefficient"):
+        data.make_dataset("train", Problem((7, 7), channels(7, 2, 10.0)), 2, 2, 0, training="energy_probes")
+    with pytest.raises(ValueError, match="hi must be >= lo"):
+        data.band_modes(3, 2)
