@@ -1,6 +1,6 @@
 r"""Softmax-free attention operators that act on a right-hand side ``f``, in any dimension (torch, float64).
 
-Three operator classes, :class:`torch.nn.Module` s with ``forward(f)`` on a batch of shape ``(batch, n)`` (rows are
+Two operator classes (and the structured baseline of :mod:`ddlib.banded`), :class:`torch.nn.Module` s with ``forward(f)`` on a batch of shape ``(batch, n)`` (rows are
 samples, as in :mod:`ddlib.data`) and ``apply_columns(F)`` on right-hand sides as columns ``(n, batch)``; each is
 built on a :class:`ddlib.problem.Problem` and carries its quadrature weight :math:`w = h^d` in front, so the learned
 products approximate the Green's function with entries of order one, independently of ``n``.
@@ -16,11 +16,6 @@ products approximate the Green's function with entries of order one, independent
     :class:`Structure` (partition of unity, weighting :math:`W^L_i, W^R_i`, coarse space :math:`\Phi`).
     :math:`Q_i, K_i \in \mathbb{R}^{n_i\times r}`, :math:`Q_0, K_0 \in \mathbb{R}^{N_0\times r_0}`:
     :math:`2r\sum_i n_i + 2N_0r_0` parameters. The paper's weighting is :math:`W^L_i = W^R_i = D_i^{1/2}`.
-
-:class:`BandedLowRank`, the structured non-DD baseline (FMMformer's near field plus far field)
-    .. math::  u = w\,(B + UV^T) f, \qquad B_{pq} \ne 0 \text{ only for } \max_k |p_k - q_k| \le b ,
-
-    a learned stencil of half-width ``b`` (the band in 1D) plus a global low rank.
 
 **One path for every dimension.** :class:`DDAttention` gathers ``f`` into padded subdomain blocks
 (``F[padded_indices]``), applies both factors as batched products (:func:`torch.bmm`) with the weights folded into
@@ -58,9 +53,9 @@ from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, padde
 from .memory import check_dense
 from .problem import Problem
 
-__all__ = ["GlobalAttention", "DDAttention", "BandedLowRank", "Structure", "schwarz_init", "eckart_young_init",
-           "LOCAL_INVERSES", "configure_threads", "global_parameter_count", "dd_parameter_count",
-           "banded_lowrank_parameter_count", "operator_error", "DENSE_OPERATOR_MAX", "truncated_factors"]
+__all__ = ["GlobalAttention", "DDAttention", "Structure", "schwarz_init", "eckart_young_init", "LOCAL_INVERSES",
+           "configure_threads", "global_parameter_count", "dd_parameter_count", "operator_error", "DENSE_OPERATOR_MAX",
+           "truncated_factors"]
 
 #: Names accepted by :func:`schwarz_init`: the exact-decomposition blocks or the subdomain inverses.
 LOCAL_INVERSES = ("element", "subdomain")
@@ -106,18 +101,6 @@ def dd_parameter_count(rows: int, local_rank: int, N0: int = 0, coarse_rank: int
     r, S = check_int("local_rank", local_rank, low=0), check_int("rows", rows, low=0)
     N0, r0 = check_int("N0", N0, low=0), check_int("coarse_rank", coarse_rank, low=0, high=N0)
     return (1 if symmetric else 2) * (r * S + (N0 * r0 if learned_coarse else 0))
-
-
-def banded_lowrank_parameter_count(m: int, dim: int, bandwidth: int, rank: int) -> int:
-    r"""Parameters of :class:`BandedLowRank`: :math:`(m(2b+1) - b(b+1))^d + 2nr` (the stencil entries inside the
-    grid, per axis :math:`\sum_{|o|\le b}(m - |o|)`, and the low rank), :math:`n = m^d`.
-
-    >>> banded_lowrank_parameter_count(255, 1, 2, 4)        # 1D: n(2b+1) - b(b+1) + 2nr
-    3309
-    """
-    m, d = check_int("m", m, low=1), check_int("dim", dim, low=1)
-    b, r = check_int("bandwidth", bandwidth, low=0, high=m - 1), check_int("rank", rank, low=0, high=m**d)
-    return (m * (2 * b + 1) - b * (b + 1)) ** d + 2 * m**d * r
 
 
 def truncated_factors(B: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -621,68 +604,6 @@ def _classical_local(model: DDAttention, A, local_inverse: str) -> tuple[np.ndar
             Qe, Ke = Qe / s.wl[i, slots, None], Ke / s.wr[i, slots, None]
         Q[i, slots], K[i, slots] = Qe, Ke
     return Q, K
-
-
-class BandedLowRank(_Operator):
-    r"""Banded-plus-low-rank operator :math:`u = w\,(B + UV^T)f` (module docstring), in any dimension.
-
-    Parameters
-    ----------
-    problem : Problem
-    bandwidth : int
-        Half-width ``b`` of the stencil, ``0 <= b <= m - 1``: node ``p`` couples to every ``q`` with
-        :math:`\max_k|p_k - q_k| \le b` (the band in 1D); one learned weight per node and offset, slots outside the
-        grid masked to zero.
-    rank : int
-        ``0 <= r <= n``; ``0`` leaves only the band.
-    init_scale, seed : float, int
-        Entries :math:`\mathcal N(0, s^2)` from a seeded generator.
-    """
-
-    def __init__(self, problem: Problem, bandwidth: int, rank: int, *, init_scale: float = 0.1, seed: int = 0):
-        super().__init__()
-        self._setup(problem)
-        m, d = problem.m, problem.dim
-        self.bandwidth = b = check_int("bandwidth", bandwidth, low=0, high=m - 1)
-        self.rank = check_int("rank", rank, low=0, high=self.n)
-        s, g = check_positive("init_scale", init_scale), _generator(seed)
-        self.offsets = [tuple(int(v) for v in o) for o in np.indices((2 * b + 1,) * d).reshape(d, -1).T - b]
-        idx = np.indices(problem.shape).reshape(d, -1).T
-        inside = np.stack([np.all((idx + o >= 0) & (idx + o < m), axis=1) for o in self.offsets])
-        self.register_buffer("band_mask", torch.as_tensor(inside, dtype=torch.float64), persistent=False)
-        self.band = torch.nn.Parameter(torch.randn(len(self.offsets), self.n, generator=g, dtype=torch.float64) * s
-                                       * self.band_mask)
-        self.U = torch.nn.Parameter(torch.randn(self.n, self.rank, generator=g, dtype=torch.float64) * s)
-        self.V = torch.nn.Parameter(torch.randn(self.n, self.rank, generator=g, dtype=torch.float64) * s)
-
-    def extra_repr(self) -> str:
-        return f"n={self.n}, bandwidth={self.bandwidth}, rank={self.rank}, parameters={self.num_parameters()}"
-
-    def band_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`BF`: the columns padded by ``b`` on every side of the grid, one shifted product per offset."""
-        shape, b, B = self.problem.shape, self.bandwidth, F.shape[1]
-        W = (self.band * self.band_mask).reshape(len(self.offsets), *shape, 1)
-        P = torch.nn.functional.pad(F.reshape(*shape, B), (0, 0) + (b, b) * len(shape))
-        out = torch.zeros_like(F).reshape(*shape, B)
-        for k, o in enumerate(self.offsets):  # a loop over the (2b+1)^d offsets, not over nodes or subdomains
-            window = tuple(slice(b + oj, b + oj + mj) for oj, mj in zip(o, shape))
-            out = out + W[k] * P[window]
-        return out.reshape(self.n, B)
-
-    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`w\,(BF + U(V^TF))` for right-hand sides in the columns of ``F``."""
-        self._check_columns(F)
-        out = self.band_part(F)
-        if self.rank:
-            out = out + self.U @ (self.V.T @ F)
-        return out * self.weight
-
-    def num_parameters(self) -> int:
-        """Trainable scalars (masked band slots excluded)."""
-        return int(self.band_mask.sum().item()) + int(self.U.numel() + self.V.numel())
-
-    def parameter_formula(self) -> int:
-        return banded_lowrank_parameter_count(self.problem.m, self.problem.dim, self.bandwidth, self.rank)
 
 
 def operator_error(M, problem: Problem | None = None) -> float:

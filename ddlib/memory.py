@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import tracemalloc
 from dataclasses import dataclass
 from typing import Callable
@@ -104,7 +105,6 @@ def check_dense(shape, what: str, alternative: str, itemsize: int = 8) -> None:
     The limit is ``$DDLIB_DENSE_LIMIT_GB`` gigabytes if set, else a quarter of the machine's memory.
     (Placeholder of the core branch; the hostile-input branch provides the full version.)
     """
-    import os
     need = itemsize
     for s in shape:
         need *= int(s)

@@ -21,7 +21,7 @@ spec                    operator                                                
                         direction, with the ablation switches (coarse only, local only, weights, coarse
                         space, tied or shared factors, a damped Jacobi term)
 :class:`BandedSpec`     a learned stencil of half-width ``b`` plus low rank, :math:`w\,(B + UV^T)`         banded
-                        (:class:`ddlib.attention.BandedLowRank`)
+                        (:class:`ddlib.banded.BandedLowRank`)
 ======================  ================================================================================  ==========
 
 Examples
@@ -46,7 +46,8 @@ from typing import ClassVar
 import torch
 
 from ._validate import check_choice, check_int, check_positive
-from .attention import BandedLowRank, DDAttention, GlobalAttention, Structure, banded_lowrank_parameter_count
+from .attention import DDAttention, GlobalAttention, Structure
+from .banded import BandedLowRank, banded_lowrank_parameter_count
 from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .problem import Problem
 
@@ -235,7 +236,7 @@ class DDSpec(ModelSpec):
                             learned_coarse=self.coarse_inverse == "learned", seed=seed, init_scale=init_scale)
         if self.diagonal == "none":
             return model
-        from .preconditioning import WithJacobi  # the preconditioner's diagonal term
+        from .preconditioning import WithJacobi  # import here: cycle (ddlib.preconditioning imports the specs)
         return WithJacobi(model, self.omega, learned=self.diagonal == "learned")
 
     def parameter_count(self, problem) -> int:
@@ -255,7 +256,7 @@ class DDSpec(ModelSpec):
 @dataclass(frozen=True)
 class BandedSpec(ModelSpec):
     r"""A learned stencil of half-width ``bandwidth`` plus rank ``rank``, :math:`w\,(B + UV^T)` (FMMformer's
-    near-field/far-field split; the band in 1D; :class:`ddlib.attention.BandedLowRank`)."""
+    near-field/far-field split; the band in 1D; :class:`ddlib.banded.BandedLowRank`)."""
 
     bandwidth: int
     rank: int

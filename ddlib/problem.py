@@ -58,7 +58,7 @@ from functools import cached_property
 import numpy as np
 import scipy.fft
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import eigsh, splu
 
 from ._validate import check_finite, check_int
 from .memory import check_dense
@@ -209,7 +209,7 @@ class Problem:
             return [None] * self.dim
         if xp is np:
             return self.edge_weights()
-        import torch  # only when the caller works in torch
+        import torch  # import here: torch only for callers that pass tensors (NumPy users need not load it)
         key = (like.dtype, like.device)
         cache = self.__dict__.setdefault("_torch_weights", {})
         if key not in cache:
@@ -295,7 +295,6 @@ class Problem:
         r""":math:`\|A^{-1}\|_2 = 1/\lambda_{\min}`: the closed form for a constant coefficient, else Lanczos."""
         if self.constant:
             return 1.0 / float(self.eigenvalues([[1] * self.dim])[0])
-        from scipy.sparse.linalg import eigsh
         lam = eigsh(self.matrix().tocsc(), k=1, sigma=0, which="LM", return_eigenvectors=False)[0]
         return 1.0 / float(lam)
 
@@ -304,7 +303,7 @@ def _namespace(X):
     """NumPy or torch, by the type of ``X``."""
     if isinstance(X, np.ndarray):
         return np
-    import torch
+    import torch  # import here: torch only for callers that pass tensors (NumPy users need not load it)
     if isinstance(X, torch.Tensor):
         return torch
     raise ValueError(f"X must be a NumPy array or a torch tensor; got {type(X).__name__}")
@@ -324,7 +323,7 @@ def _diff_padded(xp, G, axis: int):
         pad = [(0, 0)] * G.ndim
         pad[axis] = (1, 1)
         return np.diff(np.pad(G, pad), axis=axis)
-    import torch
+    import torch  # import here: torch only for callers that pass tensors (NumPy users need not load it)
     z = torch.zeros_like(_take(xp, G, axis, 0, 1))
     P = torch.cat([z, G, z], dim=axis)
     return _take(xp, P, axis, 1, m + 2) - _take(xp, P, axis, 0, m + 1)

@@ -516,7 +516,7 @@ def add_bounds(rows: list[dict]) -> dict:
     for key, sel in groups.items():
         if sel[0]["weighting"] != "none":
             kind, bounds = None, [None] * len(sel)
-        elif sel[0]["coarse"] == "hat" and key[1] == 1:
+        elif sel[0]["coarse"] == "hat" and sel[0]["dim"] == 1:  # the theorem of hat_two_level_bound
             kind, bounds = "theorem", [1.0 + r["n_colors"] for r in sel]
         else:
             constants[key] = C = fit_constant(sel)

@@ -7,7 +7,8 @@ import scipy.sparse as sp
 import torch
 from hypothesis import given, settings, strategies as st
 
-from ddlib.attention import (BandedLowRank, DDAttention, GlobalAttention, Structure, configure_threads,
+from ddlib.banded import BandedLowRank
+from ddlib.attention import (DDAttention, GlobalAttention, Structure, configure_threads,
                              eckart_young_init, global_parameter_count, operator_error, schwarz_init,
                              truncated_factors)
 from ddlib.decomposition import Decomposition
