@@ -25,12 +25,12 @@ positive definite :math:`M^{-1} = LL^T` (Cholesky), :math:`M^{-1}A` is similar t
 Examples
 --------
 >>> import numpy as np
->>> from ddlib.problem import laplacian_1d, eigenvalues
->>> A = laplacian_1d(63)
+>>> from ddlib.problem import Problem
+>>> A = Problem(63).matrix()
 >>> res = pcg(A, np.ones(63), rtol=1e-12)
 >>> bool(res.converged), bool(np.allclose(A @ res.x, 1.0))
 (True, True)
->>> kappa_exact = eigenvalues(63)[-1] / eigenvalues(63)[0]
+>>> kappa_exact = Problem(63).eigenvalues()[-1] / Problem(63).eigenvalues()[0]
 >>> bool(abs(dense_condition_number(A) / kappa_exact - 1) < 1e-10)
 True
 """

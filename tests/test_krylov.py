@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 from ddlib.decomposition import Decomposition
 from ddlib.krylov import (condition_estimate, dense_condition_number, dense_spectrum, gmres_iterations,
                           lanczos_tridiagonal, pcg, ritz_values)
-from ddlib.problem import eigenvalues, laplacian_1d
+from ddlib.problem import Problem
 from ddlib.schwarz import schwarz_preconditioner, to_dense
 
 
 def test_pcg_solves_and_counts():
-    A = laplacian_1d(127)
+    A = Problem(127).matrix()
     b = np.random.default_rng(0).standard_normal(127)
     res = pcg(A, b, rtol=1e-10)
     assert res.converged and res.iterations <= 127 + 5
@@ -40,8 +40,8 @@ def test_cg_terminates_in_as_many_steps_as_distinct_eigenvalues(k, seed):
 
 def test_cg_error_follows_the_chebyshev_bound():
     r"""||e_k||_A <= 2 ((sqrt(kappa) - 1)/(sqrt(kappa) + 1))^k ||e_0||_A, with kappa of M^{-1}A (one-level Schwarz)."""
-    dec = Decomposition(255, 8, 2)
-    A = laplacian_1d(dec.n)
+    dec = Decomposition(Problem(255), 8, 2)
+    A = dec.problem.matrix()
     M = schwarz_preconditioner(dec, coarse="none")
     kappa = dense_condition_number(A, M)
     b = np.random.default_rng(5).standard_normal(dec.n)
@@ -56,7 +56,7 @@ def test_cg_error_follows_the_chebyshev_bound():
 def test_lanczos_matrix_is_the_projected_operator():
     """T_k from the CG coefficients equals Q^T M^{-1/2}-free form: here (M = I) the Lanczos matrix V^T A V, V the
     normalised residuals."""
-    A = laplacian_1d(31)
+    A = Problem(31).matrix()
     b = np.random.default_rng(7).standard_normal(31)
     k = 6
     res = pcg(A, b, rtol=1e-300, maxiter=k)
@@ -78,8 +78,8 @@ def test_lanczos_matrix_is_the_projected_operator():
 @pytest.mark.parametrize("kw", [dict(coarse="none"), dict(coarse="hat"), dict(coarse="nicolaides", partition="ramp"),
                                 dict(weighting="sqrt", coarse="hat", partition="multiplicity")])
 def test_condition_estimate_approaches_dense_from_below(kw):
-    dec = Decomposition(255, 8, 2)
-    A = laplacian_1d(dec.n)
+    dec = Decomposition(Problem(255), 8, 2)
+    A = dec.problem.matrix()
     M = schwarz_preconditioner(dec, **kw)
     ev = dense_spectrum(A, M)
     est = condition_estimate(A, M, seed=1)
@@ -90,14 +90,15 @@ def test_condition_estimate_approaches_dense_from_below(kw):
 
 def test_dense_spectrum_without_preconditioner_is_the_closed_form():
     n = 63
-    assert np.allclose(dense_spectrum(laplacian_1d(n)), eigenvalues(n), rtol=1e-12)
-    assert dense_condition_number(laplacian_1d(n)) == pytest.approx(eigenvalues(n)[-1] / eigenvalues(n)[0],
+    assert np.allclose(dense_spectrum(Problem(n).matrix()), Problem(n).eigenvalues(), rtol=1e-12)
+    lam = Problem(n).eigenvalues()
+    assert dense_condition_number(Problem(n).matrix()) == pytest.approx(lam[-1] / lam[0],
                                                                     rel=1e-10)
 
 
 def test_dense_spectrum_is_that_of_the_product():
-    dec = Decomposition(63, 4, 2)
-    A = laplacian_1d(dec.n)
+    dec = Decomposition(Problem(63), 4, 2)
+    A = dec.problem.matrix()
     M = schwarz_preconditioner(dec, coarse="hat")
     direct = np.sort(np.linalg.eigvals(to_dense(M) @ A.toarray()).real)
     assert np.allclose(dense_spectrum(A, M), direct, rtol=1e-9)
@@ -105,8 +106,8 @@ def test_dense_spectrum_is_that_of_the_product():
 
 def test_restricted_schwarz_with_gmres():
     """RAS converges under GMRES; with Boolean weights and a coarse space, in fewer steps than one-level."""
-    dec = Decomposition(1023, 16, 4)
-    A = laplacian_1d(dec.n)
+    dec = Decomposition(Problem(1023), 16, 4)
+    A = dec.problem.matrix()
     b = np.random.default_rng(0).standard_normal(dec.n)
     one = gmres_iterations(A, b, schwarz_preconditioner(dec, weighting="left", coarse="none",
                                                          partition="boolean"), rtol=1e-8)
@@ -118,14 +119,14 @@ def test_restricted_schwarz_with_gmres():
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: pcg(laplacian_1d(7), np.ones(6)), "b must have length n = 7"),
-    (lambda: pcg(laplacian_1d(7), np.ones(7), rtol=0), "rtol must be a finite positive number"),
-    (lambda: pcg(laplacian_1d(7), np.ones(7), maxiter=0), "maxiter must be an integer >= 1"),
-    (lambda: pcg(laplacian_1d(7), np.full(7, np.nan)), "b must be finite"),
-    (lambda: pcg(-laplacian_1d(7), np.ones(7)), "must be symmetric positive definite"),
+    (lambda: pcg(Problem(7).matrix(), np.ones(6)), "b must have length n = 7"),
+    (lambda: pcg(Problem(7).matrix(), np.ones(7), rtol=0), "rtol must be a finite positive number"),
+    (lambda: pcg(Problem(7).matrix(), np.ones(7), maxiter=0), "maxiter must be an integer >= 1"),
+    (lambda: pcg(Problem(7).matrix(), np.full(7, np.nan)), "b must be finite"),
+    (lambda: pcg(-Problem(7).matrix(), np.ones(7)), "must be symmetric positive definite"),
     (lambda: lanczos_tridiagonal([1.0, 2.0], []), "beta must hold at least"),
-    (lambda: dense_spectrum(laplacian_1d(7), -sp.eye(7)), "M must be symmetric positive definite"),
-    (lambda: condition_estimate(laplacian_1d(7), b=np.zeros(7)), "b must not be solved"),
+    (lambda: dense_spectrum(Problem(7).matrix(), -sp.eye(7)), "M must be symmetric positive definite"),
+    (lambda: condition_estimate(Problem(7).matrix(), b=np.zeros(7)), "b must not be solved"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
@@ -133,7 +134,7 @@ def test_bad_input(call, match):
 
 
 def test_zero_right_hand_side():
-    res = pcg(laplacian_1d(7), np.zeros(7))
+    res = pcg(Problem(7).matrix(), np.zeros(7))
     assert res.converged and res.iterations == 0 and np.all(res.x == 0)
 
 
@@ -162,14 +163,11 @@ def test_chebyshev_iterations_grows_like_sqrt_kappa():
 
 
 def test_pcg_spectrum_reads_iterations_and_both_spectra_from_one_run():
-    from ddlib.decomposition import Decomposition
     from ddlib.krylov import pcg, pcg_spectrum
-    from ddlib.problem import laplacian_1d
-    from ddlib.schwarz import schwarz_preconditioner
 
     n = 127
-    A = laplacian_1d(n)
-    M = schwarz_preconditioner(Decomposition(n, 8, 1), A, coarse="hat")
+    A = Problem(n).matrix()
+    M = schwarz_preconditioner(Decomposition(Problem(n), 8, 1), A, coarse="hat")
     b = np.random.default_rng(3).standard_normal(n)
     dense = pcg_spectrum(A, M, b, rtol=1e-8, kappa_rtol=1e-12, dense_max=n)
     ritz = pcg_spectrum(A, M, b, rtol=1e-8, kappa_rtol=1e-12, dense_max=n - 1)
