@@ -22,7 +22,7 @@ Examples
 >>> a = channels(15, dim=2, contrast=1e4)
 >>> a.shape, float(contrast(a)), int((a > 1).sum())        # channels at p = 1, 5, 9, 13; q = 3..12
 ((16, 16), 10000.0, 40)
->>> field(15, 2, {"kind": "channels", "contrast": 100.0}).max()
+>>> float(field(15, 2, {"kind": "channels", "contrast": 100.0}).max())
 100.0
 """
 from __future__ import annotations

