@@ -67,8 +67,8 @@ import scipy.fft
 from ._validate import check_choice, check_int
 from .problem import Problem
 
-__all__ = ["DATASETS", "TEST_SETS", "TRAINING_KINDS", "SMOOTH_DECAY", "Dataset", "band_modes", "sine_synthesis",
-           "make_dataset", "make_datasets", "relative_l2_error"]
+__all__ = ["DATASETS", "TEST_SETS", "TRAINING_KINDS", "SMOOTH_DECAY", "IN_DISTRIBUTION", "Dataset", "band_modes",
+           "sine_synthesis", "make_dataset", "make_datasets", "in_distribution_set", "relative_l2_error"]
 
 #: The data-set names accepted by :func:`make_dataset`, in the order used to derive their random streams.
 DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads", "validation")
@@ -76,6 +76,9 @@ DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads", "validati
 TEST_SETS = ("in_band", "out_of_band", "noise", "point_loads")
 #: Training distributions (the ``"train"`` and ``"validation"`` sets).
 TRAINING_KINDS = ("fourier", "noise", "smooth", "probes", "energy_probes")
+#: The set that measures the error on the training distribution ``training`` (:func:`in_distribution_set`).
+IN_DISTRIBUTION = {"fourier": "in_band", "noise": "noise", "smooth": "validation", "probes": "validation",
+                   "energy_probes": "validation"}
 #: Decay exponent ``s`` of the ``"smooth"`` family, :math:`a_{\mathbf k} \sim \mathcal N(0, |\mathbf k|^{-2s})`.
 SMOOTH_DECAY = 2.0
 
@@ -193,6 +196,12 @@ def _probes(rng: np.random.Generator, problem: Problem, samples: int, energy: bo
     dst = lambda a: scipy.fft.dstn(a.reshape(samples, *problem.shape), type=1, norm="ortho",  # noqa: E731
                                    axes=axes).reshape(samples, problem.n)
     return dst(w * np.sqrt(lam)), dst(w / np.sqrt(lam))
+
+
+def in_distribution_set(training: str) -> str:
+    """The named set whose error is the error on the training distribution ``training``: the in-band test set for
+    Fourier data, the white-noise test set for noise data, the validation set otherwise (no test set of its own)."""
+    return IN_DISTRIBUTION[check_choice("training", training, TRAINING_KINDS)]
 
 
 def relative_l2_error(u_pred, u_true) -> np.ndarray:

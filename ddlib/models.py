@@ -119,6 +119,9 @@ class ModelSpec:
     def label(self) -> str:
         raise NotImplementedError  # pragma: no cover
 
+    #: A mechanism ablation of its class (:attr:`DDSpec.is_ablation`), which no class verdict counts.
+    is_ablation: ClassVar[bool] = False
+
     def options(self) -> str:
         """The fields that differ from their defaults, as `` name=value`` text (for labels)."""
         return "".join(f" {f.name}={getattr(self, f.name)}" for f in dataclasses.fields(self)
@@ -250,6 +253,11 @@ class DDSpec(ModelSpec):
     @property
     def label(self) -> str:
         return f"DD N={self.N} δ={self.delta} r={self.local_rank}" + self.options()
+
+    @property
+    def is_ablation(self) -> bool:
+        """True for a mechanism ablation (coarse only or local only), which no class verdict counts."""
+        return not (self.use_local and self.use_coarse and self.coarse != "none")
 
 
 @_register

@@ -1,7 +1,7 @@
 """Figures of the 2D chapter: classical Schwarz scaling in 2D, the approximation frontier, the structural floor, and
 the trained comparison across regimes.
 
-Every function takes computed results (rows of :mod:`ddlib.schwarz2d` and :mod:`ddlib.approximation2d`) and returns a
+Every function takes computed results (rows of :mod:`ddlib.schwarz` and :mod:`ddlib.approximation`) and returns a
 Matplotlib figure; the colours follow :data:`ddlib.plotting.style.COLORS`.
 """
 from __future__ import annotations
@@ -10,22 +10,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, ScalarFormatter
 
-from ..regimes import in_distribution_metric, is_ablation
+from ..data import in_distribution_set
 from .style import COLORS
 
 __all__ = ["SERIES_STYLE_2D", "kappa_figure_2d", "frontier_figure_2d", "floor_figure_2d", "regimes_figure_2d"]
 
-#: Colour, marker and line style of each series of :data:`ddlib.schwarz2d.SERIES_2D`.
+#: Colour, marker and line style of each series of :data:`ddlib.schwarz.SERIES`.
 SERIES_STYLE_2D = {
     "one-level ASM": dict(color=COLORS["global"], marker="o", ls="-"),
-    "two-level ASM, Q1": dict(color=COLORS["classical"], marker="s", ls="-"),
+    "two-level ASM, hat": dict(color=COLORS["classical"], marker="s", ls="-"),
     "two-level ASM, Nicolaides": dict(color=COLORS["coarse"], marker="^", ls="-"),
     "two-level weighted, multiplicity": dict(color=COLORS["dd"], marker="D", ls="--"),
     "two-level weighted, ramp": dict(color=COLORS["local"], marker="v", ls="--"),
 }
 _OTHER = dict(color=COLORS["other"], marker="x", ls="-")
 _SHADES = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666")
-#: What each study of :func:`ddlib.schwarz2d.default_studies_2d` is plotted against.
+#: What each study of :func:`ddlib.dimensions.default_studies` is plotted against.
 _STUDY_AXIS = {"N": ("N", "boxes per direction $N$ (fixed $H/h$)", "$N$"),
                "n": ("n", r"unknowns $n = m^2$ (fixed $N$, $H/\delta$)", "$n$"),
                "delta": ("H_over_delta", r"$H/\delta_g$, $\delta_g = (\delta + 1/2)h$ (fixed $m$, $N$)",
@@ -47,8 +47,8 @@ def _dedup_legend(fig, axes, ncol=3):
 def kappa_figure_2d(rows: list[dict], series: list[str] | None = None):
     r"""κ(M⁻¹A) (top) and PCG iterations (bottom) against N, n and H/δ_g, one- vs two-level, with the theory.
 
-    ``rows`` come from :func:`ddlib.schwarz2d.kappa_study_2d`; if they carry ``bound`` (from
-    :func:`ddlib.schwarz2d.fit_constants_2d`) the fitted shape :math:`C(1 + 1/(H\delta_g))` (one level) or
+    ``rows`` come from :func:`ddlib.schwarz.scaling_study`; if they carry ``bound`` (from
+    :func:`ddlib.schwarz.add_bounds`) the fitted shape :math:`C(1 + 1/(H\delta_g))` (one level) or
     :math:`C(1 + H/\delta_g)` (two levels) is drawn dotted in the series' colour.
     """
     series = list(dict.fromkeys(r["series"] for r in rows)) if series is None else series
@@ -88,9 +88,9 @@ def kappa_figure_2d(rows: list[dict], series: list[str] | None = None):
 def frontier_figure_2d(global_front: dict, dd_fronts: list[dict], floors: list[dict] | None = None):
     r"""The 2D approximation frontier: best relative 2-norm error against (a) parameters and (b) rank.
 
-    ``global_front`` from :func:`ddlib.approximation2d.global_frontier_2d` (Eckart-Young, with Weyl's law and the
-    pure :math:`1/r` law), ``dd_fronts`` from :func:`ddlib.approximation2d.dd_frontier_2d` (the truncated Schwarz
-    oracle), ``floors`` rows of :func:`ddlib.approximation2d.floor_2d`: each drawn as a horizontal dashed line at
+    ``global_front`` from :func:`ddlib.approximation.global_frontier` (Eckart-Young, with Weyl's law with and without
+    its perimeter term), ``dd_fronts`` from :func:`ddlib.approximation.dd_frontier` (the truncated Schwarz
+    oracle), ``floors`` rows of :func:`ddlib.approximation.floor`: each drawn as a horizontal dashed line at
     its ``floor_two_norm`` (upper bound of the 2-norm floor) in the colour of the front with the same ``(N, delta)``,
     with the certified lower bound as a shaded band below it.
     """
@@ -98,8 +98,8 @@ def frontier_figure_2d(global_front: dict, dd_fronts: list[dict], floors: list[d
     g = global_front
     for ax, x in ((axes[0], g["params"]), (axes[1], g["rank"])):
         ax.loglog(x, g["error"], "o-", ms=3, color=COLORS["global"], label=r"global rank $r$: $\lambda_1/\lambda_{r+1}$")
-        ax.loglog(x, g["rate"], ":", lw=1.2, color=COLORS["global"], label="Weyl (area + perimeter)")
-        ax.loglog(x, g["rate_1_over_r"], "--", lw=0.9, color=COLORS["other"], label=r"$1/r$ law $\pi/(2(r+1))$")
+        ax.loglog(x, g["rate_perimeter"], ":", lw=1.2, color=COLORS["global"], label="Weyl (area + perimeter)")
+        ax.loglog(x, g["rate"], "--", lw=0.9, color=COLORS["other"], label=r"Weyl, area term ($1/r$ in 2D)")
     colour = {}
     for front, c in zip(dd_fronts, _SHADES):
         colour[(front["N"], front["delta"])] = c
@@ -140,7 +140,7 @@ def floor_figure_2d(rows: list[dict], richer_delta: int | None = None):
     r"""The structural floor: (a) against ``N`` per overlap, (b) against :math:`H/\delta_g` per ``N`` (Q1 hats on
     the box grid), (c) against the coarse dimension :math:`N_0` for each coarse family at overlap ``richer_delta``.
 
-    ``rows`` from :func:`ddlib.approximation2d.floor_study_2d` / :func:`~ddlib.approximation2d.floor_2d`. Solid: the
+    ``rows`` from :func:`ddlib.approximation.floor_study` / :func:`~ddlib.approximation.floor`. Solid: the
     2-norm of the Frobenius-optimal operator (upper bound); dotted triangles: the certified lower bound. Panel (c)
     joins the rows of one family (coarse kind and partition; Q1 with ``refine = 1, 2, ...``; spectral with
     ``per_box = 1, 2, ...``) at equal ``N``; colour: the kind, line style: ``N``. ``richer_delta`` defaults to the
@@ -200,7 +200,7 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
     ``results`` are :class:`ddlib.regimes.RegimeResult` (their ``table`` from
     :func:`ddlib.experiments.summary_table`); every full model is drawn at its seed mean with a bar over the seed
     range, global (circles) and DD (squares; ablations left out). ``metrics`` are ``"in_distribution"`` (the test set
-    of the training distribution, :func:`ddlib.regimes.in_distribution_metric`) and history keys. In the
+    of the training distribution, :func:`ddlib.data.in_distribution_set`) and history keys. In the
     operator-error row, ``floors`` (``{(m, N, delta): floor_two_norm}``) draws the structural floor of a DD
     configuration as a dashed line and ``fronts`` (``{m: global_frontier_2d(m, ranks)}``) the Eckart-Young error of
     the global ranks as a dotted line.
@@ -209,10 +209,10 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
                              squeeze=False, sharex="col")
     for c, res in enumerate(results):
         reg, t = res.regime, res.table
-        keep = np.array([not is_ablation(s.spec) for s in res.selections])
+        keep = np.array([not s.spec.is_ablation for s in res.selections])
         for r, metric in enumerate(metrics):
             ax = axes[r, c]
-            col = in_distribution_metric(reg.data) if metric == "in_distribution" else metric
+            col = f"error_{in_distribution_set(reg.data)}" if metric == "in_distribution" else metric
             groups = _model_groups(res, keep)
             for style in groups.values():
                 style = dict(style)
