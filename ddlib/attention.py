@@ -155,8 +155,9 @@ class _Operator(torch.nn.Module):
             raise ValueError(f"problem must be a ddlib.problem.Problem; got {type(problem).__name__}")
         self.problem, self.n, self.weight = problem, problem.n, problem.weight
 
-    def _some_tensor(self) -> torch.Tensor:
-        return next(iter([*self.parameters(), *self.buffers()]), torch.zeros((), dtype=torch.float64))
+    def _some_tensor(self) -> torch.Tensor:  # a floating one: index buffers do not set the dtype
+        return next((t for t in [*self.parameters(), *self.buffers()] if t.is_floating_point()),
+                    torch.zeros((), dtype=torch.float64))
 
     @property
     def dtype(self) -> torch.dtype:
