@@ -235,7 +235,7 @@ class DDSpec(ModelSpec):
                             learned_coarse=self.coarse_inverse == "learned", seed=seed, init_scale=init_scale)
         if self.diagonal == "none":
             return model
-        from .preconditioning import WithJacobi  # the preconditioner's diagonal term
+        from .preconditioning import WithJacobi  # import here: cycle with ddlib.preconditioning (it imports models)
         return WithJacobi(model, self.omega, learned=self.diagonal == "learned")
 
     def parameter_count(self, problem) -> int:
