@@ -75,6 +75,7 @@ __all__ = [
     "pcg_study",
     "band_oracle_kappa",
     "growth",
+    "pivot",
     "SHARED_PRECONDITIONERS",
     "shared_spec",
     "preconditioner_config",
@@ -400,6 +401,20 @@ def growth(rows: list[dict], preconditioner: str, key: str = "iterations") -> di
             "endpoint_exponent": float(np.log(v[-1] / v[0]) / np.log(n[-1] / n[0]))}
 
 
+def pivot(rows: list[dict], key: str = "iterations") -> list[dict]:
+    """The rows of a study as one row per ``n``: ``{"n": n, preconditioner: value of key, ...}`` (for a table).
+
+    Examples
+    --------
+    >>> pivot([{"n": 7, "preconditioner": "as2", "iterations": 9}, {"n": 7, "preconditioner": "as1", "iterations": 12}])
+    [{'n': 7, 'as2': 9, 'as1': 12}]
+    """
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["n"], {"n": r["n"]})[r["preconditioner"]] = r[key]
+    return [out[n] for n in sorted(out)]
+
+
 # ------------------------------------------------------------------- the preconditioning-trained shared operator
 #: The preconditioners of :func:`shared_study` (F11 rows), in order: one- and two-level additive Schwarz, Jacobi plus
 #: the coarse level, the truncated-element oracle of the theory, and the trained shared operator.
@@ -605,11 +620,11 @@ def rank_theory(m: int, ranks, *, delta: int = 1, omega: float = 0.5, N: int = 8
     r"""What a rank-``r`` local block plus Jacobi plus the exact coarse level can reach on subdomains of ``m`` nodes
     (1D).
 
-    One dict per ``r`` in ``ranks``: ``theta`` (:math:`\theta_r`), ``kappa_lower`` (:func:`kappa_lower_bound`, any
-    member of the class), ``kappa_upper`` (:func:`kappa_upper_bound`, the oracle), ``kappa_oracle`` with
-    ``lambda_min_oracle`` and ``lambda_max_oracle`` (the oracle's dense spectrum at :math:`n = Nm - 1`; it does not
-    depend on ``n`` beyond the boundary subdomains, which the tests check), and the iterations the CG bound implies,
-    ``iterations_predicted`` = :func:`ddlib.krylov.chebyshev_iterations` of ``kappa_oracle`` and
+    One dict per ``r`` in ``ranks``: ``n`` (:math:`Nm - 1`), ``theta`` (:math:`\theta_r`), ``kappa_lower``
+    (:func:`kappa_lower_bound`, any member of the class), ``kappa_upper`` (:func:`kappa_upper_bound`, the oracle),
+    ``kappa_oracle`` with ``lambda_min_oracle`` and ``lambda_max_oracle`` (the oracle's dense spectrum at ``n``; it
+    does not depend on ``n`` beyond the boundary subdomains, which the tests check), and the iterations the CG bound
+    implies, ``iterations_predicted`` = :func:`ddlib.krylov.chebyshev_iterations` of ``kappa_oracle`` and
     ``iterations_lower`` of ``kappa_lower`` (:math:`\approx\frac12\sqrt\kappa\ln(2/\mathrm{rtol})`).
     """
     m, N = check_int("m", m, low=2), check_int("N", N, low=4)
@@ -621,7 +636,7 @@ def rank_theory(m: int, ranks, *, delta: int = 1, omega: float = 0.5, N: int = 8
         ev = dense_spectrum(A, learned_preconditioner(truncated_oracle(dec, r, omega)))
         kappa = float(ev[-1] / ev[0])
         lower = kappa_lower_bound(m, r)
-        out.append({"local_rank": r, "theta": _theta(m, r), "kappa_lower": lower,
+        out.append({"local_rank": r, "n": dec.n, "theta": _theta(m, r), "kappa_lower": lower,
                     "kappa_upper": kappa_upper_bound(m, r, omega), "kappa_oracle": kappa,
                     "lambda_min_oracle": float(ev[0]), "lambda_max_oracle": float(ev[-1]),
                     "iterations_predicted": chebyshev_iterations(kappa, rtol),
@@ -882,10 +897,10 @@ def outlier_sensitivity(model: WithJacobi, config: TrainConfig, *, count: int = 
 
     Adds ``count`` random orthonormal directions :math:`V` (seeded) with weight ``weight`` times the Jacobi scale
     :math:`J = \omega\max_p(\mathrm{diag}A)^{-1}_p` (:math:`\omega h^2/2` in 1D), :math:`M' = M + w\,J\,VV^T` (still
-    SPD), and returns ``kappa`` and ``kappa_outliers`` (dense) and, for ``solver`` in ``("steepest_descent",
-    "pcg")``, ``<solver>`` and ``<solver>_outliers``: :func:`probe_error` with ``config.solver_steps`` steps of that
-    solver. CG removes a few outlying eigenvalues in a few steps, so its error hardly moves while :math:`\kappa`
-    grows; steepest descent's rate is set by :math:`\kappa`.
+    SPD), and returns ``count``, ``weight``, ``kappa`` and ``kappa_outliers`` (dense) and, for ``solver`` in
+    ``("steepest_descent", "pcg")``, ``<solver>`` and ``<solver>_outliers``: :func:`probe_error` with
+    ``config.solver_steps`` steps of that solver. CG removes a few outlying eigenvalues in a few steps, so its error
+    hardly moves while :math:`\kappa` grows; steepest descent's rate is set by :math:`\kappa`.
     """
     if not isinstance(model, WithJacobi):
         raise ValueError(f"model must be a WithJacobi (a preconditioner with its Jacobi term); got "
@@ -897,7 +912,7 @@ def outlier_sensitivity(model: WithJacobi, config: TrainConfig, *, count: int = 
     jacobi = model.omega_value() * float(model.dinv.max())
     bent = _WithOutliers(model, V, torch.full((count,), weight * jacobi, dtype=torch.float64))
     A = model.problem.matrix()
-    out = {}
+    out = {"count": count, "weight": weight}
     for tag, op in (("", model), ("_outliers", bent)):
         Md = op.dense().numpy()
         ev = dense_spectrum(A, 0.5 * (Md + Md.T))
@@ -945,13 +960,15 @@ def _report_old(old: dict) -> dict:
     ns = sorted({r["n"] for r in rows})
     lo, hi = by[(ns[0], "learned_dd")], by[(ns[-1], "learned_dd")]
     band = {n: band_oracle_kappa(Problem(n), omega, by[(n, "learned_dd")]["K"]) for n in (ns[0], ns[-1])}
+    exponent = growth(rows, "learned_dd")["endpoint_exponent"]
     return {"old_lo": ns[0], "old_hi": ns[-1], "old_it_lo": lo["iterations"], "old_it_hi": hi["iterations"],
             "old_as2_lo": by[(ns[0], "as2")]["iterations"], "old_as2_hi": by[(ns[-1], "as2")]["iterations"],
             "old_p_lo": lo["params"], "old_p_hi": hi["params"], "old_K_lo": lo["K"], "old_K_hi": hi["K"],
             "old_ka_lo": lo["kappa"], "old_ka_hi": hi["kappa"], "band_lo": band[ns[0]], "band_hi": band[ns[-1]],
             "old_over_band_lo": lo["kappa"] / band[ns[0]], "old_over_band_hi": hi["kappa"] / band[ns[-1]],
             "old_train_hi": hi["train_seconds"],
-            "old_it_exp": round(growth(rows, "learned_dd")["endpoint_exponent"], 2) + 0.0}
+            "old_it_exp": round(exponent, 2) + 0.0,
+            "old_bounded_text": _word(exponent <= BOUNDED_EXPONENT, "stay bounded", "grow")}
 
 
 def _report_theory(theory: list[dict], rank: int) -> dict:
@@ -962,7 +979,8 @@ def _report_theory(theory: list[dict], rank: int) -> dict:
             "th_its": head["iterations_predicted"], "th_lmin": head["lambda_min_oracle"],
             "th_lmax": head["lambda_max_oracle"], "th_oracle_rmax": hi["kappa_oracle"],
             "th_its_rmax": hi["iterations_predicted"], "th_lmin_rmax": hi["lambda_min_oracle"],
-            "th_lmax_rmax": hi["lambda_max_oracle"], "th_lower_rmin": lo["kappa_lower"],
+            "th_lmax_rmax": hi["lambda_max_oracle"], "th_lower_rmax": hi["kappa_lower"],
+            "th_lower_rmin": lo["kappa_lower"],
             "th_oracle_rmin": lo["kappa_oracle"]}
 
 
@@ -982,6 +1000,7 @@ def _report_study(rows: list[dict], theory_head: dict) -> dict:
     ld = by[(n_hi, "learned_dd_shared")]
     its = ld["iterations"]
     exponent = growth(rows, "learned_dd_shared")["endpoint_exponent"]
+    within = its <= WITHIN * theory_head["iterations_predicted"]
     out.update(ld_over_theory=its / theory_head["iterations_predicted"],
                ld_over_oracle=its / by[(n_hi, "oracle")]["iterations"],
                ld_over_as2=its / by[(n_hi, "as2")]["iterations"],
@@ -990,7 +1009,7 @@ def _report_study(rows: list[dict], theory_head: dict) -> dict:
                ld_ka_over_lower=ld["kappa"] / theory_head["kappa_lower"], ld_stored_hi=ld["stored"],
                as2_stored_total_hi=by[(n_hi, "as2")]["stored"],
                bounded_text=_word(exponent <= BOUNDED_EXPONENT, "stay bounded", "do not stay bounded"),
-               within_text=_word(its <= WITHIN * theory_head["iterations_predicted"], "within", "not within"))
+               within_text=_word(within, "within", "not within"), within_intro=_word(within, "at most", "more than"))
     return out
 
 
@@ -1049,9 +1068,9 @@ def _plain(value):
     return value + 0.0 if isinstance(value, float) else value
 
 
-def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selections: dict, ablation: dict,
-                           rows: list[dict], rank_rows: list[dict], members: dict, variants: list[dict],
-                           sensitivity: dict, grid: dict, seconds: dict) -> dict:
+def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selections: dict, learned_coarse,
+                           ablation: dict, rows: list[dict], rank_rows: list[dict], members: dict,
+                           variants: list[dict], sensitivity: dict, grid: dict, seconds: dict) -> dict:
     r"""The numbers and verdict words of the chapter "A learned preconditioner", as one flat record of plain values
     (``name -> int | float | str``, the chapter glues each).
 
@@ -1065,9 +1084,11 @@ def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selectio
         The headline local rank.
     selections : dict
         ``r -> Selection`` of the trained shared operators (:func:`ddlib.experiments.tuned_comparison`).
+    learned_coarse : Selection
+        The headline operator's twin with a learned coarse block.
     ablation : dict
-        ``"galerkin"`` and ``"learned"`` -> ``(Selection, row)``: the headline operator and its learned-coarse twin,
-        each with its :func:`shared_study` row at the training ``n``.
+        ``"galerkin"`` and ``"learned"`` -> the :func:`shared_study` row of the headline operator and of its twin at
+        the training ``n``.
     rows, rank_rows : list of dict
         :func:`shared_study` against ``n`` and :func:`rank_study` at the largest ``n``.
     members : dict
@@ -1079,21 +1100,30 @@ def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selectio
     seconds : dict
         Measured wall-clock seconds ``train``, ``variants`` and ``total``, passed through.
 
+    The settings the text quotes (``m``, ``delta``, ``omega``, ``rank``, ``n_train``, ...) are read from these
+    records, so every glued value comes from here.
+
     Returns
     -------
     dict
         The keys the chapter glues (``_report_*`` helpers by section). Verdict words: ``bounded_text`` ("stay
         bounded" when the growth exponent of the trained operator's counts is at most :data:`BOUNDED_EXPONENT`, else
-        "do not stay bounded"), ``within_text`` (its count at the largest ``n`` at most :data:`WITHIN` times the CG
-        bound of the oracle: "within", else "not within"), ``top_verdict`` ("comes"/"does not come" within
-        :data:`WITHIN` times two-level Schwarz at the largest rank), ``corr_within`` (the same for the corrected
-        oracle: "within"/"not within") and ``worse_end`` ("top" or "bottom": the end of the trained spectrum further,
-        as a ratio, from the corrected oracle's).
+        "do not stay bounded"; ``old_bounded_text`` the same for the per-``n`` band-trained operator, "stay bounded"
+        or "grow"), ``within_text`` (its count at the largest ``n`` at most :data:`WITHIN` times the CG bound of the
+        oracle: "within", else "not within"; ``within_intro`` "at most" or "more than"), ``top_verdict``
+        ("comes"/"does not come" within :data:`WITHIN` times two-level Schwarz at the largest rank), ``corr_within``
+        (the same for the corrected oracle: "within"/"not within") and ``worse_end`` ("top" or "bottom": the end of
+        the trained spectrum further, as a ratio, from the corrected oracle's).
     """
     head = selections[rank]
-    model = head.runs[0].model
+    model, cfg = head.runs[0].model, head.runs[0].config
     th = {t["local_rank"]: t for t in theory}
-    out = {"bounded_exponent": BOUNDED_EXPONENT, "within_factor": WITHIN, "grid_points": len(grid_points(grid)),
+    ns, s = [r["n"] for r in rows], old["settings"]
+    out = {"m": s["m"], "delta": s["delta"], "omega": s["omega"], "old_epochs": s["epochs"],
+           "old_init": s["init_scale"], "rank": rank, "r_min": min(th), "r_max": max(th), "th_n": theory[0]["n"],
+           "n_lo": min(ns), "n_hi": max(ns),
+           "n_train": cfg.n, "samples": cfg.samples, "epochs": cfg.epochs, "steps": cfg.solver_steps,
+           "bounded_exponent": BOUNDED_EXPONENT, "within_factor": WITHIN, "grid_points": len(grid_points(grid)),
            "grid_text": " × ".join(f"{_KNOB_NAMES.get(k, k)} ∈ {{{', '.join(f'{x:g}' for x in v)}}}"
                                    for k, v in grid.items()),
            "head_params": model.num_parameters(), "head_lr": head.chosen["lr"],
@@ -1101,9 +1131,9 @@ def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selectio
            "head_seconds": head.runs[0].final["seconds"],
            "train_seconds": seconds["train"], "variants_seconds": seconds["variants"],
            "total_seconds": seconds["total"]}
-    for tag, (sel, row) in (("gal", ablation["galerkin"]), ("lc", ablation["learned"])):
-        out.update({f"abl_{tag}_ka": row["kappa"], f"abl_{tag}_its": row["iterations"],
-                    f"abl_{tag}_params": sel.params})
+    for tag, row in (("gal", ablation["galerkin"]), ("lc", ablation["learned"])):
+        out.update({f"abl_{tag}_ka": row["kappa"], f"abl_{tag}_its": row["iterations"]})
+    out["abl_lc_params"] = learned_coarse.params
     out.update(_report_old(old))
     out.update(_report_theory(theory, rank))
     out.update(_report_study(rows, th[rank]))

@@ -234,8 +234,9 @@ def test_trained_operator_applies_unchanged_at_a_larger_n():
         assert all(np.allclose(a, b, rtol=1e-13, atol=0) for a, b in zip(unit_blocks(other), blocks))
         assert all(torch.equal(p, q) for p, q in zip(other.parameters(), model.parameters()))
         assert other.omega_value() == model.omega_value()
-        row = pcg_row(other.problem.matrix(), learned_preconditioner(other), np.random.default_rng(0).standard_normal(n),
-                      n=n, preconditioner="learned_dd_shared", dense_max=1023)
+        b = np.random.default_rng(0).standard_normal(n)
+        row = pcg_row(other.problem.matrix(), learned_preconditioner(other), b, n=n,
+                      preconditioner="learned_dd_shared", dense_max=1023)
         assert row["converged"]
         kappas.append(row["kappa"])
         its.append(row["iterations"])
@@ -459,3 +460,107 @@ def test_rank_study_member_comparison_and_compare_losses_rows():
         assert o["chosen"] == {"init_scale": 0.03, "lr": 1e-2} and o["diverged"] == 0
         assert o["kappa_63"] >= 1 and o["iterations_63"] > 0
     assert out[0]["selection"].runs[0].config.data == "probes" and out[1]["selection"].runs[0].config.solver == "pcg"
+
+
+# ------------------------------------------------------------------------------------------------- the report
+CHAPTER = ROOT / "chapters" / "src" / "06_preconditioning.py"
+
+
+@pytest.fixture(scope="module")
+def chapter_records(tmp_path_factory):
+    """The chapter's pipeline at toy sizes (H/h = 8, training at n = 31, ranks 2 and 3), in a cache of its own."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DDLIB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        m, n_train, ranks, rank, ns = 8, 31, [2, 3], 2, [31, 63]
+        old = pcg_study([15, 31], m=m, local_rank=rank, epochs=4, workers=1)
+        theory = rank_theory(m, ranks)
+        base = preconditioner_config(m, 1, rank, n_train=n_train, samples=8, validation_samples=8, epochs=8, steps=2)
+        grid = {"lr": [1e-2], "init_scale": [0.1]}
+        specs = [shared_spec(4, 1, r) for r in ranks] + [shared_spec(4, 1, rank, coarse_inverse="learned")]
+        *sels, learned_coarse = tuned_comparison(specs, base, grid, [0], workers=1)
+        by_rank = dict(zip(ranks, sels))
+        model = by_rank[rank].runs[0].model
+        records = dict(
+            old=old, theory=theory, rank=rank, selections=by_rank, learned_coarse=learned_coarse,
+            ablation={k: shared_study(s.runs[0].model, [n_train], m=m, names=["learned_dd_shared"])[0]
+                      for k, s in (("galerkin", by_rank[rank]), ("learned", learned_coarse))},
+            rows=shared_study(model, ns, m=m), rank_rows=rank_study({r: s.runs[0].model for r, s in by_rank.items()},
+                                                                     max(ns), m=m),
+            members={r: member_comparison(by_rank[r].runs[0]) for r in (min(ranks), max(ranks))},
+            variants=compare_losses(base, grid, [0], ns=[max(ns)], m=m, workers=1),
+            sensitivity=outlier_sensitivity(model, base, count=2), grid=grid,
+            seconds={"train": 1.0, "variants": 2.0, "total": 3.0})
+        return records, pre.report_preconditioning(**records)
+
+
+def test_report_holds_every_number_the_chapter_glues(chapter_records):
+    """Every {glue:text} key of the chapter's source comes from the report (the chapter glues nothing else), and
+    every value is a plain int, float or str."""
+    _, report = chapter_records
+    used = set(re.findall(r"\{glue:text\}`([A-Za-z_0-9]+)", CHAPTER.read_text()))
+    assert used and used <= set(report), sorted(used - set(report))
+    assert all(type(v) in (int, float, str) for v in report.values()), {k: type(v) for k, v in report.items()}
+
+def test_chapter_cells_write_no_english_by_if_else():
+    """No code cell of the chapter chooses text by a condition (the verdict words come from the report); the only
+    condition is the QUICK switch of the parameters."""
+    cells = re.split(r"^# %%", CHAPTER.read_text(), flags=re.M)
+    code = [c for c in cells if not c.startswith(" [markdown]")]
+    branch = re.compile(r"^\s*(el)?if\b|\bif\b.*\belse\b")     # an if statement or a conditional expression
+    branches = [line for c in code for line in c.splitlines() if branch.search(line) and line.strip() != "if QUICK:"]
+    assert not branches, branches
+    assert "glue(" not in CHAPTER.read_text()  # glued values come from glue_numbers of the report and the settings
+
+
+def test_report_numbers_are_the_records(chapter_records):
+    """The report's numbers are read from the records (identities), and its settings are the runs' own."""
+    rec, rep = chapter_records
+    th = {t["local_rank"]: t for t in rec["theory"]}
+    assert (rep["th_lower"], rep["th_oracle"], rep["th_its"]) == (th[2]["kappa_lower"], th[2]["kappa_oracle"],
+                                                                   th[2]["iterations_predicted"])
+    assert rep["th_lower_rmin"] == kappa_lower_bound(8, 2) and rep["th_n"] == 8 * 8 - 1
+    old = {(r["n"], r["preconditioner"]): r for r in rec["old"]["rows"]}
+    assert rep["band_lo"] == band_oracle_kappa(Problem(15), 0.5, old[(15, "learned_dd")]["K"])
+    assert rep["old_over_band_hi"] == pytest.approx(old[(31, "learned_dd")]["kappa"] / rep["band_hi"], rel=1e-15)
+    rows = {(r["n"], r["preconditioner"]): r for r in rec["rows"]}
+    its = rows[(63, "learned_dd_shared")]["iterations"]
+    assert rep["learned_dd_shared_it_hi"] == its and rep["ld_over_theory"] == its / th[2]["iterations_predicted"]
+    assert rep["ld_stored_hi"] == rows[(63, "learned_dd_shared")]["stored"]
+    top = rec["selections"][3].runs[0]
+    assert rep["val_top_learned"] == pytest.approx(top.final["error_validation"], rel=1e-12)
+    assert rep["head_params"] == rec["selections"][2].params == shared_spec(4, 1, 2).parameter_count(Problem(31))
+    assert (rep["m"], rep["n_train"], rep["steps"], rep["n_lo"], rep["n_hi"], rep["r_max"]) == (8, 31, 2, 31, 63, 3)
+    as2 = next(r for r in rec["rank_rows"] if r["preconditioner"] == "as2")
+    k = rep["kappa_needed"]
+    assert chebyshev_iterations(k * (1 - 1e-9)) <= int(1.5 * as2["iterations"]) < chebyshev_iterations(k * (1 + 1e-9))
+    assert rep["sens_count"] == 2 and rep["sens_sd_ratio"] == pytest.approx(
+        rep["sens_steepest_descent_outliers"] / rep["sens_steepest_descent"], rel=1e-15)
+    assert {f"loss_{name}_its" for name in pre.LOSS_VARIANTS} <= set(rep)
+
+
+def test_verdict_words_follow_the_numbers(chapter_records):
+    """Each verdict word is the one its check gives, for both outcomes (the records are bent to flip each)."""
+    rec, rep = chapter_records
+    th = {t["local_rank"]: t for t in rec["theory"]}
+    exponent = growth(rec["rows"], "learned_dd_shared")["endpoint_exponent"]
+    assert rep["bounded_text"] == ("stay bounded" if exponent <= pre.BOUNDED_EXPONENT else "do not stay bounded")
+    predicted = th[2]["iterations_predicted"]
+    for counts, words in (({31: predicted, 63: predicted}, ("stay bounded", "within", "at most")),  # flat, at the bound
+                          ({31: predicted, 63: 4 * predicted}, ("do not stay bounded", "not within", "more than"))):
+        rows = [dict(r, iterations=counts[r["n"]]) if r["preconditioner"] == "learned_dd_shared" else r
+                for r in rec["rows"]]
+        got = pre._report_study(rows, th[2])
+        assert (got["bounded_text"], got["within_text"], got["within_intro"]) == words
+    as2 = next(r for r in rec["rank_rows"] if r["preconditioner"] == "as2")["iterations"]
+    for its, word in ((as2, "comes"), (10 * as2 + 10, "does not come")):
+        rank_rows = [dict(r, iterations=its) if r["preconditioner"] == "learned_dd_shared" and r["local_rank"] == 3
+                     else r for r in rec["rank_rows"]]
+        assert pre._report_rank(rank_rows, rec["theory"], rec["members"])["top_verdict"] == word
+    members = rec["members"]
+    for scale, end in ((10.0, "top"), (0.01, "bottom")):
+        learned = dict(members[3]["learned"], lambda_max=members[3]["corrected"]["lambda_max"] * scale ** 0.5,
+                       lambda_min=members[3]["corrected"]["lambda_min"] * scale)
+        bent = {**members, 3: {**members[3], "learned": learned}}
+        got = pre._report_rank(rec["rank_rows"], rec["theory"], bent)
+        assert got["worse_end"] == end and got["top_off"] == pytest.approx(scale ** 0.5)
+    assert rep["corr_within"] == ("within" if members[3]["corrected"]["iterations"] <= 1.5 * as2 else "not within")
