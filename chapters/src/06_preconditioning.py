@@ -333,8 +333,8 @@ glue_numbers(report)
 #
 # With a learned coarse block instead of $A_0^{-1}$ ({glue:text}`abl_lc_params` parameters, same protocol) the
 # operator at $n$ = {glue:text}`n_train` has $\kappa$ = {glue:text}`abl_lc_ka:.2f` and needs {glue:text}`abl_lc_its:.0f`
-# iterations, against {glue:text}`abl_gal_ka:.2f` and {glue:text}`abl_gal_its:.0f` with the Galerkin block. Either
-# way it cannot leave its grid: the block is $(N-1)\times(N-1)$, so a new $n$ means a new training run.
+# iterations, against {glue:text}`abl_gal_ka:.2f` and {glue:text}`abl_gal_its:.0f` with the Galerkin block. However
+# accurate, it cannot leave its grid: the block is $(N-1)\times(N-1)$, so a new $n$ means a new training run.
 #
 # ## Verdict
 #
