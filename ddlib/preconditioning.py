@@ -698,13 +698,14 @@ def _base(model):
     return model.model if isinstance(model, WithJacobi) else model
 
 
-def _moved(model, dec: Decomposition):
-    """``model`` on the grid of ``dec``: itself on its own grid, else transferred with its own weights and coarse
-    space (:meth:`ddlib.attention.DDAttention.transfer_to`)."""
-    if model.decomposition.problem.shape == dec.problem.shape:
-        return model
-    s = model.structure
-    return model.transfer_to(Structure(dec, s.partition, s.weighting, s.coarse))
+def _moved(model, dec: Decomposition, omega: float) -> WithJacobi:
+    """``model`` on the grid of ``dec`` with its Jacobi term: itself on its own grid, else transferred with its own
+    weights and coarse space (:meth:`ddlib.attention.DDAttention.transfer_to`); a bare model gets the weight
+    ``omega``."""
+    if model.decomposition.problem.shape != dec.problem.shape:
+        s = model.structure
+        model = model.transfer_to(Structure(dec, s.partition, s.weighting, s.coarse))
+    return model if isinstance(model, WithJacobi) else WithJacobi(model, omega)
 
 
 def _shared_operators(dec: Decomposition, model, local_rank: int, omega: float) -> dict:
@@ -718,7 +719,7 @@ def _shared_operators(dec: Decomposition, model, local_rank: int, omega: float) 
     orc = truncated_oracle(dec, local_rank, omega)
     ops["oracle"] = (learned_preconditioner(orc), stored_numbers(orc), int(local_rank))
     if model is not None:
-        mod = _moved(model, dec)
+        mod = _moved(model, dec, omega)
         ops["learned_dd_shared"] = (learned_preconditioner(mod), stored_numbers(mod), int(mod.local_rank))
     return ops
 
@@ -780,7 +781,7 @@ def rank_study(models: dict, n: int, *, m: int = 32, delta: int = 1, omega: floa
     S = schwarz_preconditioner(dec, A, weighting="none", coarse="hat")
     rows = [_measured(A, b, dec, "as2", (S, stored_numbers(S), dec.n_max), rtol, dense_max)]
     for r, model in sorted(models.items()):
-        orc, mod = truncated_oracle(dec, r, omega), _moved(model, dec)
+        orc, mod = truncated_oracle(dec, r, omega), _moved(model, dec, omega)
         rows.append(_measured(A, b, dec, "oracle", (learned_preconditioner(orc), stored_numbers(orc), r), rtol,
                               dense_max))
         rows.append(_measured(A, b, dec, "learned_dd_shared", (learned_preconditioner(mod), stored_numbers(mod),

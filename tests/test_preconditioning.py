@@ -564,3 +564,16 @@ def test_verdict_words_follow_the_numbers(chapter_records):
         got = pre._report_rank(rec["rank_rows"], rec["theory"], bent)
         assert got["worse_end"] == end and got["top_off"] == pytest.approx(scale ** 0.5)
     assert rep["corr_within"] == ("within" if members[3]["corrected"]["iterations"] <= 1.5 * as2 else "not within")
+
+
+def test_a_bare_shared_model_gets_the_jacobi_weight_of_the_study():
+    """shared_study and rank_study complete a bare shared DD attention with omega diag(A)^{-1} at the study's omega
+    (not a default): its row equals that of the WithJacobi it becomes."""
+    bare = schwarz_init(DDAttention(Structure(grid(63, 4)), 3, symmetric=True, shared=True, learned_coarse=False))
+    got = shared_study(bare, [127], m=16, omega=0.7, names=["learned_dd_shared"])[0]
+    want = shared_study(WithJacobi(bare, 0.7), [127], m=16, names=["learned_dd_shared"])[0]
+    assert got["kappa"] == pytest.approx(want["kappa"], rel=1e-12) and got["stored"] == want["stored"]
+    other = shared_study(WithJacobi(bare, 0.5), [127], m=16, names=["learned_dd_shared"])[0]
+    assert abs(other["kappa"] / got["kappa"] - 1) > 1e-3
+    ranked = rank_study({3: bare}, 127, m=16, omega=0.7)[-1]
+    assert ranked["kappa"] == pytest.approx(want["kappa"], rel=1e-12)
