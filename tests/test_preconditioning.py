@@ -383,7 +383,8 @@ def test_corrected_oracle_takes_the_jacobi_term_off_its_kept_modes():
 @settings(max_examples=50, deadline=None)
 def test_kappa_for_iterations_inverts_the_cg_bound(k, rtol):
     kappa = kappa_for_iterations(k, rtol)
-    assert chebyshev_iterations(kappa * (1 - 1e-9), rtol) <= k < chebyshev_iterations(kappa * (1 + 1e-9), rtol)
+    below = max(1.0, kappa * (1 - 1e-9))  # kappa is 1 + 4e-12 at k = 1, rtol = 1e-12
+    assert chebyshev_iterations(below, rtol) <= k < chebyshev_iterations(kappa * (1 + 1e-9), rtol)
 
 
 # --------------------------------------------------------------------------------------------------- the studies
