@@ -1,34 +1,50 @@
-r"""The learned operator as a preconditioner: symmetric positive semi-definite attention, its training, and PCG.
+r"""The learned operator as a preconditioner: symmetric positive semi-definite attention, its training, PCG, and what
+a rank-``r`` local block can reach.
 
 **Symmetric variants.** Tying the query and key factors, :math:`Q_i = K_i` and :math:`Q_0 = K_0`
 (``DDAttention(symmetric=True)``, :class:`ddlib.models.DDSpec` ``symmetric=True``), turns the DD attention into
 
-.. math::  M_\theta^{-1} = h\Big(\Phi K_0 K_0^T \Phi^T + \sum_{i=1}^{N} R_i^T W_i K_i K_i^T W_i R_i\Big),
+.. math::  M_\theta^{-1} = w\Big(\Phi K_0 K_0^T \Phi^T + \sum_{i} R_i^T W_i K_i K_i^T W_i R_i\Big),
            \qquad W_i = D_i^{1/2}\ (\text{or } I),
 
-a sum of Gram matrices :math:`h\,(W_iR_i)^T K_iK_i^T (W_iR_i)`, so :math:`x^T M_\theta^{-1} x = h\big(\|K_0^T\Phi^Tx\|^2
-+ \sum_i \|K_i^T W_i R_i x\|^2\big) \ge 0` for *every* parameter value. The global baseline becomes :math:`h\,KK^T`
-(``GlobalSpec(symmetric=True)``). Half the parameters of the untied operators.
+a sum of Gram matrices, so :math:`x^T M_\theta^{-1} x = w\big(\|K_0^T\Phi^Tx\|^2 + \sum_i \|K_i^T W_i R_i x\|^2\big)
+\ge 0` for *every* parameter value (:math:`w = h^d` the quadrature weight; :math:`h` in 1D). The global baseline
+becomes :math:`w\,KK^T` (``GlobalSpec(symmetric=True)``).
 
-**Why a completion is needed.** A low-rank PSD operator is singular: :math:`M_\theta^{-1}` has rank at most
-:math:`\sum_i r + r_0 < n`, and CG preconditioned by a singular operator stalls on its null space. The learned
-preconditioner (:func:`learned_preconditioner`) therefore adds the cheapest symmetric positive definite term, a damped
-Jacobi step,
+**Why a completion is needed.** A low-rank PSD operator is singular, and CG preconditioned by a singular operator
+stalls on its null space. The learned preconditioner therefore adds the cheapest symmetric positive definite term, a
+damped Jacobi step (:class:`WithJacobi`),
 
-.. math::  M^{-1} = M_\theta^{-1} + \omega\, \mathrm{diag}(A)^{-1} = M_\theta^{-1} + \omega\,\frac{h^2}{2} I,
+.. math::  M^{-1} = M_\theta^{-1} + \omega\, \mathrm{diag}(A)^{-1}
+           \;\overset{\text{1D}}{=}\; M_\theta^{-1} + \omega\,\frac{h^2}{2} I,
 
-which is SPD for any :math:`\omega > 0` and handles the oscillatory modes the low-rank part cannot hold. On a sine
-mode :math:`v_k` where :math:`M_\theta^{-1} v_k = v_k/\lambda_k` exactly, :math:`M^{-1}A v_k = (1 + \omega h^2\lambda_k/2)v_k`;
-where :math:`M_\theta^{-1} v_k = 0`, it is :math:`\omega h^2 \lambda_k / 2 = 2\omega\sin^2(k\pi h/2)`, so the
-smallest eigenvalue, and with it :math:`\kappa`, is decided by how far up the spectrum the learned part is accurate.
+which is SPD for any :math:`\omega > 0`. In 1D, on a sine mode :math:`v_k` where :math:`M_\theta^{-1} v_k =
+v_k/\lambda_k` exactly, :math:`M^{-1}A v_k = (1 + \omega h^2\lambda_k/2)v_k`; where :math:`M_\theta^{-1} v_k = 0` it
+is :math:`\omega h^2 \lambda_k / 2 = 2\omega\sin^2(k\pi h/2)`, so the smallest eigenvalue, and with it
+:math:`\kappa`, is decided by how far up the spectrum the learned part is accurate.
 
-**Training** is :func:`ddlib.training.train`, the trainer of every other chapter (Adam on the mean relative squared
-error, full batch, cosine schedule, seeded initialisation, cached).
+**The studies** of the book's chapter 6 are one-dimensional: subdomains of fixed size :math:`H/h = m` and
+``n = N m - 1`` growing. :func:`pcg_study` trains one operator per ``n`` on the Fourier band (the cautionary case);
+:func:`shared_study` applies one operator with shared factors (:func:`shared_spec`), trained once by the
+preconditioning loss (:func:`preconditioner_config`), at every ``n``; :func:`rank_theory` gives the bounds of the
+class at local rank ``r`` (:func:`kappa_lower_bound`, :func:`kappa_upper_bound`) and its member that nearly attains
+them (:func:`truncated_oracle`). :func:`report_preconditioning` turns the measured records into the chapter's numbers
+and verdict words. The operators themselves (:class:`WithJacobi`, :func:`learned_preconditioner`,
+:func:`stored_numbers`, :func:`probe_error`) work on a problem of any dimension.
 
-**The study** (:func:`pcg_study`) keeps the subdomain size :math:`H/h = m` fixed and lets ``n = N m - 1`` grow. A learned
-operator is tied to its grid, so one is trained **per n**, on the data of that grid: the Fourier band
-:math:`K = k_N N` (a fixed number of modes per subdomain, :math:`k_N = 2` gives the headline :math:`K = 16` at
-:math:`n = 255, N = 8`), with ``samples_per_mode`` samples per mode. Its training cost is part of the comparison.
+Examples
+--------
+>>> import numpy as np
+>>> from ddlib.problem import Problem
+>>> from ddlib.decomposition import Decomposition
+>>> from ddlib.krylov import dense_spectrum
+>>> dec = Decomposition(Problem(63), N=4, delta=1)                      # m = H/h = 16
+>>> ev = dense_spectrum(dec.problem.matrix(), learned_preconditioner(truncated_oracle(dec, 3, omega=0.5)))
+>>> theta = 4 * np.pi / 32                                              # theta_r = (r + 1) pi / (2m)
+>>> bool(np.isclose(ev[0], 2 * 0.5 * np.sin(theta) ** 2, rtol=1e-9))     # lambda_min = 2 omega sin^2 theta_r
+True
+>>> bool(kappa_lower_bound(16, 3) <= ev[-1] / ev[0] <= kappa_upper_bound(16, 3, 0.5))
+True
 """
 from __future__ import annotations
 
@@ -40,7 +56,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator
 
 from ._validate import check_choice, check_int, check_positive
-from .attention import DDAttention, _Operator
+from .attention import DDAttention, Structure, _Operator, schwarz_init
 from .data import make_dataset
 from .decomposition import Decomposition
 from .experiments import grid_points, tuned_comparison
@@ -48,7 +64,8 @@ from .krylov import chebyshev_iterations, dense_spectrum, pcg_spectrum
 from .models import DDSpec, GlobalSpec
 from .problem import Problem
 from .schwarz import SchwarzPreconditioner, schwarz_preconditioner
-from .training import TrainConfig, predict, squared_norms, train
+from .sweep import run_sweep
+from .training import TrainConfig, TrainResult, predict, squared_norms
 
 __all__ = [
     "WithJacobi",
@@ -58,26 +75,38 @@ __all__ = [
     "pcg_study",
     "band_oracle_kappa",
     "growth",
+    "pivot",
     "SHARED_PRECONDITIONERS",
     "shared_spec",
     "preconditioner_config",
     "truncated_oracle",
+    "corrected_omega",
     "kappa_lower_bound",
     "kappa_upper_bound",
+    "kappa_for_iterations",
     "rank_theory",
     "stored_numbers",
     "apply_seconds",
     "shared_study",
     "rank_study",
+    "member_comparison",
     "LOSS_VARIANTS",
     "compare_losses",
     "probe_error",
     "outlier_sensitivity",
+    "BOUNDED_EXPONENT",
+    "WITHIN",
+    "figure_numbers",
+    "report_preconditioning",
 ]
 
-#: The preconditioners compared by :func:`pcg_study`, in the order of the F11 rows.
+#: The preconditioners compared by :func:`pcg_study`, in the order of its rows.
 PRECONDITIONERS = ("none", "as1", "as2", "learned_dd", "learned_global")
-_FIT_VERSION = 1
+#: Iteration counts "stay bounded" in ``n`` when their growth exponent between the smallest and the largest ``n``
+#: (:func:`growth`, ``endpoint_exponent``) is at most this.
+BOUNDED_EXPONENT = 0.1
+#: A count is "within" a reference count when it is at most this factor times it.
+WITHIN = 1.5
 
 
 # ------------------------------------------------------------------------------------------------ preconditioner
@@ -94,7 +123,19 @@ class WithJacobi(_Operator):
         Learn :math:`\omega = e^\theta` (one trainable scalar, positive for every parameter value).
 
     With a tied (symmetric positive semi-definite) model the sum is symmetric positive *definite* for every parameter
-    value. In 1D with a constant coefficient :math:`\mathrm{diag}(A)^{-1} = \tfrac{h^2}{2}I`.
+    value, with every eigenvalue at least :math:`\omega\min_p(\mathrm{diag}A)_p^{-1}`. In 1D with a constant
+    coefficient :math:`\mathrm{diag}(A)^{-1} = \tfrac{h^2}{2}I`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ddlib.problem import Problem
+    >>> from ddlib.attention import GlobalAttention
+    >>> op = WithJacobi(GlobalAttention(Problem(7), 2, symmetric=True), omega=0.5)
+    >>> x = torch.zeros(7, 1, dtype=torch.float64); x[3] = 1.0
+    >>> with torch.no_grad():
+    ...     float(op.apply_columns(x)[3, 0] - op.model.apply_columns(x)[3, 0])   # omega h^2 / 2, h = 1/8
+    0.00390625
     """
 
     def __init__(self, model: torch.nn.Module, omega: float = 0.5, learned: bool = False):
@@ -125,8 +166,13 @@ class WithJacobi(_Operator):
         return self.model.parameter_formula() + int(self.learned)
 
     def transfer_to(self, structure) -> "WithJacobi":
-        r"""The same operator on another grid (:meth:`ddlib.attention.DDAttention.transfer_to`), :math:`\omega` kept."""
-        return WithJacobi(self.model.transfer_to(structure), self.omega_value(), self.learned).to(self.dtype)
+        r"""The same operator on another grid (:meth:`ddlib.attention.DDAttention.transfer_to`), :math:`\omega` (or
+        its parameter :math:`\theta`) copied exactly."""
+        other = WithJacobi(self.model.transfer_to(structure), self.omega, self.learned).to(self.dtype)
+        if self.learned:
+            with torch.no_grad():
+                other.log_omega.copy_(self.log_omega)
+        return other
 
     def __getattr__(self, name):
         try:
@@ -136,30 +182,52 @@ class WithJacobi(_Operator):
 
 
 def learned_preconditioner(model: torch.nn.Module, omega: float | None = None) -> LinearOperator:
-    r"""The SPD preconditioner :math:`M^{-1} = M_\theta^{-1} + \omega\,h^2/2\,I` as a LinearOperator (module docstring).
+    r"""The SPD preconditioner :math:`M^{-1} = M_\theta^{-1} + \omega\,\mathrm{diag}(A)^{-1}` as a LinearOperator.
 
-    ``model`` must be symmetric positive semi-definite by construction (tied factors: a ``DDAttention`` or
-    ``GlobalAttention`` with ``symmetric=True``); ``omega > 0`` is the weight of the Jacobi term
-    :math:`\omega\,\mathrm{diag}(A)^{-1}` (default 0.5). A ``DDAttention`` that carries its own diagonal term
-    (``diagonal="jacobi"`` or ``"learned"``) is already SPD and is used as it is; ``omega`` must then be None.
-    One application is one call of the model's ``apply_columns`` (:math:`O(n)` for ``DDAttention``).
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Symmetric positive semi-definite by construction (tied factors: ``symmetric=True``), on a problem of any
+        dimension; or a :class:`WithJacobi` around one, which is already SPD and is used as it is.
+    omega : float, optional
+        The weight :math:`\omega > 0` of the Jacobi term added to a bare model (default 0.5); must be None for a
+        :class:`WithJacobi`.
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator
+        One application is one call of ``apply_columns`` (:math:`O(n)` for a ``DDAttention``), for a vector or a
+        block of columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ddlib.problem import Problem
+    >>> from ddlib.decomposition import Decomposition
+    >>> from ddlib.attention import DDAttention, Structure, schwarz_init
+    >>> P = Problem(63)
+    >>> exact = schwarz_init(DDAttention(Structure(Decomposition(P, 8, 1)), 7, symmetric=True))   # A^{-1}
+    >>> ev = np.linalg.eigvals(learned_preconditioner(exact, 0.7) @ P.matrix().toarray())
+    >>> lam = P.eigenvalues()                                  # M^{-1}A = I + 0.7 h^2/2 A, exactly
+    >>> bool(np.allclose(np.sort(ev.real), 1 + 0.7 * P.h**2 / 2 * lam, rtol=1e-10))
+    True
     """
     if not getattr(model, "symmetric", False):
         raise ValueError(f"model must have tied factors (symmetric=True); got {type(model).__name__} "
                          f"with symmetric={getattr(model, 'symmetric', None)}")
-    own = getattr(model, "diagonal", "none") != "none"
-    if own and omega is not None:
-        raise ValueError(f"omega must be None for a model with its own diagonal term (diagonal="
-                         f"{model.diagonal!r}); got {omega!r}")
-    omega = 0.0 if own else check_positive("omega", 0.5 if omega is None else omega)
-    n = model.n
-    c = omega * model.h**2 / 2.0
+    if isinstance(model, WithJacobi):
+        if omega is not None:
+            raise ValueError(f"omega must be None for a model with its own Jacobi term (WithJacobi, omega = "
+                             f"{model.omega_value():g}); got {omega!r}")
+        op = model
+    else:
+        op = WithJacobi(model, 0.5 if omega is None else omega)
+    n = op.n
 
     def apply(X):
-        X = np.asarray(X, dtype=np.float64).reshape(n, -1)
+        X = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(n, -1))
         with torch.no_grad():
-            Y = model.apply_columns(torch.from_numpy(np.ascontiguousarray(X))).numpy()
-        return Y + c * X
+            return op.apply_columns(torch.from_numpy(X).to(op.dtype)).double().numpy()
 
     return LinearOperator((n, n), matvec=lambda x: apply(x)[:, 0], matmat=apply, rmatvec=lambda x: apply(x)[:, 0],
                           dtype=np.float64)
@@ -172,20 +240,31 @@ def pcg_row(A, M, b, *, n: int, preconditioner: str, rtol: float = 1e-8, kappa_r
     One PCG run to ``kappa_rtol`` from zero; ``iterations`` is the first step with
     :math:`\|r\|_2\le\mathrm{rtol}\|b\|_2` (-1 if never). :math:`\kappa` is the dense spectrum's ratio when
     ``n <= dense_max`` (``method="dense"``), else the Ritz values' ratio of the same run (``"lanczos"``, a lower
-    estimate; :func:`ddlib.krylov.pcg_spectrum`).
+    estimate; :func:`ddlib.krylov.pcg_spectrum`). The row also carries ``lambda_min`` and ``lambda_max``.
     """
     sp_ = pcg_spectrum(A, M, b, rtol=rtol, kappa_rtol=kappa_rtol, dense_max=dense_max, maxiter=20 * n)
     return {"n": int(n), "preconditioner": preconditioner, "kappa": sp_["kappa"], "iterations": sp_["iterations"],
-            "method": sp_["method"], "converged": sp_["converged"]}
+            "lambda_min": sp_["lambda_min"], "lambda_max": sp_["lambda_max"], "method": sp_["method"],
+            "converged": sp_["converged"]}
+
+
+def _check_sizes(ns, m: int, least: int = 1) -> list[int]:
+    """``ns`` as ints, each ``n = N m - 1`` with ``N >= least`` (1D sizes at fixed :math:`H/h = m`)."""
+    ns = [check_int("ns[i]", v, low=3) for v in np.atleast_1d(ns)]
+    for v in ns:
+        if (v + 1) % m or (v + 1) // m < least:
+            raise ValueError(f"every n must satisfy (n + 1) % m == 0 with at least {least} subdomains for m = {m}; "
+                             f"got n = {v}")
+    return ns
 
 
 def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per_subdomain: int = 2,
               samples_per_mode: int = 1, epochs: int = 300, lr: float = 1e-2, init_scale: float = 0.01,
-              omega: float = 0.5, seed: int = 0,
-              rtol: float = 1e-8, dense_max: int = 511, cache: bool = True) -> dict:
-    r"""PCG for :math:`Au = b` at fixed :math:`H/h = m` with the five :data:`PRECONDITIONERS`, per ``n`` in ``ns``.
+              omega: float = 0.5, seed: int = 0, rtol: float = 1e-8, dense_max: int = 511,
+              workers: int | None = None) -> dict:
+    r"""PCG for :math:`Au = b` (1D) at fixed :math:`H/h = m` with the five :data:`PRECONDITIONERS`, per ``n``.
 
-    For each ``n`` (``m`` must divide ``n + 1``; ``N = (n+1)/m``):
+    For each ``n`` in ``ns`` (``m`` must divide ``n + 1``; ``N = (n+1)/m``):
 
     ``none``
         plain CG;
@@ -193,93 +272,104 @@ def pcg_study(ns, *, m: int = 32, delta: int = 1, local_rank: int = 4, modes_per
         classical additive Schwarz (:func:`ddlib.schwarz.schwarz_preconditioner`, ``weighting="none"``), one level
         and two levels with the hat coarse space;
     ``learned_dd``
-        :func:`learned_preconditioner` of a tied DD attention (``DDSpec(N, delta, local_rank, symmetric=True)``: full
-        coarse rank, :math:`D_i^{1/2}` weights with multiplicity scaling), trained by :func:`ddlib.training.train` on
-        the Fourier band ``K = modes_per_subdomain * N`` with ``samples_per_mode * K`` samples;
+        :func:`learned_preconditioner` of a tied DD attention (``DDSpec(N, delta, local_rank, symmetric=True)``:
+        a learned coarse block of full rank, :math:`D_i^{1/2}` weights with multiplicity scaling), trained on the
+        Fourier band ``K = modes_per_subdomain * N`` with ``samples_per_mode * K`` samples;
     ``learned_global``
         the same for a tied global attention whose rank gives about the DD parameter count,
         :math:`r_g = \max(1, \mathrm{round}(P_{DD}/n))`.
 
-    Both learned operators start from :math:`\mathcal N(0, s^2)` factors, ``s = init_scale``. Whatever the band data
+    Both learned operators start from :math:`\mathcal N(0, s^2)` factors, ``s = init_scale``; whatever the band data
     never touch keeps its initial value, so ``s`` sets the size of the untrained high-frequency part of
-    :math:`M_\theta^{-1}`, and with it :math:`\lambda_{\max}(M^{-1}A)`; the default is smaller than the
-    training default 0.1 for that reason (the book measures both).
-
-    The right-hand side ``b`` is standard normal from ``numpy.random.default_rng(seed)`` (the same for all five).
+    :math:`M_\theta^{-1}`. All ``2 len(ns)`` runs go through one :func:`ddlib.sweep.run_sweep` (cached, on
+    ``workers`` local processes or the scheduler of ``$DDLIB_SCHEDULER``). The right-hand side ``b`` is standard
+    normal from ``numpy.random.default_rng(seed)`` (the same for all five).
 
     Returns
     -------
     dict
         ``rows`` (dicts of :func:`pcg_row` plus ``params``, ``N``, ``K`` and ``train_seconds``: the training seconds of
-        a learned operator, the measured set-up seconds (factorisations) of ``as1``/``as2``, 0 for ``none``),
-        ``models`` (``n -> {"learned_dd": TrainResult, "learned_global": TrainResult}``) and ``settings``.
+        a learned operator, the measured set-up seconds (factorisations) of ``as1``/``as2``, 0 for ``none``; and
+        ``rank`` for ``learned_global``), ``models`` (``n -> {"learned_dd": TrainResult, "learned_global":
+        TrainResult}``) and ``settings``.
     """
-    ns = [check_int("ns[i]", v, low=3) for v in ns]
     m = check_int("m", m, low=2)
-    for v in ns:
-        if (v + 1) % m:
-            raise ValueError(f"every n must satisfy (n + 1) % m == 0 for m = {m}; got n = {v}")
-    modes_per_subdomain = check_int("modes_per_subdomain", modes_per_subdomain, low=1)
-    samples_per_mode = check_int("samples_per_mode", samples_per_mode, low=1)
-    b_rng = check_int("seed", seed, low=0)
-    train_kw = dict(delta=delta, local_rank=local_rank, modes_per_subdomain=modes_per_subdomain,
-                    samples_per_mode=samples_per_mode, epochs=epochs, lr=lr, init_scale=init_scale, seed=seed,
-                    cache=cache)
-    rows, models = [], {}
-    for n in ns:
-        A = laplacian_1d(n)
-        b = np.random.default_rng(b_rng).standard_normal(n)
-        N = (n + 1) // m
-        precs, models[n], K, rank_g = _study_preconditioners(n, N, A, omega=omega, **train_kw)
-        for name in PRECONDITIONERS:
-            M, params, secs = precs[name]
-            row = pcg_row(A, M, b, n=n, preconditioner=name, rtol=rtol, dense_max=dense_max)
-            row.update(params=int(params), train_seconds=float(secs), N=N, K=K)
-            if name == "learned_global":
-                row["rank"] = rank_g
-            rows.append(row)
+    ns = _check_sizes(ns, m)
+    check_int("modes_per_subdomain", modes_per_subdomain, low=1)
+    check_int("samples_per_mode", samples_per_mode, low=1)
+    seed = check_int("seed", seed, low=0)
     settings = dict(m=m, delta=delta, local_rank=local_rank, modes_per_subdomain=modes_per_subdomain,
                     samples_per_mode=samples_per_mode, epochs=epochs, lr=lr, init_scale=init_scale, omega=omega,
                     seed=seed, rtol=rtol, dense_max=dense_max)
+    configs = [_band_configs(n, m, settings) for n in ns]
+    outcomes = run_sweep([c for pair in configs for c in pair[:2]], workers=workers)
+    for o in outcomes:
+        if not o.ok:
+            raise RuntimeError(f"{o.config.label} at n = {o.config.n} did not train: {o.error}")
+    rows, models = [], {}
+    for j, n in enumerate(ns):
+        fits = {"learned_dd": outcomes[2 * j].result, "learned_global": outcomes[2 * j + 1].result}
+        models[n] = fits
+        rows += _band_rows(n, m, fits, configs[j][2], settings)
     return {"rows": rows, "models": models, "settings": settings}
 
 
-def _study_preconditioners(n: int, N: int, A, *, delta: int, local_rank: int, modes_per_subdomain: int,
-                           samples_per_mode: int, epochs: int, lr: float, init_scale: float, omega: float,
-                           seed: int, cache: bool) -> tuple[dict, dict, int, int]:
-    """The five preconditioners of :func:`pcg_study` at one ``n``: name -> ``(M, parameters, set-up seconds)``, the
-    two training results (name -> TrainResult), the band ``K`` and the rank of the global operator."""
-    dec = Decomposition(n, N, delta)
-    K = min(modes_per_subdomain * N, n // 2)
-    base = TrainConfig(model=DDSpec(N, delta, local_rank, symmetric=True), n=n, K=K,
-                       samples=samples_per_mode * K, epochs=epochs, lr=lr, init_scale=init_scale, seed=seed,
-                       eval_points=2)
-    fit_dd = train(base, cache_results=cache)
-    dd = fit_dd.model
-    rank_g = int(min(n, max(1, round(dd.num_parameters() / n))))
-    fit_gl = train(base.replace(model=GlobalSpec(rank_g, symmetric=True)), cache_results=cache)
-    gl = fit_gl.model
+def _band_configs(n: int, m: int, s: dict) -> tuple[TrainConfig, TrainConfig, int]:
+    """The two training runs of :func:`pcg_study` at one ``n`` and the rank of the global operator."""
+    N, problem = (n + 1) // m, Problem(n)
+    K = min(s["modes_per_subdomain"] * N, n // 2)
+    dd = DDSpec(N, s["delta"], s["local_rank"], symmetric=True)
+    base = TrainConfig(model=dd, n=n, K=K, samples=s["samples_per_mode"] * K, epochs=s["epochs"], lr=s["lr"],
+                       init_scale=s["init_scale"], seed=s["seed"], eval_points=2)
+    rank_g = int(min(n, max(1, round(dd.parameter_count(problem) / n))))
+    return base, base.replace(model=GlobalSpec(rank_g, symmetric=True)), rank_g
+
+
+def _band_rows(n: int, m: int, fits: dict, rank_g: int, s: dict) -> list[dict]:
+    """The five rows of :func:`pcg_study` at one ``n`` from its two trained operators."""
+    problem = fits["learned_dd"].config.problem
+    A, dec = problem.matrix(), Decomposition(problem, (n + 1) // m, s["delta"])
+    b = np.random.default_rng(s["seed"]).standard_normal(n)
     precs = {"none": (None, 0, 0.0)}
     for name, coarse in (("as1", "none"), ("as2", "hat")):
         t0 = time.perf_counter()
         precs[name] = (schwarz_preconditioner(dec, A, weighting="none", coarse=coarse), 0, time.perf_counter() - t0)
-    precs["learned_dd"] = (learned_preconditioner(dd, omega), dd.num_parameters(), fit_dd.final["seconds"])
-    precs["learned_global"] = (learned_preconditioner(gl, omega), gl.num_parameters(), fit_gl.final["seconds"])
-    return precs, {"learned_dd": fit_dd, "learned_global": fit_gl}, K, rank_g
+    for name, fit in fits.items():
+        precs[name] = (learned_preconditioner(fit.model, s["omega"]), fit.model.num_parameters(),
+                       fit.final["seconds"])
+    rows = []
+    for name in PRECONDITIONERS:
+        M, params, secs = precs[name]
+        row = pcg_row(A, M, b, n=n, preconditioner=name, rtol=s["rtol"], dense_max=s["dense_max"])
+        row.update(params=int(params), train_seconds=float(secs), N=dec.N, K=fits["learned_dd"].config.K)
+        if name == "learned_global":
+            row["rank"] = rank_g
+        rows.append(row)
+    return rows
 
 
-def band_oracle_kappa(n: int, omega: float, K: int) -> float:
-    r"""Reference :math:`\kappa` of :func:`learned_preconditioner` if the learned part were exactly :math:`A^{-1}` on modes
-    ``1..K`` and 0 on the others (closed form).
+def band_oracle_kappa(problem: Problem, omega: float, K: int) -> float:
+    r"""Reference :math:`\kappa` of :func:`learned_preconditioner` if the learned part were exactly :math:`A^{-1}` on
+    the band :math:`\max_j k_j \le K` and 0 on the other modes (closed form, constant coefficient, any dimension).
 
-    Eigenvalues :math:`1 + \omega h^2\lambda_k/2` for ``k <= K`` and :math:`\omega h^2\lambda_k/2` above.
+    With the constant diagonal :math:`\mathrm{diag}(A) = 2d/h^2` the eigenvalues of :math:`M^{-1}A` are
+    :math:`1 + c\lambda_{\mathbf k}` on the band and :math:`c\lambda_{\mathbf k}` above, :math:`c = \omega h^2/(2d)`.
+
+    Examples
+    --------
+    >>> from ddlib.problem import Problem
+    >>> round(band_oracle_kappa(Problem(255), 0.5, 16), 6)   # (1 + 2 w sin^2(16 pi h/2)) / (2 w sin^2(17 pi h/2))
+    93.125916
     """
-    n, K = check_int("n", n, low=1), check_int("K", K, low=0, high=n)
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a ddlib.problem.Problem; got {type(problem).__name__}")
+    problem._require_constant("band_oracle_kappa")
+    K = check_int("K", K, low=0, high=problem.m)
     omega = check_positive("omega", omega)
-    h, _ = grid(n)
-    lam = eigenvalues(n)
-    c = omega * h**2 / 2
-    mu = np.where(np.arange(1, n + 1) <= K, 1 + c * lam, c * lam)
+    modes = np.indices(problem.shape).reshape(problem.dim, -1).T + 1
+    lam = problem.eigenvalues(modes)
+    c = omega * problem.h**2 / (2 * problem.dim)
+    mu = np.where(modes.max(axis=1) <= K, 1 + c * lam, c * lam)
     return float(mu.max() / mu.min())
 
 
@@ -290,6 +380,12 @@ def growth(rows: list[dict], preconditioner: str, key: str = "iterations") -> di
     least-squares slope :math:`p` of :math:`\log v = p\log n + c` (:math:`p \approx 0`: bounded; :math:`p = 1`:
     linear), and ``endpoint_exponent``, :math:`\log(v_{last}/v_{first})/\log(n_{last}/n_{first})`, the growth
     between the smallest and the largest ``n``.
+
+    Examples
+    --------
+    >>> rows = [{"n": n, "preconditioner": "x", "iterations": n // 8} for n in (64, 256, 1024)]
+    >>> growth(rows, "x")["endpoint_exponent"]
+    1.0
     """
     names = sorted({r["preconditioner"] for r in rows})
     check_choice("preconditioner", preconditioner, names)
@@ -305,6 +401,20 @@ def growth(rows: list[dict], preconditioner: str, key: str = "iterations") -> di
             "endpoint_exponent": float(np.log(v[-1] / v[0]) / np.log(n[-1] / n[0]))}
 
 
+def pivot(rows: list[dict], key: str = "iterations") -> list[dict]:
+    """The rows of a study as one row per ``n``: ``{"n": n, preconditioner: value of key, ...}`` (for a table).
+
+    Examples
+    --------
+    >>> pivot([{"n": 7, "preconditioner": "as2", "iterations": 9}, {"n": 7, "preconditioner": "as1", "iterations": 12}])
+    [{'n': 7, 'as2': 9, 'as1': 12}]
+    """
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["n"], {"n": r["n"]})[r["preconditioner"]] = r[key]
+    return [out[n] for n in sorted(out)]
+
+
 # ------------------------------------------------------------------- the preconditioning-trained shared operator
 #: The preconditioners of :func:`shared_study` (F11 rows), in order: one- and two-level additive Schwarz, Jacobi plus
 #: the coarse level, the truncated-element oracle of the theory, and the trained shared operator.
@@ -314,14 +424,21 @@ SHARED_PRECONDITIONERS = ("as1", "as2", "jacobi_coarse", "oracle", "learned_dd_s
 def shared_spec(N: int, delta: int, local_rank: int, *, coarse_inverse: str = "galerkin",
                 omega: float = 0.5) -> DDSpec:
     r"""The learned preconditioner's class: tied (``symmetric``), ``shared`` local factors, the Galerkin coarse level
-    (``coarse_inverse="galerkin"``; ``"learned"`` is the ablation) and a learned Jacobi weight
-    :math:`\omega = e^\theta` (initial value ``omega``):
+    (``coarse_inverse="galerkin"``: a fixed block, applied as exact sparse solves with :math:`A_0`; ``"learned"`` is
+    the ablation) and a learned Jacobi weight :math:`\omega = e^\theta` (initial value ``omega``, :class:`WithJacobi`):
 
-    .. math::  M_\theta = \Phi A_0^{-1}\Phi^T + hH\sum_i R_i^TD_i^{1/2}K_{c(i)}K_{c(i)}^TD_i^{1/2}R_i
-               + e^\theta\,\tfrac{h^2}{2}\,I,
+    .. math::  M_\theta = \Phi A_0^{-1}\Phi^T + w\,s\sum_i R_i^TD_i^{1/2}K_{c(i)}K_{c(i)}^TD_i^{1/2}R_i
+               + e^\theta\,\mathrm{diag}(A)^{-1},
 
-    :math:`c(i)` the first, an interior or the last subdomain. Symmetric positive definite for every parameter value;
-    :math:`(3m + 4\delta - 1)\,r + 1` parameters whatever ``N``.
+    :math:`c(i)` the position class of box ``i`` (1D: first, interior or last), :math:`s = (H/h)\,h^2/w` the scale
+    that makes the local blocks independent of ``n`` at fixed :math:`H/h`. Symmetric positive definite for every
+    parameter value; in 1D :math:`(3m + 4\delta - 1)\,r + 1` parameters whatever ``N``.
+
+    Examples
+    --------
+    >>> from ddlib.problem import Problem
+    >>> shared_spec(8, 1, 4).parameter_count(Problem(255)), (3 * 32 + 4 - 1) * 4 + 1
+    (397, 397)
     """
     return DDSpec(N, delta, local_rank, symmetric=True, shared=True, coarse_inverse=coarse_inverse,
                   diagonal="learned", omega=omega)
@@ -331,7 +448,7 @@ def preconditioner_config(m: int = 32, delta: int = 1, local_rank: int = 4, *, n
                           samples: int = 32, validation_samples: int = 64, epochs: int = 400, lr: float = 1e-2,
                           init_scale: float = 0.1, seed: int = 0, steps: int = 8, solver: str = "steepest_descent",
                           coarse_inverse: str = "galerkin", eval_points: int = 6) -> TrainConfig:
-    r"""The training run of a learned preconditioner: :func:`shared_spec` at ``n_train`` (``m`` must divide
+    r"""The training run of a learned preconditioner (1D): :func:`shared_spec` at ``n_train`` (``m`` must divide
     ``n_train + 1``), trained by :func:`ddlib.training.train` on ``"energy_probes"``
     (:math:`u\sim\mathcal N(0, A^{-1})`, :math:`f = Au`) with the energy-norm loss of the ``steps``-th iterate of
     ``solver`` preconditioned by :math:`M_\theta` (:func:`ddlib.training.predict`).
@@ -353,56 +470,89 @@ def preconditioner_config(m: int = 32, delta: int = 1, local_rank: int = 4, *, n
 
 
 def truncated_oracle(dec: Decomposition, local_rank: int, omega: float = 0.5, *,
-                     corrected: bool = False) -> DDAttention:
+                     corrected: bool = False) -> WithJacobi:
     r"""The theory's member of the class at rank ``r``: the exact coarse level, the best rank-``r`` part of every
     element inverse and a fixed Jacobi term,
 
-    .. math::  M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T\,V_r(\Lambda_r^{-1} - s\,c\,I)V_r^T\,R_E + c\,I,
-               \qquad c = \omega\,\tfrac{h^2}{2},
+    .. math::  M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T\,V_r(\Lambda_r^{-1} - s\,c\,I)V_r^T\,R_E
+               + \omega\,\mathrm{diag}(A)^{-1}, \qquad c = \omega\,\tfrac{h^2}{2d},
 
     :math:`V_r, \Lambda_r` the eigenvectors and eigenvalues of the ``r`` smallest eigenvalues of :math:`A_E` (the
-    element's Dirichlet matrix, :math:`m - 1` nodes), :math:`s = 0` (:math:`[A_E^{-1}]_r`), or :math:`s = 1` with
-    ``corrected`` (the Jacobi term taken off the kept modes, so that :math:`M_rA` is the identity on them when the
-    levels decouple; entries :math:`\lambda^{-1} - c` clipped at 0). It is a shared, tied DD attention (every element
-    lies inside its subdomain) built at ``N = 4`` and transferred to ``dec`` (:meth:`DDAttention.transfer_to`), so it
-    costs :math:`O(n)` at any ``n``.
+    Dirichlet matrix of the nodes strictly inside coarse element ``E``), :math:`s = 0` (:math:`[A_E^{-1}]_r`), or
+    :math:`s = 1` with ``corrected`` (the Jacobi term taken off the kept modes, so that :math:`M_rA` is the identity on
+    them when the levels decouple; entries :math:`\lambda^{-1} - c` clipped at 0). In 1D the levels do decouple
+    (:math:`A^{-1} = \Phi A_0^{-1}\Phi^T + \sum_E R_E^TA_E^{-1}R_E`), which the bounds of :func:`kappa_upper_bound`
+    use. It is a shared, tied DD attention (:func:`ddlib.attention.schwarz_init` with ``"element"``; every element
+    lies inside its box) built at ``N = 4`` boxes per direction and transferred to ``dec``
+    (:meth:`ddlib.attention.DDAttention.transfer_to`), so it costs :math:`O(n)` at any ``n``. Constant coefficient,
+    the interface split and ``delta < H/(2h)`` (the shared factors need them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ddlib.problem import Problem
+    >>> dec = Decomposition(Problem(31), N=4, delta=1)
+    >>> full = truncated_oracle(dec, 7, omega=0.5).dense().numpy()        # r = m - 1: every element mode kept
+    >>> bool(np.allclose(full, dec.problem.inverse() + 0.5 * dec.h**2 / 2 * np.eye(31), atol=1e-14))
+    True
     """
     if not isinstance(dec, Decomposition):
         raise ValueError(f"dec must be a ddlib.decomposition.Decomposition; got {type(dec).__name__}")
-    small = Decomposition(4 * dec.m - 1, 4, dec.delta)
+    if not dec.problem.constant or dec.box is None:
+        raise ValueError("dec must split a constant-coefficient problem by the interface rule (shared factors)")
+    small = Decomposition(Problem((4 * dec.box - 1,) * dec.dim), 4, dec.delta)
     r = check_int("local_rank", local_rank, low=1, high=small.n_max)
-    model = DDAttention(small, r, symmetric=True, shared=True, coarse_inverse="galerkin", init="schwarz",
-                        local_inverse="element", diagonal="jacobi", omega=check_positive("omega", omega))
+    omega = check_positive("omega", omega)
+    model = schwarz_init(DDAttention(Structure(small), r, symmetric=True, shared=True, learned_coarse=False))
     if corrected:
-        _correct_oracle(model)
-    return model.transfer_to(dec) if dec.N != small.N else model
+        _correct_oracle(model, omega)
+    op = WithJacobi(model, omega)
+    return op.transfer_to(Structure(dec)) if dec.N != small.N else op
 
 
-def _correct_oracle(model: DDAttention) -> None:
-    r"""Set the factors of a shared element oracle (``N = 4``) to :math:`V_r(\Lambda_r^{-1} - c)_+^{1/2}`, weighted
-    and scaled as :meth:`DDAttention._schwarz_local` does (subdomains 0, 1 and 3 hold the three distinct blocks)."""
-    dec, r = model.decomposition, model.local_rank
-    A = laplacian_1d(dec.n).toarray()
-    c = model.omega * model.h**2 / 2
-    wl, _ = dec.padded_weights(model.partition, model.weighting)
-    blocks = {}
-    for i, nodes in zip((0, 1, dec.N - 1), (element_decomposition(dec.n, dec.N)[j] for j in (0, 1, dec.N - 1))):
-        lam, V = np.linalg.eigh(A[np.ix_(nodes, nodes)])
-        k = min(r, lam.size)
-        K = np.zeros((dec.n_max, r))
-        loc = nodes - dec.bounds[i, 0]
-        K[loc, :k] = V[:, :k] * np.sqrt(np.maximum(1 / lam[:k] - c, 0) / (model.h * model.local_scale))
-        K[loc] /= wl[i, loc, None]
-        blocks[i] = torch.as_tensor(K, dtype=model.dtype)
+def _correct_oracle(model: DDAttention, omega: float) -> None:
+    r"""Set the shared factors of an element oracle to :math:`V_r(\Lambda_r^{-1} - c)_+^{1/2}`, weighted and scaled
+    as :func:`ddlib.attention.schwarz_init` does (one representative box per position class)."""
+    dec, s, r = model.decomposition, model.structure, model.local_rank
+    A = dec.problem.matrix()
+    c = omega / float(A.diagonal()[0])                     # omega diag(A)^{-1}, constant for a constant coefficient
+    scale = model.weight * model.local_scale
+    classes, elements = model.cls.numpy(), dec.elements()
+    K = np.zeros(tuple(model.K.shape))
+    for k in range(K.shape[0]):
+        i = int(np.flatnonzero(classes == k)[0])
+        nodes = elements[i]
+        lam, V = np.linalg.eigh(A[nodes][:, nodes].toarray())
+        j = min(r, lam.size)
+        real = np.flatnonzero(dec.mask[i])
+        slots = real[np.searchsorted(dec.padded_indices[i, real], nodes)]
+        K[k, slots, :j] = V[:, :j] * np.sqrt(np.maximum(1 / lam[:j] - c, 0) / scale) / s.wr[i, slots, None]
     with torch.no_grad():
-        model.K.copy_(blocks[1])
-        model.K_edge.copy_(torch.stack([blocks[0], blocks[dec.N - 1]]))
+        model.K.copy_(torch.as_tensor(K))
+
+
+def corrected_omega(m: int) -> float:
+    r"""The Jacobi weight at which the Jacobi term alone inverts the top element mode: :math:`c\,\lambda^E_{m-1} = 1`
+    with :math:`c = \omega h^2/2` and :math:`\lambda^E_{m-1} = \frac{4}{h^2}\cos^2\frac{\pi}{2m}` (1D), so
+    :math:`\omega = 1/(2\cos^2\frac{\pi}{2m})`. The corrected oracle (:func:`truncated_oracle`) with this weight and
+    full element rank keeps :math:`(\lambda^{-1} - c)_+ \ge 0` on every element mode.
+
+    Examples
+    --------
+    >>> round(corrected_omega(32), 6), round(corrected_omega(2), 12)    # cos^2(pi/4) = 1/2
+    (0.501207, 1.0)
+    """
+    return float(1.0 / (2 * np.cos(np.pi / (2 * check_int("m", m, low=2))) ** 2))
+
+
+def _theta(m: int, local_rank: int) -> float:
+    return (check_int("local_rank", local_rank, low=0) + 1) * np.pi / (2 * check_int("m", m, low=2))
 
 
 def kappa_lower_bound(m: int, local_rank: int) -> float:
-    r"""A lower bound on :math:`\kappa(MA)` for *every* preconditioner of the form
-    :math:`M = P + c\,I` with :math:`P` symmetric positive semi-definite of rank at most :math:`N(r + 1) - 1` and
-    :math:`c > 0` (any member of the learned class at local rank ``r``, whatever its parameters):
+    r"""A lower bound on :math:`\kappa(MA)` for *every* preconditioner of the form :math:`M = P + c\,I` with :math:`P`
+    symmetric positive semi-definite of rank at most :math:`N(r + 1) - 1` and :math:`c > 0` (in 1D, any member of the
+    learned class at local rank ``r``, whatever its parameters):
 
     .. math::  \kappa(MA) \ge \cot^2\theta_r, \qquad \theta_r = \frac{(r+1)\pi}{2m},
 
@@ -413,14 +563,19 @@ def kappa_lower_bound(m: int, local_rank: int) -> float:
     so :math:`\lambda_{\min}(MA) \le c\lambda_{k+1}(A)` and :math:`\lambda_{\max}(MA) \ge c\lambda_{n-k}(A)`. With
     :math:`(k+1)h = N(r+1)h = (r+1)/m`: :math:`\lambda_{k+1} = \frac{4}{h^2}\sin^2\theta_r`,
     :math:`\lambda_{n-k} = \frac{4}{h^2}\cos^2\theta_r`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bool(np.isclose(kappa_lower_bound(32, 4), 1 / np.tan(5 * np.pi / 64) ** 2)), kappa_lower_bound(32, 16)
+    (True, 1.0)
     """
-    m = check_int("m", m, low=2)
-    theta = (check_int("local_rank", local_rank, low=0) + 1) * np.pi / (2 * m)
+    theta = _theta(m, local_rank)
     return float(max(1.0, 1.0 / np.tan(theta) ** 2)) if theta < np.pi / 2 else 1.0
 
 
 def kappa_upper_bound(m: int, local_rank: int, omega: float = 0.5) -> float:
-    r"""An upper bound on :math:`\kappa` of the truncated oracle (:func:`truncated_oracle`), independent of ``n``:
+    r"""An upper bound on :math:`\kappa` of the truncated oracle (:func:`truncated_oracle`, 1D), independent of ``n``:
 
     .. math::  \kappa(M_rA) \le \frac{1 + 2\omega}{\min(1,\ 2\omega\sin^2\theta_r)}.
 
@@ -429,32 +584,59 @@ def kappa_upper_bound(m: int, local_rank: int, omega: float = 0.5) -> float:
     :math:`k \le r` and adds :math:`c|x|^2 \ge c\sum_E\sum_{k>r}(v_k^Tx_E)^2 \ge c\lambda^E_{r+1}\sum_E
     \sum_{k>r}(v_k^Tx_E)^2/\lambda^E_k`, with :math:`c\lambda^E_{r+1} = 2\omega\sin^2\theta_r`; and
     :math:`x^TM_rx \le x^TA^{-1}x + c|x|^2 \le (1 + c\lambda_{\max}(A))\,x^TA^{-1}x`, :math:`c\lambda_{\max} < 2\omega`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bool(np.isclose(kappa_upper_bound(32, 4, 0.5), 2 / np.sin(5 * np.pi / 64) ** 2)), kappa_upper_bound(8, 7)
+    (True, 2.0)
     """
-    m, omega = check_int("m", m, low=2), check_positive("omega", omega)
-    theta = (check_int("local_rank", local_rank, low=0) + 1) * np.pi / (2 * m)
+    omega = check_positive("omega", omega)
+    theta = _theta(m, local_rank)
     return float((1 + 2 * omega) / min(1.0, 2 * omega * np.sin(min(theta, np.pi / 2)) ** 2))
 
 
-def rank_theory(m: int, ranks, *, delta: int = 1, omega: float = 0.5, N: int = 8, rtol: float = 1e-8) -> list[dict]:
-    r"""What a rank-``r`` local block plus Jacobi plus the exact coarse level can reach on subdomains of ``m`` nodes.
+def kappa_for_iterations(iterations: int, rtol: float = 1e-8) -> float:
+    r"""The largest :math:`\kappa` whose CG bound (:func:`ddlib.krylov.chebyshev_iterations`) asks for at most
+    ``iterations`` steps: :math:`2q^k \le \mathrm{rtol}` with :math:`q = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)` gives
+    :math:`q^* = (\mathrm{rtol}/2)^{1/k}` and :math:`\kappa^* = \big((1 + q^*)/(1 - q^*)\big)^2`.
 
-    One dict per ``r`` in ``ranks``: ``theta`` (:math:`\theta_r`), ``kappa_lower`` (:func:`kappa_lower_bound`, any
-    member of the class), ``kappa_upper`` (:func:`kappa_upper_bound`, the oracle), ``kappa_oracle`` (the oracle's
-    :math:`\kappa` from the dense spectrum at :math:`n = Nm - 1`; it does not depend on ``n`` beyond the boundary
-    subdomains, which the tests and the book check), and the iterations the CG bound implies,
-    ``iterations_predicted`` = :func:`ddlib.krylov.chebyshev_iterations` of ``kappa_oracle`` and
+    Examples
+    --------
+    >>> from ddlib.krylov import chebyshev_iterations
+    >>> k = kappa_for_iterations(15)
+    >>> chebyshev_iterations(k * (1 - 1e-9)) <= 15 < chebyshev_iterations(k * (1 + 1e-9))
+    True
+    """
+    k = check_int("iterations", iterations, low=1)
+    rtol = check_positive("rtol", rtol)
+    if rtol >= 1:
+        raise ValueError(f"rtol must be in (0, 1); got {rtol!r}")
+    q = (rtol / 2) ** (1.0 / k)
+    return float(((1 + q) / (1 - q)) ** 2)
+
+
+def rank_theory(m: int, ranks, *, delta: int = 1, omega: float = 0.5, N: int = 8, rtol: float = 1e-8) -> list[dict]:
+    r"""What a rank-``r`` local block plus Jacobi plus the exact coarse level can reach on subdomains of ``m`` nodes
+    (1D).
+
+    One dict per ``r`` in ``ranks``: ``n`` (:math:`Nm - 1`), ``theta`` (:math:`\theta_r`), ``kappa_lower``
+    (:func:`kappa_lower_bound`, any member of the class), ``kappa_upper`` (:func:`kappa_upper_bound`, the oracle),
+    ``kappa_oracle`` with ``lambda_min_oracle`` and ``lambda_max_oracle`` (the oracle's dense spectrum at ``n``; it
+    does not depend on ``n`` beyond the boundary subdomains, which the tests check), and the iterations the CG bound
+    implies, ``iterations_predicted`` = :func:`ddlib.krylov.chebyshev_iterations` of ``kappa_oracle`` and
     ``iterations_lower`` of ``kappa_lower`` (:math:`\approx\frac12\sqrt\kappa\ln(2/\mathrm{rtol})`).
     """
     m, N = check_int("m", m, low=2), check_int("N", N, low=4)
-    dec = Decomposition(N * m - 1, N, delta)
-    A = laplacian_1d(dec.n)
+    dec = Decomposition(Problem(N * m - 1), N, delta)
+    A = dec.problem.matrix()
     out = []
     for r in ranks:
         r = check_int("ranks[i]", r, low=1, high=dec.n_max)
         ev = dense_spectrum(A, learned_preconditioner(truncated_oracle(dec, r, omega)))
         kappa = float(ev[-1] / ev[0])
         lower = kappa_lower_bound(m, r)
-        out.append({"local_rank": r, "theta": (r + 1) * np.pi / (2 * m), "kappa_lower": lower,
+        out.append({"local_rank": r, "n": dec.n, "theta": _theta(m, r), "kappa_lower": lower,
                     "kappa_upper": kappa_upper_bound(m, r, omega), "kappa_oracle": kappa,
                     "lambda_min_oracle": float(ev[0]), "lambda_max_oracle": float(ev[-1]),
                     "iterations_predicted": chebyshev_iterations(kappa, rtol),
@@ -465,18 +647,37 @@ def rank_theory(m: int, ranks, *, delta: int = 1, omega: float = 0.5, N: int = 8
 def stored_numbers(op) -> int:
     r"""Numbers a preconditioner keeps beyond the grid and :math:`A` (its memory in float64 words).
 
-    Classical Schwarz (:class:`ddlib.schwarz.SchwarzPreconditioner`): the :math:`LDL^T` factors of all subdomain
-    matrices (two numbers per subdomain node) plus the nonzeros of the coarse LU factors. A ``DDAttention``: its
-    parameters and, for a fixed Jacobi term, the weight :math:`\omega`; the learned factors are shared, so this does
-    not grow with ``n``, and the closed-form Galerkin coarse solve (:meth:`DDAttention.galerkin_solve`) stores nothing.
+    * Classical Schwarz (:class:`ddlib.schwarz.SchwarzPreconditioner`): the factors of all local matrices
+      (``solver.nbytes // 8``: for a tridiagonal :math:`A` the :math:`LDL^T` factors of the stacked padded blocks,
+      :math:`2N^dn_{max} - 1` numbers)
+      plus the nonzeros of the coarse LU factors.
+    * A :class:`ddlib.attention.DDAttention`: its parameters (shared factors do not grow with ``n``) plus what its
+      fixed coarse block holds: the nonzeros of the LU factors of :math:`A_0` for the exact solve (in 1D
+      :math:`A_0` is tridiagonal, about :math:`4N` numbers), or the fixed truncated factors.
+    * A :class:`WithJacobi`: its model's numbers plus one, :math:`\omega`.
+
+    Examples
+    --------
+    >>> from ddlib.problem import Problem
+    >>> from ddlib.decomposition import Decomposition
+    >>> from ddlib.schwarz import schwarz_preconditioner
+    >>> dec = Decomposition(Problem(63), N=4, delta=1)
+    >>> stored_numbers(schwarz_preconditioner(dec, coarse="none")), 2 * 4 * dec.n_max - 1   # d, e of the stacked LDL^T
+    (143, 143)
     """
     if isinstance(op, SchwarzPreconditioner):
-        local = int(op.overlapping.solver._d.size + op.overlapping.solver._e.size)
         lu = op.coarse._lu
-        return local + (int(lu.L.nnz + lu.U.nnz) if lu is not None else 0)
+        return op.overlapping.solver.nbytes // 8 + (int(lu.L.nnz + lu.U.nnz) if lu is not None else 0)
+    if isinstance(op, WithJacobi):
+        return stored_numbers(op.model) + 1
     if isinstance(op, DDAttention):
-        return int(op.num_parameters()) + int(op.diagonal == "jacobi")
-    raise ValueError(f"op must be a SchwarzPreconditioner or a DDAttention; got {type(op).__name__}")
+        fixed = 0
+        if op._lu is not None:
+            fixed = int(op._lu.L.nnz + op._lu.U.nnz)
+        elif op.coarse_rank and not op.learned_coarse:
+            fixed = int(op.Q0_fixed.numel() + op.K0_fixed.numel())
+        return int(op.num_parameters()) + fixed
+    raise ValueError(f"op must be a SchwarzPreconditioner, a DDAttention or a WithJacobi; got {type(op).__name__}")
 
 
 def apply_seconds(M, n: int, *, repeats: int = 7, seed: int = 0) -> float:
@@ -491,94 +692,125 @@ def apply_seconds(M, n: int, *, repeats: int = 7, seed: int = 0) -> float:
     return float(np.median(times))
 
 
-def _shared_operators(dec: Decomposition, A, model: DDAttention | None, local_rank: int, omega: float) -> dict:
+# ------------------------------------------------------------------------------------------------------ studies
+def _base(model):
+    """The DD attention inside a :class:`WithJacobi` (or the model itself)."""
+    return model.model if isinstance(model, WithJacobi) else model
+
+
+def _moved(model, dec: Decomposition, omega: float) -> WithJacobi:
+    """``model`` on the grid of ``dec`` with its Jacobi term: itself on its own grid, else transferred with its own
+    weights and coarse space (:meth:`ddlib.attention.DDAttention.transfer_to`); a bare model gets the weight
+    ``omega``."""
+    if model.decomposition.problem.shape != dec.problem.shape:
+        s = model.structure
+        model = model.transfer_to(Structure(dec, s.partition, s.weighting, s.coarse))
+    return model if isinstance(model, WithJacobi) else WithJacobi(model, omega)
+
+
+def _shared_operators(dec: Decomposition, model, local_rank: int, omega: float) -> dict:
     """name -> (LinearOperator, stored numbers, local rank) for :data:`SHARED_PRECONDITIONERS` at one grid."""
-    ops = {}
+    A, ops = dec.problem.matrix(), {}
     for name, coarse in (("as1", "none"), ("as2", "hat")):
         S = schwarz_preconditioner(dec, A, weighting="none", coarse=coarse)
         ops[name] = (S, stored_numbers(S), int(dec.n_max))
-    jc = DDAttention(dec, 1, use_local=False, symmetric=True, coarse_inverse="galerkin", diagonal="jacobi",
-                     omega=omega)
+    jc = WithJacobi(DDAttention(Structure(dec), 0, symmetric=True, learned_coarse=False), omega)
     ops["jacobi_coarse"] = (learned_preconditioner(jc), stored_numbers(jc), 0)
     orc = truncated_oracle(dec, local_rank, omega)
     ops["oracle"] = (learned_preconditioner(orc), stored_numbers(orc), int(local_rank))
     if model is not None:
-        mod = model.transfer_to(dec) if model.decomposition.n != dec.n else model
+        mod = _moved(model, dec, omega)
         ops["learned_dd_shared"] = (learned_preconditioner(mod), stored_numbers(mod), int(mod.local_rank))
     return ops
 
 
-def shared_study(model: DDAttention | None, ns, *, m: int = 32, delta: int = 1, local_rank: int | None = None,
-                 omega: float = 0.5, seed: int = 0, rtol: float = 1e-8, dense_max: int = 511,
-                 names=SHARED_PRECONDITIONERS) -> list[dict]:
-    r"""PCG for :math:`Au = b` at fixed :math:`H/h = m` for the :data:`SHARED_PRECONDITIONERS`, per ``n`` in ``ns``.
+def _measured(A, b, dec: Decomposition, name: str, op: tuple, rtol: float, dense_max: int) -> dict:
+    """One row of :func:`shared_study` and :func:`rank_study`."""
+    M, stored, rank = op
+    row = pcg_row(A, M, b, n=dec.n, preconditioner=name, rtol=rtol, dense_max=dense_max)
+    row.update(local_rank=int(rank), stored=int(stored), stored_per_node=stored / dec.n,
+               apply_seconds=apply_seconds(M, dec.n), N=dec.N)
+    return row
 
-    ``model`` is one trained shared operator (:func:`shared_spec`), applied unchanged at every ``n`` by
-    :meth:`DDAttention.transfer_to`; ``oracle`` is :func:`truncated_oracle` at its rank (or ``local_rank``),
-    ``jacobi_coarse`` the same without local blocks, ``as1``/``as2`` classical additive Schwarz with exact local
-    solves (``weighting="none"``). Every operator applies in :math:`O(n)`; no dense matrix is formed above
-    ``dense_max``.
+
+def _shared_grid(n: int, m: int, delta: int, seed: int) -> tuple[Decomposition, object, np.ndarray]:
+    """The 1D decomposition at ``n`` with ``H/h = m``, its matrix and the right-hand side of the studies."""
+    dec = Decomposition(Problem(n), (n + 1) // m, delta)
+    return dec, dec.problem.matrix(), np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(n)
+
+
+def shared_study(model, ns, *, m: int = 32, delta: int = 1, local_rank: int | None = None, omega: float = 0.5,
+                 seed: int = 0, rtol: float = 1e-8, dense_max: int = 511, names=SHARED_PRECONDITIONERS) -> list[dict]:
+    r"""PCG for :math:`Au = b` (1D) at fixed :math:`H/h = m` for the :data:`SHARED_PRECONDITIONERS`, per ``n``.
+
+    ``model`` is one trained shared operator (:func:`shared_spec`; a :class:`WithJacobi` around a shared
+    ``DDAttention``, or a bare one, which gets the Jacobi weight ``omega``), applied unchanged at every ``n`` by
+    :meth:`ddlib.attention.DDAttention.transfer_to`; ``oracle`` is :func:`truncated_oracle` at its rank (or
+    ``local_rank``), ``jacobi_coarse`` the same without local blocks, ``as1``/``as2`` classical additive Schwarz with
+    exact local solves (``weighting="none"``). Every operator applies in :math:`O(n)`; no dense matrix is formed
+    above ``dense_max``.
 
     Returns one row per ``(n, preconditioner)``: the keys of :func:`pcg_row` (``kappa`` dense up to ``dense_max``,
     else the Lanczos estimate of the PCG run) plus ``local_rank`` (``m + 2 delta``, the full subdomain, for exact
     local solves), ``stored`` and ``stored_per_node`` (:func:`stored_numbers`), ``apply_seconds``
     (:func:`apply_seconds`) and ``N``.
     """
-    ns = [check_int("ns[i]", v, low=3) for v in ns]
     m = check_int("m", m, low=2)
-    for v in ns:
-        if (v + 1) % m or (v + 1) // m < 4:
-            raise ValueError(f"every n must satisfy (n + 1) % m == 0 with at least 4 subdomains for m = {m}; "
-                             f"got n = {v}")
-    if model is not None and (not isinstance(model, DDAttention) or not model.shared):
-        raise ValueError("model must be a shared DDAttention (shared_spec) or None")
+    ns = _check_sizes(ns, m, least=4)
+    if model is not None and not (isinstance(_base(model), DDAttention) and _base(model).shared):
+        raise ValueError("model must be a shared DDAttention (shared_spec), or a WithJacobi around one, or None")
     r = local_rank if local_rank is not None else (model.local_rank if model is not None else None)
     r = check_int("local_rank", r, low=1)
     names = [check_choice("names[i]", v, SHARED_PRECONDITIONERS) for v in names]
     rows = []
     for n in ns:
-        dec = Decomposition(n, (n + 1) // m, delta)
-        A = laplacian_1d(n)
-        b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(n)
-        ops = _shared_operators(dec, A, model, r, omega)
-        for name in names:
-            if name not in ops:
-                continue
-            M, stored, rank = ops[name]
-            row = pcg_row(A, M, b, n=n, preconditioner=name, rtol=rtol, dense_max=dense_max)
-            row.update(local_rank=rank, stored=int(stored), stored_per_node=stored / n,
-                       apply_seconds=apply_seconds(M, n), N=dec.N)
-            rows.append(row)
+        dec, A, b = _shared_grid(n, m, delta, seed)
+        ops = _shared_operators(dec, model, r, omega)
+        rows += [_measured(A, b, dec, name, ops[name], rtol, dense_max) for name in names if name in ops]
     return rows
 
 
 def rank_study(models: dict, n: int, *, m: int = 32, delta: int = 1, omega: float = 0.5, seed: int = 0,
                rtol: float = 1e-8, dense_max: int = 511) -> list[dict]:
-    r"""PCG at one grid size ``n`` against the local rank: for every ``r -> model`` in ``models`` (trained shared
-    operators) the row of the trained operator and of :func:`truncated_oracle` at rank ``r``, and one row of two-level
-    additive Schwarz; the row keys of :func:`shared_study`."""
-    n, m = check_int("n", n, low=3), check_int("m", m, low=2)
-    if (n + 1) % m or (n + 1) // m < 4:
-        raise ValueError(f"n must satisfy (n + 1) % m == 0 with at least 4 subdomains for m = {m}; got n = {n}")
-    dec = Decomposition(n, (n + 1) // m, delta)
-    A = laplacian_1d(n)
-    b = np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(n)
-    rows = []
-
-    def add(name, M, stored, rank):
-        row = pcg_row(A, M, b, n=n, preconditioner=name, rtol=rtol, dense_max=dense_max)
-        row.update(local_rank=int(rank), stored=int(stored), stored_per_node=stored / n,
-                   apply_seconds=apply_seconds(M, n), N=dec.N)
-        rows.append(row)
-
+    r"""PCG at one grid size ``n`` (1D) against the local rank: for every ``r -> model`` in ``models`` (trained shared
+    operators) the row of :func:`truncated_oracle` at rank ``r`` and of the trained operator, after one row of
+    two-level additive Schwarz; the row keys of :func:`shared_study`."""
+    m = check_int("m", m, low=2)
+    (n,) = _check_sizes([n], m, least=4)
+    dec, A, b = _shared_grid(n, m, delta, seed)
     S = schwarz_preconditioner(dec, A, weighting="none", coarse="hat")
-    add("as2", S, stored_numbers(S), dec.n_max)
+    rows = [_measured(A, b, dec, "as2", (S, stored_numbers(S), dec.n_max), rtol, dense_max)]
     for r, model in sorted(models.items()):
-        orc = truncated_oracle(dec, r, omega)
-        add("oracle", learned_preconditioner(orc), stored_numbers(orc), r)
-        mod = model.transfer_to(dec) if model.decomposition.n != n else model
-        add("learned_dd_shared", learned_preconditioner(mod), stored_numbers(mod), mod.local_rank)
+        orc, mod = truncated_oracle(dec, r, omega), _moved(model, dec, omega)
+        rows.append(_measured(A, b, dec, "oracle", (learned_preconditioner(orc), stored_numbers(orc), r), rtol,
+                              dense_max))
+        rows.append(_measured(A, b, dec, "learned_dd_shared", (learned_preconditioner(mod), stored_numbers(mod),
+                                                                mod.local_rank), rtol, dense_max))
     return rows
+
+
+def member_comparison(run: TrainResult, *, omega: float = 0.5, seed: int = 0) -> dict:
+    r"""A trained shared operator beside two members of its class at its rank, on its training grid (1D).
+
+    ``run`` is a finished training run of :func:`preconditioner_config`. Returns ``local_rank`` and, for ``learned``
+    (the trained operator), ``oracle`` (:func:`truncated_oracle` with weight ``omega``) and ``corrected`` (the same
+    with ``corrected=True`` and the weight :func:`corrected_omega`), a dict each: the keys of :func:`pcg_row`
+    (dense spectrum: ``kappa``, ``lambda_min``, ``lambda_max``, ``iterations``) and ``validation``, the validation
+    error of the run's loss (:func:`probe_error`, which for the trained operator is its recorded
+    ``error_validation``).
+    """
+    if not isinstance(run, TrainResult):
+        raise ValueError(f"run must be a ddlib.training.TrainResult; got {type(run).__name__}")
+    model, cfg = run.model, run.config
+    dec, r = model.decomposition, int(model.local_rank)
+    A, b = cfg.problem.matrix(), np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(cfg.n)
+    members = {"learned": model, "oracle": truncated_oracle(dec, r, omega),
+               "corrected": truncated_oracle(dec, r, corrected_omega(dec.box), corrected=True)}
+    out = {"local_rank": r}
+    for name, op in members.items():
+        row = pcg_row(A, learned_preconditioner(op), b, n=cfg.n, preconditioner=name, dense_max=cfg.n)
+        out[name] = {**row, "validation": probe_error(op, cfg)}
+    return out
 
 
 #: The training targets :func:`compare_losses` measures: ``(data, loss, solver, steps)``, ``None`` steps meaning the
@@ -596,15 +828,17 @@ def compare_losses(base: TrainConfig, grid: dict, seeds=(0,), *, ns=(), names=tu
                    workers: int | None = None) -> list[dict]:
     r"""Train the model of ``base`` for each training target of :data:`LOSS_VARIANTS` by the tuned protocol
     (:func:`ddlib.experiments.tuned_comparison`: the same ``grid`` and seeds, knobs chosen on each target's own
-    validation error) and measure the trained operators as preconditioners.
+    validation error) and measure the trained operators as preconditioners (1D, :func:`shared_study`).
 
     ``"frobenius_l2"`` (white probes, Euclidean loss) estimates :math:`\|I - M_\theta A\|_F^2/n`,
     ``"frobenius_energy"`` :math:`\frac1n\sum_i(1-\mu_i)^2`, ``"richardson"`` :math:`\frac1n\sum_i(1-\mu_i)^{2k}`, and
-    ``"pcg"``/``"steepest_descent"`` the energy error after ``k`` steps of those methods.
+    ``"pcg"``/``"steepest_descent"`` the energy error after ``k`` steps of those methods. A target whose
+    configuration is ``base`` itself (``"steepest_descent"`` for :func:`preconditioner_config`) reads its runs from
+    the cache.
 
     Returns one dict per target: ``name``, ``chosen`` knobs (None if every grid point diverged), ``diverged`` (grid
     points that diverged), ``selection`` (the :class:`ddlib.experiments.Selection` or None), and for each ``n`` in
-    ``ns`` (the training ``n`` first) ``kappa_<n>``, ``iterations_<n>`` (NaN when nothing trained).
+    ``ns`` ``kappa_<n>``, ``iterations_<n>`` (NaN when nothing trained).
     """
     out = []
     for name in names:
@@ -623,65 +857,287 @@ def compare_losses(base: TrainConfig, grid: dict, seeds=(0,), *, ns=(), names=tu
             if sel is None:
                 row.update(dict.fromkeys(key, float("nan")))
                 continue
-            r = shared_study(sel.runs[0].model, [n], m=m, delta=sel.runs[0].model.decomposition.delta,
-                             names=("learned_dd_shared",))[0]
+            model = sel.runs[0].model
+            r = shared_study(model, [n], m=m, delta=model.decomposition.delta, names=("learned_dd_shared",))[0]
             row.update({key[0]: r["kappa"], key[1]: r["iterations"]})
         out.append(row)
     return out
 
 
-
 def probe_error(model: torch.nn.Module, config: TrainConfig) -> float:
-    r"""The validation error of ``config`` for any ``model`` at ``config.n``: the mean over the validation probes of
-    :math:`\|x_k - u\|/\|u\|` in the norm of the loss, :math:`x_k` the prediction of
+    r"""The validation error of ``config`` for any ``model`` on ``config.problem``: the mean over the validation
+    probes of :math:`\|x_k - u\|/\|u\|` in the norm of the loss, :math:`x_k` the prediction of
     :func:`ddlib.training.predict` (``config.solver_steps`` steps of ``config.solver``). For a trained model it is the
     ``error_validation`` the tuned protocol selects on; for an oracle it says how far the training got from it."""
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
-    d = make_dataset("validation", config.n, config.validation_samples, config.K, config.seed, config.decay,
+    P = config.problem
+    d = make_dataset("validation", P, config.validation_samples, config.K, config.seed, config.decay,
                      training=config.data)
     F, U = (torch.as_tensor(np.ascontiguousarray(a.T)) for a in (d.f, d.u))
     with torch.no_grad():
-        R = predict(model, F, config.solver_steps, config.solver) - U
-        return float((squared_norms(R, config.loss) / squared_norms(U, config.loss)).sqrt().mean())
+        R = predict(model, F, config.solver_steps, config.solver, P) - U
+        return float((squared_norms(R, config.loss, P) / squared_norms(U, config.loss, P)).sqrt().mean())
 
 
-class _WithOutliers(torch.nn.Module):
+class _WithOutliers(_Operator):
     r""":math:`M + V\,\mathrm{diag}(s)\,V^T`: a model with a few added symmetric positive directions."""
 
     def __init__(self, model: torch.nn.Module, V: torch.Tensor, s: torch.Tensor):
         super().__init__()
+        self._setup(model.problem)
         self.model, self.V, self.s = model, V, s
-        self.n = model.n
 
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         return self.model.apply_columns(F) + self.V @ (self.s[:, None] * (self.V.T @ F))
 
 
-def outlier_sensitivity(model: DDAttention, config: TrainConfig, *, count: int = 3, weight: float = 100.0,
+def outlier_sensitivity(model: WithJacobi, config: TrainConfig, *, count: int = 3, weight: float = 100.0,
                         seed: int = 0) -> dict:
     r"""What the steepest-descent and the PCG training targets see of a few outlying eigenvalues.
 
-    Adds ``count`` random orthonormal directions :math:`V` (seeded) with weight ``weight`` times the Jacobi scale,
-    :math:`M' = M + w\,\omega\tfrac{h^2}{2}VV^T` (still SPD), and returns ``kappa`` and ``kappa_outliers`` (dense, at
-    ``config.n``) and, for ``solver`` in ``("steepest_descent", "pcg")``, ``<solver>`` and ``<solver>_outliers``:
-    :func:`probe_error` with ``config.solver_steps`` steps of that solver. CG removes a few outlying eigenvalues in
-    a few steps, so its error hardly moves while :math:`\kappa` grows; steepest descent's rate is set by
-    :math:`\kappa`.
+    Adds ``count`` random orthonormal directions :math:`V` (seeded) with weight ``weight`` times the Jacobi scale
+    :math:`J = \omega\max_p(\mathrm{diag}A)^{-1}_p` (:math:`\omega h^2/2` in 1D), :math:`M' = M + w\,J\,VV^T` (still
+    SPD), and returns ``count``, ``weight``, ``kappa`` and ``kappa_outliers`` (dense) and, for ``solver`` in
+    ``("steepest_descent", "pcg")``, ``<solver>`` and ``<solver>_outliers``: :func:`probe_error` with
+    ``config.solver_steps`` steps of that solver. CG removes a few outlying eigenvalues in a few steps, so its error
+    hardly moves while :math:`\kappa` grows; steepest descent's rate is set by :math:`\kappa`.
     """
+    if not isinstance(model, WithJacobi):
+        raise ValueError(f"model must be a WithJacobi (a preconditioner with its Jacobi term); got "
+                         f"{type(model).__name__}")
     n = model.n
     count, weight = check_int("count", count, low=1, high=n), check_positive("weight", weight)
     g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
     V, _ = torch.linalg.qr(torch.randn(n, count, generator=g, dtype=torch.float64))
-    s = torch.full((count,), weight * model.omega_value() * model.h**2 / 2, dtype=torch.float64)
-    bent = _WithOutliers(model, V, s)
-    A = laplacian_1d(n)
-    out = {}
+    jacobi = model.omega_value() * float(model.dinv.max())
+    bent = _WithOutliers(model, V, torch.full((count,), weight * jacobi, dtype=torch.float64))
+    A = model.problem.matrix()
+    out = {"count": count, "weight": weight}
     for tag, op in (("", model), ("_outliers", bent)):
-        with torch.no_grad():
-            Md = op.apply_columns(torch.eye(n, dtype=torch.float64)).numpy()
+        Md = op.dense().numpy()
         ev = dense_spectrum(A, 0.5 * (Md + Md.T))
         out[f"kappa{tag}"] = float(ev[-1] / ev[0])
         for solver in ("steepest_descent", "pcg"):
             out[f"{solver}{tag}"] = probe_error(op, config.replace(solver=solver))
     return out
+
+
+# ------------------------------------------------------------------------------------------ the chapter's records
+def _word(ok: bool, yes: str, no: str) -> str:
+    """The verdict word of a check: ``yes`` when it holds, else ``no``."""
+    return yes if bool(ok) else no
+
+
+def _by(rows: list[dict], key: str = "preconditioner") -> dict:
+    return {(r["n"], r[key]): r for r in rows}
+
+
+def figure_numbers(rows: list[dict], old_rows: list[dict], rank_rows: list[dict], theory: list[dict], *, rank: int,
+                   omega_learned: float) -> dict:
+    r"""The numbers of figure F11 for the manifest: ``pcg`` (the rows of :func:`shared_study` and the per-``n``
+    band-trained rows of :func:`pcg_study`, whose ``stored_per_node`` is their parameter count per node),
+    ``pcg_rank`` (:func:`rank_study`), ``theory`` (:func:`rank_theory`), the headline ``rank`` and the learned
+    :math:`\omega`. Plain values only."""
+    keys = ("n", "preconditioner", "kappa", "iterations", "local_rank", "stored_per_node")
+    pcg = [{k: r[k] for k in keys} for r in rows]
+    for r in old_rows:  # the per-n band-trained operators (their Schwarz rows repeat the ones above)
+        if r["preconditioner"] in ("learned_dd", "learned_global"):
+            pcg.append({"n": r["n"], "preconditioner": r["preconditioner"], "kappa": r["kappa"],
+                        "iterations": r["iterations"], "local_rank": r.get("rank", rank),
+                        "stored_per_node": r["params"] / r["n"]})
+    g = growth(rows, "learned_dd_shared")
+    return {"pcg": pcg, "pcg_rank": [{k: r[k] for k in keys} for r in rank_rows],
+            "theory": [{k: t[k] for k in ("local_rank", "kappa_lower", "kappa_oracle", "kappa_upper",
+                                          "iterations_predicted")} for t in theory],
+            "rank": int(rank), "omega_learned": float(omega_learned), "growth_exponent_learned": g["endpoint_exponent"]}
+
+
+def _report_old(old: dict) -> dict:
+    """The cautionary case: the per-``n`` band-trained operator of :func:`pcg_study` against two-level Schwarz and
+    the band oracle (:func:`band_oracle_kappa`)."""
+    rows, omega = old["rows"], old["settings"]["omega"]
+    by = _by(rows)
+    ns = sorted({r["n"] for r in rows})
+    lo, hi = by[(ns[0], "learned_dd")], by[(ns[-1], "learned_dd")]
+    band = {n: band_oracle_kappa(Problem(n), omega, by[(n, "learned_dd")]["K"]) for n in (ns[0], ns[-1])}
+    exponent = growth(rows, "learned_dd")["endpoint_exponent"]
+    return {"old_lo": ns[0], "old_hi": ns[-1], "old_it_lo": lo["iterations"], "old_it_hi": hi["iterations"],
+            "old_as2_lo": by[(ns[0], "as2")]["iterations"], "old_as2_hi": by[(ns[-1], "as2")]["iterations"],
+            "old_p_lo": lo["params"], "old_p_hi": hi["params"], "old_K_lo": lo["K"], "old_K_hi": hi["K"],
+            "old_ka_lo": lo["kappa"], "old_ka_hi": hi["kappa"], "band_lo": band[ns[0]], "band_hi": band[ns[-1]],
+            "old_over_band_lo": lo["kappa"] / band[ns[0]], "old_over_band_hi": hi["kappa"] / band[ns[-1]],
+            "old_train_hi": hi["train_seconds"],
+            "old_it_exp": round(exponent, 2) + 0.0,
+            "old_bounded_text": _word(exponent <= BOUNDED_EXPONENT, "stay bounded", "grow")}
+
+
+def _report_theory(theory: list[dict], rank: int) -> dict:
+    """The bounds and the oracle at the headline rank, the smallest and the largest rank (:func:`rank_theory`)."""
+    th = {t["local_rank"]: t for t in theory}
+    head, lo, hi = th[rank], th[min(th)], th[max(th)]
+    return {"th_lower": head["kappa_lower"], "th_oracle": head["kappa_oracle"], "th_upper": head["kappa_upper"],
+            "th_its": head["iterations_predicted"], "th_lmin": head["lambda_min_oracle"],
+            "th_lmax": head["lambda_max_oracle"], "th_oracle_rmax": hi["kappa_oracle"],
+            "th_its_rmax": hi["iterations_predicted"], "th_lmin_rmax": hi["lambda_min_oracle"],
+            "th_lmax_rmax": hi["lambda_max_oracle"], "th_lower_rmax": hi["kappa_lower"],
+            "th_lower_rmin": lo["kappa_lower"],
+            "th_oracle_rmin": lo["kappa_oracle"]}
+
+
+def _report_study(rows: list[dict], theory_head: dict) -> dict:
+    """The study against ``n`` (:func:`shared_study`): the counts at the ends, growth exponents, storage, application
+    times, the trained operator against the theory and the other preconditioners, and the verdict words."""
+    by = _by(rows)
+    n_hi = max(r["n"] for r in rows)
+    out = {}
+    for name in sorted({r["preconditioner"] for r in rows}):
+        g, gk = growth(rows, name), growth(rows, name, "kappa")
+        out.update({f"{name}_it_lo": g["values"][0], f"{name}_it_hi": g["values"][-1],
+                    f"{name}_ka_lo": gk["values"][0], f"{name}_ka_hi": gk["values"][-1],
+                    f"{name}_it_exp": round(g["endpoint_exponent"], 2) + 0.0,
+                    f"{name}_stored_hi": by[(n_hi, name)]["stored_per_node"],
+                    f"{name}_apply_hi": 1e6 * by[(n_hi, name)]["apply_seconds"]})
+    ld = by[(n_hi, "learned_dd_shared")]
+    its = ld["iterations"]
+    exponent = growth(rows, "learned_dd_shared")["endpoint_exponent"]
+    within = its <= WITHIN * theory_head["iterations_predicted"]
+    out.update(ld_over_theory=its / theory_head["iterations_predicted"],
+               ld_over_oracle=its / by[(n_hi, "oracle")]["iterations"],
+               ld_over_as2=its / by[(n_hi, "as2")]["iterations"],
+               ld_over_jc=by[(n_hi, "jacobi_coarse")]["iterations"] / its,
+               ld_over_as1=by[(n_hi, "as1")]["iterations"] / its,
+               ld_ka_over_lower=ld["kappa"] / theory_head["kappa_lower"], ld_stored_hi=ld["stored"],
+               as2_stored_total_hi=by[(n_hi, "as2")]["stored"],
+               bounded_text=_word(exponent <= BOUNDED_EXPONENT, "stay bounded", "do not stay bounded"),
+               within_text=_word(within, "within", "not within"), within_intro=_word(within, "at most", "more than"))
+    return out
+
+
+def _report_rank(rank_rows: list[dict], theory: list[dict], members: dict) -> dict:
+    """Against the local rank (:func:`rank_study`) and the members of the class at the smallest and the largest rank
+    (:func:`member_comparison`)."""
+    th = {t["local_rank"]: t for t in theory}
+    r_min, r_max = min(members), max(members)
+    learned = {x["local_rank"]: x for x in rank_rows if x["preconditioner"] == "learned_dd_shared"}
+    oracle = {x["local_rank"]: x for x in rank_rows if x["preconditioner"] == "oracle"}
+    as2 = next(x for x in rank_rows if x["preconditioner"] == "as2")
+    ratios = {r: learned[r]["iterations"] / th[r]["iterations_predicted"] for r in sorted(learned)}
+    top, low = members[r_max], members[r_min]
+    t, c = top["learned"], top["corrected"]
+    top_off, bottom_off = t["lambda_max"] / c["lambda_max"], c["lambda_min"] / t["lambda_min"]
+    return {"rank_ratio_min": min(ratios.values()), "rank_ratio_max": max(ratios.values()),
+            "rank_ratio_argmax": max(ratios, key=ratios.get),
+            "top_learned_its": learned[r_max]["iterations"], "top_learned_ka": learned[r_max]["kappa"],
+            "top_oracle_its": oracle[r_max]["iterations"], "top_as2_its": as2["iterations"],
+            "top_as2_ka": as2["kappa"], "top_over_as2": learned[r_max]["iterations"] / as2["iterations"],
+            "kappa_needed": kappa_for_iterations(int(WITHIN * as2["iterations"])),
+            "top_verdict": _word(learned[r_max]["iterations"] <= WITHIN * as2["iterations"], "comes",
+                                 "does not come"),
+            "corr_its": c["iterations"], "corr_ka": c["kappa"],
+            "corr_within": _word(c["iterations"] <= WITHIN * as2["iterations"], "within", "not within"),
+            "val_top_learned": t["validation"], "val_top_oracle": top["oracle"]["validation"],
+            "val_top_corr": c["validation"], "val_ratio": t["validation"] / top["oracle"]["validation"],
+            "top_lmin": t["lambda_min"], "top_lmax": t["lambda_max"], "corr_lmin": c["lambda_min"],
+            "corr_lmax": c["lambda_max"], "top_off": top_off, "bottom_off": bottom_off,
+            "worse_end": _word(top_off >= bottom_off, "top", "bottom"),
+            "val_rmin_learned": low["learned"]["validation"], "val_rmin_oracle": low["oracle"]["validation"],
+            "ka_rmin_learned": learned[r_min]["kappa"],
+            "ka_rmin_over_oracle": learned[r_min]["kappa"] / th[r_min]["kappa_oracle"]}
+
+
+def _report_losses(variants: list[dict], sensitivity: dict, n: int) -> dict:
+    """The training targets at ``n`` (:func:`compare_losses`) and the outlier test (:func:`outlier_sensitivity`)."""
+    out = {}
+    for v in variants:
+        name = v["name"]
+        out.update({f"loss_{name}_ka": float(v[f"kappa_{n}"]), f"loss_{name}_its": float(v[f"iterations_{n}"]),
+                    f"loss_{name}_div": int(v["diverged"])})
+    out.update({f"sens_{k}": v for k, v in sensitivity.items()})
+    out.update(sens_sd_ratio=sensitivity["steepest_descent_outliers"] / sensitivity["steepest_descent"],
+               sens_pcg_ratio=sensitivity["pcg_outliers"] / sensitivity["pcg"])
+    return out
+
+
+#: How :func:`report_preconditioning` names the knobs of the grid in the text.
+_KNOB_NAMES = {"lr": "learning rate", "init_scale": "initial scale", "schedule": "schedule"}
+
+
+def _plain(value):
+    """A glue-able Python value: NumPy scalars become Python ones, a negative zero becomes zero."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return value + 0.0 if isinstance(value, float) else value
+
+
+def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selections: dict, learned_coarse,
+                           ablation: dict, rows: list[dict], rank_rows: list[dict], members: dict,
+                           variants: list[dict], sensitivity: dict, grid: dict, seconds: dict) -> dict:
+    r"""The numbers and verdict words of the chapter "A learned preconditioner", as one flat record of plain values
+    (``name -> int | float | str``, the chapter glues each).
+
+    Parameters
+    ----------
+    old : dict
+        :func:`pcg_study` (the cautionary case).
+    theory : list of dict
+        :func:`rank_theory` at the ranks of the study (holding ``rank``).
+    rank : int
+        The headline local rank.
+    selections : dict
+        ``r -> Selection`` of the trained shared operators (:func:`ddlib.experiments.tuned_comparison`).
+    learned_coarse : Selection
+        The headline operator's twin with a learned coarse block.
+    ablation : dict
+        ``"galerkin"`` and ``"learned"`` -> the :func:`shared_study` row of the headline operator and of its twin at
+        the training ``n``.
+    rows, rank_rows : list of dict
+        :func:`shared_study` against ``n`` and :func:`rank_study` at the largest ``n``.
+    members : dict
+        ``r -> member_comparison`` at the smallest and the largest rank.
+    variants, sensitivity : list of dict, dict
+        :func:`compare_losses` (measured at the largest ``n``) and :func:`outlier_sensitivity`.
+    grid : dict
+        The knob grid of the tuned protocol.
+    seconds : dict
+        Measured wall-clock seconds ``train``, ``variants`` and ``total``, passed through.
+
+    The settings the text quotes (``m``, ``delta``, ``omega``, ``rank``, ``n_train``, ...) are read from these
+    records, so every glued value comes from here.
+
+    Returns
+    -------
+    dict
+        The keys the chapter glues (``_report_*`` helpers by section). Verdict words: ``bounded_text`` ("stay
+        bounded" when the growth exponent of the trained operator's counts is at most :data:`BOUNDED_EXPONENT`, else
+        "do not stay bounded"; ``old_bounded_text`` the same for the per-``n`` band-trained operator, "stay bounded"
+        or "grow"), ``within_text`` (its count at the largest ``n`` at most :data:`WITHIN` times the CG bound of the
+        oracle: "within", else "not within"; ``within_intro`` "at most" or "more than"), ``top_verdict``
+        ("comes"/"does not come" within :data:`WITHIN` times two-level Schwarz at the largest rank), ``corr_within``
+        (the same for the corrected oracle: "within"/"not within") and ``worse_end`` ("top" or "bottom": the end of
+        the trained spectrum further, as a ratio, from the corrected oracle's).
+    """
+    head = selections[rank]
+    model, cfg = head.runs[0].model, head.runs[0].config
+    th = {t["local_rank"]: t for t in theory}
+    ns, s = [r["n"] for r in rows], old["settings"]
+    out = {"m": s["m"], "delta": s["delta"], "omega": s["omega"], "old_epochs": s["epochs"],
+           "old_init": s["init_scale"], "rank": rank, "r_min": min(th), "r_max": max(th), "th_n": theory[0]["n"],
+           "n_lo": min(ns), "n_hi": max(ns),
+           "n_train": cfg.n, "samples": cfg.samples, "epochs": cfg.epochs, "steps": cfg.solver_steps,
+           "bounded_exponent": BOUNDED_EXPONENT, "within_factor": WITHIN, "grid_points": len(grid_points(grid)),
+           "grid_text": " × ".join(f"{_KNOB_NAMES.get(k, k)} ∈ {{{', '.join(f'{x:g}' for x in v)}}}"
+                                   for k, v in grid.items()),
+           "head_params": model.num_parameters(), "head_lr": head.chosen["lr"],
+           "head_init": head.chosen["init_scale"], "head_omega": model.omega_value(),
+           "head_seconds": head.runs[0].final["seconds"],
+           "train_seconds": seconds["train"], "variants_seconds": seconds["variants"],
+           "total_seconds": seconds["total"]}
+    for tag, row in (("gal", ablation["galerkin"]), ("lc", ablation["learned"])):
+        out.update({f"abl_{tag}_ka": row["kappa"], f"abl_{tag}_its": row["iterations"]})
+    out["abl_lc_params"] = learned_coarse.params
+    out.update(_report_old(old))
+    out.update(_report_theory(theory, rank))
+    out.update(_report_study(rows, th[rank]))
+    out.update(_report_rank(rank_rows, theory, members))
+    out.update(_report_losses(variants, sensitivity, max(r["n"] for r in rows)))
+    return {k: _plain(v) for k, v in out.items()}

@@ -7,16 +7,35 @@ import numpy as np
 
 from .style import COLORS
 
-__all__ = ["SHARED_STYLE", "preconditioning_figure"]
+__all__ = ["LABELS", "LOSS_LABELS", "SHARED_STYLE", "preconditioning_figure"]
 
+#: The name of each preconditioner of :mod:`ddlib.preconditioning` in figures and tables.
+LABELS = {
+    "none": "CG, none",
+    "as1": "additive Schwarz, 1 level",
+    "as2": "additive Schwarz, 2 levels",
+    "jacobi_coarse": "Jacobi + coarse level",
+    "oracle": "truncated element oracle + Jacobi",
+    "learned_dd_shared": "learned, shared, trained once",
+    "learned_dd": "learned DD per n on the band",
+    "learned_global": "learned global per n on the band",
+}
+#: The training targets of :data:`ddlib.preconditioning.LOSS_VARIANTS` in tables (k steps of the loss).
+LOSS_LABELS = {
+    "frobenius_l2": "‖I − MA‖²_F: white probes, one step, Euclidean loss",
+    "frobenius_energy": "(1/n) Σ (1 − μ)²: energy probes, one step, energy loss",
+    "richardson": "(1/n) Σ (1 − μ)^(2k): k Richardson steps",
+    "pcg": "energy error after k PCG steps",
+    "steepest_descent": "energy error after k steepest-descent steps (chosen)",
+}
 #: Colour, marker, line style and label of each preconditioner of F11.
 SHARED_STYLE = {
-    "as1": (COLORS["coarse"], "v", "-", "additive Schwarz, 1 level"),
-    "as2": (COLORS["classical"], "s", "-", "additive Schwarz, 2 levels"),
-    "jacobi_coarse": (COLORS["other"], "x", "-", "Jacobi + coarse level"),
-    "oracle": (COLORS["exact"], "^", ":", "truncated element oracle + Jacobi"),
-    "learned_dd_shared": (COLORS["dd"], "o", "-", "learned, shared, trained once"),
-    "learned_dd": (COLORS["dd"], "o", "--", "learned per n on the band (old)"),
+    "as1": (COLORS["coarse"], "v", "-", LABELS["as1"]),
+    "as2": (COLORS["classical"], "s", "-", LABELS["as2"]),
+    "jacobi_coarse": (COLORS["other"], "x", "-", LABELS["jacobi_coarse"]),
+    "oracle": (COLORS["exact"], "^", ":", LABELS["oracle"]),
+    "learned_dd_shared": (COLORS["dd"], "o", "-", LABELS["learned_dd_shared"]),
+    "learned_dd": (COLORS["dd"], "o", "--", LABELS["learned_dd"] + " (old)"),
 }
 
 
