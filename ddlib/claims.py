@@ -381,13 +381,12 @@ def _accuracy_glue(table: dict, heads, head: dict) -> tuple[dict, list[dict]]:
         r = fewer_parameters(table, m)
         out[f"c3_{m}_verdict"] = holds_text(int(r["holds"]), 1)
         out[f"c3_{m}_global"] = f"{r['global_label']} ({r['global_value']:.2g} with {r['global_params']} parameters)"
-        out[f"c3_{m}_dd"] = (f"{r['dd_label']} ({r['dd_value']:.2g} with {r['dd_params']} parameters)"
-                             if r["holds"] else "no DD model of the sweep")
-        out[f"c3_{m}_ratio"] = r["ratio"]
-    out["claim3_operator"], out["claim3_in_band"] = out["c3_operator_error_verdict"], out["c3_error_in_band_verdict"]
+        out[f"c3_{m}_dd"] = (f"the cheapest DD model at least as accurate, {r['dd_label']} ({r['dd_value']:.2g} with "
+                             f"{r['dd_params']} parameters), has {r['ratio']:.1f} times fewer parameters" if r["holds"]
+                             else "no DD model of the sweep with fewer parameters is at least as accurate")
     min_oob = float(np.min(table["error_out_of_band_mean"]))
-    out.update(min_oob=min_oob, oob_level=error_level(min_oob),
-               oob_verdict=f"The trained model best on the out-of-band modes is {error_level(min_oob)} there")
+    out["min_oob"] = min_oob
+    out["oob_verdict"] = f"The trained model best on the out-of-band modes is {error_level(min_oob)} there"
     problem = heads[0].runs[0].config.problem
     out["head_dd_oracle_ratio"] = head["operator_error_dd"] / oracle_error(heads[1].spec, problem)
     out["head_g_oracle_ratio"] = head["operator_error_global"] / oracle_error(heads[0].spec, problem)

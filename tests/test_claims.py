@@ -150,7 +150,8 @@ def test_report_of_chapter_4_glues_what_its_records_say(sels, n_targets):
     for m, tag in (("operator_error", "c3_operator_error"), ("error_in_band", "c3_error_in_band")):
         r = fewer_parameters(table, m)
         assert glue[f"{tag}_verdict"] == holds_text(int(r["holds"]), 1)
-        assert (r["dd_label"] in glue[f"{tag}_dd"]) if r["holds"] else glue[f"{tag}_dd"] == "no DD model of the sweep"
+        assert (r["dd_label"] in glue[f"{tag}_dd"] and f"{r['ratio']:.1f} times fewer" in glue[f"{tag}_dd"]
+                if r["holds"] else glue[f"{tag}_dd"].startswith("no DD model"))
     assert error_level(glue["min_oob"]) in glue["oob_verdict"]
     assert glue["step_ratio"] == pytest.approx(steps[heads[1].label] / steps[heads[0].label])
     assert glue["n_on_edge"] == sum(bool(grid_edges(s, GRID)) for s in sels) == sum(bool(r["grid_edges"])
