@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._validate import check_int
+from ._validate import check_int, check_positive
 from .attention import DDAttention, banded_lowrank_parameter_count
 from .experiments import Selection, summarize, tuned_comparison
 from .models import BandedSpec, DDSpec
@@ -52,6 +52,10 @@ __all__ = [
     "ablation_specs",
     "operator_parts",
     "run_ablations",
+    "ABLATION_FACTOR",
+    "ABLATION_KEYS",
+    "ablation_key",
+    "compare_to_baseline",
 ]
 
 
@@ -115,3 +119,36 @@ def run_ablations(specs: dict, base: TrainConfig, grid: dict, seeds, *, schedule
     selections: list[Selection] = tuned_comparison(list(specs.values()), base, grid, seeds, scheduler=scheduler,
                                                    workers=workers)
     return [{**summarize(sel), "label": label, "spec": sel.spec} for label, sel in zip(specs, selections)]
+
+
+#: A variant whose operator error is more than this factor above (below) the baseline's counts as worse (better).
+ABLATION_FACTOR = 1.5
+#: Short keys of the fixed variants (manifest numbers and glue names); the others are derived by :func:`ablation_key`.
+ABLATION_KEYS = {"baseline": "base", "no coarse": "nocoarse", "coarse only": "coarseonly", "no overlap": "nooverlap",
+                 "D one side": "left", "Boolean": "boolean", "Nicolaides": "nicolaides", "banded + low rank": "fmm"}
+
+
+def ablation_key(label: str) -> str:
+    """The short key of a variant: :data:`ABLATION_KEYS`, else ``"δ = 4"`` -> ``"delta4"``, ``"N = 16"`` -> ``"N16"``.
+
+    >>> ablation_key("coarse only"), ablation_key("δ = 4"), ablation_key("N = 16")
+    ('coarseonly', 'delta4', 'N16')
+    """
+    return ABLATION_KEYS.get(label, label.replace("δ = ", "delta").replace("N = ", "N").replace(" ", ""))
+
+
+def compare_to_baseline(rows: list[dict], metric: str = "operator_error", factor: float = ABLATION_FACTOR) -> dict:
+    r"""Each variant of :func:`run_ablations` against the ``"baseline"`` row by the seed mean of ``metric``.
+
+    Returns ``ratio`` (``key -> variant / baseline``, keys of :func:`ablation_key`), ``worse`` and ``better`` (the
+    labels with a ratio above ``factor``, below ``1/factor``, in the order of ``rows``) and ``factor``.
+    """
+    base = next((r for r in rows if r["label"] == "baseline"), None)
+    if base is None:
+        raise ValueError("rows must hold the 'baseline' row of run_ablations")
+    factor = check_positive("factor", factor)
+    ratio = {ablation_key(r["label"]): r[f"{metric}_mean"] / base[f"{metric}_mean"] for r in rows}
+    others = [r for r in rows if r["label"] != "baseline"]
+    return {"ratio": ratio, "factor": factor,
+            "worse": [r["label"] for r in others if ratio[ablation_key(r["label"])] > factor],
+            "better": [r["label"] for r in others if ratio[ablation_key(r["label"])] < 1 / factor]}

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ._validate import check_int, check_positive
-from .approximation import dd_best_error, global_best_error
+from .approximation import global_best_error
 from .attention import operator_error, schwarz_init
 from .data import make_dataset
 from .models import DDSpec, GlobalSpec, ModelSpec
@@ -282,6 +282,7 @@ def oracle_error(spec: ModelSpec, problem: Problem) -> float:
 
     Examples
     --------
+    >>> from ddlib.approximation import dd_best_error
     >>> P = Problem(255)
     >>> bool(abs(oracle_error(DDSpec(8, 1, 4), P) / dd_best_error(255, 8, [4])[0] - 1) < 1e-8)
     True

@@ -32,7 +32,6 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._validate import check_int
 from .data import TEST_SETS, Dataset, band_modes, make_datasets, relative_l2_error
 from .problem import Problem
 from .training import TrainConfig

@@ -48,6 +48,8 @@ from scipy.sparse.linalg import LinearOperator, svds
 
 from . import claims
 from ._validate import check_choice, check_int, check_positive
+from .ablations import ablation_key, compare_to_baseline
+from .approximation import dd_oracle_error
 from .data import make_dataset
 from .decomposition import Decomposition
 from .experiments import Selection, class_best, oracle_error, summary_table, tuned_comparison
@@ -58,7 +60,7 @@ from .training import TrainConfig
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
            "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
-           "tally_verdicts", "report_beyond"]
+           "tally_verdicts", "majority_text", "report_beyond"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -288,7 +290,8 @@ def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
     ``local_only_error``, ``component`` (``"coarse level"`` if coarse only is within :data:`COMPONENT_FACTOR` of the
     full model, else ``"local blocks"`` if local only is, else ``"both levels"``), and per class (``dd`` and
     ``global``, each its best model): ``<cls>_oracle`` (:func:`ddlib.experiments.oracle_error`), ``<cls>_on_span``,
-    ``<cls>_off_span``, ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed).
+    ``<cls>_off_span``, ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed),
+    ``dd_coarse_dim`` the dimension :math:`N_0` of the best DD model's coarse space.
     """
     t, col = result.table, "operator_error_mean"
     by_label = {s.label: s for s in result.selections}
@@ -311,6 +314,7 @@ def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
     for i, s in enumerate(result.selections):
         if is_ablation(s.spec):
             ablations["coarse" if not s.spec.use_local else "local"] = float(t[col][i])
+    out["dd_coarse_dim"] = int(by_label[out["dd_label"]].spec.structure(problem).N0)
     out["coarse_only_error"], out["local_only_error"] = ablations["coarse"], ablations["local"]
     out["component"] = _component(ablations["coarse"], ablations["local"], out["dd_error"])
     return out
@@ -385,3 +389,115 @@ def tally_verdicts(records: list[dict]) -> list[dict]:
         else:
             t["failing"].append({k: r[k] for k in REGIME_KEYS})
     return list(out.values())
+
+
+# ------------------------------------------------------------------------------------------------ chapter 5
+def majority_text(count: int, total: int, most: str, few: str, half: str) -> str:
+    """``most`` if ``count`` is more than half of ``total``, ``half`` if exactly half, else ``few``."""
+    if total < 1 or not 0 <= count <= total:
+        raise ValueError(f"count must be in [0, total] with total >= 1; got {count} of {total}")
+    return most if 2 * count > total else (half if 2 * count == total else few)
+
+
+def _generalisation_glue(study: dict, labels, noise_errors: dict, eckart_young: float) -> dict:
+    """Per-mode and per-set errors of the global (``g``) and DD (``d``) model for each training distribution, and the
+    noise-sample study against the Eckart-Young operator."""
+    tag = {labels[0]: "g", labels[1]: "d"}
+    out = {"exact_mode_err": float(study["exact"].max()), "ey_noise": float(eckart_young)}
+    for r in study["runs"]:
+        values = {"modes_in": r["in_band_mode_error"], "modes_out": r["out_band_mode_error"], **r["sets"]}
+        out.update({f"{tag[r['label']]}_{r['training']}_{k}": float(v) for k, v in values.items()})
+    out["d_out_verdict"] = claims.error_level(out["d_fourier_modes_out"])
+    lo, hi = min(noise_errors), max(noise_errors)
+    out.update(noise_s_lo=int(lo), noise_s_hi=int(hi), noise_err_lo=float(noise_errors[lo]),
+               noise_err_hi=float(noise_errors[hi]), noise_gap_lo=float(noise_errors[lo] - eckart_young),
+               noise_gap_hi=float(noise_errors[hi] - eckart_young))
+    return out
+
+
+def _ablation_glue(rows: list[dict], problem: Problem, baseline: DDSpec) -> dict:
+    """Each variant against the baseline (:func:`ddlib.ablations.compare_to_baseline`) and both against their
+    oracles: the baseline's Schwarz oracle and the coarse level alone (local rank 0)."""
+    cmp = compare_to_baseline(rows)
+    by_label = {r["label"]: r for r in rows}
+    out = {"abl_factor": cmp["factor"], "abl_worse": claims.list_text(cmp["worse"]),
+           "abl_better": claims.list_text(cmp["better"])}
+    for r in rows:
+        key = ablation_key(r["label"])
+        out.update({f"abl_{key}_operator_error": r["operator_error_mean"], f"abl_{key}_params": int(r["params"]),
+                    f"abl_{key}_ratio": cmp["ratio"][key]})
+    oracle_base = oracle_error(baseline, problem)
+    oracle_coarse = dd_oracle_error(problem, baseline.N, baseline.delta, 0, partition=baseline.partition,
+                                    weighting=baseline.weighting, coarse=baseline.coarse)
+    out.update(oracle_base=oracle_base, oracle_coarse=oracle_coarse,
+               base_over_oracle=by_label["baseline"]["operator_error_mean"] / oracle_base,
+               coarse_over_ceiling=by_label["coarse only"]["operator_error_mean"] / oracle_coarse)
+    return out
+
+
+def _map_glue(regimes: list[Regime], mechanisms: list[dict], verdicts: list[dict]) -> dict:
+    """Where each claim holds (:func:`claim_map`), which component does the work and which limit binds."""
+    cmap = claim_map(verdicts, regimes)
+    out = {"n_regimes": len(regimes), "component_factor": COMPONENT_FACTOR}
+    for group, key in (("accurate", "acc"), ("fewer", "fewer"), ("faster", "faster")):
+        for metric, where in cmap[group].items():
+            for verdict, names in where.items():
+                out[f"{key}_{metric}_{verdict}"] = claims.list_text(names, "no regime", "; ")
+                out[f"{key}_{metric}_{verdict}_n"] = len(names)
+    ratios = [v["ratio"] for v in verdicts if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
+              and v["holds"]]
+    out["fewer_ratio_min"], out["fewer_ratio_max"] = (min(ratios), max(ratios)) if ratios else (np.nan, np.nan)
+    coarse = [m["component"] == "coarse level" for m in mechanisms]
+    out["n_coarse_does_it"] = sum(coarse)
+    out["coarse_does_it_not"] = claims.list_text([r.short() for r, c in zip(regimes, coarse) if not c], "no regime",
+                                                 "; ")
+    out["coarse_verdict"] = majority_text(
+        sum(coarse), len(coarse), "in most regimes the advantage in the operator norm is the coarse level's, not the "
+        "local blocks'", "in most regimes the local blocks add to it", "in half of the regimes the coarse level "
+        "carries the advantage alone")
+    for cls in ("dd", "global"):
+        for lim in ("expressiveness", "data", "optimisation"):
+            out[f"{cls}_limit_{lim}"] = sum(m[f"{cls}_limit"] == lim for m in mechanisms)
+    trap = [r.short() for r, m in zip(regimes, mechanisms) if m["dd_coarse_dim"] > m["data_dim"]
+            and m["dd_limit"] == "data"]
+    out["dd_trap_regimes"] = claims.list_text(trap, "no regime", "; ")
+    lost = set(cmap["accurate"].get("operator_error", {}).get("fails", []))
+    out["lost_why"] = claims.list_text([f"{r.short()}: the best DD model is limited by {m['dd_limit']}, the best "
+                                        f"global one by {m['global_limit']}" for r, m in zip(regimes, mechanisms)
+                                        if r.short() in lost], "no regime", "; ")
+    return out
+
+
+def report_beyond(*, study: dict, labels, noise_errors: dict, eckart_young: float, ablation_rows: list[dict],
+                  baseline: DDSpec, problem: Problem, regimes: list[Regime], mechanisms: list[dict],
+                  verdicts: list[dict]) -> dict:
+    r"""Everything chapter 5 says, as plain glue values (name -> number or text) in three parts,
+    ``generalisation`` (also F9's manifest numbers), ``ablations`` (F10's) and ``map``.
+
+    Parameters
+    ----------
+    study : dict
+        :func:`ddlib.generalisation.generalisation_study` of one global and one DD model (``labels``, in that order),
+        each trained on the Fourier band and on white noise.
+    noise_errors : dict
+        Sample count -> white-noise test error of the global model trained on that many noise samples;
+        ``eckart_young`` is the white-noise error of the best operator of its rank.
+    ablation_rows : list of dict
+        :func:`ddlib.ablations.run_ablations` of :func:`ddlib.ablations.ablation_specs` around ``baseline`` on
+        ``problem``.
+    regimes, mechanisms, verdicts
+        The regime map: the regimes, their :func:`mechanism` records and their :func:`claim_verdicts` records.
+
+    Returns
+    -------
+    dict
+        ``generalisation``: ``<g|d>_<training>_<modes_in|modes_out|set>``, ``d_out_verdict`` the DD model's
+        out-of-band modes in words (:func:`ddlib.claims.error_level`), the noise-sample gaps to Eckart-Young;
+        ``ablations``: per variant ``abl_<key>_operator_error``, ``_params``, ``_ratio``; ``abl_worse``,
+        ``abl_better``, the oracle ratios; ``map``: per claim the regimes where it holds or fails and their
+        counts, the components and limits, ``coarse_verdict``, ``dd_trap_regimes``: regimes whose best DD model is
+        limited by the data with a coarse space larger than the data's span, ``lost_why``.
+    """
+    return {"generalisation": _generalisation_glue(study, labels, noise_errors, eckart_young),
+            "ablations": _ablation_glue(ablation_rows, problem, baseline),
+            "map": _map_glue(regimes, mechanisms, verdicts)}

@@ -4,7 +4,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from ddlib.ablations import ablation_specs, banded_lowrank_for_budget, operator_parts, run_ablations
+from ddlib.ablations import (ablation_key, ablation_specs, banded_lowrank_for_budget, compare_to_baseline,
+                             operator_parts, run_ablations)
 from ddlib.attention import BandedLowRank, banded_lowrank_parameter_count
 from ddlib.decomposition import Decomposition
 from ddlib.models import BandedSpec, DDSpec, GlobalSpec
@@ -154,3 +155,14 @@ def test_run_ablations_small(dim, m, N, K):
         assert r["operator_error_min"] <= r["operator_error_mean"] <= r["operator_error_max"]
         assert np.isfinite(r["error_noise_mean"]) and r["seeds"] == 2 and r["spec"] == specs[r["label"]]
         assert r["params"] == specs[r["label"]].parameter_count(P)
+
+
+def test_compare_to_baseline_sorts_the_variants_by_their_ratio():
+    rows = [{"label": lab, "operator_error_mean": v} for lab, v in
+            (("baseline", 0.1), ("no coarse", 0.16), ("coarse only", 0.05), ("δ = 4", 0.12), ("N = 16", 0.07))]
+    c = compare_to_baseline(rows, factor=1.5)
+    assert c["ratio"] == pytest.approx({"base": 1.0, "nocoarse": 1.6, "coarseonly": 0.5, "delta4": 1.2, "N16": 0.7})
+    assert c["worse"] == ["no coarse"] and c["better"] == ["coarse only"]      # 0.7 > 1/1.5: not better
+    assert ablation_key("banded + low rank") == "fmm"
+    with pytest.raises(ValueError, match="baseline"):
+        compare_to_baseline(rows[1:])

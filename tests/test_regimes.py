@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from ddlib.ablations import ABLATION_FACTOR, ablation_specs
 from ddlib.attention import GlobalAttention, eckart_young_init
-from ddlib.claims import CLAIMS, LEARNED_FRACTION, VERDICT_KEYS
+from ddlib.claims import CLAIMS, LEARNED_FRACTION, VERDICT_KEYS, error_level, list_text
 from ddlib.decomposition import Decomposition
-from ddlib.experiments import Selection, class_best, summary_table
+from ddlib.experiments import Selection, class_best, oracle_error, summary_table
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.problem import Problem
 from ddlib.regimes import (REGIME_KEYS, Regime, RegimeResult, binding_limit, budget_rows, cheapest_match, claim_map,
-                           claim_verdicts, in_distribution_metric, mechanism, regime_axes, regime_specs, run_regime,
-                           span_split, speed_row, tally_verdicts)
+                           claim_verdicts, in_distribution_metric, majority_text, mechanism, regime_axes, regime_specs,
+                           report_beyond, run_regime, span_split, speed_row, tally_verdicts)
 from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target
 
 FAST = settings(max_examples=40, deadline=None)
@@ -199,6 +200,7 @@ def test_mechanism_and_budget_rows_on_a_small_real_regime(dim):
     mech = mechanism(res, base)
     assert mech["component"] in ("coarse level", "local blocks", "both levels")
     assert mech["data_dim"] == regime.samples and mech["global_limit"] in ("expressiveness", "data", "optimisation")
+    assert mech["dd_coarse_dim"] == (regime.N - 1) ** dim                  # the hat space: interior coarse nodes
     assert mech["dd_error"] == min(res.table["operator_error_mean"][i] for i, s in enumerate(res.selections)
                                    if s.family == "dd" and s.spec.use_local and s.spec.use_coarse)
     assert set(summary_table(res.selections)["family"]) == {"global", "dd"}
@@ -353,3 +355,74 @@ def test_regime_map_and_slice_figures_plot_the_rows():
     fig2 = slice_figure(rows, ("operator_error",))
     Z = fig2.axes[0].get_images()[0].get_array()
     assert np.isclose(np.nanmax(Z), 1.0)                  # log10(global / DD) = log10(10)
+
+
+# ------------------------------------------------------------------------------------------------ chapter 5's report
+def test_majority_text():
+    assert [majority_text(k, 4, "most", "few", "half") for k in (3, 2, 1, 0)] == ["most", "half", "few", "few"]
+    with pytest.raises(ValueError, match="count must be in"):
+        majority_text(5, 4, "a", "b", "c")
+
+
+LIMITS = ("expressiveness", "data", "optimisation")
+
+
+@st.composite
+def chapter5(draw):
+    """Synthetic measurements of chapter 5: a generalisation study, ablation rows and a regime map."""
+    labels = ("global r=8", "DD N=8 δ=1 r=4")
+    level = st.floats(1e-3, 10.0)
+    runs = [dict(label=lab, training=t, params=100, in_band_mode_error=draw(level), out_band_mode_error=draw(level),
+                 sets={s: draw(level) for s in ("in_band", "out_of_band", "noise", "point_loads")})
+            for lab in labels for t in ("fourier", "noise")]
+    study = {"runs": runs, "exact": np.array([1e-15, 3e-15]), "K": 8}
+    P = Problem(63)
+    specs = ablation_specs(P, 8, 2, 4, deltas=(1,), Ns=(4,))
+    rows = [{"label": lab, "operator_error_mean": draw(st.floats(1e-3, 1.0)), "params": s.parameter_count(P)}
+            for lab, s in specs.items()]
+    regs = [Regime(63, 8, 8, 64), Regime(63, 8, 8, 16, axis="samples"), Regime(63, 4, 8, 64, axis="N"),
+            Regime(63, 8, 8, 64, "noise", axis="data")]
+    mechs = [{"component": draw(st.sampled_from(["coarse level", "local blocks", "both levels"])),
+              "dd_limit": draw(st.sampled_from(LIMITS)), "global_limit": draw(st.sampled_from(LIMITS)),
+              "dd_coarse_dim": r.N - 1, "data_dim": draw(st.integers(1, 16))} for r in regs]
+    verdicts = [{**r.record(), "claim": c, "metric": "operator_error", "holds": draw(st.booleans()),
+                 "separated": draw(st.booleans()), "ratio": draw(st.floats(1.0, 20.0))}
+                for r in regs for c in ("trains faster (epochs)", "more accurate", "fewer parameters")]
+    noise = {32: draw(st.floats(0.1, 1.0)), 128: draw(st.floats(0.05, 1.0))}
+    return dict(study=study, labels=labels, noise_errors=noise, eckart_young=0.04, ablation_rows=rows,
+                baseline=specs["baseline"], problem=P, regimes=regs, mechanisms=mechs, verdicts=verdicts)
+
+
+@settings(max_examples=20, deadline=None)
+@given(inputs=chapter5())
+def test_report_of_chapter_5_glues_what_its_records_say(inputs):
+    rep = report_beyond(**inputs)
+    glue = {k: v for part in rep.values() for k, v in part.items()}
+    assert all(isinstance(v, (str, int, float)) for v in glue.values())
+    runs = {(r["label"][0], r["training"]): r for r in inputs["study"]["runs"]}
+    assert glue["d_out_verdict"] == error_level(runs[("D", "fourier")]["out_band_mode_error"])
+    assert glue["g_noise_noise"] == runs[("g", "noise")]["sets"]["noise"]
+    assert glue["noise_gap_hi"] == pytest.approx(inputs["noise_errors"][128] - 0.04)
+    rows = {r["label"]: r["operator_error_mean"] for r in inputs["ablation_rows"]}
+    ratio = {lab: v / rows["baseline"] for lab, v in rows.items()}
+    assert glue["abl_worse"] == list_text(lab for lab, q in ratio.items() if q > ABLATION_FACTOR)
+    assert glue["abl_better"] == list_text(lab for lab, q in ratio.items() if q < 1 / ABLATION_FACTOR)
+    assert glue["abl_coarseonly_ratio"] == pytest.approx(ratio["coarse only"])
+    assert glue["base_over_oracle"] == pytest.approx(rows["baseline"] / oracle_error(inputs["baseline"],
+                                                                                     inputs["problem"]))
+    mechs, regs, recs = inputs["mechanisms"], inputs["regimes"], inputs["verdicts"]
+    coarse = sum(m["component"] == "coarse level" for m in mechs)
+    assert glue["n_coarse_does_it"] == coarse
+    assert ("in most regimes the advantage" in glue["coarse_verdict"]) == (2 * coarse > len(mechs))
+    trap = [r.short() for r, m in zip(regs, mechs) if m["dd_coarse_dim"] > m["data_dim"] and m["dd_limit"] == "data"]
+    assert glue["dd_trap_regimes"] == list_text(trap, "no regime", "; ")
+    acc = [v for v in recs if v["claim"] == "more accurate"]
+    assert glue["acc_operator_error_holds_n"] == sum(v["holds"] and v["separated"] for v in acc)
+    assert glue["acc_operator_error_unclear_n"] == sum(not v["separated"] for v in acc)
+    fewer = [v["ratio"] for v in recs if v["claim"] == "fewer parameters" and v["holds"]]
+    assert glue["fewer_operator_error_holds_n"] == len(fewer)
+    if fewer:
+        assert (glue["fewer_ratio_min"], glue["fewer_ratio_max"]) == (min(fewer), max(fewer))
+    assert glue["faster_epochs_holds_n"] + glue["faster_epochs_fails_n"] == len(regs)
+    for lim in LIMITS:
+        assert glue[f"dd_limit_{lim}"] == sum(m["dd_limit"] == lim for m in mechs)

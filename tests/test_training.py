@@ -11,14 +11,13 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse.linalg as spla
 import torch
 from hypothesis import given, settings, strategies as st
 
 from ddlib import cache
 from ddlib.attention import operator_error
 from ddlib.coefficients import field
-from ddlib.data import TRAINING_KINDS, make_datasets
+from ddlib.data import make_datasets
 from ddlib.decomposition import Decomposition
 from ddlib.models import DDSpec, GlobalSpec, spec_from_dict
 from ddlib.problem import Problem
