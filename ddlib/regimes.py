@@ -95,7 +95,7 @@ class Regime:
         check_choice("data", self.data, tuple(IN_DISTRIBUTION))
         check_choice("axis", self.axis, AXES)
         Decomposition(self.problem, self.N, self.delta)  # N and delta fit the grid
-        check_int("K", self.K, low=1, high=self.m // 2)
+        check_int("K", self.K, low=1, high=self.side // 2)
 
     @property
     def problem(self) -> Problem:
@@ -103,14 +103,14 @@ class Regime:
         return Problem.from_size(self.n, self.dim)
 
     @property
-    def m(self) -> int:
-        """Nodes per side (``n = m**dim``)."""
+    def side(self) -> int:
+        """Nodes per side ``m`` (``n = m**dim``; :attr:`ddlib.problem.Problem.m`)."""
         return self.problem.m
 
     @property
     def box(self) -> int:
-        """Nodes per box and direction, :math:`H/h = (m + 1)/N`."""
-        return (self.m + 1) // self.N
+        """Nodes per box and direction, :math:`H/h = (m + 1)/N` (:attr:`ddlib.decomposition.Decomposition.box`)."""
+        return (self.side + 1) // self.N
 
     def record(self) -> dict:
         return {k: getattr(self, k) for k in REGIME_KEYS}

@@ -41,7 +41,7 @@ def test_axes_vary_one_thing_at_a_time_and_list_each_regime_once(dim):
                     "data": {"data"}, "N": {"N"}, "slice": {"samples", "data"}}[r.axis]
         assert changed == expected or (r.axis == "slice" and changed <= expected and changed), (r, changed)
     fixed_H = [r for r in regs if r.axis == "n_fixed_H"]
-    assert [(r.m, r.N, r.box) for r in fixed_H] == [(127, 128 // H, H)]
+    assert [(r.side, r.N, r.box) for r in fixed_H] == [(127, 128 // H, H)]
     assert all(r.dim == dim and tuple(r.record()) == REGIME_KEYS for r in regs)
 
 
@@ -50,7 +50,7 @@ def test_a_regime_configures_the_run_of_its_dimension(dim):
     r = Regime(**SMALL[dim], data="noise", dim=dim)
     cfg = r.config(TrainConfig(model=GlobalSpec(1), n=31, K=4))
     assert (cfg.n, cfg.dim, cfg.K, cfg.samples, cfg.data) == (r.n, dim, r.K, r.samples, "noise")
-    assert cfg.problem.shape == r.problem.shape == (r.m,) * dim and r.box == (r.m + 1) // r.N
+    assert cfg.problem.shape == r.problem.shape == (r.side,) * dim and r.box == (r.side + 1) // r.N
 
 
 @pytest.mark.parametrize("kwargs, match", [
