@@ -252,13 +252,13 @@ def grid_edges(sel: Selection, grid: dict, factor: float = EDGE_FACTOR) -> list[
     """The knobs of ``grid`` whose chosen value is the smallest or the largest of the grid **and** still improving
     there: the neighbouring grid value (all other knobs as chosen) has a validation error more than ``factor`` times
     the chosen one, so a wider grid might choose further out (``"lr=max"``, ``"init_scale=min"``, ...). A choice on
-    the edge of a flat direction is not reported."""
+    the edge of a flat direction is not reported, nor a categorical knob (``schedule``)."""
     factor = check_positive("factor", factor)
     out = []
     for k, values in grid.items():
-        values = sorted(values)
-        if len(values) < 2 or k == "schedule":
+        if len(values) < 2 or any(isinstance(v, str) for v in values):  # categorical knobs have no edge
             continue
+        values = sorted(values)
         v = sel.chosen[k]
         if v not in (values[0], values[-1]):
             continue
