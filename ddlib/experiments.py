@@ -23,10 +23,14 @@ import numpy as np
 import torch
 
 from ._validate import check_int, check_positive
-from .approximation import dd_best_error, global_best_error
-from .models import DDSpec, ModelSpec
+from .approximation import global_best_error
+from .attention import operator_error, schwarz_init
+from .data import make_dataset
+from .models import DDSpec, GlobalSpec, ModelSpec
+from .problem import Problem
 from .sweep import run_sweep
-from .training import EVAL_SETS, TrainConfig, TrainResult, time_to_target
+from .training import (EVAL_SETS, TrainConfig, TrainResult, make_optimizer, one_torch_thread, squared_norms,
+                       time_to_target, training_step)
 
 __all__ = [
     "METRICS",
@@ -44,7 +48,9 @@ __all__ = [
     "cheapest_dd_within",
     "cheaper_dd_matches",
     "time_to_target_curve",
+    "oracle_error",
     "cheapest_dd_beating_global",
+    "multiply_adds",
     "step_time",
 ]
 
@@ -267,39 +273,74 @@ def time_to_target_curve(sel: Selection, targets, metric: str = "error_in_band")
     return out
 
 
-def cheapest_dd_beating_global(n: int, global_rank: int, dd_specs) -> DDSpec:
-    """The DD spec with the fewest parameters whose *oracle* error (:func:`ddlib.approximation.dd_best_error`) is at
-    most the best error of a global rank-``global_rank`` operator: a choice made from theory, before training."""
-    bound = global_best_error(n, [global_rank])[0]
-    ok = [s for s in dd_specs if isinstance(s, DDSpec)
-          and dd_best_error(n, s.N, [min(s.local_rank, (n + 1) // s.N - 1)])[0] <= bound]
+def oracle_error(spec: ModelSpec, problem: Problem) -> float:
+    r"""The best relative operator error of the spec's class and size on ``problem``: Eckart-Young for a global rank
+    (:func:`ddlib.approximation.global_best_error`), the truncated Schwarz oracle for a full DD model (its own
+    structure and ranks, :func:`ddlib.attention.schwarz_init`, measured by :func:`ddlib.attention.operator_error`;
+    in 1D with the hat space the closed form :func:`ddlib.approximation.dd_best_error`, elsewhere an upper bound on
+    the class's best at that rank); NaN for the DD ablations (one level only) and other families.
+
+    Examples
+    --------
+    >>> from ddlib.approximation import dd_best_error
+    >>> P = Problem(255)
+    >>> bool(abs(oracle_error(DDSpec(8, 1, 4), P) / dd_best_error(255, 8, [4])[0] - 1) < 1e-8)
+    True
+    """
+    if isinstance(spec, GlobalSpec):
+        return float(global_best_error(problem, [spec.rank])[0])
+    if isinstance(spec, DDSpec) and spec.use_local and spec.use_coarse and spec.diagonal == "none":
+        return operator_error(schwarz_init(spec.build(problem)))
+    return float("nan")
+
+
+def cheapest_dd_beating_global(problem: Problem, global_rank: int, dd_specs) -> DDSpec:
+    """The DD spec with the fewest parameters whose *oracle* error (:func:`oracle_error`) is at most the best error
+    of a global rank-``global_rank`` operator on ``problem``: a choice made from theory, before training."""
+    bound = global_best_error(problem, [global_rank])[0]
+    ok = [s for s in dd_specs if isinstance(s, DDSpec) and oracle_error(s, problem) <= bound]
     if not ok:
         raise ValueError(f"no DD spec in dd_specs reaches the global rank-{global_rank} oracle error {bound:.3e}")
-    return min(ok, key=lambda s: (s.parameter_count(n), s.N, s.delta))
+    return min(ok, key=lambda s: (s.parameter_count(problem), s.N, s.delta))
 
 
-def step_time(specs, n: int, batch: int, *, steps: int = 30, repeats: int = 5, seed: int = 0) -> dict:
-    """Median wall-clock seconds of one Adam step (forward, loss, backward, update) per spec, on random data.
+def multiply_adds(spec: ModelSpec, problem: Problem) -> int:
+    r"""Multiply-adds of one application of the spec's operator to one right-hand side on ``problem``: one per
+    factor entry (the parameter count: :math:`2nr` global, :math:`2r\sum_in_i + 2N_0r_0` DD), plus for a DD model
+    with a coarse level the restriction and prolongation :math:`\Phi^Tf` and :math:`\Phi c`,
+    :math:`2\,\mathrm{nnz}(\Phi)`."""
+    count = spec.parameter_count(problem)
+    if isinstance(spec, DDSpec) and spec.use_coarse:
+        count += 2 * spec.structure(problem).Phi.nnz
+    return int(count)
 
-    The models are timed in turn, ``repeats`` rounds of ``steps`` steps each (interleaved, so a change of machine
-    load hits all of them alike); returns ``{label: median seconds per step}``.
+
+def step_time(configs, *, steps: int = 30, repeats: int = 5) -> dict:
+    """Median wall-clock seconds of one training step (forward, loss, backward, update) of each run in ``configs``.
+
+    Each step is :func:`ddlib.training.training_step` with the run's optimizer (:func:`ddlib.training.make_optimizer`)
+    on the first batch of the run's own training set, one torch thread: the step :func:`ddlib.training.train` takes.
+    The models are timed in turn, ``repeats`` rounds of ``steps`` steps each after one warm-up round (interleaved, so
+    a change of machine load hits all of them alike). Returns ``{label: median seconds per step}``.
     """
+    configs = list(configs)
+    if not configs or not all(isinstance(c, TrainConfig) for c in configs):
+        raise ValueError("configs must be a non-empty list of ddlib.training.TrainConfig")
     steps, repeats = check_int("steps", steps, low=1), check_int("repeats", repeats, low=1)
-    g = torch.Generator().manual_seed(check_int("seed", seed, low=0))
-    F = torch.randn(n, check_int("batch", batch, low=1), generator=g, dtype=torch.float64)
-    U = torch.randn(n, batch, generator=g, dtype=torch.float64)
-    w = 1.0 / (U**2).sum(0)
-    models = [(s.label, s.build(n, seed=seed)) for s in specs]
-    opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for _, m in models]
-    times = {label: [] for label, _ in models}
-    for rep in range(repeats + 1):  # round 0 warms up
-        for (label, m), opt in zip(models, opts):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                opt.zero_grad(set_to_none=True)
-                loss = (((m.apply_columns(F) - U) ** 2).sum(0) * w).mean()
-                loss.backward()
-                opt.step()
-            if rep:
-                times[label].append((time.perf_counter() - t0) / steps)
+    runs = []
+    for c in configs:
+        d = make_dataset("train", c.problem, c.samples, c.K, c.seed, c.decay, c.data)
+        bs = c.samples if c.batch_size is None else c.batch_size
+        F, U = (torch.as_tensor(np.ascontiguousarray(a[:bs].T)) for a in (d.f, d.u))
+        model = c.build_model()
+        runs.append((c, model, make_optimizer(c, model.parameters()), F, U, 1.0 / squared_norms(U, c.loss, c.problem)))
+    times = {c.label: [] for c in configs}
+    with one_torch_thread():
+        for rep in range(repeats + 1):  # round 0 warms up
+            for c, model, opt, F, U, w in runs:
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    training_step(c, model, opt, F, U, w)
+                if rep:
+                    times[c.label].append((time.perf_counter() - t0) / steps)
     return {label: float(np.median(t)) for label, t in times.items()}

@@ -7,30 +7,29 @@ two-dimensional slice (samples :math:`\times` data kind). In every regime the sa
 protocol of :func:`ddlib.experiments.tuned_comparison` (:func:`run_regime`): global attention of a few ranks, DD
 attention of a few local ranks, and two mechanism ablations, *coarse only* and *local only*.
 
-**Verdicts as data.** Everything a sentence of the book says about a regime is a record computed here:
+**Verdicts as data.** Everything a sentence of the book says about a regime is a record; the verdict rules are those
+of :mod:`ddlib.claims`, the one verdict module, applied to the regime's global and full DD models (the mechanism
+ablations are left out) and tagged with the regime's keys (:data:`REGIME_KEYS`):
 
 * :func:`budget_rows`: at each parameter budget :math:`P`, the best model of each class with at most :math:`P`
-  parameters (:func:`ddlib.experiments.best_within_budget`), per metric, with its seed range; ``winner`` is the class
-  with the smaller seed mean and ``separated`` says whether the two seed ranges are disjoint;
-* :func:`cheapest_match`: the claim "fewer parameters" (:func:`ddlib.claims.fewer_parameters`): the cheapest DD
-  model at least as accurate as the best global model, and the parameter ratio;
+  parameters, per metric, with its seed range (:func:`ddlib.claims.compare`);
+* :func:`cheapest_match`: the claim "fewer parameters" (:func:`ddlib.claims.fewer_parameters`);
+* :func:`speed_row`: the claim "trains faster" at a common target of the in-distribution error
+  (:func:`in_distribution_metric`, :func:`ddlib.claims.speed`);
+* :func:`claim_verdicts`: the paper's three claims in one regime (:func:`ddlib.claims.verdicts`);
 * :func:`mechanism`: which DD component does the work (coarse only and local only against the full model) and
-  which limit binds each class (:func:`binding_limit`);
-* :func:`speed_row`: the claim "trains faster": epochs and seconds each class needs to reach a common target of the
-  in-distribution error (:func:`in_distribution_metric`);
-* :func:`claim_verdicts`: the paper's three claims in one regime, one record per claim and metric, each with
-  ``holds`` and the numbers behind it.
+  which limit binds each class (:func:`binding_limit`).
 
-**Two dimensions.** A regime with ``dim = 2`` is the 2D problem (:mod:`ddlib.problem2d`): ``n = m^2`` unknowns, ``N x
-N`` boxes, the square band of ``K``, the DD class :class:`ddlib.models.DD2DSpec`; its oracles are the 2D ones
-(:func:`ddlib.approximation2d.global_best_error_2d` and the truncated Schwarz oracle
-:func:`ddlib.approximation2d.dd_oracle_error_2d`, an upper bound on the best DD operator of that rank). Its records
-have the same keys as in 1D.
+**Any dimension.** A regime lives on the problem of ``n`` unknowns in ``dim`` dimensions
+(:meth:`ddlib.problem.Problem.from_size`), ``N`` boxes per direction, the band :math:`\max_j k_j \le K`; its DD class
+is :class:`ddlib.models.DDSpec`, its oracles :func:`ddlib.experiments.oracle_error` (Eckart-Young, and the truncated
+Schwarz oracle of the spec's own structure). Its records have the same keys in every dimension.
 
 **Which limit binds** (:func:`binding_limit`). With :math:`E = M_\theta^{-1} - A^{-1}` and :math:`V` an orthonormal
-basis of the span of the training right-hand sides (dimension :math:`d \le \min(S, n)`; :math:`d = \min(S, K)` for a
-band of :math:`K` modes), :func:`span_split` measures the error on the data's span, :math:`\|EV\|_2`, and off it,
-:math:`\|E(I - VV^T)\|_2` (both relative to :math:`\|A^{-1}\|_2`). A trained model is limited by
+basis of the span of the training right-hand sides (dimension :math:`s \le \min(S, n)`;
+:math:`s = \min(S, K^d)` for the band of :math:`K^d` modes in :math:`d` dimensions), :func:`span_split` measures the
+error on the data's span, :math:`\|EV\|_2`, and off it, :math:`\|E(I - VV^T)\|_2` (both relative to
+:math:`\|A^{-1}\|_2`). A trained model is limited by
 
 * **expressiveness** when its operator error is within :data:`ORACLE_FACTOR` of its class's best (the
   Eckart-Young error of its rank, or the Schwarz oracle of its DD configuration);
@@ -47,23 +46,21 @@ import numpy as np
 import torch
 from scipy.sparse.linalg import LinearOperator, svds
 
+from . import claims
 from ._validate import check_choice, check_int, check_positive
-from .approximation import dd_best_error, global_best_error
-from .approximation2d import dd_oracle_error_2d, global_best_error_2d
-from .data import TRAINING_KINDS, make_dataset
-from .claims import fewer_parameters
-from .data2d import make_dataset_2d
-from .decomposition2d import Decomposition2D
-from .experiments import Selection, best_within_budget, class_best, summary_table, tuned_comparison
-from .models import DD2DSpec, DDSpec, GlobalSpec, ModelSpec, grid_side
-from .problem import eigenvalues, solve
-from .problem2d import eigenvalues_2d, solve_2d
-from .training import TrainConfig, time_to_target
+from .ablations import ablation_key, compare_to_baseline
+from .approximation import dd_oracle_error
+from .data import make_dataset
+from .decomposition import Decomposition
+from .experiments import Selection, class_best, oracle_error, summary_table, tuned_comparison
+from .models import DDSpec, GlobalSpec, ModelSpec
+from .problem import Problem
+from .training import TrainConfig
 
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
-           "run_regime", "budget_rows", "cheapest_match", "span_split", "oracle_error", "binding_limit",
-           "mechanism", "claim_map", "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row",
-           "claim_verdicts", "CLAIMS", "VERDICT_KEYS", "is_ablation", "LEARNED_FRACTION", "tally_verdicts"]
+           "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
+           "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
+           "tally_verdicts", "majority_text", "report_beyond"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -75,20 +72,13 @@ COMPONENT_FACTOR = 1.5
 REGIME_KEYS = ("n", "N", "delta", "K", "samples", "data", "axis")
 #: The test set drawn from each training distribution (the "in-distribution" error of :func:`speed_row`).
 IN_DISTRIBUTION = {"fourier": "error_in_band", "noise": "error_noise", "smooth": "error_validation"}
-#: A class whose error never falls below this fraction of the initial error has not trained (:func:`speed_row`).
-LEARNED_FRACTION = 0.5
-#: The claims of :func:`claim_verdicts`, in the paper's order.
-CLAIMS = ("trains faster (epochs)", "trains faster (seconds)", "more accurate", "fewer parameters")
-#: Keys of every :func:`claim_verdicts` record (after :data:`REGIME_KEYS`).
-VERDICT_KEYS = ("claim", "metric", "holds", "separated", "global_label", "global_params", "global_value",
-                "dd_label", "dd_params", "dd_value", "ratio", "target")
 
 
 @dataclass(frozen=True)
 class Regime:
-    """One setting: grid ``n``, ``N`` subdomains with overlap ``delta``, band ``K``, ``samples`` training samples of
-    the distribution ``data``; ``axis`` names the axis of :func:`regime_axes` it belongs to; ``dim`` the problem
-    dimension (2: ``n = m^2`` unknowns on the square, ``N x N`` boxes, ``K <= m // 2``)."""
+    """One setting: ``n`` unknowns in ``dim`` dimensions (``n = m**dim``), ``N`` boxes per direction with overlap
+    ``delta``, band ``K`` (``K <= m // 2``), ``samples`` training samples of the distribution ``data``; ``axis``
+    names the axis of :func:`regime_axes` it belongs to."""
 
     n: int = 255
     N: int = 8
@@ -102,37 +92,36 @@ class Regime:
     def __post_init__(self):
         for name, low in (("n", 3), ("N", 1), ("K", 1), ("samples", 1), ("delta", 0), ("dim", 1)):
             object.__setattr__(self, name, check_int(name, getattr(self, name), low=low))
-        check_choice("data", self.data, TRAINING_KINDS)
+        check_choice("data", self.data, tuple(IN_DISTRIBUTION))
         check_choice("axis", self.axis, AXES)
-        side = grid_side(self.n, self.dim)
-        if (side + 1) % self.N:
-            name = "n" if self.dim == 1 else "m"
-            raise ValueError(f"N must divide {name} + 1 = {side + 1}; got N = {self.N}")
-        if self.dim == 2:
-            Decomposition2D(side, self.N, self.delta)  # N and delta fit the boxes
-        check_int("K", self.K, low=1, high=side // 2)
+        Decomposition(self.problem, self.N, self.delta)  # N and delta fit the grid
+        check_int("K", self.K, low=1, high=self.side // 2)
+
+    @property
+    def problem(self) -> Problem:
+        """The grid of the regime (:meth:`ddlib.problem.Problem.from_size`; the coefficient is the run's)."""
+        return Problem.from_size(self.n, self.dim)
 
     @property
     def side(self) -> int:
-        """Nodes per direction: ``n`` in 1D, ``m`` (``n = m^2``) in 2D."""
-        return grid_side(self.n, self.dim)
+        """Nodes per side ``m`` (``n = m**dim``; :attr:`ddlib.problem.Problem.m`)."""
+        return self.problem.m
 
     @property
-    def m(self) -> int:
-        """Nodes per subdomain block per direction, :math:`H/h`."""
+    def box(self) -> int:
+        """Nodes per box and direction, :math:`H/h = (m + 1)/N` (:attr:`ddlib.decomposition.Decomposition.box`)."""
         return (self.side + 1) // self.N
 
     def record(self) -> dict:
         return {k: getattr(self, k) for k in REGIME_KEYS}
 
     def label(self) -> str:
-        size = f"n={self.n}" if self.dim == 1 else f"m={self.side}"
-        return f"{size} N={self.N} K={self.K} S={self.samples} {self.data}"
+        return f"n={self.n} N={self.N} K={self.K} S={self.samples} {self.data}"
 
     def short(self) -> str:
         """What sets this regime apart from the base, for a sentence: ``"n = 4095 (N = 8)"``, ``"S = 16"``, ..."""
         return {"base": "the base regime", "n_fixed_N": f"n = {self.n} (N = {self.N})",
-                "n_fixed_H": f"n = {self.n} (H/h = {self.m}, N = {self.N})", "samples": f"S = {self.samples}",
+                "n_fixed_H": f"n = {self.n} (H/h = {self.box}, N = {self.N})", "samples": f"S = {self.samples}",
                 "K": f"K = {self.K}", "data": f"{self.data} data", "N": f"N = {self.N}",
                 "slice": f"{self.data} data with S = {self.samples}"}[self.axis]
 
@@ -150,7 +139,7 @@ def regime_axes(base: Regime, *, n_values=(), H_over_h: int | None = None, sampl
     for n in n_values:
         out.append(replace(base, n=n, axis="n_fixed_N"))
         if H_over_h is not None:
-            N = (grid_side(n, base.dim) + 1) // check_int("H_over_h", H_over_h, low=2)
+            N = (Problem.from_size(n, base.dim).m + 1) // check_int("H_over_h", H_over_h, low=2)
             out.append(replace(base, n=n, N=N, axis="n_fixed_H"))
     out += [replace(base, samples=s, axis="samples") for s in samples_values]
     out += [replace(base, K=k, axis="K") for k in K_values]
@@ -168,22 +157,18 @@ def regime_axes(base: Regime, *, n_values=(), H_over_h: int | None = None, sampl
 
 def regime_specs(regime: Regime, global_ranks, local_ranks, mechanism_rank: int | None,
                  **dd_options) -> list[ModelSpec]:
-    r"""The models of a regime: global ranks (at most ``n``), DD local ranks (at most the largest subdomain,
-    ``m + 2 delta`` nodes in 1D, :math:`(m + 2\delta)^2` in 2D), and the two mechanism ablations at local rank
-    ``mechanism_rank`` (None: none): coarse only and local only. ``dd_options`` go to every DD spec
-    (:class:`~ddlib.models.DDSpec` in 1D, :class:`~ddlib.models.DD2DSpec` in 2D)."""
-    if regime.dim == 1:
-        cls, L = DDSpec, regime.m + 2 * regime.delta
-    else:
-        cls, L = DD2DSpec, Decomposition2D(regime.side, regime.N, regime.delta).n_max
+    r"""The models of a regime: global ranks (at most ``n``), DD local ranks (at most the largest box,
+    :math:`(H/h + 2\delta)^{\mathrm{dim}}` nodes), and the two mechanism ablations at local rank ``mechanism_rank``
+    (None: none): coarse only and local only. ``dd_options`` go to every :class:`~ddlib.models.DDSpec`."""
+    L = Decomposition(regime.problem, regime.N, regime.delta).n_max
     specs = [GlobalSpec(r) for r in sorted(set(global_ranks)) if r <= regime.n]
-    specs += [cls(regime.N, regime.delta, r, **dd_options) for r in sorted(set(local_ranks)) if r <= L]
+    specs += [DDSpec(regime.N, regime.delta, r, **dd_options) for r in sorted(set(local_ranks)) if r <= L]
     if mechanism_rank is None:
         return specs
     r = min(check_int("mechanism_rank", mechanism_rank, low=1), L)
     if regime.N > 1:
-        specs.append(cls(regime.N, regime.delta, r, use_local=False, **dd_options))
-    specs.append(cls(regime.N, regime.delta, r, use_coarse=False, **dd_options))
+        specs.append(DDSpec(regime.N, regime.delta, r, use_local=False, **dd_options))
+    specs.append(DDSpec(regime.N, regime.delta, r, use_coarse=False, **dd_options))
     return specs
 
 
@@ -204,12 +189,12 @@ def run_regime(regime: Regime, base: TrainConfig, specs, grid: dict, seeds, *, s
 
 
 def _is_full(spec) -> bool:
-    return isinstance(spec, (DDSpec, DD2DSpec)) and spec.use_local and spec.use_coarse
+    return isinstance(spec, DDSpec) and spec.use_local and spec.use_coarse
 
 
 def is_ablation(spec) -> bool:
     """True for a DD mechanism ablation (coarse only or local only), which no class verdict counts."""
-    return isinstance(spec, (DDSpec, DD2DSpec)) and not _is_full(spec)
+    return isinstance(spec, DDSpec) and not _is_full(spec)
 
 
 def _full_table(result: RegimeResult) -> dict:
@@ -218,77 +203,41 @@ def _full_table(result: RegimeResult) -> dict:
     return {k: np.asarray(v)[keep] for k, v in result.table.items()}
 
 
+def _groups(result: RegimeResult) -> dict:
+    """The selections of each class, ablations left out."""
+    return {fam: [s for s in result.selections if s.family == fam and not is_ablation(s.spec)]
+            for fam in claims.CLASSES}
+
+
 def budget_rows(result: RegimeResult, budgets, metrics) -> list[dict]:
-    """One record per budget and metric (see the module docstring), keys :data:`REGIME_KEYS` plus
-    ``params_budget``, ``metric``, ``best_global``, ``best_global_label``, ``best_global_params``,
-    ``best_global_min/_max``, the same for ``best_dd``, ``seeds``, ``winner`` and ``separated``."""
+    """One record per budget and metric: :data:`REGIME_KEYS`, ``params_budget`` and :func:`ddlib.claims.compare`
+    of the global and full DD models within the budget (``metric``, ``seeds``, ``best_global``,
+    ``best_global_label``, ``best_global_params``, ``best_global_min/_max``, the same for ``best_dd``, ``winner``,
+    ``separated``)."""
     table = _full_table(result)
-    rows = []
-    for P in budgets:
-        P = check_positive("budgets[i]", P)
-        for metric in metrics:
-            row = {**result.regime.record(), "params_budget": int(P), "metric": metric,
-                   "seeds": int(np.min(table["seeds"]))}
-            for fam in ("global", "dd"):
-                b = best_within_budget(table, fam, f"{metric}_mean", P)
-                i = None if b is None else b["index"]
-                row[f"best_{fam}"] = np.nan if i is None else float(table[f"{metric}_mean"][i])
-                row[f"best_{fam}_label"] = "" if i is None else str(table["label"][i])
-                row[f"best_{fam}_params"] = 0 if i is None else int(table["params"][i])
-                row[f"best_{fam}_min"] = np.nan if i is None else float(table[f"{metric}_min"][i])
-                row[f"best_{fam}_max"] = np.nan if i is None else float(table[f"{metric}_max"][i])
-            rows.append(_decide(row))
-    return rows
-
-
-def _decide(row: dict) -> dict:
-    g, d = row["best_global"], row["best_dd"]
-    if np.isnan(g) or np.isnan(d):
-        row["winner"] = "dd" if np.isnan(g) and not np.isnan(d) else ("global" if not np.isnan(g) else "none")
-        row["separated"] = False
-    else:
-        row["winner"] = "dd" if d < g else "global"
-        row["separated"] = bool(row["best_dd_max"] < row["best_global_min"] or
-                                row["best_global_max"] < row["best_dd_min"])
-    return row
+    return [{**result.regime.record(), "params_budget": int(check_positive("budgets[i]", P)),
+             **claims.compare(table, metric, P)} for P in budgets for metric in metrics]
 
 
 def cheapest_match(result: RegimeResult, metric: str) -> dict:
     """The claim "fewer parameters" in one regime (:func:`ddlib.claims.fewer_parameters` on the global and full DD
     models), with the regime's keys."""
-    return {**result.regime.record(), **fewer_parameters(_full_table(result), metric)}
+    return {**result.regime.record(), **claims.fewer_parameters(_full_table(result), metric)}
 
 
-def oracle_error(spec: ModelSpec, n: int, dim: int = 1) -> float:
-    """The best relative operator error of the spec's class and size: Eckart-Young for a global rank, the Schwarz
-    oracle (:func:`ddlib.approximation.dd_best_error`) for a full DD model; NaN for the ablations. In 2D
-    (``dim = 2``) the Eckart-Young error of the square's Laplacian and the truncated Schwarz oracle of
-    :func:`ddlib.approximation2d.dd_oracle_error_2d` (an upper bound on the class's best at that rank)."""
-    side = grid_side(n, dim)
-    if isinstance(spec, GlobalSpec):
-        return float((global_best_error if dim == 1 else global_best_error_2d)(side, [spec.rank])[0])
-    if _is_full(spec) and dim == 1:
-        m = (n + 1) // spec.N
-        return float(dd_best_error(n, spec.N, [min(spec.local_rank, m - 1)])[0])
-    if _is_full(spec):
-        return dd_oracle_error_2d(side, spec.N, spec.delta, spec.local_rank, spec.coarse_rank, coarse=spec.coarse,
-                                  partition=spec.partition, per_box=spec.per_box)
-    return float("nan")
-
-
-def span_split(model, f_train: np.ndarray, dim: int = 1) -> dict:
+def span_split(model, f_train: np.ndarray) -> dict:
     r"""Relative operator error on and off the span of the training right-hand sides ``f_train`` (rows).
 
     Returns ``dim`` (the numerical rank of ``f_train``, tolerance :math:`10^{-10}` relative), ``on_span``
-    :math:`= \|EV\|_2\,\lambda_1` and ``off_span`` :math:`= \|E(I-VV^T)\|_2\,\lambda_1` (zero when the span is
-    everything), with :math:`E = M - A^{-1}` applied through ``apply_columns`` and the banded solve: :math:`O(n)`
-    memory per vector, no dense :math:`n\times n` matrix. In 2D (``dim = 2``) the solve is the DST solve of
-    :func:`ddlib.problem2d.solve_2d` and :math:`\lambda_1 = \lambda_{11}`.
+    :math:`= \|EV\|_2/\|A^{-1}\|_2` and ``off_span`` :math:`= \|E(I-VV^T)\|_2/\|A^{-1}\|_2` (zero when the span is
+    everything), with :math:`E = M - A^{-1}` applied through ``apply_columns`` and the solve of the model's problem
+    (:meth:`ddlib.problem.Problem.solve`): :math:`O(n)` memory per vector, no dense :math:`n\times n` matrix.
     """
+    problem = model.problem
     f = np.asarray(f_train, dtype=np.float64)
-    n = f.shape[1]
-    side = grid_side(n, dim)
-    solve_rows = solve if dim == 1 else solve_2d
+    n = problem.n
+    if f.ndim != 2 or f.shape[1] != n:
+        raise ValueError(f"f_train must have shape (samples, n) with n = {n}; got {f.shape}")
     U, s, _ = np.linalg.svd(f.T, full_matrices=False)
     V = U[:, s > 1e-10 * s[0]]
     kw = dict(dtype=model.dtype, device=model.device)
@@ -296,16 +245,16 @@ def span_split(model, f_train: np.ndarray, dim: int = 1) -> dict:
     def E(X):
         with torch.no_grad():
             Y = model.apply_columns(torch.as_tensor(np.ascontiguousarray(X), **kw)).double().cpu().numpy()
-        return Y - solve_rows(X.T).T
+        return Y - problem.solve(X.T).T
 
     def ET(X):
         Z = torch.zeros(n, X.shape[1], requires_grad=True, **kw)
         with torch.enable_grad():
             (g,) = torch.autograd.grad(model.apply_columns(Z), Z, grad_outputs=torch.as_tensor(X, **kw))
-        return g.double().cpu().numpy() - solve_rows(X.T).T
+        return g.double().cpu().numpy() - problem.solve(X.T).T
 
-    lam1 = float(eigenvalues(n, [1])[0]) if dim == 1 else float(eigenvalues_2d(side, 1, 1))
-    on = float(np.linalg.norm(E(V), 2)) * lam1
+    scale = 1.0 / problem.norm_inverse()
+    on = float(np.linalg.norm(E(V), 2)) * scale
     off = 0.0
     if V.shape[1] < n:
         P = lambda X: X - V @ (V.T @ X)  # noqa: E731
@@ -313,7 +262,7 @@ def span_split(model, f_train: np.ndarray, dim: int = 1) -> dict:
                             rmatvec=lambda y: P(ET(y.reshape(n, 1)))[:, 0],
                             matmat=lambda X: E(P(X)), rmatmat=lambda Y: P(ET(Y)), dtype=np.float64)
         off = float(svds(op, k=1, return_singular_vectors=False, tol=1e-8, v0=np.ones(n),
-                         random_state=0)[0]) * lam1
+                         random_state=0)[0]) * scale
     return {"dim": int(V.shape[1]), "on_span": on, "off_span": off}
 
 
@@ -327,47 +276,47 @@ def binding_limit(operator_error: float, oracle: float, on_span: float, off_span
     return "optimisation"
 
 
+def _component(coarse_only: float, local_only: float, full: float) -> str:
+    """Which DD level does the work (:func:`mechanism`)."""
+    if coarse_only <= COMPONENT_FACTOR * full:
+        return "coarse level"
+    return "local blocks" if local_only <= COMPONENT_FACTOR * full else "both levels"
+
+
 def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
     """Which DD component does the work and which limit binds each class, by operator error (seed means).
 
     Returns the regime keys plus ``dd_label``, ``dd_error`` (the best full DD model), ``coarse_only_error``,
     ``local_only_error``, ``component`` (``"coarse level"`` if coarse only is within :data:`COMPONENT_FACTOR` of the
     full model, else ``"local blocks"`` if local only is, else ``"both levels"``), and per class (``dd`` and
-    ``global``, each its best model): ``<cls>_oracle``, ``<cls>_on_span``, ``<cls>_off_span``, ``<cls>_limit``;
-    ``data_dim`` is the dimension of the training data's span (first seed).
+    ``global``, each its best model): ``<cls>_oracle`` (:func:`ddlib.experiments.oracle_error`), ``<cls>_on_span``,
+    ``<cls>_off_span``, ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed),
+    ``dd_coarse_dim`` the dimension :math:`N_0` of the best DD model's coarse space.
     """
-    t = result.table
-    col = "operator_error_mean"
+    t, col = result.table, "operator_error_mean"
     by_label = {s.label: s for s in result.selections}
     full = _full_table(result)
     out = {**result.regime.record()}
-    reg = result.regime
-    make, size = (make_dataset, reg.n) if reg.dim == 1 else (make_dataset_2d, reg.side)
-    f_train = make("train", size, reg.samples, reg.K, result.selections[0].runs[0].config.seed, base.decay,
-                   reg.data).f
+    config = result.selections[0].runs[0].config
+    problem = config.problem
+    f_train = make_dataset("train", problem, config.samples, config.K, config.seed, base.decay, config.data).f
     for cls in ("dd", "global"):
         b = class_best(full, cls, col)
         sel = by_label[b["label"]]
-        split = span_split(sel.runs[0].model, f_train, reg.dim)
-        oracle = oracle_error(sel.spec, reg.n, reg.dim)
+        split = span_split(sel.runs[0].model, f_train)
+        oracle = oracle_error(sel.spec, problem)
         out.update({f"{cls}_label": b["label"], f"{cls}_error": b["value"], f"{cls}_params": b["params"],
                     f"{cls}_oracle": oracle, f"{cls}_on_span": split["on_span"], f"{cls}_off_span": split["off_span"],
                     f"{cls}_limit": binding_limit(sel.runs[0].final["operator_error"], oracle, split["on_span"],
                                                   split["off_span"])})
         out["data_dim"] = split["dim"]
-    ablations = {"coarse": None, "local": None}
+    ablations = {"coarse": np.nan, "local": np.nan}
     for i, s in enumerate(result.selections):
         if is_ablation(s.spec):
             ablations["coarse" if not s.spec.use_local else "local"] = float(t[col][i])
-    out["coarse_only_error"] = np.nan if ablations["coarse"] is None else ablations["coarse"]
-    out["local_only_error"] = np.nan if ablations["local"] is None else ablations["local"]
-    full_err = out["dd_error"]
-    if out["coarse_only_error"] <= COMPONENT_FACTOR * full_err:
-        out["component"] = "coarse level"
-    elif out["local_only_error"] <= COMPONENT_FACTOR * full_err:
-        out["component"] = "local blocks"
-    else:
-        out["component"] = "both levels"
+    out["dd_coarse_dim"] = int(by_label[out["dd_label"]].spec.structure(problem).N0)
+    out["coarse_only_error"], out["local_only_error"] = ablations["coarse"], ablations["local"]
+    out["component"] = _component(ablations["coarse"], ablations["local"], out["dd_error"])
     return out
 
 
@@ -398,106 +347,23 @@ def in_distribution_metric(data: str) -> str:
     """The history key of the test error on the training distribution ``data`` (:data:`IN_DISTRIBUTION`): the
     in-band set for Fourier data, the white-noise set for noise data, the validation set for the smooth field (which
     has no test set of its own)."""
-    return IN_DISTRIBUTION[check_choice("data", data, TRAINING_KINDS)]
-
-
-def _mean_time(sel: Selection, target: float, metric: str) -> tuple[float, float]:
-    """Seed means of epochs and seconds to ``target`` (:func:`ddlib.training.time_to_target`); NaN if a seed misses."""
-    tt = np.array([time_to_target(r, target, metric) for r in sel.runs])
-    return (float(tt[:, 0].mean()), float(tt[:, 1].mean())) if np.isfinite(tt).all() else (np.nan, np.nan)
+    return IN_DISTRIBUTION[check_choice("data", data, tuple(IN_DISTRIBUTION))]
 
 
 def speed_row(result: RegimeResult, metric: str | None = None, target: float | None = None) -> dict:
-    r"""The claim "trains faster" in one regime: epochs and seconds each class needs to reach a target.
-
-    ``metric`` defaults to the in-distribution error (:func:`in_distribution_metric`). With
-    :math:`\tau_c = \min_{j\in c}\max_s e_{js}` the accuracy class :math:`c` (global, full DD) reaches on every seed
-    (models :math:`j`, seeds :math:`s`, final errors), the default ``target`` is the **common** level
-    :math:`\tau = \max_c\tau_c`, which at least one model of each class reaches on every seed. A class that never
-    gets below :data:`LEARNED_FRACTION` times the initial error :math:`e_0` (the smallest over models and seeds) has not
-    trained on this metric; then the target is the **better** class's level :math:`\min_c\tau_c`, which the other
-    class never reaches (``target_kind`` says which rule applied). Per class the fastest model counts
-    (:math:`\min_j` of the seed-mean epochs, and separately of the seconds, to :math:`\tau`, log-linear interpolation
-    between evaluation points; NaN: never reached on some seed). Returns the regime keys plus ``metric``, ``target``,
-    ``target_kind``, and for ``<c>`` in ``global``, ``dd``: ``<c>_epochs``, ``<c>_epochs_label``, ``<c>_seconds``,
-    ``<c>_seconds_label``; the ratios ``epochs_ratio`` and ``seconds_ratio`` (global over DD: above 1 means DD is
-    faster; infinite when only DD reaches the target).
-    """
+    """The claim "trains faster" in one regime: the regime keys and :func:`ddlib.claims.speed` of its global and full
+    DD models; ``metric`` defaults to the in-distribution error (:func:`in_distribution_metric`)."""
     metric = in_distribution_metric(result.regime.data) if metric is None else metric
-    sels = {fam: [s for s in result.selections if s.family == fam and not is_ablation(s.spec)]
-            for fam in ("global", "dd")}
-    if not sels["global"] or not sels["dd"]:
-        raise ValueError("result must hold at least one global and one full DD model")
-    kind = "given"
-    if target is None:
-        levels = [min(float(s.final(metric).max()) for s in group) for group in sels.values()]
-        e0 = min(float(r.curve(metric)[0]) for group in sels.values() for s in group for r in s.runs)
-        kind = "common" if max(levels) <= LEARNED_FRACTION * e0 else "better"
-        target = max(levels) if kind == "common" else min(levels)
-    target = check_positive("target", target)
-    out = {**result.regime.record(), "metric": metric, "target": target, "target_kind": kind}
-    for fam, group in sels.items():
-        times = [_mean_time(s, target, metric) for s in group]
-        for j, unit in enumerate(("epochs", "seconds")):
-            values = np.array([t[j] for t in times])
-            ok = np.flatnonzero(np.isfinite(values))
-            best = int(ok[np.argmin(values[ok])]) if ok.size else None
-            out[f"{fam}_{unit}"] = np.nan if best is None else float(values[best])
-            out[f"{fam}_{unit}_label"] = "" if best is None else group[best].label
-    for unit in ("epochs", "seconds"):
-        g, d = out[f"global_{unit}"], out[f"dd_{unit}"]
-        out[f"{unit}_ratio"] = g / d if d > 0 else (np.nan if g == 0 or np.isnan(g) else np.inf)
-    return out
-
-
-def _verdict(regime: dict, claim: str, metric: str, holds: bool, separated, g: tuple, d: tuple, ratio: float,
-             target: float = np.nan) -> dict:
-    return {**regime, "claim": claim, "metric": metric, "holds": bool(holds), "separated": separated,
-            "global_label": g[0], "global_params": int(g[1]), "global_value": float(g[2]),
-            "dd_label": d[0], "dd_params": int(d[1]), "dd_value": float(d[2]), "ratio": float(ratio),
-            "target": float(target)}
+    return {**result.regime.record(), **claims.speed(_groups(result), metric, target)}
 
 
 def claim_verdicts(result: RegimeResult, metrics=("operator_error",), speed_metric: str | None = None) -> list[dict]:
-    r"""The paper's three claims in one regime, as records with the keys :data:`REGIME_KEYS` + :data:`VERDICT_KEYS`.
-
-    ``"trains faster (epochs)"``, ``"trains faster (seconds)"``
-        :func:`speed_row` (``speed_metric``, default in-distribution): ``holds`` if the fastest DD model reaches the
-        common target in fewer epochs (seconds) than the fastest global one; ``*_value`` are those epochs (seconds),
-        ``ratio`` global over DD; a class that never reaches the target counts as infinitely slow.
-    ``"more accurate"``, per metric in ``metrics`` plus the in-distribution error
-        the best model of each class (seed means, :func:`ddlib.experiments.class_best`); ``holds`` if the DD value is
-        smaller; ``separated`` if the seed ranges of the two are disjoint; ``ratio`` global over DD.
-    ``"fewer parameters"``, per metric
-        :func:`cheapest_match`: ``holds`` if some full DD model with fewer parameters than the most accurate global
-        model is at least as accurate; ``dd_*`` describe the cheapest such model (empty label and NaN value if none),
-        ``ratio`` is the parameter ratio.
-    """
+    """The paper's three claims in one regime (:func:`ddlib.claims.verdicts` on its global and full DD models), as
+    records with the keys :data:`REGIME_KEYS` + :data:`ddlib.claims.VERDICT_KEYS`; the speed claims and the
+    in-distribution metric use ``speed_metric`` (default :func:`in_distribution_metric`)."""
+    speed_metric = in_distribution_metric(result.regime.data) if speed_metric is None else speed_metric
     reg = result.regime.record()
-    sp = speed_row(result, speed_metric)
-    params = {str(lab): int(P) for lab, P in zip(result.table["label"], result.table["params"])}
-    out = []
-    for unit in ("epochs", "seconds"):
-        g, d = sp[f"global_{unit}"], sp[f"dd_{unit}"]
-        holds = np.isfinite(d) and (np.isnan(g) or d < g)
-        gl, dl = sp[f"global_{unit}_label"], sp[f"dd_{unit}_label"]
-        out.append(_verdict(reg, f"trains faster ({unit})", sp["metric"], holds, None, (gl, params.get(gl, 0), g),
-                            (dl, params.get(dl, 0), d), sp[f"{unit}_ratio"], sp["target"]))
-    table = _full_table(result)
-    every = list(dict.fromkeys([in_distribution_metric(result.regime.data), *metrics]))
-    for metric in every:
-        row = budget_rows(result, [float(np.max(table["params"]))], [metric])[0]
-        g = (row["best_global_label"], row["best_global_params"], row["best_global"])
-        d = (row["best_dd_label"], row["best_dd_params"], row["best_dd"])
-        out.append(_verdict(reg, "more accurate", metric, row["winner"] == "dd", row["separated"], g, d,
-                            row["best_global"] / row["best_dd"]))
-    for metric in every:
-        c = cheapest_match(result, metric)
-        out.append(_verdict(reg, "fewer parameters", metric, bool(c["dd_label"]), None,
-                            (c["global_label"], c["global_params"], c["global_value"]),
-                            (c["dd_label"], c["dd_params"], c["dd_value"]), c["ratio"]))
-    return out
-
+    return [{**reg, **v} for v in claims.verdicts(_groups(result), _full_table(result), metrics, speed_metric)]
 
 
 def tally_verdicts(records: list[dict]) -> list[dict]:
@@ -523,3 +389,115 @@ def tally_verdicts(records: list[dict]) -> list[dict]:
         else:
             t["failing"].append({k: r[k] for k in REGIME_KEYS})
     return list(out.values())
+
+
+# ------------------------------------------------------------------------------------------------ chapter 5
+def majority_text(count: int, total: int, most: str, few: str, half: str) -> str:
+    """``most`` if ``count`` is more than half of ``total``, ``half`` if exactly half, else ``few``."""
+    if total < 1 or not 0 <= count <= total:
+        raise ValueError(f"count must be in [0, total] with total >= 1; got {count} of {total}")
+    return most if 2 * count > total else (half if 2 * count == total else few)
+
+
+def _generalisation_glue(study: dict, labels, noise_errors: dict, eckart_young: float) -> dict:
+    """Per-mode and per-set errors of the global (``g``) and DD (``d``) model for each training distribution, and the
+    noise-sample study against the Eckart-Young operator."""
+    tag = {labels[0]: "g", labels[1]: "d"}
+    out = {"exact_mode_err": float(study["exact"].max()), "ey_noise": float(eckart_young)}
+    for r in study["runs"]:
+        values = {"modes_in": r["in_band_mode_error"], "modes_out": r["out_band_mode_error"], **r["sets"]}
+        out.update({f"{tag[r['label']]}_{r['training']}_{k}": float(v) for k, v in values.items()})
+    out["d_out_verdict"] = claims.error_level(out["d_fourier_modes_out"])
+    lo, hi = min(noise_errors), max(noise_errors)
+    out.update(noise_s_lo=int(lo), noise_s_hi=int(hi), noise_err_lo=float(noise_errors[lo]),
+               noise_err_hi=float(noise_errors[hi]), noise_gap_lo=float(noise_errors[lo] - eckart_young),
+               noise_gap_hi=float(noise_errors[hi] - eckart_young))
+    return out
+
+
+def _ablation_glue(rows: list[dict], problem: Problem, baseline: DDSpec) -> dict:
+    """Each variant against the baseline (:func:`ddlib.ablations.compare_to_baseline`) and both against their
+    oracles: the baseline's Schwarz oracle and the coarse level alone (local rank 0)."""
+    cmp = compare_to_baseline(rows)
+    by_label = {r["label"]: r for r in rows}
+    out = {"abl_factor": cmp["factor"], "abl_worse": claims.list_text(cmp["worse"]),
+           "abl_better": claims.list_text(cmp["better"])}
+    for r in rows:
+        key = ablation_key(r["label"])
+        out.update({f"abl_{key}_operator_error": r["operator_error_mean"], f"abl_{key}_params": int(r["params"]),
+                    f"abl_{key}_ratio": cmp["ratio"][key]})
+    oracle_base = oracle_error(baseline, problem)
+    oracle_coarse = dd_oracle_error(problem, baseline.N, baseline.delta, 0, partition=baseline.partition,
+                                    weighting=baseline.weighting, coarse=baseline.coarse)
+    out.update(oracle_base=oracle_base, oracle_coarse=oracle_coarse,
+               base_over_oracle=by_label["baseline"]["operator_error_mean"] / oracle_base,
+               coarse_over_ceiling=by_label["coarse only"]["operator_error_mean"] / oracle_coarse)
+    return out
+
+
+def _map_glue(regimes: list[Regime], mechanisms: list[dict], verdicts: list[dict]) -> dict:
+    """Where each claim holds (:func:`claim_map`), which component does the work and which limit binds."""
+    cmap = claim_map(verdicts, regimes)
+    out = {"n_regimes": len(regimes), "component_factor": COMPONENT_FACTOR}
+    for group, key in (("accurate", "acc"), ("fewer", "fewer"), ("faster", "faster")):
+        for metric, where in cmap[group].items():
+            for verdict, names in where.items():
+                out[f"{key}_{metric}_{verdict}"] = claims.list_text(names, "no regime", "; ")
+                out[f"{key}_{metric}_{verdict}_n"] = len(names)
+    ratios = [v["ratio"] for v in verdicts if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
+              and v["holds"]]
+    out["fewer_ratio_min"], out["fewer_ratio_max"] = (min(ratios), max(ratios)) if ratios else (np.nan, np.nan)
+    coarse = [m["component"] == "coarse level" for m in mechanisms]
+    out["n_coarse_does_it"] = sum(coarse)
+    out["coarse_does_it_not"] = claims.list_text([r.short() for r, c in zip(regimes, coarse) if not c], "no regime",
+                                                 "; ")
+    out["coarse_verdict"] = majority_text(
+        sum(coarse), len(coarse), "in most regimes the advantage in the operator norm is the coarse level's, not the "
+        "local blocks'", "in most regimes the local blocks add to it", "in half of the regimes the coarse level "
+        "carries the advantage alone")
+    for cls in ("dd", "global"):
+        for lim in ("expressiveness", "data", "optimisation"):
+            out[f"{cls}_limit_{lim}"] = sum(m[f"{cls}_limit"] == lim for m in mechanisms)
+    trap = [r.short() for r, m in zip(regimes, mechanisms) if m["dd_coarse_dim"] > m["data_dim"]
+            and m["dd_limit"] == "data"]
+    out["dd_trap_regimes"] = claims.list_text(trap, "no regime", "; ")
+    lost = set(cmap["accurate"].get("operator_error", {}).get("fails", []))
+    out["lost_why"] = claims.list_text([f"{r.short()}: the best DD model is limited by {m['dd_limit']}, the best "
+                                        f"global one by {m['global_limit']}" for r, m in zip(regimes, mechanisms)
+                                        if r.short() in lost], "no regime", "; ")
+    return out
+
+
+def report_beyond(*, study: dict, labels, noise_errors: dict, eckart_young: float, ablation_rows: list[dict],
+                  baseline: DDSpec, problem: Problem, regimes: list[Regime], mechanisms: list[dict],
+                  verdicts: list[dict]) -> dict:
+    r"""Everything chapter 5 says, as plain glue values (name -> number or text) in three parts,
+    ``generalisation`` (also F9's manifest numbers), ``ablations`` (F10's) and ``map``.
+
+    Parameters
+    ----------
+    study : dict
+        :func:`ddlib.generalisation.generalisation_study` of one global and one DD model (``labels``, in that order),
+        each trained on the Fourier band and on white noise.
+    noise_errors : dict
+        Sample count -> white-noise test error of the global model trained on that many noise samples;
+        ``eckart_young`` is the white-noise error of the best operator of its rank.
+    ablation_rows : list of dict
+        :func:`ddlib.ablations.run_ablations` of :func:`ddlib.ablations.ablation_specs` around ``baseline`` on
+        ``problem``.
+    regimes, mechanisms, verdicts
+        The regime map: the regimes, their :func:`mechanism` records and their :func:`claim_verdicts` records.
+
+    Returns
+    -------
+    dict
+        ``generalisation``: ``<g|d>_<training>_<modes_in|modes_out|set>``, ``d_out_verdict`` the DD model's
+        out-of-band modes in words (:func:`ddlib.claims.error_level`), the noise-sample gaps to Eckart-Young;
+        ``ablations``: per variant ``abl_<key>_operator_error``, ``_params``, ``_ratio``; ``abl_worse``,
+        ``abl_better``, the oracle ratios; ``map``: per claim the regimes where it holds or fails and their
+        counts, the components and limits, ``coarse_verdict``, ``dd_trap_regimes``: regimes whose best DD model is
+        limited by the data with a coarse space larger than the data's span, ``lost_why``.
+    """
+    return {"generalisation": _generalisation_glue(study, labels, noise_errors, eckart_young),
+            "ablations": _ablation_glue(ablation_rows, problem, baseline),
+            "map": _map_glue(regimes, mechanisms, verdicts)}

@@ -77,7 +77,8 @@ from .problem import DIMS, Problem
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "OPTIMIZERS", "MOMENTUM",
            "LOSSES", "SOLVERS",
-           "HISTORY_KEYS", "train", "predict", "squared_norms", "make_optimizer", "run_key", "load_cached", "eval_epochs",
+           "HISTORY_KEYS", "train", "predict", "squared_norms", "make_optimizer", "training_step", "run_key",
+           "load_cached", "eval_epochs",
            "time_to_target", "one_torch_thread"]
 
 #: The sets evaluated during training (history keys ``error_<name>``): validation first, then the test sets.
@@ -370,15 +371,7 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
             for start in range(0, m, bs):
                 j = None if order is None else order[start:start + bs]
                 Fb, Ub, wb = (F, U, w) if j is None else (F[:, j], U[:, j], w[j])
-
-                def closure():
-                    opt.zero_grad(set_to_none=True)
-                    R = predict(model, Fb, config.solver_steps, config.solver, problem) - Ub
-                    loss = (squared_norms(R, config.loss, problem) * wb).mean()
-                    loss.backward()
-                    return loss
-
-                loss = opt.step(closure)
+                loss = training_step(config, model, opt, Fb, Ub, wb)
                 total += float(loss.detach()) * Fb.shape[1]
             seconds += time.perf_counter() - t0
             epoch_loss = total / m
@@ -397,6 +390,24 @@ def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.M
     finally:
         bar.close()
     return evaluate.history, model
+
+
+def training_step(config: TrainConfig, model: torch.nn.Module, opt: torch.optim.Optimizer, F: torch.Tensor,
+                  U: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    r"""One step of ``opt`` on the batch ``(F, U)`` (columns) with the sample weights ``w`` (:math:`1/\|u_s\|^2`):
+    the loss of the module docstring, :math:`\frac1{|B|}\sum_s w_s\|\mathrm{predict}(f_s) - u_s\|^2` in the
+    norm of ``config.loss`` on ``config.problem``, as the closure every optimizer takes. Returns the loss (before
+    the step). :func:`train` and :func:`ddlib.experiments.step_time` both step through here."""
+    problem = config.problem
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        R = predict(model, F, config.solver_steps, config.solver, problem) - U
+        loss = (squared_norms(R, config.loss, problem) * w).mean()
+        loss.backward()
+        return loss
+
+    return opt.step(closure)
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:

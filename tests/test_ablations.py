@@ -1,14 +1,18 @@
-"""Ablation switches change exactly the part they name; the banded-plus-low-rank baseline."""
+"""Ablation switches change exactly the part they name, in 1D and 2D; the banded-plus-low-rank baseline."""
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from ddlib.ablations import ablation_specs, banded_lowrank_for_budget, operator_parts, run_ablations
-from ddlib.attention import BandedLowRank, DDAttention, banded_lowrank_parameter_count
+from ddlib.ablations import (ablation_key, ablation_specs, banded_lowrank_for_budget, compare_to_baseline,
+                             operator_parts, run_ablations)
+from ddlib.attention import BandedLowRank, banded_lowrank_parameter_count
 from ddlib.decomposition import Decomposition
 from ddlib.models import BandedSpec, DDSpec, GlobalSpec
+from ddlib.problem import Problem
 from ddlib.training import TrainConfig
+
+FAST = settings(max_examples=25, deadline=None)
 
 
 def copy_shared_factors(src, dst):
@@ -19,21 +23,23 @@ def copy_shared_factors(src, dst):
             if name in mine and mine[name].shape == p.shape:
                 mine[name].copy_(p)
 
-FAST = settings(max_examples=25, deadline=None)
-
 
 @st.composite
 def configs(draw):
-    N = draw(st.integers(2, 6))
-    m = draw(st.integers(3, 8))
-    delta = draw(st.integers(1, m - 1))
-    return dict(dec=Decomposition(N * m - 1, N, delta), r=draw(st.integers(1, m)), seed=draw(st.integers(0, 9999)))
+    """A grid of N boxes of b nodes per direction (the last one b - 1), overlap 1..b-2, in 1D or 2D."""
+    dim = draw(st.sampled_from([1, 2]))
+    N = draw(st.integers(2, 5 if dim == 1 else 3))
+    b = draw(st.integers(3, 8 if dim == 1 else 4))
+    problem = Problem((N * b - 1,) * dim)
+    spec = DDSpec(N, draw(st.integers(1, b - 2)), draw(st.integers(1, b)))
+    return dict(problem=problem, spec=spec, seed=draw(st.integers(0, 9999)))
 
 
-def _pair(cfg, dec=None, **switch):
-    base = DDAttention(cfg["dec"], min(cfg["r"], cfg["dec"].n_max), seed=cfg["seed"], init_scale=0.7)
-    dec = dec or cfg["dec"]
-    other = DDAttention(dec, min(cfg["r"], dec.n_max), seed=cfg["seed"] + 1, init_scale=0.7, **switch)
+def _pair(cfg, **switch):
+    """The parts of the baseline and of the switched model, which shares every factor it can with the baseline."""
+    P, spec = cfg["problem"], cfg["spec"]
+    base = spec.build(P, seed=cfg["seed"], init_scale=0.7)
+    other = spec.replace(**switch).build(P, seed=cfg["seed"] + 1, init_scale=0.7)
     copy_shared_factors(base, other)
     return operator_parts(base), operator_parts(other), other
 
@@ -50,7 +56,7 @@ def _support(dec):
 def test_no_coarse_and_coarse_only_remove_exactly_one_level(cfg):
     b, o, model = _pair(cfg, use_coarse=False)
     assert np.array_equal(o["local"], b["local"]) and not o["coarse"].any()
-    assert np.allclose(model.dense().numpy(), b["local"] + b["coarse"] - b["coarse"], atol=1e-14)
+    assert np.allclose(model.dense().numpy(), b["local"], atol=1e-14)
     b, o, model = _pair(cfg, use_local=False)
     assert np.array_equal(o["coarse"], b["coarse"]) and not o["local"].any()
     assert np.allclose(model.dense().numpy(), b["coarse"], atol=1e-14)
@@ -59,7 +65,7 @@ def test_no_coarse_and_coarse_only_remove_exactly_one_level(cfg):
 @FAST
 @given(cfg=configs())
 def test_weighting_and_boolean_change_only_the_local_part_where_weights_differ(cfg):
-    dec = cfg["dec"]
+    dec = Decomposition(cfg["problem"], cfg["spec"].N, cfg["spec"].delta)
     S = _support(dec)
     b, o, _ = _pair(cfg, weighting="left")
     assert np.array_equal(o["coarse"], b["coarse"])
@@ -76,12 +82,9 @@ def test_weighting_and_boolean_change_only_the_local_part_where_weights_differ(c
 @FAST
 @given(cfg=configs())
 def test_no_overlap_gives_block_diagonal_local_part_and_same_coarse(cfg):
-    dec0 = Decomposition(cfg["dec"].n, cfg["dec"].N, 0)
-    b, o, _ = _pair(cfg, dec=dec0)
+    b, o, _ = _pair(cfg, delta=0)
     assert np.array_equal(o["coarse"], b["coarse"])
-    blocks = np.zeros((dec0.n, dec0.n), dtype=bool)
-    for lo, hi in dec0.block_bounds:
-        blocks[lo:hi, lo:hi] = True
+    blocks = _support(Decomposition(cfg["problem"], cfg["spec"].N, 0))
     assert not o["local"][~blocks].any()
     assert b["local"][~blocks].any()         # the overlapping baseline couples across interfaces
 
@@ -91,28 +94,31 @@ def test_no_overlap_gives_block_diagonal_local_part_and_same_coarse(cfg):
 def test_nicolaides_changes_only_the_coarse_part(cfg):
     b, o, model = _pair(cfg, coarse="nicolaides")
     assert np.array_equal(o["local"], b["local"])
-    P = cfg["dec"].coarse_space("nicolaides").toarray()
+    P = model.structure.Phi.toarray()
     proj = P @ np.linalg.pinv(P)
     assert np.allclose(proj @ o["coarse"] @ proj, o["coarse"], atol=1e-12)   # range in span of weighted constants
 
 
 @FAST
-@given(n=st.integers(2, 60), data=st.data())
-def test_banded_lowrank_structure_and_count(n, data):
-    b = data.draw(st.integers(0, n - 1))
-    r = data.draw(st.integers(0, n))
-    model = BandedLowRank(n, b, r, seed=data.draw(st.integers(0, 999)), init_scale=1.0)
-    D = model.dense().numpy() / model.h
+@given(dim=st.sampled_from([1, 2]), m=st.integers(2, 12), data=st.data())
+def test_banded_lowrank_structure_and_count(dim, m, data):
+    P = Problem((m,) * dim)
+    b = data.draw(st.integers(0, m - 1))
+    r = data.draw(st.integers(0, min(P.n, 6)))
+    model = BandedLowRank(P, b, r, seed=data.draw(st.integers(0, 999)), init_scale=1.0)
+    D = model.dense().numpy() / model.weight
     low = model.U.detach().numpy() @ model.V.detach().numpy().T
-    i, j = np.indices((n, n))
-    assert np.abs((D - low)[np.abs(i - j) > b]).max(initial=0) < 1e-12
-    assert model.num_parameters() == model.parameter_formula() == banded_lowrank_parameter_count(n, b, r)
-    f = torch.randn(4, n, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = np.indices(P.shape).reshape(dim, -1).T
+    far = np.abs(x[:, None, :] - x[None, :, :]).max(axis=2) > b      # max_k |p_k - q_k| > b
+    assert np.abs((D - low)[far]).max(initial=0) < 1e-12
+    assert model.num_parameters() == model.parameter_formula() == banded_lowrank_parameter_count(m, dim, b, r)
+    f = torch.randn(4, P.n, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(model(f), (model.dense() @ f.T).T, atol=1e-12)
 
 
-def test_specs_differ_from_baseline_in_one_respect_and_fmm_matches_budget():
-    specs = ablation_specs(255, 8, 2, 4)
+@pytest.mark.parametrize("problem, N", [(Problem(255), 8), (Problem((31, 31)), 4)])
+def test_specs_differ_from_baseline_in_one_respect_and_fmm_matches_budget(problem, N):
+    specs = ablation_specs(problem, N, 2, 4, Ns=(2,))
     base = specs["baseline"]
     for label, spec in specs.items():
         if label in ("baseline", "banded + low rank"):
@@ -120,23 +126,43 @@ def test_specs_differ_from_baseline_in_one_respect_and_fmm_matches_budget():
         a, b = spec.to_dict(), base.to_dict()
         changed = {k for k in a if a[k] != b[k]}
         assert len(changed) == 1, (label, changed)
+        spec.parameter_count(problem)                        # every variant fits the grid
     fmm = specs["banded + low rank"]
     assert isinstance(fmm, BandedSpec)
-    target = base.build(255).num_parameters()
-    got = fmm.build(255).num_parameters()
-    assert abs(got - target) <= 2 * 255  # one more band diagonal would change the count by about 2n
-    assert banded_lowrank_for_budget(100, banded_lowrank_parameter_count(100, 3, 2), 2) == 3
+    target = base.build(problem).num_parameters()
+    count = lambda bw: banded_lowrank_parameter_count(problem.m, problem.dim, bw, 2)  # noqa: E731
+    got = fmm.build(problem).num_parameters()
+    assert got == count(fmm.bandwidth)
+    for neighbour in (fmm.bandwidth - 1, fmm.bandwidth + 1):     # no other half-width comes closer
+        if 0 <= neighbour < problem.m:
+            assert abs(got - target) <= abs(count(neighbour) - target)
+    # 1D: n(2b+1) - b(b+1) + 2nr, so the count of b = 3, r = 2 on n = 100 gives back b = 3
+    assert banded_lowrank_for_budget(Problem(100), 100 * 7 - 12 + 400, 2) == 3
     with pytest.raises(ValueError, match="bandwidth"):
-        BandedLowRank(10, 10, 1)
+        BandedLowRank(Problem(10), 10, 1)
 
 
-def test_run_ablations_small():
-    base = TrainConfig(model=GlobalSpec(1), n=31, K=4, samples=8, test_samples=8, validation_samples=8, epochs=5,
-                       eval_points=2)
-    specs = {k: v for k, v in ablation_specs(31, 4, 1, 2, deltas=(), Ns=()).items()
+@pytest.mark.parametrize("dim, m, N, K", [(1, 31, 4, 4), (2, 7, 2, 2)])
+def test_run_ablations_small(dim, m, N, K):
+    P = Problem((m,) * dim)
+    base = TrainConfig(model=GlobalSpec(1), n=P.n, dim=dim, K=K, samples=8, test_samples=8, validation_samples=8,
+                       epochs=5, eval_points=2)
+    specs = {k: v for k, v in ablation_specs(P, N, 1, 2, deltas=(), Ns=()).items()
              if k in ("baseline", "no coarse", "banded + low rank")}
     rows = run_ablations(specs, base, {"lr": [1e-2], "init_scale": [0.1]}, seeds=(0, 1), workers=1)
     assert [r["label"] for r in rows] == list(specs)
     for r in rows:
         assert r["operator_error_min"] <= r["operator_error_mean"] <= r["operator_error_max"]
         assert np.isfinite(r["error_noise_mean"]) and r["seeds"] == 2 and r["spec"] == specs[r["label"]]
+        assert r["params"] == specs[r["label"]].parameter_count(P)
+
+
+def test_compare_to_baseline_sorts_the_variants_by_their_ratio():
+    rows = [{"label": lab, "operator_error_mean": v} for lab, v in
+            (("baseline", 0.1), ("no coarse", 0.16), ("coarse only", 0.05), ("δ = 4", 0.12), ("N = 16", 0.07))]
+    c = compare_to_baseline(rows, factor=1.5)
+    assert c["ratio"] == pytest.approx({"base": 1.0, "nocoarse": 1.6, "coarseonly": 0.5, "delta4": 1.2, "N16": 0.7})
+    assert c["worse"] == ["no coarse"] and c["better"] == ["coarse only"]      # 0.7 > 1/1.5: not better
+    assert ablation_key("banded + low rank") == "fmm"
+    with pytest.raises(ValueError, match="baseline"):
+        compare_to_baseline(rows[1:])

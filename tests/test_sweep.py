@@ -68,3 +68,15 @@ def test_scheduler_and_worker_settings_are_checked(monkeypatch):
     assert default_workers() == 3
     with pytest.raises(ValueError, match="configs\\[0\\] must be a TrainConfig"):
         run_sweep([{"model": "global"}])
+
+
+def test_sweeps_run_configs_of_every_dimension_unchanged():
+    small = dict(K=2, samples=8, validation_samples=4, test_samples=4, epochs=10, eval_points=3)
+    configs = [TrainConfig(model=s, lr=lr, n=m**d, dim=d, **small)
+               for d, m in ((2, 7), (3, 7)) for s in (GlobalSpec(2), DDSpec(2, 1, 2)) for lr in (1e-2, 1e6)]
+    serial = run_sweep(configs, workers=1, errors="return", cache_results=False)
+    procs = run_sweep(configs, workers=2, errors="return")
+    assert [o.ok for o in serial] == [o.ok for o in procs] == [True, False] * 4
+    _same(serial, procs)
+    again = run_sweep(configs[::2], workers=2)
+    assert all(o.result.cached and o.result.config.problem.dim == o.config.dim for o in again)

@@ -25,7 +25,7 @@ DD_RANKS = [1, 2, 4, 8]    # local ranks, with overlap DD_DELTA
 DD_DELTA = 1               # overlap of the rank sweep
 DELTA_STUDY = [2, 4]       # further overlaps, at the largest N and local rank DELTA_STUDY_RANK
 DELTA_STUDY_RANK = 2       # local rank of the overlap study
-TIMING_STEPS = 30          # Adam steps per timing round
+TIMING_STEPS = 30          # training steps per timing round
 
 # %% tags=["remove-cell"]
 import numpy as np
@@ -36,13 +36,13 @@ from myst_nb import glue
 from ddlib import approximation as apx
 from ddlib import claims as cl
 from ddlib import experiments as ex
-from ddlib.attention import DDAttention, configure_threads, operator_error
+from ddlib.attention import DDAttention, Structure, configure_threads, operator_error, schwarz_init
 from ddlib.decomposition import Decomposition
 from ddlib.figures import FigureRecorder
-from ddlib.problem import inverse, laplacian_1d
+from ddlib.models import DDSpec, GlobalSpec
+from ddlib.problem import Problem
 from ddlib.schwarz import schwarz_preconditioner, to_dense
 from ddlib.tables import table
-from ddlib.models import DDSpec, GlobalSpec
 from ddlib.training import TrainConfig
 from ddlib.plotting import use_style
 from ddlib.plotting import attention as plot
@@ -53,8 +53,9 @@ if QUICK:
     GLOBAL_RANKS, DD_NS, DD_RANKS, DELTA_STUDY, TIMING_STEPS = [4, 8], [8], [1, 2], [2], 10
 configure_threads()
 use_style()
-params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, INIT_SCALES=INIT_SCALES, SEEDS=SEEDS, GLOBAL_RANKS=GLOBAL_RANKS,
-              DD_NS=DD_NS, DD_RANKS=DD_RANKS, DD_DELTA=DD_DELTA, DELTA_STUDY=DELTA_STUDY,
+P = Problem(n)
+params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, INIT_SCALES=INIT_SCALES, SEEDS=SEEDS,
+              GLOBAL_RANKS=GLOBAL_RANKS, DD_NS=DD_NS, DD_RANKS=DD_RANKS, DD_DELTA=DD_DELTA, DELTA_STUDY=DELTA_STUDY,
               DELTA_STUDY_RANK=DELTA_STUDY_RANK, SCHEDULES=SCHEDULES, EVAL_POINTS=EVAL_POINTS, N_TARGETS=N_TARGETS)
 fig_rec = FigureRecorder("chapters/04_dd_attention.ipynb", params)
 glue("n", n, display=False)
@@ -73,19 +74,18 @@ glue("K", K, display=False)
 #
 # with the same quadrature factor $h$ as the global operator {eq}`eq-global-attention`, so that every block
 # approximates a piece of the Green's function with entries of size $O(1)$. We take the multiplicity partition of
-# unity, the hat coarse space ($N_0 = N - 1$) and a full coarse rank $r_0 = N_0$ throughout; `ddlib.attention.DDAttention`
-# also offers the ramp and Boolean partitions, the Nicolaides space, the weightings $D_i$ (one side) and none, and
-# switches for either level (used by the ablations).
+# unity, the hat coarse space ($N_0 = N - 1$) and a full coarse rank $r_0 = N_0$ throughout; `ddlib.attention.Structure`
+# also offers the ramp and Boolean partitions, the Nicolaides and spectral spaces and the weightings $D_i$ (one side)
+# and none, and either level can be left out (used by the ablations).
 #
-# **Implementation.** The local factors are stored padded to an $N \times n_{\max} \times r$ array. One application
-# reads every subdomain as a strided window of $f$ (a view, no copy), computes all local coefficients, and
-# $\Phi^T f$ from the hat functions in closed form, with one batched matrix product (`torch.bmm`), and writes the
-# local and coarse contributions back with a second batched product and two slice additions for the overlap rows
-# (another coarse space, such as Nicolaides', is applied on the supports of its basis functions). A separate
-# reference path, `ddlib.attention.reference_apply`, gathers $f$ into padded subdomain blocks and adds the results
-# back with one scatter-add (`index_add`). Neither has a Python loop over subdomains. The tests check both against a
-# plain loop over subdomains with sparse $R_i$ and against the model's own dense matrix, to rounding, and the
-# gradients with `torch.autograd.gradcheck`.
+# **Implementation.** The local factors are stored padded to an $N \times n_{\max} \times r$ array. The general path,
+# the same in one, two and three dimensions (`DDAttention.gather_apply`), gathers $f$ into the padded subdomain
+# blocks, computes all local coefficients with one batched matrix product (`torch.bmm`) and adds the results back with
+# one scatter-add (`index_add`). In 1D the subdomains are strided windows of $f$ (a view, no copy), and a fast path
+# reads them so, computes $\Phi^T f$ from the hat functions in closed form, and writes the local and coarse
+# contributions back with a second batched product and two slice additions for the overlap rows. Neither path has a
+# Python loop over subdomains. The tests check both against a plain loop over subdomains with sparse $R_i$ and against
+# the model's own dense matrix, to rounding, and the gradients with `torch.autograd.gradcheck`.
 #
 # ## It contains $A^{-1}$ and the classical preconditioner
 #
@@ -93,20 +93,20 @@ glue("K", K, display=False)
 # $A^{-1} = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T A_E^{-1} R_E$, where $E$ runs over the coarse elements and $R_E$ picks
 # the nodes strictly inside $E$. Element $E_i$ lies inside $\Omega_i$, where $D_i > 0$, so the choice
 # $Q_iK_i^T = D_i^{-1/2} P_{E_i} A_{E_i}^{-1} P_{E_i}^T D_i^{-1/2}/h$ and $Q_0K_0^T = A_0^{-1}/h$ reproduces $A^{-1}$;
-# this needs local rank $m - 1 = (n+1)/N - 1$. Setting instead $Q_iK_i^T = A_i^{-1}/h$ with $A_i = R_iAR_i^T$ gives the
-# symmetric two-level Schwarz preconditioner of the paper's form. Both are the `init="schwarz"` initialisation.
+# this needs local rank $H/h - 1 = (n+1)/N - 1$. Setting instead $Q_iK_i^T = A_i^{-1}/h$ with $A_i = R_iAR_i^T$ gives
+# the symmetric two-level Schwarz preconditioner of the paper's form. Both are `ddlib.attention.schwarz_init`, with
+# the element or the subdomain blocks.
 
 # %%
-checks = {}
+checks = {"exact": [], "classical": []}
+G = P.inverse()
 for N in DD_NS:
-    dec = Decomposition(n, N, DD_DELTA)
-    exact = DDAttention(dec, dec.m - 1, init="schwarz")
-    checks.setdefault("exact", []).append(float(np.abs(exact.dense().numpy() - inverse(n)).max()
-                                                / np.abs(inverse(n)).max()))
-    classical = DDAttention(dec, dec.n_max, init="schwarz", local_inverse="subdomain")
-    reference = to_dense(schwarz_preconditioner(dec, laplacian_1d(n), weighting="sqrt", coarse="hat"))
-    checks.setdefault("classical", []).append(float(np.abs(classical.dense().numpy() - reference).max()
-                                                    / np.abs(reference).max()))
+    dec = Decomposition(P, N, DD_DELTA)
+    exact = schwarz_init(DDAttention(Structure(dec), dec.box - 1))
+    checks["exact"].append(float(np.abs(exact.dense().numpy() - G).max() / np.abs(G).max()))
+    classical = schwarz_init(DDAttention(Structure(dec), dec.n_max), "subdomain")
+    reference = to_dense(schwarz_preconditioner(dec, weighting="sqrt", coarse="hat"))
+    checks["classical"].append(float(np.abs(classical.dense().numpy() - reference).max() / np.abs(reference).max()))
 glue("exact_err", max(checks["exact"]), display=False)
 glue("classical_err", max(checks["classical"]), display=False)
 glue("N_list", ", ".join(map(str, DD_NS)), display=False)
@@ -117,7 +117,7 @@ table([("exact initialisation against A⁻¹ (relative, largest entry)", max(che
 # %% [markdown]
 # For $N \in \{$ {glue:text}`N_list` $\}$ the exact initialisation reproduces $A^{-1}$ to {glue:text}`exact_err:.1e`
 # (relative, largest entry), and the subdomain initialisation equals the weighted two-level preconditioner that
-# `ddlib.schwarz` builds independently (with LAPACK tridiagonal factorizations) to {glue:text}`classical_err:.1e`.
+# `ddlib.schwarz` builds independently (with its own local factorizations) to {glue:text}`classical_err:.1e`.
 # The ansatz is therefore not an approximation scheme that might miss $A^{-1}$: the question is only how well
 # low-rank local blocks and training do.
 #
@@ -137,9 +137,9 @@ table([("exact initialisation against A⁻¹ (relative, largest entry)", max(che
 global_specs = [GlobalSpec(r) for r in GLOBAL_RANKS if r <= n]
 dd_specs = [DDSpec(N, DD_DELTA, r) for N in DD_NS for r in DD_RANKS if r <= (n + 1) // N - 1]
 dd_specs += [DDSpec(max(DD_NS), d, DELTA_STUDY_RANK) for d in DELTA_STUDY if d <= (n + 1) // max(DD_NS) - 1]
-mismatch = max(abs(s.build(n).num_parameters() - s.parameter_count(n)) for s in global_specs + dd_specs)
+mismatch = max(abs(s.build(P).num_parameters() - s.parameter_count(P)) for s in global_specs + dd_specs)
 glue("param_mismatch", int(mismatch), display=False)
-table([{"model": sp.label, "P": sp.parameter_count(n), "built": sp.build(n).num_parameters()}
+table([{"model": sp.label, "P": sp.parameter_count(P), "built": sp.build(P).num_parameters()}
        for sp in global_specs + dd_specs],
       columns={"model": "model", "P": "parameters (formula)", "built": "trainable entries (built model)"},
       caption=f"Parameter counts at n = {n}")
@@ -167,8 +167,6 @@ base = TrainConfig(model=global_specs[0], n=n, K=K, samples=SAMPLES, test_sample
                    eval_points=EVAL_POINTS)
 results = ex.tuned_comparison(global_specs + dd_specs, base, GRID, SEEDS)
 summary = ex.summary_table(results)
-by_spec = {sel.label: sel for sel in results}
-edges = {sel.label: cl.grid_edges(sel, GRID) for sel in results}
 ERR = {"error_in_band_mean": "in-band", "error_out_of_band_mean": "out-of-band", "error_noise_mean": "noise",
        "error_point_loads_mean": "point loads", "operator_error_mean": "operator"}
 display(table(summary, columns={"label": "model", "params": "P", "lr": "lr", "init_scale": "init",
@@ -178,28 +176,27 @@ display(table(summary, columns={"label": "model", "params": "P", "lr": "lr", "in
 table(summary, columns={"label": "model", **ERR}, formats={k: ".2e" for k in ERR},
       caption=f"Final test and operator errors, means over {len(SEEDS)} seeds")
 
+# %% [markdown]
+# The headline pair is fixed before training: the global model of rank $K$ (the smallest that can fit the band) and
+# the cheapest DD model whose Schwarz-oracle error is below the global rank-$K$ oracle error.
+
+# %%
+by_spec = {sel.label: sel for sel in results}
+g_head = by_spec[GlobalSpec(K).label]
+d_head = by_spec[ex.cheapest_dd_beating_global(P, K, dd_specs).label]
+
 # %% tags=["remove-cell"]
-glue("samples", SAMPLES, display=False)
-glue("epochs", EPOCHS, display=False)
-glue("lr_grid", ", ".join(f"{lr:g}" for lr in LRS), display=False)
-glue("init_grid", ", ".join(f"{v:g}" for v in INIT_SCALES), display=False)
-glue("grid_size", len(ex.grid_points(GRID)), display=False)
-glue("n_seeds", len(SEEDS), display=False)
-glue("global_ranks", ", ".join(str(sp.rank) for sp in global_specs), display=False)
-glue("dd_ranks", ", ".join(str(r) for r in DD_RANKS if r <= (n + 1) // min(DD_NS) - 1), display=False)
-glue("deltas", ", ".join(map(str, DELTA_STUDY)), display=False)
-glue("dd_delta", DD_DELTA, display=False)
-glue("delta_study_rank", DELTA_STUDY_RANK, display=False)
-on_edge = [label for label, e in edges.items() if e]
-glue("n_models", len(results), display=False)
-glue("n_on_edge", len(on_edge), display=False)
-glue("edge_percent", 100 * (cl.EDGE_FACTOR - 1), display=False)
-glue("edge_list", "; ".join(f"{lab} ({', '.join(edges[lab])})" for lab in on_edge) if on_edge else "none",
-     display=False)
-sched = {fam: [sel.chosen["schedule"] for sel in results if sel.family == fam] for fam in ("global", "dd")}
-for fam, v in sched.items():
-    glue(f"n_constant_{fam}", sum(x == "constant" for x in v), display=False)
-    glue(f"n_{fam}", len(v), display=False)
+# the trainer's own step, timed under identical conditions (interleaved rounds), then every verdict of the chapter
+timing = ex.step_time([sel.runs[0].config for sel in (g_head, d_head)], steps=TIMING_STEPS)
+report = cl.report_dd_attention(results, GRID, (g_head, d_head), timing, N_TARGETS)
+settings = {"samples": SAMPLES, "epochs": EPOCHS, "lr_grid": ", ".join(f"{v:g}" for v in LRS),
+            "init_grid": ", ".join(f"{v:g}" for v in INIT_SCALES), "grid_size": len(ex.grid_points(GRID)),
+            "n_seeds": len(SEEDS), "global_ranks": ", ".join(str(sp.rank) for sp in global_specs),
+            "dd_ranks": ", ".join(str(r) for r in DD_RANKS if r <= (n + 1) // min(DD_NS) - 1),
+            "deltas": ", ".join(map(str, DELTA_STUDY)), "dd_delta": DD_DELTA, "delta_study_rank": DELTA_STUDY_RANK,
+            "eval_points": EVAL_POINTS}
+for key, value in {**report["glue"], **settings}.items():
+    glue(key, value, display=False)
 
 # %% [markdown]
 # The table lists, per model, the parameters, the chosen knobs, and the final errors (means over seeds): validation
@@ -222,42 +219,20 @@ for fam, v in sched.items():
 # ```
 
 # %% tags=["remove-output"]
-# headline pair, fixed before training: the global model of rank K (the smallest that can fit the band) and the
-# cheapest DD model whose Schwarz-oracle error is below the global rank-K oracle error
-g_head = by_spec[GlobalSpec(K).label]
-d_head = by_spec[ex.cheapest_dd_beating_global(n, K, dd_specs).label]
-best = {fam: by_spec[ex.class_best(summary, fam, "error_validation_mean")["label"]] for fam in ("global", "dd")}
-shown = list({sel.label: sel for sel in (g_head, best["global"], d_head, best["dd"])}.values())
-spread = {}  # decades between the best and the worst finite validation error over the grid
-for sel in results:
-    v = np.array([r["error_validation"] for r in sel.grid])
-    v = v[np.isfinite(v)]
-    spread[sel.label] = float(np.log10(v.max() / v.min()))
+shown = [by_spec[label] for label in report["shown"]]
 fig = plot.sensitivity_figure(shown, GRID)
-tuning = [{"label": sel.label, "lr": sel.chosen["lr"], "init_scale": sel.chosen["init_scale"],
-           "schedule": sel.chosen["schedule"], "grid_edges": edges[sel.label]} for sel in results]
-fig_rec.save(fig, "F13", "tuning_sensitivity", numbers=dict(tuning=tuning, grid=GRID, decades=spread))
+fig_rec.save(fig, "F13", "tuning_sensitivity", numbers=dict(tuning=report["tuning"], grid=GRID,
+                                                             decades=report["decades"]))
 plt.close(fig)
-glue("g_head_label", g_head.label, display=False)
-glue("dd_head_label", d_head.label, display=False)
-glue("decades_g_head", spread[g_head.label], display=False)
-glue("decades_d_head", spread[d_head.label], display=False)
-g_head_init = g_head.chosen["init_scale"]
-glue("g_head_init", g_head_init, display=False)
-glue("g_head_lr", g_head.chosen["lr"], display=False)
-glue("d_head_init", d_head.chosen["init_scale"], display=False)
-glue("d_head_lr", d_head.chosen["lr"], display=False)
-glue("init_sentence", "The global model's best runs start at the smallest scale of the grid: a small initial scale "
-     "leaves little random mass on the modes the data never see (the data trap of the global attention chapter)."
-     if g_head_init == min(INIT_SCALES) else "The global model does not need the smallest scale of the grid.",
-     display=False)
 
 # %% [markdown]
 # {numref}`fig-F13` shows why a fixed knob would decide the race. Across the grid, the final validation error of
 # {glue:text}`g_head_label` spans {glue:text}`decades_g_head:.1f` decades and that of {glue:text}`dd_head_label`
 # {glue:text}`decades_d_head:.1f`; the chosen points are learning rate {glue:text}`g_head_lr:g`, scale
 # {glue:text}`g_head_init:g` for the global model and {glue:text}`d_head_lr:g`, {glue:text}`d_head_init:g` for the DD
-# model. {glue:text}`init_sentence`
+# model. The smallest scale of the grid is {glue:text}`init_min:g`: a small initial scale leaves little random mass on
+# the modes the data never see, the data trap of {ref}`ch-global-attention`, which validation data from the training
+# band cannot detect.
 #
 # ## Time to target, over a range of targets
 #
@@ -275,46 +250,21 @@ glue("init_sentence", "The global model's best runs start at the smallest scale 
 # ```
 
 # %% tags=["remove-output"]
-# targets from half the initial error down to just above the lower of the headline pair's floors (seed worst case)
-floor = min(max(r.curve("error_in_band").min() for r in sel.runs) for sel in (g_head, d_head))
-top = max(sel.runs[0].curve("error_in_band")[0] for sel in shown)
-targets = np.geomspace(top / 2, floor * 1.05, N_TARGETS)
-ttt = {sel.label: (sel.family, ex.time_to_target_curve(sel, targets)) for sel in shown}
-fig = plot.time_to_target_figure(ttt)
-claim1 = {x: cl.faster(ttt[g_head.label][1], ttt[d_head.label][1], x) for x in ("epochs", "seconds")}
-claim1_best = cl.faster(ttt[best["global"].label][1], ttt[best["dd"].label][1], "epochs")
+claim1 = report["claim1"]
+fig = plot.time_to_target_figure({label: (by_spec[label].family, c) for label, c in report["curves"].items()})
 fig_rec.save(fig, "F14", "time_to_target", numbers=dict(
-    targets=targets, curves={k: {kk: vv for kk, vv in c.items()} for k, (_, c) in ttt.items()},
-    headline_epochs_holds=claim1["epochs"]["holds"], headline_seconds_holds=claim1["seconds"]["holds"],
-    best_epochs_holds=claim1_best["holds"]))
+    targets=report["targets"], curves=report["curves"], headline_epochs_holds=claim1["epochs"]["holds"],
+    headline_seconds_holds=claim1["seconds"]["holds"], best_epochs_holds=claim1["best"]["holds"]))
 plt.close(fig)
-
-
-def _ranges(iv):
-    return " and ".join(f"{a:.1e} to {b:.1e}" if a != b else f"{a:.1e}" for a, b in iv) if iv else "none"
-
-
-glue("eval_points", EVAL_POINTS, display=False)
-glue("n_targets", N_TARGETS, display=False)
-glue("target_hi", float(targets[0]), display=False)
-glue("target_lo", float(targets[-1]), display=False)
-for x in ("epochs", "seconds"):
-    glue(f"claim1_{x}_holds", _ranges(claim1[x]["holds"]), display=False)
-    glue(f"claim1_{x}_fails", _ranges(claim1[x]["fails"]), display=False)
-    glue(f"claim1_{x}_n", claim1[x]["n_dd_faster"], display=False)
-glue("claim1_best_holds", _ranges(claim1_best["holds"]), display=False)
-glue("claim1_best_fails", _ranges(claim1_best["fails"]), display=False)
-glue("g_best_label", best["global"].label, display=False)
-glue("d_best_label", best["dd"].label, display=False)
 
 # %% [markdown]
 # Over {glue:text}`n_targets` targets from {glue:text}`target_hi:.1e` down to {glue:text}`target_lo:.1e` (just above
 # the lower of the two headline models' error floors, the worst seed's), the
-# headline DD model reaches the target in fewer epochs than {glue:text}`g_head_label` for targets
-# {glue:text}`claim1_epochs_holds`, and later (or never) for {glue:text}`claim1_epochs_fails`. In seconds it is first
-# for {glue:text}`claim1_seconds_holds`. Between the most accurate model of each class ({glue:text}`g_best_label`
-# against {glue:text}`d_best_label`), DD is faster in epochs for {glue:text}`claim1_best_holds` and slower for
-# {glue:text}`claim1_best_fails`.
+# headline DD model reaches the target in fewer epochs than {glue:text}`g_head_label` for these targets:
+# {glue:text}`claim1_epochs_holds`; later (or never) for these: {glue:text}`claim1_epochs_fails`. In seconds it is
+# first for these: {glue:text}`claim1_seconds_holds`. Between the most accurate model of each class
+# ({glue:text}`g_best_label` against {glue:text}`d_best_label`), DD is faster in epochs for these targets:
+# {glue:text}`claim1_best_holds`; slower for these: {glue:text}`claim1_best_fails`.
 #
 # ```{figure} ../figures/F6_training_curves.png
 # :name: fig-F6
@@ -326,39 +276,26 @@ glue("d_best_label", best["dd"].label, display=False)
 # ```
 
 # %% tags=["remove-output"]
-target = float(targets[len(targets) // 2])  # the middle target of F14, dashed in F6
-head = ex.headline(g_head, d_head, target)
-curves = {}
-for sel in (g_head, d_head):
-    curves[sel.label] = {"kind": sel.family, "epoch": ex.seed_band(sel, "error_in_band", "epoch"),
-                         "seconds": ex.seed_band(sel, "error_in_band", "seconds"),
-                         "operator": ex.seed_band(sel, "operator_error", "epoch")}
-# timing under identical conditions: interleaved rounds of Adam steps on the same batch size
-timing = ex.step_time([g_head.spec, d_head.spec], n, SAMPLES, steps=TIMING_STEPS)
-t_g, t_d = timing[g_head.label], timing[d_head.label]
+target, head = report["glue"]["mid_target"], report["headline"]  # the middle target of F14, dashed in F6
+curves = {sel.label: {"kind": sel.family, "epoch": ex.seed_band(sel, "error_in_band", "epoch"),
+                      "seconds": ex.seed_band(sel, "error_in_band", "seconds"),
+                      "operator": ex.seed_band(sel, "operator_error", "epoch")} for sel in (g_head, d_head)}
 fig = plot.training_curves_figure(curves, target)
 fig_rec.save(fig, "F6", "training_curves", numbers=dict(
     target=target, epochs_to_target_global=head["epochs_to_target_global"],
     epochs_to_target_dd=head["epochs_to_target_dd"], seconds_to_target_global=head["seconds_to_target_global"],
-    seconds_to_target_dd=head["seconds_to_target_dd"], step_seconds_global=t_g, step_seconds_dd=t_d))
+    seconds_to_target_dd=head["seconds_to_target_dd"], step_seconds_global=timing[g_head.label],
+    step_seconds_dd=timing[d_head.label]))
 plt.close(fig)
-glue("step_ms_global", 1e3 * t_g, display=False)
-glue("step_ms_dd", 1e3 * t_d, display=False)
-glue("step_ratio", t_d / t_g, display=False)
-# multiply-adds per right-hand side: 2 r sum(n_i) + coarse (Phi^T f, two N0 x r0 products, Phi c) against 2 n r
-flops_d = d_head.spec.parameter_count(n) + 2 * n * 2
-flops_g = g_head.spec.parameter_count(n)
-glue("flop_ratio", flops_d / flops_g, display=False)
-glue("step_explain", "at this size a step is dominated by the fixed cost of each small tensor operation (the DD step "
-     "has more of them: windows, batched products, overlap additions, the weights), not by arithmetic."
-     if (t_d > t_g) == (flops_d < flops_g) else "here the step times follow the arithmetic.", display=False)
-glue("mid_target", target, display=False)
 
 # %% [markdown]
-# One Adam step costs {glue:text}`step_ms_dd:.2f` ms for the DD model and {glue:text}`step_ms_global:.2f` ms for the
-# global one (median of interleaved timing rounds on this machine), and the DD model has {glue:text}`flop_ratio:.2f`
-# times the multiply-adds: {glue:text}`step_explain` {ref}`ch-performance` measures the cost where arithmetic
-# dominates. The dashed line in {numref}`fig-F6` is the middle target of F14, {glue:text}`mid_target:.1e`.
+# One training step (the trainer's own, Adam) costs {glue:text}`step_ms_dd:.2f` ms for the DD model and
+# {glue:text}`step_ms_global:.2f` ms for the global one (median of interleaved timing rounds on this machine), a ratio
+# of {glue:text}`step_ratio:.2f`, while the DD model has {glue:text}`flop_ratio:.2f` times the multiply-adds. The
+# difference between the two ratios measures how much the fixed cost of each small tensor operation (the DD step has
+# more of them: windows, batched products, overlap additions, the weights), rather than the arithmetic, decides a step
+# at this size; {ref}`ch-performance` measures the cost where arithmetic dominates. The dashed line in
+# {numref}`fig-F6` is the middle target of F14, {glue:text}`mid_target:.1e`.
 #
 # ## Accuracy against parameters
 #
@@ -375,11 +312,11 @@ glue("mid_target", target, display=False)
 # ```
 
 # %% tags=["remove-output"]
-gfront = apx.global_frontier(n, np.unique(np.round(np.geomspace(1, max(GLOBAL_RANKS) * 2, 20)).astype(int)))
-dd_fronts = [apx.dd_frontier(n, N, DD_DELTA) for N in DD_NS]
+gfront = apx.global_frontier(P, np.unique(np.round(np.geomspace(1, max(GLOBAL_RANKS) * 2, 20)).astype(int)))
+# local ranks below H/h - 1, where the oracle is exact (fact 4: zero, which a log axis cannot show)
+dd_fronts = [apx.dd_frontier(P, N, DD_DELTA, np.arange(1, (n + 1) // N - 1)) for N in DD_NS]
 labels = list(summary["label"])
-highlight = (labels.index(g_head.label), labels.index(d_head.label))
-fig = plot.pareto_figure(summary, gfront, dd_fronts, highlight)
+fig = plot.pareto_figure(summary, gfront, dd_fronts, (labels.index(g_head.label), labels.index(d_head.label)))
 fig_rec.save(fig, "F7", "pareto", numbers=dict(headline=head, n=n, K=K, epochs=EPOCHS, seeds=len(SEEDS)))
 plt.close(fig)
 
@@ -393,107 +330,63 @@ plt.close(fig)
 # **F8, learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
 # difference to $A^{-1}$; (d) the difference of the learned {glue:text}`g_head_label` operator; (e-g) one interior
 # local block $h\,D_i^{1/2}Q_iK_i^TD_i^{1/2}$ beside its classical Schwarz counterpart $D_i^{1/2}A_i^{-1}D_i^{1/2}$
-# (the block of the `init="schwarz"` preconditioner above) and their difference; (h) one
-# column (the response to a point load) of each.
+# (the block of the subdomain initialisation above) and their difference; (h) one column (the response to a point
+# load) of each.
 # ```
 
 # %% tags=["remove-output"]
-Ainv = inverse(n)
-M_dd = d_head.runs[0].model.dense().numpy()
-M_g = g_head.runs[0].model.dense().numpy()
-dec = d_head.runs[0].model.decomposition
+dd_model, g_model = d_head.runs[0].model, g_head.runs[0].model
+M_dd, M_g = dd_model.dense().numpy(), g_model.dense().numpy()
+dec = dd_model.decomposition
 i_block = dec.N // 2
-blocks = d_head.runs[0].model.local_blocks()
+block = dd_model.local_blocks()[i_block]
 # the classical block in the same units: h D_i^{1/2} Q_i K_i^T D_i^{1/2} with Q_i K_i^T = A_i^{-1}/h
-exact_block = DDAttention(dec, dec.n_max, init="schwarz", local_inverse="subdomain").local_blocks()[i_block]
-block_err = float(np.linalg.norm(blocks[i_block] - exact_block, 2) / np.linalg.norm(exact_block, 2))
-op_dd, op_g = operator_error(M_dd, n), operator_error(M_g, n)
-fig = plot.learned_operators_figure(Ainv, M_dd, M_g, blocks[i_block], exact_block,
-                                    labels=(d_head.label, g_head.label), block_title=f"local block $i = {i_block}$")
+exact_block = schwarz_init(DDAttention(d_head.spec.structure(P), dec.n_max), "subdomain").local_blocks()[i_block]
+block_err = float(np.linalg.norm(block - exact_block, 2) / np.linalg.norm(exact_block, 2))
+op_dd, op_g = operator_error(M_dd, P), operator_error(M_g, P)
+fig = plot.learned_operators_figure(G, M_dd, M_g, block, exact_block, labels=(d_head.label, g_head.label),
+                                    block_title=f"local block $i = {i_block}$")
 fig_rec.save(fig, "F8", "learned_operators", numbers=dict(block_err=block_err, operator_error_dd=op_dd,
                                                            operator_error_global=op_g, block_index=int(i_block)))
 plt.close(fig)
-glue("block_err", block_err, display=False)
-glue("block_verdict", "is not" if block_err > 0.1 else "is close to", display=False)
-glue("block_index", int(i_block), display=False)
-glue("head_local_rank", int(d_head.spec.local_rank), display=False)
-glue("f8_op_dd", op_dd, display=False)
-glue("f8_op_g", op_g, display=False)
+for key, value in dict(block_err=block_err, block_index=int(i_block), f8_op_dd=op_dd, f8_op_g=op_g).items():
+    glue(key, value, display=False)
 
 # %% [markdown]
 # {numref}`fig-F8` shows the difference in kind. The learned DD operator (operator error {glue:text}`f8_op_dd:.3f` on
 # the first seed) has the smooth global shape of $A^{-1}$; the error of the learned global operator (operator error
 # {glue:text}`f8_op_g:.3f`), panel (d), is spread over the whole matrix: the modes outside the training band, which
-# the data never constrain. The learned local block $i =$ {glue:text}`block_index` {glue:text}`block_verdict` the
-# weighted local inverse $D_i^{1/2}A_i^{-1}D_i^{1/2}$ of two-level Schwarz (relative 2-norm difference
-# {glue:text}`block_err:.2f`): the split of $A^{-1}$ into coarse and local parts is not unique, and training finds
-# another split.
+# the data never constrain. The learned local block $i =$ {glue:text}`block_index` differs from the weighted local
+# inverse $D_i^{1/2}A_i^{-1}D_i^{1/2}$ of two-level Schwarz by {glue:text}`block_err:.2f` in the relative 2-norm: the
+# split of $A^{-1}$ into coarse and local parts is not unique, and training need not find the classical one.
 #
 # ## The three claims at this operating point
 
 # %% tags=["hide-input"]
-metrics = ("error_in_band", "error_out_of_band", "error_noise", "error_point_loads", "operator_error")
-names = {"error_in_band": "in-band test error", "error_out_of_band": "out-of-band test error",
-         "error_noise": "white-noise test error", "error_point_loads": "point-load test error",
-         "operator_error": "operator error"}
-claim2 = cl.accuracy(summary, metrics)
-claim3 = {m: cl.fewer_parameters(summary, m) for m in ("error_in_band", "operator_error")}
-table([{**r, "metric": names[r["metric"]], "ranges": "disjoint" if r["separated"] else "overlap"} for r in claim2],
-      columns={"metric": "measure", "global": "best global", "global_label": "(model)", "dd": "best DD",
-               "dd_label": "(model)", "winner": "more accurate", "ranges": "seed ranges"},
-      formats={"global": ".2e", "dd": ".2e"}, caption="The most accurate model of each class, seed means")
-
-# %% tags=["remove-cell"]
-wins = {fam: [names[r["metric"]] for r in claim2 if r["winner"] == fam] for fam in ("dd", "global")}
-glue("wins_dd", ", ".join(wins["dd"]) if wins["dd"] else "none", display=False)
-glue("wins_g", ", ".join(wins["global"]) if wins["global"] else "none", display=False)
-for r in claim2:
-    glue(f"c2_{r['metric']}_ratio", r["ratio"], display=False)
-for m, r in claim3.items():
-    glue(f"c3_{m}_verdict", "holds" if r["holds"] else "does not hold", display=False)
-    glue(f"c3_{m}_global", f"{r['global_label']} ({r['global_value']:.2g} with {r['global_params']} parameters)",
-         display=False)
-    glue(f"c3_{m}_dd", f"{r['dd_label']} ({r['dd_value']:.2g} with {r['dd_params']} parameters)" if r["holds"] else
-         "no DD model of the sweep", display=False)
-    glue(f"c3_{m}_ratio", r["ratio"] if r["holds"] else float("nan"), display=False)
-ratios = [mt["ratio"] for mt in ex.cheaper_dd_matches(summary, "error_in_band_mean") if mt["dd"] is not None]
-glue("n_global_matched", len(ratios), display=False)
-oracle_d = float(apx.dd_best_error(n, d_head.spec.N, [d_head.spec.local_rank])[0])
-oracle_g = float(apx.global_best_error(n, [K])[0])
-glue("head_dd_oracle_ratio", head["operator_error_dd"] / oracle_d, display=False)
-glue("head_g_oracle_ratio", head["operator_error_global"] / oracle_g, display=False)
-min_oob = float(summary["error_out_of_band_mean"].min())
-glue("oob_verdict", "No trained model predicts the out-of-band modes better than predicting zero" if min_oob >= 1 else
-     "No trained model predicts the out-of-band modes accurately" if min_oob > 0.1 else
-     "Some trained models predict the out-of-band modes", display=False)
-glue("min_oob", min_oob, display=False)
-glue("claim1_epochs", "holds" if claim1["epochs"]["n_dd_faster"] == claim1["epochs"]["n_targets"] else
-     "holds for part of the targets" if claim1["epochs"]["n_dd_faster"] else "does not hold", display=False)
-glue("claim1_seconds", "holds" if claim1["seconds"]["n_dd_faster"] == claim1["seconds"]["n_targets"] else
-     "holds for part of the targets" if claim1["seconds"]["n_dd_faster"] else "does not hold", display=False)
-glue("claim3_operator", "holds" if claim3["operator_error"]["holds"] else "does not hold", display=False)
-glue("claim3_in_band", "holds" if claim3["error_in_band"]["holds"] else "does not hold", display=False)
+table(report["accuracy"], columns={"measure": "measure", "global_value": "best global", "global_label": "(model)",
+                                   "dd_value": "best DD", "dd_label": "(model)", "more_accurate": "more accurate",
+                                   "ranges": "seed ranges"},
+      formats={"global_value": ".2e", "dd_value": ".2e"}, caption="The most accurate model of each class, seed means")
 
 # %% [markdown]
 # These verdicts hold at one operating point ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`samples`
 # samples of the Fourier band); {ref}`ch-beyond` maps where each one turns as $n$, the sample count, the band, the
-# data kind and $N$ change.
+# data kind and $N$ change. They are computed by `ddlib.claims.report_dd_attention` from the runs above.
 #
 # **Claim 1, "trains faster".** In epochs the claim {glue:text}`claim1_epochs` for the headline pair (DD first for
-# targets {glue:text}`claim1_epochs_holds`); in seconds it {glue:text}`claim1_seconds`
-# ({glue:text}`claim1_seconds_holds`), see {numref}`fig-F14`.
+# the targets: {glue:text}`claim1_epochs_holds`); in seconds it {glue:text}`claim1_seconds` (DD first for:
+# {glue:text}`claim1_seconds_holds`), see {numref}`fig-F14`.
 #
 # **Claim 2, "can be more accurate".** The table above compares the most accurate model of each class on each
 # measure. DD attention is more accurate on: {glue:text}`wins_dd`; global attention on: {glue:text}`wins_g`. In the
 # operator norm the best global error is {glue:text}`c2_operator_error_ratio:.1f` times the best DD error.
-# {glue:text}`oob_verdict` (smallest out-of-band error {glue:text}`min_oob:.2f`): data from $K$ modes cannot determine
-# an operator on $n$ modes, whatever its structure; the structure changes *how* wrong it is off the band. Both
-# headline models end above their oracles: DD {glue:text}`head_dd_oracle_ratio:.0f` times its Schwarz oracle, global
-# {glue:text}`head_g_oracle_ratio:.0f` times the Eckart-Young error.
+# {glue:text}`oob_verdict` (smallest out-of-band error {glue:text}`min_oob:.2f`, where 1 is what returning zero
+# achieves): data from $K$ modes cannot determine an operator on $n$ modes, whatever its structure; the structure
+# changes *how* wrong it is off the band. The headline models end at {glue:text}`head_dd_oracle_ratio:.0f` times the
+# Schwarz oracle of their class (DD) and {glue:text}`head_g_oracle_ratio:.0f` times the Eckart-Young error (global).
 #
 # **Claim 3, "significantly fewer parameters".** Against the most accurate global model in the operator norm,
-# {glue:text}`c3_operator_error_global`, the claim {glue:text}`c3_operator_error_verdict`: the cheapest DD model at
-# least as accurate is {glue:text}`c3_operator_error_dd`, {glue:text}`c3_operator_error_ratio:.1f` times fewer
-# parameters. For the in-band test error it {glue:text}`c3_error_in_band_verdict` (best global
-# {glue:text}`c3_error_in_band_global`; cheapest DD match: {glue:text}`c3_error_in_band_dd`). {ref}`ch-beyond` asks
-# which part of the DD model does the work.
+# {glue:text}`c3_operator_error_global`, the claim {glue:text}`c3_operator_error_verdict`:
+# {glue:text}`c3_operator_error_dd`. For the in-band test error it {glue:text}`c3_error_in_band_verdict` (best global
+# {glue:text}`c3_error_in_band_global`; {glue:text}`c3_error_in_band_dd`). {ref}`ch-beyond` asks which part of the DD
+# model does the work.

@@ -41,21 +41,20 @@ SEED = 0                   # seed of the generalisation study
 # %% tags=["remove-cell"]
 import time
 
-import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
 from ddlib import ablations as abl
-from ddlib import approximation as apx
 from ddlib import claims as cl
 from ddlib import experiments as ex
 from ddlib import generalisation as gen
 from ddlib import regimes as rg
-from ddlib.attention import GlobalAttention, configure_threads
+from ddlib.attention import GlobalAttention, configure_threads, eckart_young_init
 from ddlib.data import make_dataset
 from ddlib.figures import FigureRecorder
 from ddlib.models import DDSpec, GlobalSpec
+from ddlib.problem import Problem
 from ddlib.tables import table
 from ddlib.training import TrainConfig
 from ddlib.plotting import use_style
@@ -68,6 +67,7 @@ if QUICK:
     MAP_NS, MAP_H, MAP_SAMPLES, MAP_KS, MAP_DATA, MAP_NSUB, SLICE_SAMPLES = [127], 16, [16], [16], ["noise"], [], [16]
 configure_threads(1)
 use_style()
+P = Problem(n)
 params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, INIT_SCALES=INIT_SCALES,
               GLOBAL_RANK=GLOBAL_RANK, DD_N=DD_N, DD_RANK=DD_RANK, GEN_DELTA=GEN_DELTA, NOISE_SAMPLES=NOISE_SAMPLES,
               DD_DELTA=DD_DELTA, ABL_EPOCHS=ABL_EPOCHS, ABL_SEEDS=ABL_SEEDS, MAP_EPOCHS=MAP_EPOCHS, MAP_LRS=MAP_LRS,
@@ -75,8 +75,15 @@ params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, IN
               MAP_LOCAL_RANKS=MAP_LOCAL_RANKS, MAP_NS=MAP_NS, MAP_H=MAP_H, MAP_SAMPLES=MAP_SAMPLES, MAP_KS=MAP_KS,
               MAP_DATA=MAP_DATA, MAP_NSUB=MAP_NSUB, SLICE_SAMPLES=SLICE_SAMPLES, SEED=SEED)
 fig_rec = FigureRecorder("chapters/05_beyond.ipynb", params)
-glue("n", n, display=False)
-glue("K", K, display=False)
+SETTINGS = {"n": n, "K": K, "g_rank": GLOBAL_RANK, "g_params": GlobalSpec(GLOBAL_RANK).parameter_count(P),
+            "dd_N": DD_N, "dd_rank": DD_RANK, "gen_delta": GEN_DELTA, "epochs": EPOCHS, "samples": SAMPLES,
+            "abl_delta": DD_DELTA, "abl_epochs": ABL_EPOCHS, "abl_n_seeds": len(ABL_SEEDS), "n_base": n, "N_base": DD_N,
+            "K_base": K, "S_base": SAMPLES, "map_H": MAP_H, "map_epochs": MAP_EPOCHS, "map_seeds": len(MAP_SEEDS)}
+LISTS = {"lr_grid": LRS, "init_grid": INIT_SCALES, "axis_n": MAP_NS, "axis_samples": MAP_SAMPLES, "axis_K": MAP_KS,
+         "axis_data": MAP_DATA, "axis_N": MAP_NSUB, "axis_slice": SLICE_SAMPLES, "map_lrs": MAP_LRS,
+         "map_inits": MAP_INITS, "map_granks": MAP_GLOBAL_RANKS, "map_lranks": MAP_LOCAL_RANKS}
+for key, value in {**SETTINGS, **{k: cl.list_text(map(str, v)) for k, v in LISTS.items()}}.items():
+    glue(key, value, display=False)
 
 # %% [markdown]
 # ## Generalisation, mode by mode
@@ -110,10 +117,9 @@ for data in ("fourier", "noise"):
     for sel in ex.tuned_comparison(gen_specs, base.replace(data=data), GRID, [SEED]):
         trained.append((sel.label, data, sel.runs[0].model))
 study = gen.generalisation_study(trained, base)
-g_label, d_label = gen_specs[0].label, gen_specs[1].label
 # the noise-to-solution map: the best rank-r operator against noise training with more and more samples
-noise_test = {"noise": make_dataset("noise", n, SAMPLES, K, SEED)}
-eckart_young = gen.set_errors(GlobalAttention(n, GLOBAL_RANK, init="svd"), noise_test, names=("noise",))["noise"]
+noise_test = {"noise": make_dataset("noise", P, SAMPLES, K, SEED)}
+eckart_young = gen.set_errors(eckart_young_init(GlobalAttention(P, GLOBAL_RANK)), noise_test, names=("noise",))["noise"]
 by_samples = {S: ex.tuned_comparison([gen_specs[0]], base.replace(data="noise", samples=S), GRID, [SEED])[0]
               .runs[0].final["error_noise"] for S in NOISE_SAMPLES}
 SETS = {"in_band": "in-band", "out_of_band": "out-of-band", "noise": "noise", "point_loads": "point loads"}
@@ -125,44 +131,9 @@ display(table([{"label": r["label"], "training": r["training"], "params": r["par
               formats={k: ".2e" for k in ("modes_in", "modes_out", *SETS)},
               caption="Per-mode and per-set errors (first seed)"))
 table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
-      + [{"operator": f"{g_label} trained on {S} noise samples", "noise": v} for S, v in by_samples.items()],
+      + [{"operator": f"{gen_specs[0].label} trained on {S} noise samples", "noise": v} for S, v in by_samples.items()],
       columns={"operator": "operator", "noise": "white-noise test error"}, formats={"noise": ".3f"},
       caption="The noise-to-solution map: best possible against trained")
-
-# %% tags=["remove-cell"]
-glue("g_rank", GLOBAL_RANK, display=False)
-glue("g_params", GlobalSpec(GLOBAL_RANK).parameter_count(n), display=False)
-glue("dd_N", DD_N, display=False)
-glue("dd_rank", DD_RANK, display=False)
-glue("gen_delta", GEN_DELTA, display=False)
-glue("epochs", EPOCHS, display=False)
-glue("samples", SAMPLES, display=False)
-glue("lr_grid", ", ".join(f"{lr:g}" for lr in LRS), display=False)
-glue("init_grid", ", ".join(f"{v:g}" for v in INIT_SCALES), display=False)
-glue("exact_mode_err", float(study["exact"].max()), display=False)
-glue("g_label", g_label, display=False)
-glue("d_label", d_label, display=False)
-run = {(("g" if r["label"] == g_label else "d"), r["training"]): r for r in study["runs"]}
-f9_numbers = {"exact_max_mode_error": float(study["exact"].max()), "K": K, "n": n, "eckart_young_noise": eckart_young,
-              "global_noise_trained": {str(S): v for S, v in by_samples.items()}}
-for (t, training), r in run.items():
-    for key, v in {"modes_in": r["in_band_mode_error"], "modes_out": r["out_band_mode_error"], **r["sets"]}.items():
-        glue(f"{t}_{training}_{key}", float(v), display=False)
-        f9_numbers[f"{t}_{training}_{key}"] = float(v)
-glue("d_out_verdict", "worse than returning zero" if run[("d", "fourier")]["out_band_mode_error"] >= 1 else
-     "better than returning zero, without being accurate" if run[("d", "fourier")]["out_band_mode_error"] > 0.1 else
-     "accurate", display=False)
-glue("ey_noise", eckart_young, display=False)
-s_lo, s_hi = min(NOISE_SAMPLES), max(NOISE_SAMPLES)
-glue("noise_s_lo", s_lo, display=False)
-glue("noise_s_hi", s_hi, display=False)
-glue("noise_err_lo", by_samples[s_lo], display=False)
-glue("noise_err_hi", by_samples[s_hi], display=False)
-closes = by_samples[s_hi] - eckart_young < 0.5 * (by_samples[s_lo] - eckart_young)
-glue("noise_limit", "the number of samples, not the rank, limits the noise-trained global model" if closes else
-     "more samples do not close the gap, so the sample count alone does not explain it", display=False)
-glue("noise_lead", "The data, not the rank, is the limit." if closes else "The rank is not the only limit.",
-     display=False)
 
 # %% [markdown]
 # ```{figure} ../figures/F9_generalisation.png
@@ -176,9 +147,12 @@ glue("noise_lead", "The data, not the rank, is the limit." if closes else "The r
 # ```
 
 # %% tags=["remove-output"]
-fig = generalisation_figure(study)
-fig_rec.save(fig, "F9", "generalisation", numbers=f9_numbers)
-plt.close(fig)
+fig_generalisation = generalisation_figure(study)
+g_label, d_label = gen_specs[0].label, gen_specs[1].label
+glue("g_label", g_label, display=False)
+glue("d_label", d_label, display=False)
+# the ablations and the regime map below complete the inputs of the chapter's report; its first part is F9's numbers
+f9_numbers = {"K": K, "n": n, "global_noise_trained": {str(S): v for S, v in by_samples.items()}}
 
 # %% [markdown]
 # **Band-trained operators are right on the band and nowhere else.** Just outside it, on modes $K+1..2K$, the mean
@@ -188,16 +162,16 @@ plt.close(fig)
 # the lowest modes ({numref}`fig-F9` (c)). The exact inverse has $\max_k e_k$ = {glue:text}`exact_mode_err:.0e`, so
 # the measure itself is exact to rounding.
 #
-# **Noise training.** {glue:text}`noise_lead` Trained on white noise, the DD model's white-noise
-# error is {glue:text}`d_noise_noise:.3f` and the global model's {glue:text}`g_noise_noise:.3f`. The rank is not what
-# holds the global model back: the best rank-{glue:text}`g_rank` operator (Eckart-Young) has a white-noise error of
-# {glue:text}`ey_noise:.3f`. Trained on {glue:text}`noise_s_lo` noise samples the global model reaches
-# {glue:text}`noise_err_lo:.3f`, on {glue:text}`noise_s_hi` samples {glue:text}`noise_err_hi:.3f`:
-# {glue:text}`noise_limit`. {glue:text}`noise_s_lo` samples determine $M$ only on a
-# {glue:text}`noise_s_lo`-dimensional subspace, and a free rank-{glue:text}`g_rank` operator has
-# {glue:text}`g_params` parameters to place; the DD structure has far fewer degrees of freedom that the data must fix
-# (its coarse block is small, and every sample informs every local block). The regime map below measures this for
-# both classes, every data kind and every sample count.
+# **Noise training.** Trained on white noise, the DD model's white-noise error is {glue:text}`d_noise_noise:.3f` and
+# the global model's {glue:text}`g_noise_noise:.3f`, while the best rank-{glue:text}`g_rank` operator
+# (Eckart-Young) has a white-noise error of {glue:text}`ey_noise:.3f`. Trained on {glue:text}`noise_s_lo` noise
+# samples the global model reaches {glue:text}`noise_err_lo:.3f`, on {glue:text}`noise_s_hi` samples
+# {glue:text}`noise_err_hi:.3f`: its gap to the Eckart-Young value is {glue:text}`noise_gap_lo:.3f` with the fewer
+# samples and {glue:text}`noise_gap_hi:.3f` with the more, the part of its error that the sample count, not the rank,
+# decides. {glue:text}`noise_s_lo` samples determine $M$ only on a {glue:text}`noise_s_lo`-dimensional subspace, and
+# a free rank-{glue:text}`g_rank` operator has {glue:text}`g_params` parameters to place; the DD structure has far
+# fewer degrees of freedom that the data must fix (its coarse block is small, and every sample informs every local
+# block). The regime map below measures this for both classes, every data kind and every sample count.
 #
 # ## Ablations at matched budgets
 #
@@ -212,50 +186,15 @@ plt.close(fig)
 
 # %% tags=["hide-input"]
 t0 = time.perf_counter()
-specs = abl.ablation_specs(n, DD_N, DD_DELTA, DD_RANK)
+specs = abl.ablation_specs(P, DD_N, DD_DELTA, DD_RANK)
 rows = abl.run_ablations(specs, base.replace(epochs=ABL_EPOCHS, eval_points=4), GRID, ABL_SEEDS)
-abl_seconds = time.perf_counter() - t0
+glue("abl_seconds", time.perf_counter() - t0, display=False)
 ERR = {f"{m}_mean": name for m, name in (("error_in_band", "in-band"), ("error_out_of_band", "out-of-band"),
                                           ("error_noise", "noise"), ("error_point_loads", "point loads"),
                                           ("operator_error", "operator"))}
 table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_scale": "init", **ERR},
       formats={"lr": "g", "init_scale": "g", **{k: ".2e" for k in ERR}},
       caption=f"Ablations, means over {len(ABL_SEEDS)} seed(s)")
-
-# %% tags=["remove-cell"]
-glue("abl_delta", DD_DELTA, display=False)
-glue("abl_epochs", ABL_EPOCHS, display=False)
-glue("abl_n_seeds", len(ABL_SEEDS), display=False)
-f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS)}
-slug = {"baseline": "base", "no coarse": "nocoarse", "coarse only": "coarseonly", "no overlap": "nooverlap",
-        "D one side": "left", "Boolean": "boolean", "Nicolaides": "nicolaides", "banded + low rank": "fmm"}
-by_label = {r["label"]: r for r in rows}
-base_op = by_label["baseline"]["operator_error_mean"]
-for r in rows:
-    key = slug.get(r["label"], r["label"].replace("δ = ", "delta").replace("N = ", "N").replace(" ", ""))
-    for m in ("error_in_band", "error_noise", "operator_error"):
-        f10_numbers[f"{key}_{m}"] = r[f"{m}_mean"]
-    f10_numbers[f"{key}_params"] = r["params"]
-    glue(f"abl_{key}_operator_error", r["operator_error_mean"], display=False)
-    glue(f"abl_{key}_params", r["params"], display=False)
-    glue(f"abl_{key}_ratio", r["operator_error_mean"] / base_op, display=False)
-FACTOR = 1.5  # a variant counts as worse (better) when its operator error is this factor above (below) the baseline's
-worse = [r["label"] for r in rows if r["label"] != "baseline" and r["operator_error_mean"] > FACTOR * base_op]
-better = [r["label"] for r in rows if r["label"] != "baseline" and r["operator_error_mean"] < base_op / FACTOR]
-glue("abl_factor", FACTOR, display=False)
-glue("abl_worse", ", ".join(worse) if worse else "none", display=False)
-glue("abl_better", ", ".join(better) if better else "none", display=False)
-oracle_base = float(apx.dd_best_error(n, DD_N, [DD_RANK])[0])
-oracle_coarse = float(apx.dd_best_error(n, DD_N, [0])[0])
-glue("oracle_base", oracle_base, display=False)
-glue("oracle_coarse", oracle_coarse, display=False)
-glue("coarse_over_ceiling", by_label["coarse only"]["operator_error_mean"] / oracle_coarse, display=False)
-glue("base_over_oracle", base_op / oracle_base, display=False)
-coarse_ratio = by_label["coarse only"]["operator_error_mean"] / base_op
-glue("abl_lead", "The coarse level does the work in the operator norm." if coarse_ratio < FACTOR else
-     "The coarse level alone does not carry the operator norm.", display=False)
-f10_numbers.update(oracle_base=oracle_base, oracle_coarse=oracle_coarse)
-glue("abl_seconds", abl_seconds, display=False)
 
 # %% [markdown]
 # ```{figure} ../figures/F10_ablations.png
@@ -268,23 +207,23 @@ glue("abl_seconds", abl_seconds, display=False)
 # ```
 
 # %% tags=["remove-output"]
-fig = ablation_figure(rows)
-fig_rec.save(fig, "F10", "ablations", numbers=f10_numbers)
-plt.close(fig)
+fig_ablations = ablation_figure(rows)
+f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS),
+               **{f"{abl.ablation_key(r['label'])}_{m}": r[f"{m}_mean"] for r in rows
+                  for m in ("error_in_band", "error_noise")}}  # operator errors and parameters: the report's
 
 # %% [markdown]
-# **{glue:text}`abl_lead`** The coarse level alone, {glue:text}`abl_coarseonly_params`
-# parameters, reaches an operator error of {glue:text}`abl_coarseonly_operator_error:.3f`, a ratio of
-# {glue:text}`abl_coarseonly_ratio:.2f` to the full baseline ({glue:text}`abl_base_params` parameters); without the
-# coarse level the ratio is {glue:text}`abl_nocoarse_ratio:.0f`. The coarse-only model sits at
-# {glue:text}`coarse_over_ceiling:.1f` times its own ceiling (without local blocks the local part of the exact
-# decomposition is missing, a relative error of {glue:text}`oracle_coarse:.1e`), while the baseline sits at
-# {glue:text}`base_over_oracle:.0f` times its Schwarz oracle: what the local blocks could add, training on this data
-# does not find. Variants more than {glue:text}`abl_factor:g` times worse than the baseline:
-# {glue:text}`abl_worse`; more than {glue:text}`abl_factor:g` times better: {glue:text}`abl_better` (the table above
-# has every number). The banded-plus-low-rank operator, whose far field is one global low-rank term, has a ratio of
-# {glue:text}`abl_fmm_ratio:.1f`. The sweep took {glue:text}`abl_seconds:.0f` s in this build (cached runs are read,
-# not retrained).
+# **The coarse level alone**, {glue:text}`abl_coarseonly_params` parameters, reaches an operator error of
+# {glue:text}`abl_coarseonly_operator_error:.3f`, a ratio of {glue:text}`abl_coarseonly_ratio:.2f` to the full
+# baseline ({glue:text}`abl_base_params` parameters); without the coarse level the ratio is
+# {glue:text}`abl_nocoarse_ratio:.0f`. The coarse-only model sits at {glue:text}`coarse_over_ceiling:.1f` times its
+# own ceiling (without local blocks the local part of the exact decomposition is missing, a relative error of
+# {glue:text}`oracle_coarse:.1e`), while the baseline sits at {glue:text}`base_over_oracle:.0f` times its Schwarz
+# oracle: what the local blocks could add beyond that, training on this data does not find. Variants more than
+# {glue:text}`abl_factor:g` times worse than the baseline: {glue:text}`abl_worse`; more than {glue:text}`abl_factor:g`
+# times better: {glue:text}`abl_better` (the table above has every number). The banded-plus-low-rank operator, whose
+# far field is one global low-rank term, has a ratio of {glue:text}`abl_fmm_ratio:.1f`. The sweep took
+# {glue:text}`abl_seconds:.0f` s in this build (cached runs are read, not retrained).
 #
 # ## Where the claims hold: a map of regimes
 #
@@ -305,10 +244,10 @@ plt.close(fig)
 # In every regime the same models train under the same search (learning rate from {glue:text}`map_lrs`, initial
 # scale from {glue:text}`map_inits`, cosine schedule, {glue:text}`map_epochs` epochs, chosen on validation data, then
 # {glue:text}`map_seeds` seeds): global ranks {glue:text}`map_granks`, DD local ranks {glue:text}`map_lranks` with
-# $\delta$ = {glue:text}`map_delta`, and two mechanism ablations, coarse only and local only. {ref}`ch-dd-attention` searched the schedule
-# too; here one schedule keeps the map affordable, the same for every model. The classes are compared **at matched
-# parameter budgets**: the best model of each class with at most $P$ parameters, for $P$ = {glue:text}`map_budgets`
-# times $n$.
+# $\delta$ = {glue:text}`map_delta`, and two mechanism ablations, coarse only and local only. {ref}`ch-dd-attention`
+# searched the schedule too; here one schedule keeps the map affordable, the same for every model. The classes are
+# compared **at matched parameter budgets**: the best model of each class with at most $P$ parameters, for $P$ =
+# {glue:text}`map_budgets` times $n$.
 
 # %% tags=["hide-input"]
 t0 = time.perf_counter()
@@ -327,7 +266,7 @@ for reg in regimes:
     map_rows += rg.budget_rows(res, [f * reg.n for f in BUDGET_FACTORS], METRICS)
     verdicts += rg.claim_verdicts(res, metrics=METRICS)
     mechanisms.append(rg.mechanism(res, map_base))
-map_seconds = time.perf_counter() - t0
+glue("map_seconds", time.perf_counter() - t0, display=False)
 table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, mechanisms)],
       columns={"regime": "regime", "global_error": "best global", "global_label": "(model)", "dd_error": "best DD",
                "dd_label": "(model)", "coarse_only_error": "coarse only", "component": "work done by",
@@ -337,62 +276,19 @@ table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, mechanisms)
               "and the binding limits")
 
 # %% tags=["remove-cell"]
-for key, v in {"n_base": n, "N_base": DD_N, "K_base": K, "S_base": SAMPLES, "map_H": MAP_H,
-               "map_epochs": MAP_EPOCHS, "map_seeds": len(MAP_SEEDS), "map_delta": base_regime.delta,
-               "component_factor": rg.COMPONENT_FACTOR}.items():
-    glue(key, v, display=False)
-lists = {"axis_n": MAP_NS, "axis_samples": MAP_SAMPLES, "axis_K": MAP_KS, "axis_data": MAP_DATA, "axis_N": MAP_NSUB,
-         "axis_slice": SLICE_SAMPLES, "map_lrs": MAP_LRS, "map_inits": MAP_INITS, "map_granks": MAP_GLOBAL_RANKS,
-         "map_lranks": MAP_LOCAL_RANKS, "map_budgets": BUDGET_FACTORS}
-for key, v in lists.items():
-    glue(key, ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) or "none", display=False)
-glue("n_regimes", len(regimes), display=False)
-glue("map_seconds", map_seconds, display=False)
-cmap = rg.claim_map(verdicts, regimes)
-
-
-def _say(items):
-    return "; ".join(items) if items else "no regime"
-
-
-for metric in METRICS:
-    for verdict in ("holds", "fails", "unclear"):
-        glue(f"acc_{metric}_{verdict}", _say(cmap["accurate"][metric][verdict]), display=False)
-        glue(f"acc_{metric}_{verdict}_n", len(cmap["accurate"][metric][verdict]), display=False)
-for metric in ("operator_error", "error_in_band"):
-    for verdict in ("holds", "fails"):
-        glue(f"fewer_{metric}_{verdict}", _say(cmap["fewer"][metric][verdict]), display=False)
-        glue(f"fewer_{metric}_{verdict}_n", len(cmap["fewer"][metric][verdict]), display=False)
-for unit in ("epochs", "seconds"):
-    for verdict in ("holds", "fails"):
-        glue(f"faster_{unit}_{verdict}", _say(cmap["faster"][unit][verdict]), display=False)
-        glue(f"faster_{unit}_{verdict}_n", len(cmap["faster"][unit][verdict]), display=False)
-op_matches = [v for v in verdicts if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
-              and v["holds"]]
-glue("fewer_ratio_min", min(m["ratio"] for m in op_matches) if op_matches else float("nan"), display=False)
-glue("fewer_ratio_max", max(m["ratio"] for m in op_matches) if op_matches else float("nan"), display=False)
-components = [m["component"] for m in mechanisms]
-glue("n_coarse_does_it", components.count("coarse level"), display=False)
-glue("coarse_does_it_not", _say([r.short() for r, m in zip(regimes, mechanisms) if m["component"] != "coarse level"]),
-     display=False)
-glue("coarse_why", "The smooth, long-range part of the Green's function is what a global low-rank model must spend "
-     "its rank on, and what the N - 1 hat functions carry with (N - 1)^2 parameters per factor."
-     if 2 * components.count("coarse level") > len(components) else
-     "In most regimes the local blocks add to what the coarse level carries.", display=False)
-glue("coarse_verdict", "in most regimes the advantage in the operator norm is the coarse level's, not the local "
-     "blocks'" if 2 * components.count("coarse level") > len(components) else
-     "in most regimes the local blocks add to it", display=False)
-limits = {cls: [m[f"{cls}_limit"] for m in mechanisms] for cls in ("dd", "global")}
-for cls in ("dd", "global"):
-    for lim in ("expressiveness", "data", "optimisation"):
-        glue(f"{cls}_limit_{lim}", limits[cls].count(lim), display=False)
-trap = [r.short() for r, m in zip(regimes, mechanisms) if r.N - 1 > r.K and m["dd_limit"] == "data"
-        and m["dd_off_span"] > 2 * m["dd_on_span"]]
-glue("dd_trap_regimes", _say(trap), display=False)
-lost = set(cmap["accurate"]["operator_error"]["fails"])
-glue("lost_why", _say([f"{r.short()}: the best DD model is limited by {m['dd_limit']}, the best global one by "
-                       f"{m['global_limit']}" for r, m in zip(regimes, mechanisms) if r.short() in lost]),
-     display=False)
+# every verdict of the chapter, from its measurements (ddlib.regimes.report_beyond)
+report = rg.report_beyond(study=study, labels=(g_label, d_label), noise_errors=by_samples, eckart_young=eckart_young,
+                          ablation_rows=rows, baseline=specs["baseline"], problem=P, regimes=regimes,
+                          mechanisms=mechanisms, verdicts=verdicts)
+for part in report.values():
+    for key, value in part.items():
+        glue(key, value, display=False)
+glue("map_delta", base_regime.delta, display=False)
+glue("map_budgets", ", ".join(map(str, BUDGET_FACTORS)), display=False)
+fig_rec.save(fig_generalisation, "F9", "generalisation", numbers={**f9_numbers, **report["generalisation"]})
+fig_rec.save(fig_ablations, "F10", "ablations", numbers={**f10_numbers, **report["ablations"]})
+plt.close(fig_generalisation)
+plt.close(fig_ablations)
 
 # %% [markdown]
 # ```{figure} ../figures/F15_regime_map.png
@@ -409,7 +305,7 @@ fig = regime_map_figure(map_rows, ("error_in_band", "error_noise", "operator_err
 tuning = [{"label": sel.label, "lr": sel.chosen["lr"], "init_scale": sel.chosen["init_scale"]}
           for sel in results[0].selections]
 fig_rec.save(fig, "F15", "regime_map", numbers=dict(regimes=map_rows, tuning=tuning, verdicts=verdicts,
-                                                    mechanisms=mechanisms, claims=cmap,
+                                                    mechanisms=mechanisms, claims=rg.claim_map(verdicts, regimes),
                                                     budget_factors=BUDGET_FACTORS))
 plt.close(fig)
 
@@ -430,21 +326,21 @@ plt.close(fig)
 
 # %% [markdown]
 # The map covers {glue:text}`n_regimes` regimes ({glue:text}`map_seconds:.0f` s in this build, cached runs read, not
-# retrained). Per claim:
+# retrained). Per claim, as `ddlib.regimes.report_beyond` reads the verdict records of `ddlib.claims`:
 #
 # **"Trains faster."** Measured on the training distribution's own test error, in epochs to the level that the best
-# model of each class reaches on every seed (`ddlib.regimes.speed_row`; a class that never trains on that error counts
-# as never reaching it), DD attention is faster in {glue:text}`faster_epochs_holds_n` regimes and slower in
+# model of each class reaches on every seed (`ddlib.claims.speed`; a class that never trains on that error counts as
+# never reaching it), DD attention is faster in {glue:text}`faster_epochs_holds_n` regimes and slower in
 # {glue:text}`faster_epochs_fails_n` ({glue:text}`faster_epochs_fails`); in seconds it is faster in
 # {glue:text}`faster_seconds_holds_n` and slower in {glue:text}`faster_seconds_fails_n`.
 #
 # **"More accurate."** In the operator norm, DD attention is more accurate (seed ranges disjoint) in
 # {glue:text}`acc_operator_error_holds_n` regimes and less accurate in {glue:text}`acc_operator_error_fails_n`
 # ({glue:text}`acc_operator_error_fails`). On white noise it wins in {glue:text}`acc_error_noise_holds_n` and loses in
-# {glue:text}`acc_error_noise_fails_n` ({glue:text}`acc_error_noise_fails`). On the training band the verdict turns:
-# DD wins in {glue:text}`acc_error_in_band_holds_n` regimes ({glue:text}`acc_error_in_band_holds`) and global
-# attention in {glue:text}`acc_error_in_band_fails_n` ({glue:text}`acc_error_in_band_fails`): a global operator of
-# rank at least $K$ can fit the band, the data trap's other face.
+# {glue:text}`acc_error_noise_fails_n` ({glue:text}`acc_error_noise_fails`). On the training band DD wins in
+# {glue:text}`acc_error_in_band_holds_n` regimes ({glue:text}`acc_error_in_band_holds`) and global attention in
+# {glue:text}`acc_error_in_band_fails_n` ({glue:text}`acc_error_in_band_fails`): a global operator of rank at least
+# $K$ can fit the band, the data trap's other face.
 #
 # **"Fewer parameters."** In the operator norm a cheaper DD model matches the most accurate global model in
 # {glue:text}`fewer_operator_error_holds_n` regimes, with {glue:text}`fewer_ratio_min:.0f` to
@@ -455,12 +351,14 @@ plt.close(fig)
 # **Why.** The table above names, per regime, the DD component that does the work and the limit that binds each
 # class (`ddlib.regimes.mechanism`). The coarse level alone is within a factor {glue:text}`component_factor:g` of
 # the full DD model in {glue:text}`n_coarse_does_it` of the {glue:text}`n_regimes` regimes (not in:
-# {glue:text}`coarse_does_it_not`).
-# {glue:text}`coarse_why` Which limit binds is read from where the operator error
-# lives: on the span of the training data, or off it (`ddlib.regimes.span_split`). The DD model is limited by the
-# data in {glue:text}`dd_limit_data` regimes, by optimisation in {glue:text}`dd_limit_optimisation` and by its
-# expressiveness in {glue:text}`dd_limit_expressiveness`; the global model by the data in
-# {glue:text}`global_limit_data`, by optimisation in {glue:text}`global_limit_optimisation` and by its
-# expressiveness in {glue:text}`global_limit_expressiveness`. When $N - 1$ exceeds the data's span the coarse block
-# itself is no longer determined by the data and DD attention falls into the data trap as well (here:
-# {glue:text}`dd_trap_regimes`). Where DD attention loses in the operator norm: {glue:text}`lost_why`.
+# {glue:text}`coarse_does_it_not`). The smooth, long-range part of the Green's function is what a global low-rank
+# model must spend its rank on, and what the $N - 1$ hat functions carry with $(N - 1)^2$ parameters per factor;
+# where the coarse level alone falls short of that factor, the local blocks add what it misses. Which limit binds is
+# read from where the operator error lives: on the span of the training data, or off it (`ddlib.regimes.span_split`).
+# The DD model is limited by the data in {glue:text}`dd_limit_data` regimes, by optimisation in
+# {glue:text}`dd_limit_optimisation` and by its expressiveness in {glue:text}`dd_limit_expressiveness`; the global
+# model by the data in {glue:text}`global_limit_data`, by optimisation in {glue:text}`global_limit_optimisation` and
+# by its expressiveness in {glue:text}`global_limit_expressiveness`. When the coarse space has more functions than the
+# data's span has dimensions, the coarse block itself is no longer determined by the data and DD attention falls into
+# the data trap as well (here: {glue:text}`dd_trap_regimes`). Where DD attention loses in the operator norm:
+# {glue:text}`lost_why`.

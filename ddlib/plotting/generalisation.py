@@ -17,9 +17,16 @@ def _floor(v, floor=1e-17):
 
 
 def generalisation_figure(study: dict):
-    """F9 from :func:`ddlib.generalisation.generalisation_study`: per-mode errors (one panel per training set) and
-    the errors on the held-out sets."""
-    runs, K, k = study["runs"], study["K"], study["modes"]
+    r"""F9 from :func:`ddlib.generalisation.generalisation_study`: per-mode errors (one panel per training set) and
+    the errors on the held-out sets. The per-mode panels draw the mean of :math:`e_{\mathbf k}` over each shell
+    :math:`\max_j k_j = k` (in 1D the shell is the one mode ``k``)."""
+    runs, K = study["runs"], study["K"]
+    k, shell = np.unique(study["level"], return_inverse=True)
+    count = np.bincount(shell)
+
+    def by_shell(e):
+        return np.bincount(shell, weights=np.asarray(e, dtype=float)) / count
+
     trainings = list(dict.fromkeys(r["training"] for r in runs))
     labels = list(dict.fromkeys(r["label"] for r in runs))
     fig, axes = plt.subplots(1, len(trainings) + 1, figsize=(4.0 * (len(trainings) + 1), 3.4))
@@ -29,8 +36,8 @@ def generalisation_figure(study: dict):
         ax.axvspan(K + 0.5, 2 * K + 0.5, color="0.93", lw=0, label=f"out of band {K + 1}..{2 * K}")
         for lab, c in zip(labels, colors):
             r = next(x for x in runs if x["label"] == lab and x["training"] == tr)
-            ax.semilogy(k, _floor(r["mode_errors"]), color=c, lw=1, label=f"{lab} ({r['params']} par.)")
-        ax.semilogy(k, _floor(study["exact"]), color=COLORS["exact"], lw=1, ls=":", label=r"exact $A^{-1}$")
+            ax.semilogy(k, _floor(by_shell(r["mode_errors"])), color=c, lw=1, label=f"{lab} ({r['params']} par.)")
+        ax.semilogy(k, _floor(by_shell(study["exact"])), color=COLORS["exact"], lw=1, ls=":", label=r"exact $A^{-1}$")
         ax.set_xscale("log")
         ax.set_xlabel("mode $k$")
         ax.set_ylabel(r"relative error $e_k$")
