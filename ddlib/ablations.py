@@ -22,7 +22,7 @@ epochs, the same search over learning rate and initial scale chosen on validatio
 parameter counts are reported beside the errors, and the banded-plus-low-rank baseline is sized to the baseline's
 count (:func:`banded_lowrank_for_budget`).
 
-**The banded-plus-low-rank operator** :cite:p:`nguyen2021fmmformer` (:class:`ddlib.attention.BandedLowRank`) is
+**The banded-plus-low-rank operator** :cite:p:`nguyen2021fmmformer` (:class:`ddlib.banded.BandedLowRank`) is
 
 .. math::  u = w\,(B + UV^T) f, \qquad B_{pq} = 0 \text{ for } \max_k |p_k-q_k| > b,
            \quad U, V \in \mathbb{R}^{n\times r},
@@ -41,7 +41,8 @@ import numpy as np
 import torch
 
 from ._validate import check_int, check_positive
-from .attention import DDAttention, banded_lowrank_parameter_count
+from .attention import DDAttention
+from .banded import banded_lowrank_parameter_count
 from .experiments import Selection, summarize, tuned_comparison
 from .models import BandedSpec, DDSpec
 from .problem import Problem
@@ -60,7 +61,7 @@ __all__ = [
 
 
 def banded_lowrank_for_budget(problem: Problem, params: int, rank: int) -> int:
-    r"""The half-width ``b`` in ``0..m-1`` whose :func:`ddlib.attention.banded_lowrank_parameter_count` on
+    r"""The half-width ``b`` in ``0..m-1`` whose :func:`ddlib.banded.banded_lowrank_parameter_count` on
     ``problem`` with ``rank`` is closest to ``params`` (the smaller on a tie)."""
     params = check_int("params", params, low=1)
     rank = check_int("rank", rank, low=0, high=problem.n)

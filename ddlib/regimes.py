@@ -50,7 +50,7 @@ from . import claims
 from ._validate import check_choice, check_int, check_positive
 from .ablations import ablation_key, compare_to_baseline
 from .approximation import dd_oracle_error
-from .data import make_dataset
+from .data import in_distribution_set, make_dataset
 from .decomposition import Decomposition
 from .experiments import Selection, class_best, oracle_error, summary_table, tuned_comparison
 from .models import DDSpec, GlobalSpec, ModelSpec
@@ -59,7 +59,7 @@ from .training import TrainConfig
 
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
-           "REGIME_KEYS", "IN_DISTRIBUTION", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
+           "REGIME_KEYS", "REGIME_DATA", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
            "tally_verdicts", "majority_text", "report_beyond"]
 
 #: The axes of :func:`regime_axes`.
@@ -71,7 +71,8 @@ COMPONENT_FACTOR = 1.5
 #: Keys that identify a regime in every record.
 REGIME_KEYS = ("n", "N", "delta", "K", "samples", "data", "axis")
 #: The test set drawn from each training distribution (the "in-distribution" error of :func:`speed_row`).
-IN_DISTRIBUTION = {"fourier": "error_in_band", "noise": "error_noise", "smooth": "error_validation"}
+#: The training distributions a regime can have (those with an error on the training distribution).
+REGIME_DATA = ("fourier", "noise", "smooth")
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Regime:
     def __post_init__(self):
         for name, low in (("n", 3), ("N", 1), ("K", 1), ("samples", 1), ("delta", 0), ("dim", 1)):
             object.__setattr__(self, name, check_int(name, getattr(self, name), low=low))
-        check_choice("data", self.data, tuple(IN_DISTRIBUTION))
+        check_choice("data", self.data, REGIME_DATA)
         check_choice("axis", self.axis, AXES)
         Decomposition(self.problem, self.N, self.delta)  # N and delta fit the grid
         check_int("K", self.K, low=1, high=self.side // 2)
@@ -189,12 +190,13 @@ def run_regime(regime: Regime, base: TrainConfig, specs, grid: dict, seeds, *, s
 
 
 def _is_full(spec) -> bool:
-    return isinstance(spec, DDSpec) and spec.use_local and spec.use_coarse
+    return isinstance(spec, DDSpec) and not spec.is_ablation
 
 
 def is_ablation(spec) -> bool:
-    """True for a DD mechanism ablation (coarse only or local only), which no class verdict counts."""
-    return isinstance(spec, DDSpec) and not _is_full(spec)
+    """True for a DD mechanism ablation (coarse only or local only), which no class verdict counts
+    (:attr:`ddlib.models.DDSpec.is_ablation`)."""
+    return spec.is_ablation
 
 
 def _full_table(result: RegimeResult) -> dict:
@@ -344,10 +346,10 @@ def claim_map(records: list[dict], regimes: list[Regime]) -> dict:
 
 
 def in_distribution_metric(data: str) -> str:
-    """The history key of the test error on the training distribution ``data`` (:data:`IN_DISTRIBUTION`): the
-    in-band set for Fourier data, the white-noise set for noise data, the validation set for the smooth field (which
-    has no test set of its own)."""
-    return IN_DISTRIBUTION[check_choice("data", data, tuple(IN_DISTRIBUTION))]
+    """The history key of the test error on the training distribution ``data``: ``error_`` and the set of
+    :func:`ddlib.data.in_distribution_set` (the in-band set for Fourier data, the white-noise set for noise data, the
+    validation set for the smooth field, which has no test set of its own)."""
+    return f"error_{in_distribution_set(check_choice('data', data, REGIME_DATA))}"
 
 
 def speed_row(result: RegimeResult, metric: str | None = None, target: float | None = None) -> dict:

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from ddlib.ablations import (ablation_key, ablation_specs, banded_lowrank_for_budget, compare_to_baseline,
                              operator_parts, run_ablations)
-from ddlib.attention import BandedLowRank, banded_lowrank_parameter_count
+from ddlib.banded import BandedLowRank, banded_lowrank_parameter_count
 from ddlib.decomposition import Decomposition
 from ddlib.models import BandedSpec, DDSpec, GlobalSpec
 from ddlib.problem import Problem

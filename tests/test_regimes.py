@@ -56,7 +56,7 @@ def test_a_regime_configures_the_run_of_its_dimension(dim):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(n=960, dim=2), "n must be m\\*\\*2"), (dict(N=5, dim=2), "N must divide the m \\+ 1 = 32"),
     (dict(K=16, dim=2), "K must be an integer in \\[1, 15\\]"),
-    (dict(delta=8, dim=2), "delta must be an integer in \\[0, 6\\]"),
+    (dict(delta=8, dim=2), "delta must be an integer in \\[0, 7\\]"),
     (dict(n=255, N=7), "N must divide the m \\+ 1 = 256"), (dict(data="images"), "data must be one of"),
     (dict(dim=4), "dim must be"),
 ])
