@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write
+from ._validate import env_folder
 from .figure_data import write_figure_data
 
 __all__ = ["project_root", "figures_dir", "save_figure", "read_manifest", "to_jsonable", "glue_numbers", "FigureRecorder"]
@@ -40,7 +41,7 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
 
 def figures_dir() -> Path:
     """The folder figures are written to (created if missing)."""
-    d = Path(os.environ["DDLIB_FIGURES"]) if os.environ.get("DDLIB_FIGURES") else project_root() / "figures"
+    d = env_folder("DDLIB_FIGURES") or project_root() / "figures"
     d.mkdir(parents=True, exist_ok=True)
     return d
 

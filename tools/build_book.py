@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from ddlib.provenance import provenance  # noqa: E402
 from ddlib._io import atomic_write  # noqa: E402
+from ddlib._validate import env_folder, env_int  # noqa: E402
 from ddlib.sweep import scheduler_address  # noqa: E402
 
 #: ``repository.url`` with this owner is the placeholder of an unpublished project: no button may link to it.
@@ -576,13 +577,11 @@ def _positive_int(text: str) -> int:
 
 def _jobs_from_environment() -> int:
     """``$DDLIB_JOBS`` (an integer >= 1), else 2; anything else is an error naming the variable."""
-    text = os.environ.get("DDLIB_JOBS", "").strip()
-    if not text:
-        return 2
     try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise SystemExit(f"error: DDLIB_JOBS must be an integer >= 1; got {text!r}") from None
+        jobs = env_int("DDLIB_JOBS", low=1)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return 2 if jobs is None else jobs
 
 
 def main(argv=None) -> int:
@@ -617,13 +616,16 @@ def main(argv=None) -> int:
             ap.error(str(exc))
     root = args.root.resolve()
     build = (args.build or root / "_build").resolve()
-    cache = Path(os.environ.get("DDLIB_CACHE") or build / "cache").resolve()
+    try:
+        cache = (env_folder("DDLIB_CACHE") or build / "cache").resolve()
+        figures = (env_folder("DDLIB_FIGURES") or root / "figures").resolve()
+    except ValueError as exc:
+        ap.error(str(exc))
     build.mkdir(parents=True, exist_ok=True)
     if args.pdf:
         return build_pdf(root, build)
     if args.only is not None:
         return run_only(args, root, build, cache)
-    figures = Path(os.environ.get("DDLIB_FIGURES") or root / "figures").resolve()
     figures.mkdir(parents=True, exist_ok=True)
     return build_book(args, root, build, figures, cache)
 
