@@ -41,6 +41,7 @@ import torch
 from ._validate import check_int
 from .attention import DDAttention
 from .experiments import Selection, summarize, tuned_comparison
+from .memory import check_dense
 from .models import BandedSpec, DDSpec
 from .training import TrainConfig
 
@@ -95,6 +96,8 @@ def operator_parts(model: DDAttention) -> dict:
     r"""Dense ``coarse`` (:math:`h\,\Phi Q_0K_0^T\Phi^T`) and ``local`` (:math:`h\sum_i R_i^TW^L_iQ_iK_i^TW^R_iR_i`) parts."""
     if not isinstance(model, DDAttention):
         raise ValueError(f"model must be a DDAttention; got {type(model).__name__}")
+    check_dense((3, model.n, model.n), "operator_parts (the identity, the coarse and the local part, dense)",
+                "apply model.coarse_part and model.local_part to the few columns you need", dtype=model.dtype)
     eye = torch.eye(model.n, dtype=model.dtype)
     with torch.no_grad():
         coarse = model.coarse_part(eye) * model.h

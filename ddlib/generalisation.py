@@ -30,6 +30,7 @@ import torch
 
 from ._validate import check_int
 from .data import TEST_SETS, Dataset, make_datasets, relative_l2_error
+from .memory import check_dense
 from .problem import eigenvalues, eigenvectors, inverse
 from .training import TrainConfig
 
@@ -81,6 +82,8 @@ def mode_errors(op, n: int | None = None, modes=None) -> np.ndarray:
     k = np.arange(1, n + 1) if modes is None else np.atleast_1d(np.asarray(modes))
     if k.size == 0 or not np.issubdtype(k.dtype, np.integer) or k.min() < 1 or k.max() > n:
         raise ValueError(f"modes must be integers in [1, {n}]; got {modes!r}")
+    check_dense((2, n, k.size), "mode_errors (the modes and their images, dense)",
+                "pass modes=..., a few mode numbers, instead of all n")
     V = eigenvectors(n, k)
     MV = apply_operator(op, V)
     if MV.shape != V.shape:

@@ -43,6 +43,7 @@ from .attention import DDAttention
 from .data import make_dataset
 from .decomposition import Decomposition, element_decomposition
 from .experiments import grid_points, tuned_comparison
+from .memory import check_dense
 from .krylov import chebyshev_iterations, dense_spectrum, pcg_spectrum
 from .models import DDSpec, GlobalSpec
 from .problem import eigenvalues, grid, laplacian_1d
@@ -619,6 +620,8 @@ def outlier_sensitivity(model: DDAttention, config: TrainConfig, *, count: int =
     V, _ = torch.linalg.qr(torch.randn(n, count, generator=g, dtype=torch.float64))
     s = torch.full((count,), weight * model.omega_value() * model.h**2 / 2, dtype=torch.float64)
     bent = _WithOutliers(model, V, s)
+    check_dense((6, n, n), "outlier_sensitivity (the identity, M, M' and the four arrays of dense_spectrum)",
+                "compare the preconditioners by pcg_row (matrix-free PCG, Lanczos estimates of kappa)")
     A = laplacian_1d(n)
     out = {}
     for tag, op in (("", model), ("_outliers", bent)):
