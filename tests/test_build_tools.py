@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import build_book as bb  # noqa: E402
+import notebook_parameters as nbp  # noqa: E402
 
 REAL_URL = "https://github.com/ddlib-authors/hierarchical-attention-dd"
 BUILD = [sys.executable, str(ROOT / "tools" / "build_book.py")]
@@ -100,11 +101,63 @@ def test_buttons_appear_only_with_a_real_repository(tmp_path):
 # --only CHAPTER -p NAME=VALUE
 
 
-def test_parse_parameters_reads_literals_and_falls_back_to_strings():
-    assert bb.parse_parameters(["n=511", "LRS=[0.1, 0.3]", "QUICK=True", "label=abc", "x=1e-3", "s='q'"]) == \
-        {"n": 511, "LRS": [0.1, 0.3], "QUICK": True, "label": "abc", "x": 1e-3, "s": "q"}
+INJECTION = """('" + "x"; __import__("os").system("touch pwned"); y = "',)"""
+KNOWN = {k: {"default": v} for k, v in {"QUICK": "False", "n": "255", "OMEGA": "0.5", "PARTITION": '"ramp"',
+                                        "LRS": "[3e-3, 1e-2]", "SCHEDULES": '["cosine", "constant"]',
+                                        "REGIMES": '[["fourier", 16], ["noise", 64]]', "EXPR": "2**8"}.items()}
+
+
+def test_parameters_are_parsed_against_the_type_of_their_default():
+    raw = {"QUICK": "TRUE", "n": "511", "OMEGA": "1", "PARTITION": "flat top", "LRS": "[0.1, 1]",
+           "SCHEDULES": "['constant']", "REGIMES": '[["noise", 16]]'}
+    assert nbp.typed_parameters(KNOWN, raw, "ch") == {
+        "QUICK": True, "n": 511, "OMEGA": 1.0, "PARTITION": "flat top", "LRS": [0.1, 1.0], "SCHEDULES": ["constant"],
+        "REGIMES": [["noise", 16]]}
+    assert nbp.typed_parameters(KNOWN, {"QUICK": "0", "PARTITION": "3"}, "ch") == {"QUICK": False, "PARTITION": "3"}
     with pytest.raises(ValueError, match="NAME=VALUE"):
-        bb.parse_parameters(["n"])
+        nbp.split_parameters(["n"])
+    with pytest.raises(ValueError, match="parameter n is given twice"):
+        nbp.split_parameters(["n=1", "n=2"])
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("QUICK", "maybe", "true or false"), ("QUICK", "2", "true or false"), ("n", INJECTION, "an integer"),
+    ("n", "b'255'", "an integer"), ("n", "5.0", "an integer"), ("n", "True", "an integer"), ("n", "1e999", "integer"),
+    ("OMEGA", "1e999", "a finite number"), ("OMEGA", "(0.5,)", "a finite number"), ("OMEGA", "0.5j", "finite number"),
+    ("LRS", "(0.1, 0.3)", "a non-empty list of numbers"), ("LRS", "[]", "non-empty list"), ("LRS", "{0.1}", "list"),
+    ("LRS", "[0.1, '0.3']", "list of numbers"), ("LRS", "[None]", "list of numbers"),
+    ("SCHEDULES", "[b'cosine']", "a non-empty list of strings"),
+    ("REGIMES", '[["noise", 16, 1]]', "a non-empty list of lists \\[string, integer\\]"),
+    ("REGIMES", '[("noise", 16)]', "lists \\[string, integer\\]"),
+    ("EXPR", "3", "from the command line: its default 2\\*\\*8 is not"),
+    ("nn", "3", "its parameters are: QUICK \\(default False\\), n \\(default 255\\)"),
+])
+def test_hostile_parameter_values_are_refused_naming_the_parameter_and_the_type(name, value, expected):
+    with pytest.raises(nbp.ParameterError, match=rf"(parameter {name} of ch (must be|cannot)|ch has no parameter "
+                                                 rf"'{name}').*{expected}"):
+        nbp.typed_parameters(KNOWN, {name: value}, "ch")
+
+
+def test_a_string_parameter_takes_any_text_and_the_cell_assigns_exactly_it(tmp_path, monkeypatch):
+    """A string parameter is the text as given, injection attempts included; the cell papermill writes for it is
+    one assignment of exactly that string, and running it creates nothing."""
+    nasty = [INJECTION, '"; import os; os.system("touch pwned"); "', '\\"; x = 1 #', "a\nimport os", "ä\x00'''\\"]
+    monkeypatch.chdir(tmp_path)
+    for text in nasty:
+        params = nbp.typed_parameters(KNOWN, {"PARTITION": text, "n": "7"}, "ch")
+        assert params == {"PARTITION": text, "n": 7}
+        namespace = {}
+        exec(nbp.check_cell(params), namespace)  # what the kernel would run
+        assert namespace["PARTITION"] == text and namespace["n"] == 7
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(nbp.ParameterError, match="would not assign the values given"):
+        nbp.check_cell({"n": (1, 2)})  # a value that did not come through typed_parameters
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    assert doctest.testmod(nbp).failed == 0
 
 
 @pytest.mark.parametrize("name", ["01_model_problem", "01_model_problem.ipynb", "chapters/01_model_problem",
@@ -165,6 +218,18 @@ def test_only_refuses_an_unknown_chapter_or_parameter(fresh_clone, tmp_path):
     assert proc.returncode == 2
     assert "has no parameter 'nn'" in proc.stderr and "m_fixed (default 32)" in proc.stderr
     assert not (tmp_path / "only").exists()  # nothing ran
+
+
+def test_code_injected_through_a_parameter_is_refused_and_nothing_runs(fresh_clone, tmp_path):
+    """The value of issue 20 (a tuple whose str() breaks out of papermill's quoting) and ``-p QUICK=maybe``: exit 2,
+    an error naming the parameter and its type, no notebook executed, no file created."""
+    for item, message in ((f"n={INJECTION}", "parameter n of 01_model_problem.ipynb must be an integer"),
+                          ("QUICK=maybe", "parameter QUICK of 01_model_problem.ipynb must be true or false")):
+        proc = _run(["--root", str(fresh_clone), "--only", "01_model_problem", "-p", item, "--build", str(tmp_path)],
+                    fresh_clone)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "only").exists()  # nothing ran
+    assert not list(fresh_clone.rglob("pwned")) and not list(tmp_path.rglob("pwned"))
 
 
 def test_parameters_without_only_are_refused():

@@ -23,7 +23,9 @@ beside the HTML pages.
 
 ``--only CHAPTER [-p NAME=VALUE ...]``: one chapter with other parameters, into its own folder
 ``_build/only/<chapter>/`` (the executed notebook, ``figures/`` with its figures, data and manifest, and
-``run.json`` with the parameters and provenance). The book, its stage and its figures are left untouched.
+``run.json`` with the parameters and provenance). Each value is parsed against the type of the chapter's default for
+``NAME`` and the parameter cell checked before anything runs (:mod:`notebook_parameters`). The book, its stage and
+its figures are left untouched.
 
 A failed notebook is reported with its name and the failing cell, the other notebooks still run (their executed
 copies are kept), and the script exits non-zero.
@@ -31,7 +33,6 @@ copies are kept), and the script exits non-zero.
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import copy
 import json
@@ -56,6 +57,8 @@ from ddlib.provenance import provenance  # noqa: E402
 from ddlib._io import atomic_write  # noqa: E402
 from ddlib._validate import env_folder, env_int  # noqa: E402
 from ddlib.sweep import scheduler_address  # noqa: E402
+
+import notebook_parameters as nbp  # noqa: E402  (tools/, beside this script)
 
 #: ``repository.url`` with this owner is the placeholder of an unpublished project: no button may link to it.
 PLACEHOLDER_OWNER = "OWNER"
@@ -502,33 +505,17 @@ def resolve_chapter(name: str, notebooks: list[str]) -> str:
     raise ValueError(f"unknown chapter {name!r}; the chapters are: " + ", ".join(Path(e).name for e in notebooks))
 
 
-def parse_parameters(items: list[str]) -> dict:
-    """``["n=511", "LRS=[0.1, 0.3]", "label=abc"]`` -> ``{"n": 511, "LRS": [0.1, 0.3], "label": "abc"}``: each value
-    a Python literal (``ast.literal_eval``), else the string itself. Raises ``ValueError`` for an item without ``=``."""
-    out = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"-p expects NAME=VALUE; got {item!r}")
-        try:
-            out[name.strip()] = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            out[name.strip()] = raw.strip()
-    return out
-
-
-def check_parameters(notebook: Path, params: dict) -> dict:
-    """The notebook's parameters (papermill's inspection of its ``parameters`` cell); raises ``ValueError`` naming
-    every parameter of ``params`` the notebook does not have, and listing the ones it has with their defaults."""
+def chapter_parameters(notebook: Path, items: list[str], quick: bool) -> tuple[dict, dict]:
+    """The parameters of one ``--only`` run of ``notebook`` and the notebook's own (papermill's inspection of its
+    ``parameters`` cell): ``QUICK`` from ``--quick``, then each ``-p NAME=VALUE`` of ``items`` parsed against the type
+    of the notebook's default (:mod:`notebook_parameters`), and the parameter cell papermill will write checked to
+    assign exactly these values. Raises ``ValueError`` naming the parameter and the type it expects."""
     import papermill as pm
 
     known = pm.inspect_notebook(str(notebook))
-    unknown = [k for k in params if k not in known]
-    if unknown:
-        valid = ", ".join(f"{k} (default {v['default']})" for k, v in known.items())
-        raise ValueError(f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; its parameters are: "
-                         f"{valid}")
-    return known
+    params = {"QUICK": quick, **nbp.typed_parameters(known, nbp.split_parameters(items), notebook.name)}
+    nbp.check_cell(params)
+    return params, known
 
 
 def run_only(args, root: Path, build: Path, cache: Path) -> int:
@@ -536,8 +523,7 @@ def run_only(args, root: Path, build: Path, cache: Path) -> int:
     try:
         notebooks = [e for e in toc_entries(root / "_toc.yml") if (root / f"{e}.ipynb").is_file()]
         chosen = [resolve_chapter(name, notebooks) for name in args.only]
-        params = {"QUICK": bool(args.quick), **parse_parameters(args.parameter)}
-        defaults = {e: check_parameters(root / f"{e}.ipynb", params) for e in chosen}
+        checked = {e: chapter_parameters(root / f"{e}.ipynb", args.parameter, bool(args.quick)) for e in chosen}
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -545,6 +531,7 @@ def run_only(args, root: Path, build: Path, cache: Path) -> int:
     build_id = f"only-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     failed = 0
     for e in chosen:
+        params, known = checked[e]
         folder = out / Path(e).name
         if folder.exists():
             shutil.rmtree(folder)
@@ -553,7 +540,7 @@ def run_only(args, root: Path, build: Path, cache: Path) -> int:
         rec = execute_notebook(root / f"{e}.ipynb", folder / f"{Path(e).name}.ipynb", params, figures, cache, root,
                                build_id)
         manifest = json.loads((figures / "manifest.json").read_text()) if (figures / "manifest.json").is_file() else {}
-        run = {**rec, "defaults": {k: v["default"] for k, v in defaults[e].items()}, "build_id": build_id,
+        run = {**rec, "defaults": {k: v["default"] for k, v in known.items()}, "build_id": build_id,
                "provenance": provenance(ROOT), "figures": manifest}
         (folder / "run.json").write_text(json.dumps(run, indent=1))
         failed += not rec["ok"]
@@ -601,7 +588,9 @@ def main(argv=None) -> int:
                     help="execute only these chapters (01_model_problem, with or without .ipynb or chapters/) into "
                          "<build>/only/<chapter>/, leaving the book untouched")
     ap.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                    help="with --only: set a parameter of the chapter (a Python literal, else a string); repeatable")
+                    help="with --only: set a parameter of the chapter; VALUE must have the type of the parameter's "
+                         "default (true/false/1/0, an integer, a number, text, or a list literal like its "
+                         "default); repeatable")
     ap.add_argument("--out", type=Path, default=None, help="with --only: output folder (default: <build>/only)")
     args = ap.parse_args(argv)
     if (args.parameter or args.out) and args.only is None:
