@@ -418,4 +418,4 @@ def test_a_notebook_without_provenance_is_refused(tmp_path):
 def test_bad_jobs_and_scheduler_are_named(env, args, message):
     proc = subprocess.run(BUILD + args, capture_output=True, text=True, timeout=60,
                           env={**os.environ, **env})
-    assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]

@@ -666,7 +666,8 @@ def _jobs_from_environment() -> int:
     try:
         jobs = env_int("DDLIB_JOBS", low=1)
     except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     return 2 if jobs is None else jobs
 
 
