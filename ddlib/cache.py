@@ -147,6 +147,10 @@ def load_entry(key: str, check: Callable[[dict, dict], None]) -> tuple[dict, dic
         text, read[js] = _read(js)
     except FileNotFoundError:  # no entry, or a concurrent reader has just moved it aside
         return None
+    except OSError as exc:  # unreadable (permissions, I/O error): recompute, leave the file to its owner
+        warnings.warn(f"cannot read cache entry {js} ({type(exc).__name__}: {exc.strerror or exc}); recomputed",
+                      CacheWarning, stacklevel=3)
+        return None
     try:
         record = json.loads(text)
         if not isinstance(record, dict):

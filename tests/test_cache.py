@@ -128,3 +128,15 @@ def test_a_reader_does_not_move_aside_an_entry_a_writer_replaced_meanwhile(cache
     hit = train(CONFIGS[0])
     assert hit.cached and hit.history["loss"] == good.history["loss"]
     assert torch.equal(next(hit.model.parameters()), next(good.model.parameters()))
+
+
+def test_an_unreadable_entry_is_recomputed_with_a_warning(cache_in_tmp, monkeypatch):
+    """A record that exists but cannot be read (permissions, an I/O error; simulated, as root reads anything)."""
+    first = train(CONFIGS[0])
+
+    def denied(path):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    monkeypatch.setattr(cache, "_read", denied)
+    with pytest.warns(cache.CacheWarning, match="cannot read cache entry .*Permission denied"):
+        again = train(CONFIGS[0])
+    assert not again.cached and again.history["loss"] == first.history["loss"]
