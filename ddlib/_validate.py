@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -56,3 +58,67 @@ def _range_text(low, high) -> str:
     if high is not None:
         return f" <= {high}"
     return ""
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# environment variables: each error names the variable, what it must be and what it holds
+
+
+def env_int(name: str, *, low: int | None = None, high: int | None = None) -> int | None:
+    """``$name`` as an integer in ``[low, high]``, or None when unset or empty; anything else is a ValueError that
+    names the variable.
+
+    Examples
+    --------
+    >>> os.environ["DDLIB_EXAMPLE"] = "abc"
+    >>> env_int("DDLIB_EXAMPLE", low=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: environment variable DDLIB_EXAMPLE must be an integer >= 1; got 'abc'
+    >>> del os.environ["DDLIB_EXAMPLE"]
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"environment variable {name} must be an integer{_range_text(low, high)}; got {text!r}")
+    return value
+
+
+def env_positive(name: str) -> float | None:
+    """``$name`` as a finite positive number, or None when unset or empty; else a ValueError naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return check_positive(name, float(text))
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a finite positive number; got {text!r}") from None
+
+
+def env_folder(name: str):
+    """``$name`` as a folder path (a :class:`pathlib.Path`, not created here), or None when unset or empty.
+
+    A path that exists but is not a folder is a ValueError naming the variable; whether the folder can be created
+    or written is the caller's to handle (the cache, for one, still returns its runs when it cannot store them).
+
+    Examples
+    --------
+    >>> os.environ["DDLIB_EXAMPLE"] = __file__
+    >>> env_folder("DDLIB_EXAMPLE")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: environment variable DDLIB_EXAMPLE must name a folder; '..._validate.py' is a file
+    >>> del os.environ["DDLIB_EXAMPLE"]
+    """
+    text = os.environ.get(name, "")
+    if not text.strip():
+        return None
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"environment variable {name} must name a folder; {str(path)!r} is a file")
+    return path

@@ -44,6 +44,7 @@ from ._validate import check_int, check_positive
 from .attention import DDAttention
 from .banded import banded_lowrank_parameter_count
 from .experiments import Selection, summarize, tuned_comparison
+from .memory import check_dense
 from .models import BandedSpec, DDSpec
 from .problem import Problem
 from .training import TrainConfig
@@ -102,6 +103,8 @@ def operator_parts(model: DDAttention) -> dict:
     parts, :math:`w = h^d` the quadrature weight."""
     if not isinstance(model, DDAttention):
         raise ValueError(f"model must be a DDAttention; got {type(model).__name__}")
+    check_dense((3, model.n, model.n), "operator_parts (the identity, the coarse and the local part, dense)",
+                "apply model.coarse_part and model.local_part to the few columns you need", dtype=model.dtype)
     eye = torch.eye(model.n, dtype=model.dtype)
     with torch.no_grad():
         coarse = model.coarse_part(eye) * model.weight

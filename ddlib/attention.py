@@ -40,14 +40,13 @@ True
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
-from ._validate import check_choice, check_int, check_positive
+from ._validate import check_choice, check_int, check_positive, env_int
 from ._window import WindowPlan
 from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, padded_support
 from .memory import check_dense
@@ -68,15 +67,11 @@ def configure_threads(default: int | None = None) -> int:
 
     The book build sets ``DDLIB_TORCH_THREADS=1`` when it runs two notebooks at once on two cores.
     """
-    value = os.environ.get("DDLIB_TORCH_THREADS", "").strip()
-    if value:
-        if not value.isdigit():
-            raise ValueError(f"DDLIB_TORCH_THREADS must be an integer >= 1; got {value!r}")
-        threads = check_int("DDLIB_TORCH_THREADS", int(value), low=1)
-    elif default is not None:
+    threads = env_int("DDLIB_TORCH_THREADS", low=1)
+    if threads is None:
+        if default is None:
+            return torch.get_num_threads()
         threads = check_int("default", default, low=1)
-    else:
-        return torch.get_num_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads

@@ -33,6 +33,8 @@ from matplotlib.container import BarContainer
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
+from ._io import replacing
+
 __all__ = ["panel_data", "figure_panels", "write_figure_data", "COLUMNS"]
 
 #: The leading columns of every CSV; x, y and value follow, named after the axes.
@@ -176,13 +178,11 @@ def write_figure_data(fig, directory, stem: str) -> list[str]:
     names = []
     for p in figure_panels(fig):
         name = f"{stem}_{p['panel']}.csv"
-        tmp = directory / f".{name}.tmp"
-        with open(tmp, "w", newline="") as fh:
+        with replacing(directory / name) as tmp, open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow([*COLUMNS, _header("x", p["x"]), _header("y", p["y"]), _header("value", p["value"])])
             for series, kind, part, index, x, y, v in p["rows"]:
                 w.writerow([p["panel"], p["title"], series, kind, part, index, format(x, ".17g"),
                             format(y, ".17g"), "" if v is None else format(v, ".17g")])
-        tmp.replace(directory / name)
         names.append(name)
     return names

@@ -9,7 +9,8 @@ quotes::
             "notebook": "chapters/01_model_problem.ipynb", "parameters": {"QUICK": true, ...},
             "numbers": {"observed_order": 2.0, ...}}}
 
-The manifest is updated under a file lock and replaced atomically, so notebooks may run concurrently.
+Every file (image, CSV, manifest) is written under a temporary name and renamed into place, so an interrupted run
+never leaves half of one; the manifest is updated under a file lock, so notebooks may run concurrently.
 The figures folder is ``$DDLIB_FIGURES`` if set, else ``figures/`` in the project root (the folder holding
 ``_toc.yml``, searched upwards from the working directory).
 """
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write
+from ._io import atomic_write, replacing
+from ._validate import env_folder
 from .figure_data import write_figure_data
 
 __all__ = ["project_root", "figures_dir", "save_figure", "read_manifest", "to_jsonable", "glue_numbers", "FigureRecorder"]
@@ -40,7 +42,7 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
 
 def figures_dir() -> Path:
     """The folder figures are written to (created if missing)."""
-    d = Path(os.environ["DDLIB_FIGURES"]) if os.environ.get("DDLIB_FIGURES") else project_root() / "figures"
+    d = env_folder("DDLIB_FIGURES") or project_root() / "figures"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -89,9 +91,11 @@ def save_figure(fig, fig_id: str, name: str, *, notebook: str, parameters: dict,
         raise ValueError(f"fig_id must look like 'F1'; got {fig_id!r}")
     d = figures_dir()
     files = []
-    for fmt in formats:
+    for fmt in formats:  # each file written under a temporary name and renamed: never a half-written image
         fname = f"{fig_id}_{name}.{fmt}"
-        fig.savefig(d / fname, dpi=dpi, bbox_inches="tight", metadata=None if fmt == "png" else {"CreationDate": None})
+        with replacing(d / fname) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
+                        metadata=None if fmt == "png" else {"CreationDate": None})
         files.append(fname)
     data = write_figure_data(fig, d, f"{fig_id}_{name}")
     path = d / "manifest.json"

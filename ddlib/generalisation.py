@@ -33,6 +33,7 @@ import scipy.sparse as sp
 import torch
 
 from .data import TEST_SETS, Dataset, band_modes, make_datasets, relative_l2_error
+from .memory import check_dense
 from .problem import Problem
 from .training import TrainConfig
 
@@ -93,6 +94,8 @@ def mode_errors(op, problem: Problem | None = None, modes=None) -> np.ndarray:
     k = all_modes(problem) if modes is None else problem.mode_numbers(modes)
     if k.shape[0] == 0:
         raise ValueError("modes must hold at least one mode")
+    check_dense((2, problem.n, k.shape[0]), "mode_errors (the modes and their images, dense)",
+                "pass modes=..., a few mode numbers, instead of all n")
     V = problem.eigenvectors(k)
     MV = apply_operator(op, V)
     if MV.shape != V.shape:

@@ -43,6 +43,7 @@ import scipy.linalg
 from scipy.sparse.linalg import aslinearoperator, gmres
 
 from ._validate import check_finite, check_int, check_positive
+from .memory import check_dense
 
 __all__ = [
     "PCGResult",
@@ -223,10 +224,14 @@ def dense_spectrum(A, M=None, *, symmetric: bool = True) -> np.ndarray:
     r"""All eigenvalues of :math:`M^{-1}A`, ascending (dense; small ``n`` only).
 
     With ``symmetric=True`` (``M`` symmetric positive definite) they are the eigenvalues of :math:`L^T A L`,
-    :math:`M^{-1} = LL^T`; otherwise those of the dense product, sorted by real part (may be complex).
+    :math:`M^{-1} = LL^T`; otherwise those of the dense product, sorted by real part (may be complex). It holds four
+    dense :math:`n\times n` arrays at once; above :func:`ddlib.memory.dense_limit` it refuses up front
+    (:class:`ddlib.memory.DenseLimitError`).
     """
     A = aslinearoperator(A)
-    n = check_int("n", A.shape[0], low=1, high=8192)
+    n = check_int("n", A.shape[0], low=1)
+    check_dense((4, n, n), "dense_spectrum (A, M, the Cholesky factor and the product, dense)",
+                "pcg_spectrum gives the extreme eigenvalues from the Ritz values of one PCG run, matrix-free")
     Ad = np.asarray(A @ np.eye(n))
     if M is None:
         return np.linalg.eigvalsh(0.5 * (Ad + Ad.T))

@@ -60,6 +60,7 @@ from .attention import DDAttention, Structure, _Operator, schwarz_init
 from .data import make_dataset
 from .decomposition import Decomposition
 from .experiments import grid_points, tuned_comparison
+from .memory import check_dense
 from .krylov import chebyshev_iterations, dense_spectrum, pcg_spectrum
 from .models import DDSpec, GlobalSpec
 from .problem import Problem
@@ -912,6 +913,8 @@ def outlier_sensitivity(model: WithJacobi, config: TrainConfig, *, count: int = 
     V, _ = torch.linalg.qr(torch.randn(n, count, generator=g, dtype=torch.float64))
     jacobi = model.omega_value() * float(model.dinv.max())
     bent = _WithOutliers(model, V, torch.full((count,), weight * jacobi, dtype=torch.float64))
+    check_dense((6, n, n), "outlier_sensitivity (the identity, M, M' and the four arrays of dense_spectrum)",
+                "compare the preconditioners by pcg_row (matrix-free PCG, Lanczos estimates of kappa)")
     A = model.problem.matrix()
     out = {"count": count, "weight": weight}
     for tag, op in (("", model), ("_outliers", bent)):

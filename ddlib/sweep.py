@@ -19,6 +19,12 @@ outcome like any other (``diverged=True``; the selection rule of :mod:`ddlib.exp
 bad). A run that raises reports its config and the worker's traceback; the other runs finish and are cached first,
 then :func:`run_sweep` raises :class:`SweepError` listing the failures (``errors="return"`` returns them instead).
 
+**Lost clusters and Ctrl-C.** A dask sweep that cannot reach its scheduler, loses the connection to it, or has no
+worker connected for ``cluster_timeout`` seconds (default ``$DDLIB_CLUSTER_TIMEOUT``, else
+:data:`CLUSTER_TIMEOUT`) raises :class:`ClusterError`, whose message names the scheduler's address and what to check;
+it never waits forever. Ctrl-C (``KeyboardInterrupt``) cancels the runs not yet finished and stops the local worker
+processes, then propagates. In both cases the runs that finished before are in the cache, so a rerun resumes.
+
 Scaling out (the Reproduce page has the commands): start ``dask scheduler`` on one machine and ``dask worker
 tcp://host:8786 --nthreads 1`` on each worker machine (with this package installed), then ``make book
 SCHEDULER=tcp://host:8786``. On a SLURM cluster ``dask_jobqueue.SLURMCluster(cores=1, processes=1, ...)`` starts the
@@ -31,18 +37,24 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import numpy as np
 import torch
 from distributed import Client
 
-from ._validate import check_int
+from ._validate import check_int, check_positive, env_int, env_positive
 from .training import TrainConfig, TrainingDiverged, TrainResult, load_cached, run_key, store, train
 
-__all__ = ["Outcome", "SweepError", "run_sweep", "scheduler_address", "default_workers"]
+__all__ = ["Outcome", "SweepError", "ClusterError", "CLUSTER_TIMEOUT", "run_sweep", "scheduler_address",
+           "default_workers"]
+
+#: Seconds a dask sweep waits to connect to its scheduler, or with no worker connected, before it fails.
+CLUSTER_TIMEOUT = 120.0
 
 
 @dataclass
@@ -71,24 +83,54 @@ class SweepError(RuntimeError):
         super().__init__("\n".join(parts))
 
 
+#: Address schemes of dask.distributed's communication layers.
+SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+
+
+class ClusterError(RuntimeError):
+    """The dask cluster of a sweep is unreachable or was lost; the message names the scheduler's address and what to
+    check. ``outcomes`` holds what had finished (in the order of the configs; None for the runs that had not)."""
+
+    def __init__(self, message: str, outcomes: list | None = None):
+        super().__init__(message)
+        self.outcomes = outcomes or []
+
+
 def scheduler_address(scheduler: str | None = None) -> str | None:
-    """The dask scheduler to use: ``scheduler`` if given, else ``$DDLIB_SCHEDULER`` (empty means none)."""
-    value = scheduler if scheduler is not None else os.environ.get("DDLIB_SCHEDULER", "")
-    value = value.strip()
-    if value and "://" not in value:
-        raise ValueError(f"scheduler must be an address like 'tcp://host:8786'; got {value!r}")
-    return value or None
+    """The dask scheduler to use: ``scheduler`` if given, else ``$DDLIB_SCHEDULER`` (empty means none).
+
+    An address is ``scheme://host[:port]`` with a scheme of :data:`SCHEMES`; anything else is a ValueError naming
+    the argument or the environment variable it came from."""
+    source = "scheduler" if scheduler is not None else "environment variable DDLIB_SCHEDULER"
+    value = (scheduler if scheduler is not None else os.environ.get("DDLIB_SCHEDULER", "")).strip()
+    if not value:
+        return None
+    scheme, sep, rest = value.partition("://")
+    try:
+        parts = urlsplit(value)
+        ok = bool(sep) and scheme in SCHEMES and bool(rest) and (scheme == "inproc" or bool(parts.hostname))
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in 0..65535)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{source} must be an address like 'tcp://host:8786' (schemes: {', '.join(SCHEMES)}); "
+                         f"got {value!r}")
+    return value
 
 
 def default_workers() -> int:
     """``$DDLIB_WORKERS`` if set (an integer >= 1), else the number of CPU cores."""
-    value = os.environ.get("DDLIB_WORKERS", "").strip()
-    if not value:
-        return os.cpu_count() or 1
-    try:
-        return check_int("DDLIB_WORKERS", int(value), low=1)
-    except ValueError:
-        raise ValueError(f"DDLIB_WORKERS must be an integer >= 1; got {value!r}") from None
+    workers = env_int("DDLIB_WORKERS", low=1)
+    return workers if workers is not None else (os.cpu_count() or 1)
+
+
+def _cluster_timeout(timeout: float | None = None) -> float:
+    """``timeout`` if given, else ``$DDLIB_CLUSTER_TIMEOUT`` (a positive number of seconds), else
+    :data:`CLUSTER_TIMEOUT`."""
+    if timeout is not None:
+        return check_positive("cluster_timeout", timeout)
+    value = env_positive("DDLIB_CLUSTER_TIMEOUT")
+    return CLUSTER_TIMEOUT if value is None else value
 
 
 def _run_remote(payload: dict) -> dict:
@@ -126,14 +168,61 @@ def _receive(config: TrainConfig, reply: dict, key: str, device, dtype, cache_re
     return Outcome(config, result=result)
 
 
-def _executor(scheduler: str | None, workers: int) -> tuple[Executor | None, object]:
-    """The executor for the pending runs and what to close afterwards (a dask client, or the executor itself)."""
+def _executor(scheduler: str | None, workers: int, timeout: float) -> tuple[Executor | None, object]:
+    """The executor for the pending runs and what to close afterwards (a dask client, or nothing)."""
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the dask scheduler at {scheduler} within {timeout:g} s "
+                               f"({type(exc).__name__}: {exc}). Check that `dask scheduler` runs there and that "
+                               "this machine can reach its address and port (firewall, VPN), or unset "
+                               "DDLIB_SCHEDULER to run on local processes.") from None
         return client.get_executor(pure=False), client
     if workers <= 1:
         return None, None
     return _local_pool(workers), None
+
+
+class _ClusterWatch:
+    """Tells, while runs are pending, whether the dask cluster behind ``client`` is lost: the connection to the
+    scheduler gone, or no worker connected, for ``timeout`` seconds without a break."""
+
+    def __init__(self, client: Client, address: str, timeout: float, cached: bool):
+        self.client, self.address, self.timeout, self.cached = client, address, timeout, cached
+        self.since: float | None = None  # since when the cluster has been seen in trouble
+
+    def problem(self) -> str | None:
+        """``"scheduler"``, ``"workers"`` or None (all well) as seen now."""
+        if self.client.status != "running":
+            return "scheduler"
+        info = self.client.scheduler_info(n_workers=0)
+        return None if info.get("n_workers", len(info.get("workers", {}))) else "workers"
+
+    def check(self, outcomes: list) -> None:
+        """Raise :class:`ClusterError` once the same trouble has lasted ``timeout`` seconds."""
+        problem, now = self.problem(), time.monotonic()
+        if problem is None:
+            self.since = None
+        elif self.since is None:
+            self.since = now
+        elif now - self.since >= self.timeout:
+            raise self.error(problem, outcomes)
+
+    def error(self, problem: str, outcomes: list) -> ClusterError:
+        done = sum(o is not None for o in outcomes)
+        state = (f"{done} of {len(outcomes)} runs had finished" + (" (they are in the cache, so a rerun resumes)"
+                 if self.cached else "") + "; the others were cancelled.")
+        if problem == "scheduler":
+            what = (f"lost the connection to the dask scheduler at {self.address}. Check that `dask scheduler` is "
+                    "still running there (it may have been stopped or run out of memory) and that this machine "
+                    "can reach it.")
+        else:
+            what = (f"no dask worker has been connected to the scheduler at {self.address} for {self.timeout:g} s "
+                    "(DDLIB_CLUSTER_TIMEOUT). Check that the workers run (`dask worker "
+                    f"{self.address} --nthreads 1`), that they can reach the scheduler, and that they have this "
+                    "package installed; their logs say why they stopped.")
+        return ClusterError(f"{what} {state}", outcomes)
 
 
 _POOL: dict = {}
@@ -150,6 +239,24 @@ def _local_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def _abandon(executor) -> None:
+    """Stop the work of an interrupted sweep on a local pool: its processes are terminated (a running run cannot be
+    cancelled otherwise) and the pool is dropped, so the next sweep starts a fresh one."""
+    if not isinstance(executor, ProcessPoolExecutor):
+        return
+    for workers, pool in list(_POOL.items()):
+        if pool is executor:
+            del _POOL[workers]
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for proc in processes:
+        proc.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+
+
 @atexit.register
 def _close_pools() -> None:
     for pool in _POOL.values():
@@ -158,8 +265,8 @@ def _close_pools() -> None:
 
 
 def run_sweep(configs, *, scheduler: str | None = None, workers: int | None = None, errors: str = "raise",
-              cache_results: bool = True, progress: bool | None = None, device="cpu",
-              dtype=torch.float64) -> list[Outcome]:
+              cache_results: bool = True, progress: bool | None = None, device="cpu", dtype=torch.float64,
+              cluster_timeout: float | None = None) -> list[Outcome]:
     """Run every config (see the module docstring); one :class:`Outcome` per config, in order.
 
     Parameters
@@ -174,6 +281,16 @@ def run_sweep(configs, *, scheduler: str | None = None, workers: int | None = No
         After every run has finished: raise :class:`SweepError` if some raised, or return their outcomes.
     cache_results, progress, device, dtype
         As in :func:`ddlib.training.train`.
+    cluster_timeout : float, optional
+        Seconds to wait for the scheduler's connection, or with no worker connected, before a dask sweep fails;
+        default ``$DDLIB_CLUSTER_TIMEOUT``, else :data:`CLUSTER_TIMEOUT`.
+
+    Raises
+    ------
+    ClusterError
+        A dask sweep's scheduler is unreachable or lost, or no worker was connected for ``cluster_timeout`` seconds.
+    KeyboardInterrupt
+        After Ctrl-C has cancelled the pending runs and stopped the local worker processes.
     """
     configs = list(configs)
     for i, c in enumerate(configs):
@@ -181,6 +298,7 @@ def run_sweep(configs, *, scheduler: str | None = None, workers: int | None = No
             raise ValueError(f"configs[{i}] must be a TrainConfig; got {type(c).__name__}")
     if errors not in ("raise", "return"):
         raise ValueError(f"errors must be 'raise' or 'return'; got {errors!r}")
+    address, timeout = scheduler_address(scheduler), _cluster_timeout(cluster_timeout)
     keys = [run_key(c, dtype, device) for c in configs]
     outcomes: list[Outcome | None] = [None] * len(configs)
     for i, (c, k) in enumerate(zip(configs, keys)):
@@ -189,36 +307,77 @@ def run_sweep(configs, *, scheduler: str | None = None, workers: int | None = No
             outcomes[i] = Outcome(c, result=hit)
     pending = [i for i, o in enumerate(outcomes) if o is None]
     workers = min(default_workers() if workers is None else check_int("workers", workers, low=1), len(pending))
-    bar = _Bar(len(configs), len(configs) - len(pending), progress)
-    executor, closer = _executor(scheduler_address(scheduler), workers) if pending else (None, None)
+    receive = _Receiver(configs, keys, outcomes, _Bar(len(configs), len(configs) - len(pending), progress),
+                        device, dtype, cache_results)
+    executor, client = _executor(address, workers, timeout) if pending else (None, None)
     try:
-        _dispatch(executor, pending, configs, keys, outcomes, bar, device, dtype, cache_results)
+        if executor is None:  # in this process, one after the other
+            for i in pending:
+                receive(i, _run_remote(receive.payload(i)))
+        else:
+            watch = _ClusterWatch(client, address, timeout, cache_results) if client is not None else None
+            _dispatch(executor, pending, receive, watch)
+    except BaseException as exc:
+        _abandon(executor)
+        if isinstance(exc, KeyboardInterrupt):
+            done = sum(o is not None for o in outcomes)
+            exc.add_note(f"run_sweep: interrupted with {done} of {len(outcomes)} runs finished"
+                         + (" (they are in the cache: a rerun resumes)" if cache_results else "")
+                         + "; the others were cancelled and the local worker processes stopped")
+        raise
     finally:
-        bar.close()
-        if closer is not None:
-            (closer.close if hasattr(closer, "close") else closer.shutdown)()
+        receive.bar.close()
+        if client is not None:
+            client.close(timeout=min(timeout, 10.0))
     failed = [o for o in outcomes if o.error is not None and not o.diverged]
     if failed and errors == "raise":
         raise SweepError(failed)
     return outcomes
 
 
-def _dispatch(executor, pending, configs, keys, outcomes, bar, device, dtype, cache_results) -> None:
-    payload = lambda i: {"config": configs[i].to_dict(), "dtype": str(dtype), "device": str(device)}  # noqa: E731
-    if executor is None:  # in this process, one after the other
-        for i in pending:
-            outcomes[i] = _receive(configs[i], _run_remote(payload(i)), keys[i], device, dtype, cache_results)
-            bar.advance(outcomes[i])
-        return
-    futures: dict[Future, int] = {executor.submit(_run_remote, payload(i)): i for i in pending}
-    for fut in as_completed(futures):
-        i = futures[fut]
-        try:
-            reply = fut.result()
-        except Exception as exc:  # noqa: BLE001  (a worker died: report the run, keep the others)
-            reply = {"error": f"the worker failed: {type(exc).__name__}: {exc}"}
-        outcomes[i] = _receive(configs[i], reply, keys[i], device, dtype, cache_results)
-        bar.advance(outcomes[i])
+class _Receiver:
+    """Client side: ``receive(i, reply)`` turns the worker's reply for config ``i`` into its outcome (and a cache
+    entry) and advances the progress bar; ``payload(i)`` is what a worker gets."""
+
+    def __init__(self, configs, keys, outcomes, bar, device, dtype, cache_results):
+        self.configs, self.keys, self.outcomes, self.bar = configs, keys, outcomes, bar
+        self.device, self.dtype, self.cache_results = device, dtype, cache_results
+
+    def payload(self, i: int) -> dict:
+        return {"config": self.configs[i].to_dict(), "dtype": str(self.dtype), "device": str(self.device)}
+
+    def __call__(self, i: int, reply: dict) -> None:
+        self.outcomes[i] = _receive(self.configs[i], reply, self.keys[i], self.device, self.dtype,
+                                    self.cache_results)
+        self.bar.advance(self.outcomes[i])
+
+
+def _dispatch(executor: Executor, pending: list[int], receive: _Receiver, watch: _ClusterWatch | None) -> None:
+    """Submit every pending run and receive the replies as they come; a lost cluster raises (``watch``), and on
+    any exception the runs not yet finished are cancelled."""
+    futures: dict[Future, int] = {executor.submit(_run_remote, receive.payload(i)): i for i in pending}
+    waiting = set(futures)
+    poll = 1.0 if watch is None else min(1.0, watch.timeout / 4)
+    try:
+        while waiting:
+            done, waiting = wait(waiting, timeout=poll, return_when=FIRST_COMPLETED)
+            lost = False
+            for fut in done:
+                if fut.cancelled():  # dask cancels every pending future when the scheduler's connection is lost
+                    lost = True
+                    continue
+                try:
+                    reply = fut.result()
+                except Exception as exc:  # noqa: BLE001  (a worker died: report the run, keep the others)
+                    reply = {"error": f"the worker failed: {type(exc).__name__}: {exc}"}
+                receive(futures[fut], reply)
+            if lost and watch is not None:
+                raise watch.error("scheduler", receive.outcomes)
+            if watch is not None and not done:
+                watch.check(receive.outcomes)
+    finally:
+        for fut in waiting:
+            fut.cancel()
 
 
 class _Bar:

@@ -498,13 +498,8 @@ def load_cached(config: TrainConfig, key: str, device="cpu", dtype=torch.float64
     def check(record, state):
         if record.get("config") != config.to_dict():
             raise cache.CacheEntryError("its configuration is not the requested one")
-        hist = record.get("history")
-        if not isinstance(hist, dict) or any(not isinstance(hist.get(k), list) for k in (*HISTORY_KEYS, "loss")):
-            raise cache.CacheEntryError(f"its history lacks some of the columns {HISTORY_KEYS}")
-        lengths = {len(hist[k]) for k in HISTORY_KEYS}
-        if len(lengths) != 1 or 0 in lengths:
-            raise cache.CacheEntryError("its history columns are empty or of different lengths")
-        if record.get("num_parameters") != model.num_parameters():
+        cache.check_columns(record.get("history"), (*HISTORY_KEYS, "loss"), equal=HISTORY_KEYS)
+        if type(record.get("num_parameters")) is not int or record["num_parameters"] != model.num_parameters():
             raise cache.CacheEntryError(f"num_parameters {record.get('num_parameters')!r} is not the model's "
                                         f"{model.num_parameters()}")
         cache.check_state(state, expected)

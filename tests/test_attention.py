@@ -377,6 +377,6 @@ def test_configure_threads_honours_and_checks_the_environment(monkeypatch):
 
 
 def test_dense_is_refused_up_front(monkeypatch):
-    monkeypatch.setenv("DDLIB_DENSE_LIMIT_GB", "0.0001")
+    monkeypatch.setenv("DDLIB_DENSE_LIMIT", "100kB")
     with pytest.raises(MemoryError, match="apply_columns"):
         GlobalAttention(Problem(40000), 1).dense()

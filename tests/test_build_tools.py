@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import build_book as bb  # noqa: E402
+import notebook_parameters as nbp  # noqa: E402
 
 REAL_URL = "https://github.com/ddlib-authors/hierarchical-attention-dd"
 BUILD = [sys.executable, str(ROOT / "tools" / "build_book.py")]
@@ -100,11 +102,63 @@ def test_buttons_appear_only_with_a_real_repository(tmp_path):
 # --only CHAPTER -p NAME=VALUE
 
 
-def test_parse_parameters_reads_literals_and_falls_back_to_strings():
-    assert bb.parse_parameters(["n=511", "LRS=[0.1, 0.3]", "QUICK=True", "label=abc", "x=1e-3", "s='q'"]) == \
-        {"n": 511, "LRS": [0.1, 0.3], "QUICK": True, "label": "abc", "x": 1e-3, "s": "q"}
+INJECTION = """('" + "x"; __import__("os").system("touch pwned"); y = "',)"""
+KNOWN = {k: {"default": v} for k, v in {"QUICK": "False", "n": "255", "OMEGA": "0.5", "PARTITION": '"ramp"',
+                                        "LRS": "[3e-3, 1e-2]", "SCHEDULES": '["cosine", "constant"]',
+                                        "REGIMES": '[["fourier", 16], ["noise", 64]]', "EXPR": "2**8"}.items()}
+
+
+def test_parameters_are_parsed_against_the_type_of_their_default():
+    raw = {"QUICK": "TRUE", "n": "511", "OMEGA": "1", "PARTITION": "flat top", "LRS": "[0.1, 1]",
+           "SCHEDULES": "['constant']", "REGIMES": '[["noise", 16]]'}
+    assert nbp.typed_parameters(KNOWN, raw, "ch") == {
+        "QUICK": True, "n": 511, "OMEGA": 1.0, "PARTITION": "flat top", "LRS": [0.1, 1.0], "SCHEDULES": ["constant"],
+        "REGIMES": [["noise", 16]]}
+    assert nbp.typed_parameters(KNOWN, {"QUICK": "0", "PARTITION": "3"}, "ch") == {"QUICK": False, "PARTITION": "3"}
     with pytest.raises(ValueError, match="NAME=VALUE"):
-        bb.parse_parameters(["n"])
+        nbp.split_parameters(["n"])
+    with pytest.raises(ValueError, match="parameter n is given twice"):
+        nbp.split_parameters(["n=1", "n=2"])
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("QUICK", "maybe", "true or false"), ("QUICK", "2", "true or false"), ("n", INJECTION, "an integer"),
+    ("n", "b'255'", "an integer"), ("n", "5.0", "an integer"), ("n", "True", "an integer"), ("n", "1e999", "integer"),
+    ("OMEGA", "1e999", "a finite number"), ("OMEGA", "(0.5,)", "a finite number"), ("OMEGA", "0.5j", "finite number"),
+    ("LRS", "(0.1, 0.3)", "a non-empty list of numbers"), ("LRS", "[]", "non-empty list"), ("LRS", "{0.1}", "list"),
+    ("LRS", "[0.1, '0.3']", "list of numbers"), ("LRS", "[None]", "list of numbers"),
+    ("SCHEDULES", "[b'cosine']", "a non-empty list of strings"),
+    ("REGIMES", '[["noise", 16, 1]]', "a non-empty list of lists \\[string, integer\\]"),
+    ("REGIMES", '[("noise", 16)]', "lists \\[string, integer\\]"),
+    ("EXPR", "3", "from the command line: its default 2\\*\\*8 is not"),
+    ("nn", "3", "its parameters are: QUICK \\(default False\\), n \\(default 255\\)"),
+])
+def test_hostile_parameter_values_are_refused_naming_the_parameter_and_the_type(name, value, expected):
+    with pytest.raises(nbp.ParameterError, match=rf"(parameter {name} of ch (must be|cannot)|ch has no parameter "
+                                                 rf"'{name}').*{expected}"):
+        nbp.typed_parameters(KNOWN, {name: value}, "ch")
+
+
+def test_a_string_parameter_takes_any_text_and_the_cell_assigns_exactly_it(tmp_path, monkeypatch):
+    """A string parameter is the text as given, injection attempts included; the cell papermill writes for it is
+    one assignment of exactly that string, and running it creates nothing."""
+    nasty = [INJECTION, '"; import os; os.system("touch pwned"); "', '\\"; x = 1 #', "a\nimport os", "ä\x00'''\\"]
+    monkeypatch.chdir(tmp_path)
+    for text in nasty:
+        params = nbp.typed_parameters(KNOWN, {"PARTITION": text, "n": "7"}, "ch")
+        assert params == {"PARTITION": text, "n": 7}
+        namespace = {}
+        exec(nbp.check_cell(params), namespace)  # what the kernel would run
+        assert namespace["PARTITION"] == text and namespace["n"] == 7
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(nbp.ParameterError, match="would not assign the values given"):
+        nbp.check_cell({"n": (1, 2)})  # a value that did not come through typed_parameters
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    assert doctest.testmod(nbp).failed == 0
 
 
 @pytest.mark.parametrize("name", ["01_model_problem", "01_model_problem.ipynb", "chapters/01_model_problem",
@@ -167,24 +221,41 @@ def test_only_refuses_an_unknown_chapter_or_parameter(fresh_clone, tmp_path):
     assert not (tmp_path / "only").exists()  # nothing ran
 
 
+def test_code_injected_through_a_parameter_is_refused_and_nothing_runs(fresh_clone, tmp_path):
+    """The value of issue 20 (a tuple whose str() breaks out of papermill's quoting) and ``-p QUICK=maybe``: exit 2,
+    an error naming the parameter and its type, no notebook executed, no file created."""
+    for item, message in ((f"n={INJECTION}", "parameter n of 01_model_problem.ipynb must be an integer"),
+                          ("QUICK=maybe", "parameter QUICK of 01_model_problem.ipynb must be true or false")):
+        proc = _run(["--root", str(fresh_clone), "--only", "01_model_problem", "-p", item, "--build", str(tmp_path)],
+                    fresh_clone)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "only").exists()  # nothing ran
+    assert not list(fresh_clone.rglob("pwned")) and not list(tmp_path.rglob("pwned"))
+
+
 def test_parameters_without_only_are_refused():
     proc = subprocess.run(BUILD + ["-p", "n=3"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "-p and --out apply to --only" in proc.stderr
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# an interrupted build publishes nothing
+# an interrupted build publishes nothing: Ctrl-C anywhere leaves the last complete book published
 
 
 def _two_notebook_project(root: Path) -> None:
-    """Notebooks ``fast`` and ``slow``; ``slow`` writes $MARKER when it starts, then sleeps $SLOW_SECONDS."""
+    """Notebooks ``fast`` and ``slow``. ``fast`` saves figure F1 (its height and the manifest's number ``level``
+    are $LEVEL); ``slow`` writes $MARKER when it starts, then sleeps $SLOW_SECONDS."""
     (root / "chapters").mkdir(parents=True)
     (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/fast\n"
-                                   "  - file: chapters/slow\n")
+                                   "  - file: chapters/slow\n  - file: status\n")
     (root / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: 'off'\n")
     (root / "intro.md").write_text("# Intro\n")
     meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    bodies = {"fast": "x = 1",
+    bodies = {"fast": "import os\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+                      "from ddlib.figures import FigureRecorder\nlevel = float(os.environ.get('LEVEL', '1'))\n"
+                      "fig, ax = plt.subplots()\nax.plot([0, 1], [0, level])\n"
+                      "FigureRecorder('chapters/fast.ipynb', {'QUICK': QUICK}).save(fig, 'F1', 'line', "
+                      "numbers={'level': level})",
               "slow": "import os, pathlib, time\npathlib.Path(os.environ['MARKER']).write_text('started')\n"
                       "time.sleep(float(os.environ.get('SLOW_SECONDS', '0')))"}
     for name, body in bodies.items():
@@ -195,36 +266,129 @@ def _two_notebook_project(root: Path) -> None:
         nbformat.write(nb, root / "chapters" / f"{name}.ipynb")
 
 
-def test_an_interrupted_build_publishes_nothing(tmp_path):
-    project, marker = tmp_path / "project", tmp_path / "started"
+@pytest.fixture(scope="module")
+def published_project(tmp_path_factory) -> Path:
+    """The two-notebook project after one complete QUICK build (LEVEL=1): HTML, figures and status published."""
+    project = tmp_path_factory.mktemp("published") / "project"
     _two_notebook_project(project)
-    env = {**os.environ, "DDLIB_FIGURES": str(tmp_path / "fig"), "MARKER": str(marker)}
-    args = BUILD + ["--quick", "--root", str(project), "--jobs", "1", "--no-html"]
-    first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stdout + first.stderr
-    stage, build = project / "_build" / "book" / "chapters", project / "_build"
-    first_id = json.loads((build / "status.json").read_text())["build_id"]
-    marker.unlink()
-    # the second build: Ctrl-C (SIGINT to the process group, as a terminal sends it) while `slow` runs
-    proc = subprocess.Popen(args, env={**env, "SLOW_SECONDS": "120"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = _run(["--quick", "--root", str(project), "--jobs", "1"], project, MARKER=str(project / "started"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return project
+
+
+def _published(project: Path) -> dict:
+    """What a reader of the published book sees: the status record, the status page, the figures' bytes."""
+    build = project / "_build"
+    return {"status": (build / "status.json").read_text(), "status-quick": (build / "status-quick.json").read_text(),
+            "page": (build / "html" / "status.html").read_text(),
+            "figures": {p.name: p.read_bytes() for p in (project / "figures").iterdir()}}
+
+
+def test_a_complete_build_publishes_status_page_and_figures_of_one_build(published_project):
+    build_id = json.loads((published_project / "_build" / "status.json").read_text())["build_id"]
+    seen = _published(published_project)
+    assert build_id in seen["page"] and seen["status"] == seen["status-quick"]
+    manifest = json.loads(seen["figures"]["manifest.json"])
+    assert manifest["F1"]["numbers"] == {"level": 1.0} and manifest["F1"]["parameters"] == {"QUICK": True}
+    assert {"F1_line.png", "F1_line.pdf", "F1_line_a.csv"} <= set(seen["figures"])
+    assert not [p for p in published_project.rglob(".*") if ".next-" in p.name or ".old-" in p.name]
+
+
+def _interrupt(project: Path, args: list[str], when, **env) -> subprocess.CompletedProcess:
+    """Run the build with ``args`` and send Ctrl-C (SIGINT to its process group, as a terminal does) once
+    ``when(stdout_so_far)`` is true; return the finished process with its output."""
+    proc = subprocess.Popen(BUILD + args, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,
+                            env={**{k: v for k, v in os.environ.items() if not k.startswith("DDLIB_")}, **env})
+    out, err = [], []
+    readers = [threading.Thread(target=lambda s=s, b=b: b.extend(iter(s.readline, ""))) for s, b in
+               ((proc.stdout, out), (proc.stderr, err))]
+    for r in readers:
+        r.start()
     t0 = time.monotonic()
-    while not marker.is_file():
-        assert proc.poll() is None and time.monotonic() - t0 < 120, "the slow notebook never started"
+    while not when("".join(out)):
+        assert proc.poll() is None, "".join(out)[-2000:] + "".join(err)[-2000:]
+        assert time.monotonic() - t0 < 300, "the build never reached the point to interrupt"
         time.sleep(0.1)
-    time.sleep(0.5)  # papermill has written the partial notebook, parameters injected, no provenance
+    time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err
-    assert time.monotonic() - t0 < 60, "the build waited for the interrupted notebook"
+    proc.wait(timeout=120)
+    for r in readers:
+        r.join()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out), "".join(err))
+
+
+def test_an_interrupted_full_build_after_a_quick_one_publishes_nothing(published_project, tmp_path):
+    """Ctrl-C while `slow` runs in a full build after the QUICK one, `fast` having saved its full-size F1 already:
+    the manifest is not cut down, no figure is half-written or replaced, the status and the HTML stay the QUICK
+    build's; only the stage mixes the builds, and make pdf refuses it."""
+    project = tmp_path / "project"
+    shutil.copytree(published_project, project, symlinks=True)
+    before = _published(project)
+    first_id = json.loads(before["status"])["build_id"]
+    marker = tmp_path / "started"
+    proc = _interrupt(project, ["--root", str(project), "--jobs", "1"], lambda out: marker.is_file(),
+                      MARKER=str(marker), SLOW_SECONDS="120", LEVEL="2")
+    assert proc.returncode == 130, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert (f"interrupted: nothing of this build was published; the last complete book stays published: build "
+            f"{first_id} (QUICK)") in proc.stderr
+    assert _published(project) == before  # status, status page, every figure file and the manifest, byte for byte
+    assert not [p for p in project.rglob(".*") if ".next-" in p.name or ".old-" in p.name or "partial" in p.name]
+    stage = project / "_build" / "book" / "chapters"
     slow = nbformat.read(stage / "slow.ipynb", as_version=4)  # still the first build's complete copy
     assert slow.metadata["ddlib"]["build_id"] == first_id and bb.notebook_problems(stage / "slow.ipynb") == []
-    assert not list(stage.glob(".*partial*")), "a partial notebook was left in the stage"
-    assert json.loads((build / "status.json").read_text())["build_id"] == first_id  # the status is untouched
-    # `fast` finished in the second build: the stage is now mixed, and the PDF refuses to publish it
     assert nbformat.read(stage / "fast.ipynb", as_version=4).metadata["ddlib"]["build_id"] != first_id
     pdf = subprocess.run(BUILD + ["--pdf", "--root", str(project)], capture_output=True, text=True, timeout=60)
     assert pdf.returncode == 1 and "refuses" in pdf.stderr and "fast.ipynb: made by build" in pdf.stderr
+
+
+def test_ctrl_c_in_the_html_phase_publishes_nothing_and_the_next_build_publishes_all(published_project, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(published_project, project, symlinks=True)
+    before = _published(project)
+    first_id = json.loads(before["status"])["build_id"]
+    args = ["--quick", "--root", str(project), "--jobs", "1"]
+    env = {"MARKER": str(tmp_path / "started"), "LEVEL": "3"}
+    proc = _interrupt(project, args, lambda out: "building HTML" in out, **env)
+    assert proc.returncode == 130, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"nothing of this build was published; the last complete book stays published: build {first_id}" in \
+        proc.stderr
+    assert _published(project) == before
+    assert (project / "_build" / "html" / "index.html").is_file()
+    assert not [p for p in project.rglob(".*") if ".next-" in p.name or ".old-" in p.name]
+    # the next build runs to the end: status.json, the status page and the figures are all of that build
+    done = _run(args, project, **env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    after = _published(project)
+    new_id = json.loads(after["status"])["build_id"]
+    assert new_id != first_id and new_id in after["page"] and first_id not in after["page"]
+    assert json.loads(after["figures"]["manifest.json"])["F1"]["numbers"] == {"level": 3.0}
+
+
+def test_a_failed_build_publishes_nothing(published_project, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(published_project, project, symlinks=True)
+    before = _published(project)
+    proc = _run(["--quick", "--root", str(project), "--jobs", "1"], project, LEVEL="4")  # MARKER unset: slow fails
+    assert proc.returncode == 1 and "chapters/slow.ipynb" in proc.stderr and "KeyError" in proc.stderr
+    assert "nothing was published; the last complete book stays published" in proc.stderr
+    assert _published(project) == before
+
+
+def test_ctrl_c_in_an_only_run_leaves_its_previous_folder(published_project, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(published_project, project, symlinks=True)
+    marker = tmp_path / "started"
+    args = ["--root", str(project), "--only", "slow", "-p", "QUICK=1"]
+    first = _run(args, project, MARKER=str(marker))
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    folder = project / "_build" / "only" / "slow"
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    marker.unlink()
+    proc = _interrupt(project, args, lambda out: marker.is_file(), MARKER=str(marker), SLOW_SECONDS="120")
+    assert proc.returncode == 130 and f"interrupted: {folder} is left as it was" in proc.stderr, proc.stderr[-2000:]
+    assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert not [p for p in folder.parent.iterdir() if p.name != "slow"]  # no scratch folder left
 
 
 def test_a_notebook_without_provenance_is_refused(tmp_path):
@@ -254,4 +418,4 @@ def test_a_notebook_without_provenance_is_refused(tmp_path):
 def test_bad_jobs_and_scheduler_are_named(env, args, message):
     proc = subprocess.run(BUILD + args, capture_output=True, text=True, timeout=60,
                           env={**os.environ, **env})
-    assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]

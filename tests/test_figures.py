@@ -88,3 +88,25 @@ def test_a_figure_of_a_renamed_notebook_is_replaced_not_refused(figdir, tmp_path
     with pytest.raises(ValueError, match="already recorded by chapters/07_new.ipynb"):
         save_figure(fig, "F1", "x", notebook="chapters/08_other.ipynb", parameters={"QUICK": True})
     plt.close(fig)
+
+
+def test_an_interrupted_save_leaves_the_previous_files_whole(figdir, monkeypatch):
+    """Ctrl-C while the PDF is half-written (PNG already replaced): the PDF and the manifest stay the previous
+    complete ones, and no temporary file is left."""
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    save_figure(fig, "F9", "line", notebook="chapters/x.ipynb", parameters={"n": 1})
+    before = {p.name: p.read_bytes() for p in figdir.iterdir() if p.suffix in (".pdf", ".json")}
+    savefig = fig.savefig
+
+    def interrupted(path, **kwargs):
+        if kwargs.get("format") == "pdf":
+            with open(path, "wb") as fh:
+                fh.write(b"%PDF-1.4 half")
+            raise KeyboardInterrupt
+        savefig(path, **kwargs)
+    monkeypatch.setattr(fig, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(fig, "F9", "line", notebook="chapters/x.ipynb", parameters={"n": 2})
+    assert {p.name: p.read_bytes() for p in figdir.iterdir() if p.suffix in (".pdf", ".json")} == before
+    assert not [p.name for p in figdir.iterdir() if p.name.startswith(".")]

@@ -204,6 +204,6 @@ def test_bad_input_names_the_parameter(call, match):
 
 
 def test_dense_inverse_is_refused_up_front(monkeypatch):
-    monkeypatch.setenv("DDLIB_DENSE_LIMIT_GB", "0.001")
+    monkeypatch.setenv("DDLIB_DENSE_LIMIT", "1MB")
     with pytest.raises(MemoryError, match="Problem.solve"):
         Problem(40000).inverse()

@@ -157,10 +157,18 @@ def _damage(kind, js, pt, cfg):
         torch.save(state, pt)
     elif kind == "missing weights":
         pt.unlink()
+    elif kind == "non-numeric history":  # valid JSON of the right layout that crashed every rerun
+        record = json.loads(js.read_text())
+        record["history"]["error_validation"][1] = "0.1"
+        js.write_text(json.dumps(record))
+    elif kind == "boolean parameter count":
+        record = json.loads(js.read_text())
+        record["num_parameters"] = True
+        js.write_text(json.dumps(record))
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "wrong structure", "wrong shapes", "nan weights",
-                                  "missing weights"])
+                                  "missing weights", "non-numeric history", "boolean parameter count"])
 def test_damaged_entry_is_reported_moved_aside_and_recomputed(cache_in_tmp, kind):
     cfg = TrainConfig(model=DDSpec(4, 1, 2), **SMALL)
     a = train(cfg)
@@ -170,7 +178,7 @@ def test_damaged_entry_is_reported_moved_aside_and_recomputed(cache_in_tmp, kind
     with pytest.warns(cache.CacheWarning, match=str(js)):
         b = train(cfg)
     assert not b.cached and _strip_seconds(b.history) == _strip_seconds(a.history)
-    assert (cache_in_tmp / f"{key}.json.bad").is_file()
+    assert len(list(cache_in_tmp.glob(f"{key}.json.*.bad"))) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert train(cfg).cached  # the recomputed entry is good

@@ -1,42 +1,50 @@
 #!/usr/bin/env python
 """Regenerate every figure and build the book: ``python tools/build_book.py [--quick]`` (what ``make book`` runs).
 
-The book (``make book``):
+The book (``make book``) is built in scratch folders and published all at once, so that what is published is always
+one complete build: its HTML, its figures and their manifest, ``status.json`` and the status page.
 
 1. Stage the book in ``_build/book/``: the Markdown pages, ``_toc.yml``, ``references.bib``, ``_static/`` and
    ``_config.yml`` as :func:`staged_config` rewrites it (launch and repository buttons only once ``repository.url``
    names a real repository; the book's Sphinx extension by absolute path).
-2. Execute every notebook of ``_toc.yml`` with papermill (parameter ``QUICK``) into the stage. Each notebook runs
-   into a temporary file, gets its provenance (package versions, git revision, date, parameters, duration and the id
-   of this build) in its metadata under ``ddlib`` and its injected-parameters cell hidden, and only then replaces
-   the staged copy (``os.replace``): an interrupted run never leaves a half-made notebook in the stage.
-3. Write the status page and ``_build/status.json`` from the provenance of the staged notebooks.
+2. Execute every notebook of ``_toc.yml`` with papermill (parameter ``QUICK``) into the stage, their figures into a
+   scratch folder beside ``figures/`` (``.figures.next-<build id>``, starting empty, so its manifest lists exactly
+   this build's figures). Each notebook runs into a temporary file, gets its provenance (package versions, git
+   revision, date, parameters, duration and the id of this build) in its metadata under ``ddlib`` and its
+   injected-parameters cell hidden, and only then replaces the staged copy (``os.replace``).
+3. Write the status page into the stage from the provenance of the staged notebooks.
 4. Check the stage (:func:`stage_problems`): every notebook executed by this build, successfully, with complete
    provenance and its parameters hidden. Anything else is refused, never published.
-5. Build the HTML with Jupyter Book 1.x (execution off, warnings as errors) into ``_build/html``; check that every
-   page of ``_toc.yml`` has its page and every file named in ``figures/manifest.json`` exists.
+5. Build the HTML with Jupyter Book 1.x (execution off, warnings as errors) into a scratch folder; check that every
+   page of ``_toc.yml`` has its page and every file named in the new figure manifest exists.
+6. Publish (:func:`publish`, with Ctrl-C held until it is done): the new figures folder and HTML are renamed into
+   place, then ``_build/status.json`` and ``_build/status-<kind>.json`` are written.
 
-``--pdf`` (``make pdf``): the whole book as one PDF, from the executed notebooks of the latest book build (nothing
-is executed; a stage that fails step 4 against ``_build/status.json`` is refused), with Jupyter Book's LaTeX builder
+A failed notebook is reported with its name and the failing cell, the other notebooks still run (their executed
+copies are kept in the stage), and the script exits non-zero, publishing nothing. Ctrl-C at any step publishes
+nothing either: the message names the build that stays published. Only the stage may then mix two builds, which
+``--pdf`` refuses. ``--no-html`` runs steps 1-4 only and publishes nothing.
+
+``--pdf`` (``make pdf``): the whole book as one PDF, from the executed notebooks of the published book (nothing is
+executed; a stage that fails step 4 against ``_build/status.json`` is refused), with Jupyter Book's LaTeX builder
 and xelatex, into ``_build/latex/<name>.pdf`` (``latex.latex_documents.targetname`` of ``_config.yml``), copied
 beside the HTML pages.
 
 ``--only CHAPTER [-p NAME=VALUE ...]``: one chapter with other parameters, into its own folder
 ``_build/only/<chapter>/`` (the executed notebook, ``figures/`` with its figures, data and manifest, and
-``run.json`` with the parameters and provenance). The book, its stage and its figures are left untouched.
-
-A failed notebook is reported with its name and the failing cell, the other notebooks still run (their executed
-copies are kept), and the script exits non-zero.
+``run.json`` with the parameters and provenance), replaced only when the run has ended. Each value is parsed against
+the type of the chapter's default for ``NAME`` and the parameter cell checked before anything runs
+(:mod:`notebook_parameters`). The book, its stage and its figures are left untouched.
 """
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import copy
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -53,8 +61,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ddlib.provenance import provenance  # noqa: E402
-from ddlib._io import atomic_write  # noqa: E402
+from ddlib._io import atomic_write, replacing  # noqa: E402
+from ddlib._validate import env_folder, env_int  # noqa: E402
 from ddlib.sweep import scheduler_address  # noqa: E402
+
+import notebook_parameters as nbp  # noqa: E402  (tools/, beside this script)
 
 #: ``repository.url`` with this owner is the placeholder of an unpublished project: no button may link to it.
 PLACEHOLDER_OWNER = "OWNER"
@@ -306,19 +317,10 @@ def status_page(records: list[dict], total_seconds: float, build_id: str) -> str
     return "\n".join(lines)
 
 
-def write_status(stage: Path, build: Path, notebooks: list[str], total: float, quick: bool, jobs: int,
-                 build_id: str, runs: dict) -> list[dict]:
-    """Write ``status.md`` into the stage and ``status.json`` (and ``status-<kind>.json``) into ``build``, from the
-    staged notebooks (``runs``: this build's records by entry, for notebooks that left no executed copy)."""
-    records = staged_records(stage, notebooks, build_id, runs)
-    (stage / "status.md").write_text(status_page(records, total, build_id))
-    status = json.dumps({"build_id": build_id, "quick": quick, "seconds": total, "jobs": jobs,
-                         "notebooks": records, "complete": True}, indent=1)
-    for name in ("status.json", f"status-{'quick' if quick else 'full'}.json"):
-        tmp = build / f".{name}.tmp"
-        tmp.write_text(status)
-        os.replace(tmp, build / name)
-    return records
+def status_record(records: list[dict], total: float, quick: bool, jobs: int, build_id: str) -> dict:
+    """The build's record as :func:`publish` writes it to ``status.json`` and ``status-<kind>.json``."""
+    return {"build_id": build_id, "quick": quick, "seconds": total, "jobs": jobs, "notebooks": records,
+            "complete": True}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -339,11 +341,13 @@ def _stop_children(grace: float = 2.0) -> None:
 
 
 def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, figures: Path, cache: Path, jobs: int,
-                build_id: str) -> dict:
-    """Execute every notebook into the stage, ``jobs`` at once; return this build's records by entry.
+                build_id: str, published: str = "") -> dict:
+    """Execute every notebook into the stage, ``jobs`` at once, their figures into the build's scratch folder
+    ``figures``; return this build's records by entry.
 
-    Ctrl-C (``KeyboardInterrupt``) ends the build at once: no notebook of this run is published, the partial files
-    are removed, the kernels are stopped, and the process exits with 130 without waiting for the worker threads.
+    Ctrl-C (``KeyboardInterrupt``) ends the build at once: nothing of this run is published, the partial files and
+    the scratch figures are removed, the kernels are stopped, the message says what stays published (``published``),
+    and the process exits with 130 without waiting for the worker threads.
     """
     def run(e):
         rec = execute_notebook(root / f"{e}.ipynb", stage / f"{e}.ipynb", params, figures, cache, root, build_id)
@@ -361,25 +365,17 @@ def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, fig
         _INTERRUPTED.set()
         for part in stage.rglob(".*.partial.json"):
             part.unlink(missing_ok=True)
-        print("\ninterrupted: no notebook of this run was published; the previous build and its status stay as they "
-              "were (make pdf refuses the mixed stage until make book has run to the end)", file=sys.stderr, flush=True)
+        print(f"\ninterrupted: nothing of this build was published; {published} (make pdf refuses the stage, "
+              "which now mixes two builds, until make book has run to the end)", file=sys.stderr, flush=True)
         _stop_children()
+        shutil.rmtree(figures, ignore_errors=True)
         os._exit(130)  # the worker threads are blocked in papermill; waiting for them would wait for the notebooks
     pool.shutdown()
     return dict(zip(notebooks, records))
 
 
-def reset_manifest(figures: Path) -> None:
-    """A complete build writes every figure again: start it from an empty figure manifest, so that the manifest lists
-    exactly this build's figures (and a figure that moved to another chapter is not refused as claimed by its old
-    one). The figure files themselves stay until they are overwritten."""
-    path = figures / "manifest.json"
-    if path.is_file():
-        atomic_write(path, "{}")
-
-
 def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int:
-    """Steps 1-5 of the module docstring."""
+    """Steps 1-6 of the module docstring. Ctrl-C at any step publishes nothing and says which book stays published."""
     stage = build / "book"
     entries = toc_entries(root / "_toc.yml")
     try:
@@ -389,55 +385,76 @@ def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int
         return 2
     build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     params = {"QUICK": bool(args.quick)}
-    reset_manifest(figures)
-    print(f"executing {len(notebooks)} notebooks ({_run_kind(params)}), {args.jobs} at a time", flush=True)
-    t0 = time.perf_counter()
-    runs = execute_all(root, stage, notebooks, params, figures, cache, args.jobs, build_id)
-    total = time.perf_counter() - t0
-    if figures.is_dir():  # chapters show the saved files as ../figures/<name>
-        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.lock", "*.tmp", ".*", "*.csv"))
-    records = write_status(stage, build, notebooks, total, bool(args.quick), args.jobs, build_id, runs)
-    failed = [r for r in records if not r["ok"]]
-    if failed:
-        print("\nmake book failed: these notebooks raised an error:", file=sys.stderr)
-        for r in failed:
-            print(f"  {r['notebook']}: {r['error']}", file=sys.stderr)
-        return 1
-    problems = stage_problems(stage, notebooks, build_id)
-    if problems:
-        print("make book refuses to publish:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 1
-    if args.no_html:
+    html = _build_dir(build) / "html"
+    for folder in (figures, html):
+        _clear_scratch(folder)
+    new_figures, html_out = _scratch(figures, f"next-{build_id}"), _scratch(html, f"next-{build_id}")
+    published = published_book(build)
+    try:
+        new_figures.mkdir(parents=True)
+        print(f"executing {len(notebooks)} notebooks ({_run_kind(params)}), {args.jobs} at a time", flush=True)
+        t0 = time.perf_counter()
+        runs = execute_all(root, stage, notebooks, params, new_figures, cache, args.jobs, build_id, published)
+        total = time.perf_counter() - t0
+        shutil.rmtree(stage / "figures", ignore_errors=True)  # chapters show the saved files as ../figures/<name>
+        shutil.copytree(new_figures, stage / "figures", ignore=shutil.ignore_patterns("*.lock", ".*", "*.csv"))
+        records = staged_records(stage, notebooks, build_id, runs)
+        if "status" in entries:  # the book's status page, where its _toc.yml has one
+            atomic_write(stage / "status.md", status_page(records, total, build_id))
+        failed = [r for r in records if not r["ok"]]
+        if failed:
+            print("\nmake book failed: these notebooks raised an error:", file=sys.stderr)
+            for r in failed:
+                print(f"  {r['notebook']}: {r['error']}", file=sys.stderr)
+            print(f"nothing was published; {published}", file=sys.stderr)
+            return 1
+        problems = stage_problems(stage, notebooks, build_id)
+        if problems:
+            print("make book refuses to publish:\n  " + "\n  ".join(problems) + f"\n{published}", file=sys.stderr)
+            return 1
+        if args.no_html:
+            print(f"executed and checked build {build_id} in {stage}; --no-html publishes nothing ({published})")
+            return 0
+        code = build_html(root, stage, html_out, entries, new_figures)
+        if code != 0:
+            print(f"nothing was published; {published}", file=sys.stderr)
+            return code
+        publish(build, figures, new_figures, html_out / "_build" / "html",
+                status_record(records, total, bool(args.quick), args.jobs, build_id))
+        print(f"book built and published: {html / 'index.html'} ({len(entries)} pages), figures in {figures}")
         return 0
-    return build_html(root, stage, build, entries, figures)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: nothing of this build was published; {published}", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        for folder in (new_figures, html_out):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def _jupyter_book(stage: Path, build: Path, builder: str, root: Path) -> int:
-    """Run ``jupyter-book build`` on the stage, warnings as errors; the output lands in ``_build_dir(build)``."""
+def _jupyter_book(stage: Path, out: Path, builder: str, root: Path) -> int:
+    """Run ``jupyter-book build`` on the stage, warnings as errors; the output lands in ``out/_build/<builder>``."""
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage), "--builder", builder,
-           "--path-output", str(build.parent if build.name == "_build" else build),
-           "--warningiserror", "--keep-going", "--quiet"]
+           "--path-output", str(out), "--warningiserror", "--keep-going", "--quiet"]
     return subprocess.run(cmd, cwd=root).returncode
 
 
 def _build_dir(build: Path) -> Path:
-    """Where Jupyter Book writes ``html/`` and ``latex/`` for the build folder ``build``."""
+    """Where the book's ``html/`` and ``latex/`` are for the build folder ``build``."""
     return build if build.name == "_build" else build / "_build"
 
 
-def build_html(root: Path, stage: Path, build: Path, entries: list[str], figures: Path) -> int:
-    """Build the HTML from the stage and check that every page and every figure file exists."""
+def build_html(root: Path, stage: Path, out: Path, entries: list[str], figures: Path) -> int:
+    """Build the HTML from the stage into ``out/_build/html`` (a scratch folder, published by :func:`publish`) and
+    check that every page and every figure file named in ``figures/manifest.json`` exists."""
     print("building HTML with Jupyter Book (execution off, warnings as errors)", flush=True)
-    html = _build_dir(build) / "html"
-    (html / pdf_name(stage)).unlink(missing_ok=True)  # an earlier build's PDF: make pdf puts this build's there
-    code = _jupyter_book(stage, build, "html", root)
+    html = out / "_build" / "html"
+    code = _jupyter_book(stage, out, "html", root)
     if code != 0:
         print(f"make book failed: jupyter-book exited with {code}", file=sys.stderr)
         return code
     missing = [e for e in entries if not (html / f"{e}.html").is_file()]
     if missing:
-        print(f"make book failed: no HTML page for {missing} in {html}", file=sys.stderr)
+        print(f"make book failed: no HTML page for {missing}", file=sys.stderr)
         return 1
     manifest_path = figures / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
@@ -445,8 +462,75 @@ def build_html(root: Path, stage: Path, build: Path, entries: list[str], figures
     if absent:
         print(f"make book failed: figure files named in the manifest are missing: {absent}", file=sys.stderr)
         return 1
-    print(f"book built: {html / 'index.html'} ({len(entries)} pages, {len(manifest)} figures in {figures})")
     return 0
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# publishing: all of a build or nothing
+
+
+def _scratch(path: Path, tag: str) -> Path:
+    """A hidden sibling of ``path`` (same folder, so same filesystem: it can be renamed onto ``path``)."""
+    return path.with_name(f".{path.name}.{tag}")
+
+
+def _clear_scratch(path: Path) -> None:
+    """Remove the scratch siblings of ``path`` that a killed build left behind; if ``path`` itself is missing (killed
+    between the two renames of :func:`_swap_in`), its previous copy is put back first."""
+    olds = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not path.exists():
+        os.rename(olds.pop(), path)
+    for leftover in [*olds, *path.parent.glob(f".{path.name}.next-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap_in(new: Path, dst: Path) -> None:
+    """Put the folder ``new`` in the place of ``dst``: ``dst`` is renamed aside, ``new`` renamed onto it, the old
+    copy removed. Readers see the old folder or the new one (for an instant between the renames, none)."""
+    old = _scratch(dst, f"old-{uuid.uuid4().hex[:8]}")
+    if dst.exists():
+        os.rename(dst, old)
+    os.rename(new, dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block has finished, then act on them as usual (main thread only)."""
+    received = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in received:
+            os.kill(os.getpid(), sig)
+
+
+def publish(build: Path, figures: Path, new_figures: Path, new_html: Path, status: dict) -> None:
+    """Make a complete build the published book, with Ctrl-C and SIGTERM held until it is done: the figures folder
+    and ``html/`` are swapped for the build's (:func:`_swap_in`), then ``status.json`` and ``status-<kind>.json``
+    are replaced. Before this nothing of the build is visible, so ``status.json``, the status page, the figures and
+    their manifest always describe one build."""
+    text = json.dumps(status, indent=1)
+    with _signals_deferred():
+        _swap_in(new_figures, figures)
+        _swap_in(new_html, _build_dir(build) / "html")
+        for name in ("status.json", f"status-{'quick' if status['quick'] else 'full'}.json"):
+            atomic_write(build / name, text)
+
+
+def published_book(build: Path) -> str:
+    """A sentence saying which book stays published in ``build`` (the build of ``status.json``), for messages."""
+    try:
+        status = json.loads((build / "status.json").read_text())
+    except (OSError, ValueError):
+        return f"no complete book has been published in {build} yet"
+    kind = "QUICK" if status.get("quick") else "full"
+    return (f"the last complete book stays published: build {status.get('build_id')} ({kind}), "
+            f"{_build_dir(build) / 'html' / 'index.html'}")
 
 
 def pdf_name(stage: Path) -> str:
@@ -475,14 +559,15 @@ def build_pdf(root: Path, build: Path) -> int:
     print(f"building the PDF with Jupyter Book's LaTeX builder and xelatex from build {status.get('build_id')}",
           flush=True)
     t0 = time.perf_counter()
-    code = _jupyter_book(stage, build, "pdflatex", root)
+    code = _jupyter_book(stage, _build_dir(build).parent, "pdflatex", root)
     pdf = _build_dir(build) / "latex" / pdf_name(stage)
     if code != 0 or not pdf.is_file():
         print(f"make pdf failed: jupyter-book exited with {code}; see {pdf.with_suffix('.log')}", file=sys.stderr)
         return code or 1
     html = _build_dir(build) / "html"
     if html.is_dir():  # the Reproduce page links to it there
-        shutil.copy2(pdf, html / pdf.name)
+        with replacing(html / pdf.name) as tmp:
+            shutil.copy2(pdf, tmp)
     print(f"PDF built in {time.perf_counter() - t0:.0f} s: {pdf}")
     return 0
 
@@ -501,42 +586,28 @@ def resolve_chapter(name: str, notebooks: list[str]) -> str:
     raise ValueError(f"unknown chapter {name!r}; the chapters are: " + ", ".join(Path(e).name for e in notebooks))
 
 
-def parse_parameters(items: list[str]) -> dict:
-    """``["n=511", "LRS=[0.1, 0.3]", "label=abc"]`` -> ``{"n": 511, "LRS": [0.1, 0.3], "label": "abc"}``: each value
-    a Python literal (``ast.literal_eval``), else the string itself. Raises ``ValueError`` for an item without ``=``."""
-    out = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"-p expects NAME=VALUE; got {item!r}")
-        try:
-            out[name.strip()] = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            out[name.strip()] = raw.strip()
-    return out
-
-
-def check_parameters(notebook: Path, params: dict) -> dict:
-    """The notebook's parameters (papermill's inspection of its ``parameters`` cell); raises ``ValueError`` naming
-    every parameter of ``params`` the notebook does not have, and listing the ones it has with their defaults."""
+def chapter_parameters(notebook: Path, items: list[str], quick: bool) -> tuple[dict, dict]:
+    """The parameters of one ``--only`` run of ``notebook`` and the notebook's own (papermill's inspection of its
+    ``parameters`` cell): ``QUICK`` from ``--quick``, then each ``-p NAME=VALUE`` of ``items`` parsed against the type
+    of the notebook's default (:mod:`notebook_parameters`), and the parameter cell papermill will write checked to
+    assign exactly these values. Raises ``ValueError`` naming the parameter and the type it expects."""
     import papermill as pm
 
     known = pm.inspect_notebook(str(notebook))
-    unknown = [k for k in params if k not in known]
-    if unknown:
-        valid = ", ".join(f"{k} (default {v['default']})" for k, v in known.items())
-        raise ValueError(f"{notebook.name} has no parameter {', '.join(map(repr, unknown))}; its parameters are: "
-                         f"{valid}")
-    return known
+    params = {"QUICK": quick, **nbp.typed_parameters(known, nbp.split_parameters(items), notebook.name)}
+    nbp.check_cell(params)
+    return params, known
 
 
 def run_only(args, root: Path, build: Path, cache: Path) -> int:
-    """Execute the chapters of ``--only`` with ``-p`` into ``<out>/<chapter>/``, one after the other."""
+    """Execute the chapters of ``--only`` with ``-p`` into ``<out>/<chapter>/``, one after the other.
+
+    Each chapter runs into a scratch folder beside ``<out>/<chapter>/``, which replaces that folder only when the run
+    has ended (succeeded or failed, with its ``run.json``); Ctrl-C leaves the previous folder as it was."""
     try:
         notebooks = [e for e in toc_entries(root / "_toc.yml") if (root / f"{e}.ipynb").is_file()]
         chosen = [resolve_chapter(name, notebooks) for name in args.only]
-        params = {"QUICK": bool(args.quick), **parse_parameters(args.parameter)}
-        defaults = {e: check_parameters(root / f"{e}.ipynb", params) for e in chosen}
+        checked = {e: chapter_parameters(root / f"{e}.ipynb", args.parameter, bool(args.quick)) for e in chosen}
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -545,20 +616,36 @@ def run_only(args, root: Path, build: Path, cache: Path) -> int:
     failed = 0
     for e in chosen:
         folder = out / Path(e).name
-        if folder.exists():
-            shutil.rmtree(folder)
-        figures = folder / "figures"
-        figures.mkdir(parents=True)
-        rec = execute_notebook(root / f"{e}.ipynb", folder / f"{Path(e).name}.ipynb", params, figures, cache, root,
-                               build_id)
-        manifest = json.loads((figures / "manifest.json").read_text()) if (figures / "manifest.json").is_file() else {}
-        run = {**rec, "defaults": {k: v["default"] for k, v in defaults[e].items()}, "build_id": build_id,
-               "provenance": provenance(ROOT), "figures": manifest}
-        (folder / "run.json").write_text(json.dumps(run, indent=1))
-        failed += not rec["ok"]
-        print(f"  {'ok    ' if rec['ok'] else 'FAILED'} {rec['seconds']:7.1f} s  {e}.ipynb -> {folder}"
-              + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
+        _clear_scratch(folder)
+        scratch = _scratch(folder, f"next-{build_id}")
+        try:
+            failed += not run_chapter(root, e, scratch, checked[e], cache, build_id)
+            with _signals_deferred():
+                _swap_in(scratch, folder)
+        except KeyboardInterrupt:
+            _stop_children()
+            print(f"\ninterrupted: {folder} is left as it was", file=sys.stderr, flush=True)
+            return 130
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        print(f"  -> {folder}", flush=True)
     return 1 if failed else 0
+
+
+def run_chapter(root: Path, entry: str, folder: Path, checked: tuple[dict, dict], cache: Path, build_id: str) -> bool:
+    """Execute one chapter into ``folder`` (the notebook, ``figures/``, ``run.json``); return whether it succeeded."""
+    params, known = checked
+    figures = folder / "figures"
+    figures.mkdir(parents=True)
+    rec = execute_notebook(root / f"{entry}.ipynb", folder / f"{Path(entry).name}.ipynb", params, figures, cache, root,
+                           build_id)
+    manifest = json.loads((figures / "manifest.json").read_text()) if (figures / "manifest.json").is_file() else {}
+    run = {**rec, "defaults": {k: v["default"] for k, v in known.items()}, "build_id": build_id,
+           "provenance": provenance(ROOT), "figures": manifest}
+    atomic_write(folder / "run.json", json.dumps(run, indent=1))
+    print(f"  {'ok    ' if rec['ok'] else 'FAILED'} {rec['seconds']:7.1f} s  {entry}.ipynb"
+          + ("" if rec["ok"] else f"\n         {rec['error']}"), flush=True)
+    return rec["ok"]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -576,13 +663,12 @@ def _positive_int(text: str) -> int:
 
 def _jobs_from_environment() -> int:
     """``$DDLIB_JOBS`` (an integer >= 1), else 2; anything else is an error naming the variable."""
-    text = os.environ.get("DDLIB_JOBS", "").strip()
-    if not text:
-        return 2
     try:
-        return _positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise SystemExit(f"error: DDLIB_JOBS must be an integer >= 1; got {text!r}") from None
+        jobs = env_int("DDLIB_JOBS", low=1)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return 2 if jobs is None else jobs
 
 
 def main(argv=None) -> int:
@@ -602,7 +688,9 @@ def main(argv=None) -> int:
                     help="execute only these chapters (01_model_problem, with or without .ipynb or chapters/) into "
                          "<build>/only/<chapter>/, leaving the book untouched")
     ap.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                    help="with --only: set a parameter of the chapter (a Python literal, else a string); repeatable")
+                    help="with --only: set a parameter of the chapter; VALUE must have the type of the parameter's "
+                         "default (true/false/1/0, an integer, a number, text, or a list literal like its "
+                         "default); repeatable")
     ap.add_argument("--out", type=Path, default=None, help="with --only: output folder (default: <build>/only)")
     args = ap.parse_args(argv)
     if (args.parameter or args.out) and args.only is None:
@@ -617,13 +705,16 @@ def main(argv=None) -> int:
             ap.error(str(exc))
     root = args.root.resolve()
     build = (args.build or root / "_build").resolve()
-    cache = Path(os.environ.get("DDLIB_CACHE") or build / "cache").resolve()
+    try:
+        cache = (env_folder("DDLIB_CACHE") or build / "cache").resolve()
+        figures = (env_folder("DDLIB_FIGURES") or root / "figures").resolve()
+    except ValueError as exc:
+        ap.error(str(exc))
     build.mkdir(parents=True, exist_ok=True)
     if args.pdf:
         return build_pdf(root, build)
     if args.only is not None:
         return run_only(args, root, build, cache)
-    figures = Path(os.environ.get("DDLIB_FIGURES") or root / "figures").resolve()
     figures.mkdir(parents=True, exist_ok=True)
     return build_book(args, root, build, figures, cache)
 
