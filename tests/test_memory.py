@@ -74,19 +74,21 @@ def test_dense_users_refuse_before_allocating(monkeypatch):
     """Each function that builds dense n x n arrays refuses above the limit before it allocates anything (the traced
     peak stays far below one of the arrays it would have built)."""
     from ddlib.ablations import operator_parts
-    from ddlib.attention import DDAttention
+    from ddlib.attention import DDAttention, Structure
     from ddlib.decomposition import Decomposition
     from ddlib.generalisation import mode_errors
     from ddlib.krylov import dense_spectrum
-    from ddlib.problem import laplacian_1d
+    from ddlib.problem import Problem
 
     n = 1023
     monkeypatch.setenv("DDLIB_DENSE_LIMIT", "1MiB")  # one 1023 x 1023 float64 array takes 8 MB
-    A = laplacian_1d(n)
-    model = DDAttention(Decomposition(n, 8, 1), 2)
+    P = Problem(n)
+    A = P.matrix()
+    model = DDAttention(Structure(Decomposition(P, 8, 1)), 2)
     calls = {"dense_spectrum": lambda: dense_spectrum(A, A),
              "operator_parts": lambda: operator_parts(model),
-             "mode_errors": lambda: mode_errors(A)}
+             "mode_errors": lambda: mode_errors(A, P),
+             "inverse": P.inverse, "dense operator matrix": model.dense}
     for name, call in calls.items():
         def attempt():
             with pytest.raises(DenseLimitError, match=name):

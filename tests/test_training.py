@@ -260,7 +260,7 @@ def test_progress_bar_silent_when_not_a_terminal(capsys):
     (dict(model=DDSpec(5, 1, 2)), "N must divide"), (dict(model="global"), "model must be"),
     (dict(n=50, dim=2), "n must be m\\*\\*2"), (dict(n=49, dim=2, K=4), "K must be an integer in \\[1, 3\\]"),
     (dict(n=49, dim=2, K=2, model=DDSpec(3, 1, 2)), "N must divide the m \\+ 1 = 8"),
-    (dict(n=49, dim=2, K=2, model=DDSpec(2, 4, 2)), "delta must be an integer in \\[0, 2\\]"),
+    (dict(n=49, dim=2, K=2, model=DDSpec(2, 4, 2)), "delta must be an integer in \\[0, 3\\]"),
     (dict(dim=4), "dim must be one of 1, 2, 3"), (dict(n=49, dim=2, K=2, model=GlobalSpec(50)), "rank must be an integer in"),
     (dict(optimizer="sgd"), "optimizer must be one of"), (dict(optimizer="lbfgs", batch_size=4), "batch_size must be None"),
     (dict(loss="h1"), "loss must be one of"), (dict(solver="gmres"), "solver must be one of"),
