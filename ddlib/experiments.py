@@ -1,13 +1,21 @@
 r"""The tuned comparison protocol and its summaries: the one way models are compared in the book.
 
-**Protocol** (:func:`tuned_comparison`). Every model sees the same data (per seed), the same optimizer (Adam), the same
-epoch budget and batch size, and the **same search** over the knobs that decide a race: the grid of
-learning rate :math:`\times` initial scale (:math:`\times` schedule, if the grid names more than one). Stage 1 trains
-every grid point on the first seed; :func:`select` keeps the point with the lowest final **validation** error (the
-validation set is an independent draw from the training distribution; no test set is read; a diverged run counts as
-infinitely bad; ties go to the smaller learning rate, then the smaller scale). Stage 2 trains the chosen point on the
-remaining seeds. Results are means and ranges over all seeds. Every run goes through :func:`ddlib.sweep.run_sweep`
-(cached; local processes or a dask cluster).
+**Protocol** (:func:`tuned_comparison`). Every model sees the same data (per seed), the same epoch budget and batch
+size, and the **same search** over every knob that can decide a race (:data:`KNOBS`): learning rate, initial scale,
+schedule **and optimizer** (:data:`ddlib.training.OPTIMIZERS`: Adam, heavy-ball gradient descent, L-BFGS). A grid is
+``{knob: [values]}`` or a list of such grids (their union: e.g. one learning-rate range per optimizer).
+
+1. **Rank** every grid point on the first seed by its final **validation** error (an independent draw from the
+   training distribution; no test set is read; a diverged run counts as infinitely bad).
+2. **Finalists**: the best ``finalists`` points (at least 3, or the whole grid if smaller) are trained on every
+   seed; :func:`select` keeps the one with the lowest **mean** validation error over the seeds (a point that diverges
+   on any seed is out; ties go to the smaller learning rate, then the smaller scale).
+3. **Edges**: a chosen learning rate or initial scale that is the smallest or largest value of its axis (among the
+   points that share the other knobs) extends that axis by one step beyond it (the ratio of the two values next to
+   the edge), trained on every seed, and the extension is kept if its seed mean is better. Each chosen value is
+   recorded with its ``on_edge`` flag (after the extension), so a verdict that still rests on an edge says so.
+
+Every run goes through :func:`ddlib.sweep.run_sweep` (cached; local processes or a dask cluster).
 
 **Summaries.** :func:`summary_table` holds one row per model: parameters, the chosen knobs, and for each metric the
 seed mean, min and max. :func:`class_best`, :func:`best_within_budget`, :func:`cheapest_dd_within` and
@@ -57,18 +65,28 @@ __all__ = [
 #: The final metrics summarised per model (history keys).
 METRICS = ("train_loss", *(f"error_{s}" for s in EVAL_SETS), "operator_error")
 #: The knobs a grid may search (fields of :class:`ddlib.training.TrainConfig`).
-KNOBS = ("lr", "init_scale", "schedule")
+KNOBS = ("lr", "init_scale", "schedule", "optimizer")
+#: The numeric knobs, whose grid has edges (:func:`edge_steps`).
+ORDERED_KNOBS = ("lr", "init_scale")
+#: Finalists per model trained on every seed (:func:`tuned_comparison`).
+FINALISTS = 3
 
 
 @dataclass
 class Selection:
     """One model after the protocol: the ``grid`` of stage 1 (one row per point: the knobs, ``error_validation``,
-    ``train_loss``, ``diverged``), the ``chosen`` knobs and the ``runs`` at them (first the selection seed)."""
+    ``train_loss``, ``diverged`` on the first seed), the ``finalists`` (rows with ``validation_mean`` over every seed
+    and ``seeds``; extensions included), the ``chosen`` knobs, ``on_edge`` (numeric knob -> whether the chosen value
+    is still the smallest or largest tried), ``extended`` (the knobs whose axis was extended) and the ``runs`` at the
+    chosen knobs (one per seed, the first seed first)."""
 
     spec: ModelSpec
     chosen: dict
     grid: list[dict]
     runs: list[TrainResult] = field(default_factory=list)
+    finalists: list[dict] = field(default_factory=list)
+    on_edge: dict = field(default_factory=dict)
+    extended: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -91,64 +109,144 @@ class Selection:
         return np.array([r.final["seconds"] / max(r.final["epoch"], 1) for r in self.runs])
 
 
-def grid_points(grid: dict) -> list[dict]:
-    """The points of a grid ``{knob: [values]}`` (knobs from :data:`KNOBS`), in a fixed order."""
-    if not grid:
-        raise ValueError(f"grid must name at least one of the knobs {KNOBS}")
-    for k, values in grid.items():
-        if k not in KNOBS:
-            raise ValueError(f"grid knobs must be among {KNOBS}; got {k!r}")
-        if not list(values):
-            raise ValueError(f"grid[{k!r}] must hold at least one value")
-    names = sorted(grid)
-    return [dict(zip(names, combo)) for combo in itertools.product(*(list(grid[k]) for k in names))]
+def grid_points(grid) -> list[dict]:
+    """The points of a grid ``{knob: [values]}`` (knobs from :data:`KNOBS`), or of a list of grids (their union,
+    duplicates dropped), in a fixed order."""
+    grids = [grid] if isinstance(grid, dict) else list(grid)
+    if not grids or not all(isinstance(g, dict) and g for g in grids):
+        raise ValueError(f"grid must be a dict naming at least one of the knobs {KNOBS}, or a list of such dicts")
+    points = []
+    for g in grids:
+        for k, values in g.items():
+            if k not in KNOBS:
+                raise ValueError(f"grid knobs must be among {KNOBS}; got {k!r}")
+            if not list(values):
+                raise ValueError(f"grid[{k!r}] must hold at least one value")
+        names = sorted(g)
+        for combo in itertools.product(*(list(g[k]) for k in names)):
+            point = dict(zip(names, combo))
+            if point not in points:
+                points.append(point)
+    return points
 
 
-def select(rows: list[dict]) -> int:
-    r"""Index of the chosen grid point: :math:`\arg\min` of the final ``error_validation`` (diverged = :math:`\infty`),
-    ties broken by the smaller ``lr``, then the smaller ``init_scale``. Reads nothing else."""
+def _score(row: dict, key: str) -> tuple:
+    v = row.get(key)
+    bad = row.get("diverged") or v is None or not np.isfinite(v)
+    return (float("inf") if bad else float(v), row.get("lr", 0.0), row.get("init_scale", 0.0))
+
+
+def select(rows: list[dict], key: str = "error_validation") -> int:
+    r"""Index of the chosen row: :math:`\arg\min` of ``key`` (``error_validation`` on one seed, or
+    ``validation_mean`` over the seeds; diverged = :math:`\infty`), ties broken by the smaller ``lr``, then the
+    smaller ``init_scale``. Reads nothing else."""
     if not rows:
         raise ValueError("rows must hold at least one grid point")
-
-    def score(i):
-        r = rows[i]
-        v = r["error_validation"]
-        bad = r.get("diverged") or v is None or not np.isfinite(v)
-        return (float("inf") if bad else float(v), r.get("lr", 0.0), r.get("init_scale", 0.0))
-
-    best = min(range(len(rows)), key=score)
-    if not np.isfinite(score(best)[0]):
+    best = min(range(len(rows)), key=lambda i: _score(rows[i], key))
+    if not np.isfinite(_score(rows[best], key)[0]):
         raise ValueError("every grid point diverged; widen the grid towards smaller learning rates")
     return best
 
 
-def tuned_comparison(specs, base: TrainConfig, grid: dict, seeds, *, scheduler: str | None = None,
-                     workers: int | None = None) -> list[Selection]:
+def ranked(rows: list[dict], count: int) -> list[int]:
+    """Indices of the ``count`` best rows by first-seed validation error (finite ones only, best first)."""
+    order = sorted(range(len(rows)), key=lambda i: _score(rows[i], "error_validation"))
+    return [i for i in order if np.isfinite(_score(rows[i], "error_validation")[0])][:count]
+
+
+def edge_steps(point: dict, tried: list[dict]) -> dict:
+    """For each numeric knob (:data:`ORDERED_KNOBS`) of ``point`` whose value is the smallest or largest among the
+    ``tried`` points that agree with it on every other knob (at least two values on that axis): the value one step
+    beyond the edge, ``edge * (edge / neighbour)``. ``{}`` when the point sits inside the grid on every axis."""
+    out = {}
+    for k in ORDERED_KNOBS:
+        if k not in point:
+            continue
+        axis = sorted({q[k] for q in tried if all(q.get(j) == v for j, v in point.items() if j != k)})
+        if len(axis) < 2 or point[k] not in (axis[0], axis[-1]):
+            continue
+        edge, neighbour = (axis[0], axis[1]) if point[k] == axis[0] else (axis[-1], axis[-2])
+        out[k] = edge * (edge / neighbour)
+    return out
+
+
+def _on_all_seeds(specs_points, base, seeds, scheduler, workers) -> list[list]:
+    """Train each ``(spec, point)`` on every seed (one sweep); per pair the outcomes, in seed order."""
+    configs = [base.replace(model=s, seed=seed, **p) for s, p in specs_points for seed in seeds]
+    out = run_sweep(configs, scheduler=scheduler, workers=workers) if configs else []
+    return [out[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(specs_points))]
+
+
+def _finalist_row(point: dict, outcomes: list) -> dict:
+    ok = all(o.ok for o in outcomes)
+    vals = [o.result.final["error_validation"] for o in outcomes] if ok else []
+    return {**point, "diverged": not ok, "seeds": len(outcomes),
+            "validation_mean": float(np.mean(vals)) if ok else float("inf"), "outcomes": outcomes}
+
+
+def tuned_comparison(specs, base: TrainConfig, grid, seeds, *, finalists: int = FINALISTS, extend: bool = True,
+                     scheduler: str | None = None, workers: int | None = None) -> list[Selection]:
     """The protocol of the module docstring for every spec; returns one :class:`Selection` each, in order."""
     specs = list(specs)
     seeds = [check_int("seeds[i]", s, low=0) for s in seeds]
+    finalists = check_int("finalists", finalists, low=1)
     if not seeds or not specs:
         raise ValueError("specs and seeds must each hold at least one entry")
     points = grid_points(grid)
-    stage1 = [base.replace(model=s, seed=seeds[0], **p) for s in specs for p in points]
-    out1 = run_sweep(stage1, scheduler=scheduler, workers=workers)
-    selections = []
-    for j, spec in enumerate(specs):
+    out1 = run_sweep([base.replace(model=s, seed=seeds[0], **p) for s in specs for p in points],
+                     scheduler=scheduler, workers=workers)
+    grids = []
+    for j in range(len(specs)):
         block = out1[j * len(points):(j + 1) * len(points)]
-        rows = [{**p, "diverged": o.diverged,
-                 "error_validation": o.result.final["error_validation"] if o.ok else float("inf"),
-                 "train_loss": o.result.final["train_loss"] if o.ok else float("inf")} for p, o in zip(points, block)]
-        i = select(rows)
-        selections.append(Selection(spec, dict(points[i]), rows, [block[i].result]))
-    stage2 = [base.replace(model=s.spec, seed=seed, **s.chosen) for s in selections for seed in seeds[1:]]
-    out2 = run_sweep(stage2, scheduler=scheduler, workers=workers)
-    for j, s in enumerate(selections):
-        for o in out2[j * (len(seeds) - 1):(j + 1) * (len(seeds) - 1)]:
-            if not o.ok:
-                raise RuntimeError(f"{s.label} diverged on seed {o.config.seed} at the knobs chosen on seed "
-                                   f"{seeds[0]} ({s.chosen}): {o.error}")
-            s.runs.append(o.result)
+        grids.append([{**p, "diverged": not o.ok,
+                       "error_validation": o.result.final["error_validation"] if o.ok else float("inf"),
+                       "train_loss": o.result.final["train_loss"] if o.ok else float("inf"), "outcome": o}
+                      for p, o in zip(points, block)])
+    # stage 2: the finalists of every model on every seed (the first seed's runs are cached)
+    per_model = [[{k: grids[j][i][k] for k in points[i]} for i in ranked(grids[j], finalists)]
+                 for j in range(len(specs))]
+    results = iter(_on_all_seeds([(specs[j], p) for j, ps in enumerate(per_model) for p in ps], base, seeds,
+                                 scheduler, workers))
+    finals = [[_finalist_row(p, next(results)) for p in ps] for ps in per_model]
+    selections = [_choose(spec, grids[j], finals[j]) for j, spec in enumerate(specs)]
+    if extend:
+        _extend(selections, base, seeds, scheduler, workers)
+    for sel in selections:
+        sel.grid = [{k: v for k, v in r.items() if k != "outcome"} for r in sel.grid]
     return selections
+
+
+def _choose(spec: ModelSpec, grid: list[dict], finals: list[dict]) -> Selection:
+    """The finalist with the best seed mean (:func:`select` on ``validation_mean``)."""
+    if not finals:
+        select(grid)  # raises: every grid point diverged
+    best = finals[select(finals, "validation_mean")]
+    chosen = {k: v for k, v in best.items() if k in KNOBS}
+    sel = Selection(spec, chosen, grid, [o.result for o in best["outcomes"]],
+                    [{k: v for k, v in f.items() if k != "outcomes"} for f in finals])
+    sel.on_edge = {k: k in edge_steps(chosen, [*grid, *sel.finalists]) for k in ORDERED_KNOBS if k in chosen}
+    return sel
+
+
+def _extend(selections: list[Selection], base, seeds, scheduler, workers) -> None:
+    """One step beyond every edge the chosen point sits on, on every seed; the better seed mean wins."""
+    todo = [(sel, k, {**sel.chosen, k: v}) for sel in selections for k, v in edge_steps(
+        sel.chosen, [*sel.grid, *sel.finalists]).items()]
+    results = _on_all_seeds([(sel.spec, p) for sel, _, p in todo], base, seeds, scheduler, workers)
+    for (sel, k, point), outcomes in zip(todo, results):
+        row = _finalist_row(point, outcomes)
+        sel.extended.append(k)
+        sel.finalists.append({key: v for key, v in row.items() if key != "outcomes"})
+        if _score(row, "validation_mean") < _score({**sel.chosen, "validation_mean": _mean_of(sel)},
+                                                   "validation_mean"):
+            sel.chosen, sel.runs = dict(point), [o.result for o in outcomes]
+    for sel in selections:
+        sel.on_edge = {k: k in edge_steps(sel.chosen, [*sel.grid, *sel.finalists]) for k in ORDERED_KNOBS
+                       if k in sel.chosen}
+
+
+def _mean_of(sel: Selection) -> float:
+    return float(np.mean([r.final["error_validation"] for r in sel.runs]))
 
 
 def summarize(sel: Selection, target: float | None = None) -> dict:
