@@ -12,6 +12,10 @@ are ``separated`` (``"more accurate"`` only; None otherwise), the model, paramet
   :math:`t_{global}/t_{DD}`, infinite when only DD reaches the target, 0 when only global does, NaN when neither.
   :func:`faster` applies it to a range of targets (the intervals where DD is first), :func:`speed` to one target
   that both classes can be compared at (the fastest model per class), :func:`speed_verdicts` turns that into records.
+  Seconds are epochs to the target times the seconds of one step timed in one process (never a sweep's clock).
+* **Does a comparison count?** (:func:`learning`): a class whose best model never gets below
+  :data:`LEARNED_FRACTION` of the initial error on the compared metric has not learned it; a regime where a class
+  does not learn leaves the counts of a map, with that record as the reason (:func:`ddlib.regimes.tally_verdicts`).
 * **Can be more accurate** (:data:`CLAIMS` 2, :func:`accuracy`): the best model of each class per metric (seed
   means, within a parameter budget if one is given, :func:`compare`); ``holds`` when the DD value is smaller.
 * **Significantly fewer parameters** (:data:`CLAIMS` 3, :func:`fewer_parameters`): the cheapest DD model at least as
@@ -40,7 +44,7 @@ from .experiments import (Selection, best_within_budget, cheapest_dd_within, cla
 from .training import time_to_target
 
 __all__ = ["CLAIMS", "VERDICT_KEYS", "CLASSES", "EDGE_FACTOR", "LEARNED_FRACTION", "ZERO_LEVEL", "ACCURATE_LEVEL",
-           "speed_ratio", "intervals", "faster", "speed", "speed_verdicts", "compare", "accuracy", "fewer_parameters",
+           "speed_ratio", "intervals", "faster", "learning", "steps_per_epoch", "speed", "speed_verdicts", "compare", "accuracy", "fewer_parameters",
            "verdicts", "grid_edges", "holds_text", "error_level", "list_text", "interval_text",
            "METRIC_NAMES", "target_grid", "report_dd_attention"]
 
@@ -109,48 +113,104 @@ def faster(curve_global: dict, curve_dd: dict, x: str = "epochs") -> dict:
             "n_targets": int(t.size), "n_dd_faster": int(dd_faster.sum()), "n_global_faster": int(global_faster.sum())}
 
 
-def _mean_time(sel: Selection, target: float, metric: str) -> tuple[float, float]:
-    """Seed means of epochs and seconds to ``target`` (:func:`ddlib.training.time_to_target`); NaN if a seed misses."""
-    tt = np.array([time_to_target(r, target, metric) for r in sel.runs])
-    return (float(tt[:, 0].mean()), float(tt[:, 1].mean())) if np.isfinite(tt).all() else (np.nan, np.nan)
+def _mean_epochs(sel: Selection, target: float, metric: str) -> float:
+    """Seed mean of the epochs to ``target`` (:func:`ddlib.training.time_to_target`); NaN if a seed misses it."""
+    tt = np.array([time_to_target(r, target, metric)[0] for r in sel.runs])
+    return float(tt.mean()) if np.isfinite(tt).all() else np.nan
 
 
-def _common_target(groups: dict, metric: str) -> tuple[float, str]:
-    r"""The default target of :func:`speed` and which rule chose it (``"common"`` or ``"better"``)."""
-    levels = [min(float(s.final(metric).max()) for s in group) for group in groups.values()]
-    e0 = min(float(r.curve(metric)[0]) for group in groups.values() for s in group for r in s.runs)
-    if max(levels) <= LEARNED_FRACTION * e0:
-        return max(levels), "common"
-    return min(levels), "better"
+def steps_per_epoch(sel: Selection) -> int:
+    r"""Optimizer steps per epoch of the selection's runs: :math:`\lceil S/B\rceil` (1 for a full batch)."""
+    c = sel.runs[0].config
+    return 1 if c.batch_size is None else -(-c.samples // c.batch_size)
 
 
-def speed(groups: dict, metric: str, target: float | None = None) -> dict:
-    r"""The claim "trains faster" at one target: epochs and seconds each class needs to reach it.
+def learning(groups: dict, metric: str) -> dict:
+    r"""Whether each class learns ``metric`` at all: the record that decides whether a comparison counts.
 
-    ``groups`` maps ``"global"`` and ``"dd"`` to lists of :class:`ddlib.experiments.Selection` (the models of the
-    class). With :math:`\tau_c = \min_{j\in c}\max_s e_{js}` the accuracy class :math:`c` reaches on every seed
-    (models :math:`j`, seeds :math:`s`, final errors of ``metric``), the default ``target`` is the **common** level
-    :math:`\tau = \max_c\tau_c`, which at least one model of each class reaches on every seed. A class that never
-    gets below :data:`LEARNED_FRACTION` times the initial error :math:`e_0` (the smallest over models and seeds) has
-    not trained on this metric; then the target is the **better** class's level :math:`\min_c\tau_c`, which the other
-    class never reaches (``target_kind`` says which rule applied; ``"given"`` for a given target). Per class the
-    fastest model counts (:math:`\min_j` of the seed-mean epochs, and separately of the seconds, to :math:`\tau`;
-    NaN: never reached on some seed). Returns ``metric``, ``target``, ``target_kind``, per class ``c``:
-    ``<c>_epochs``, ``<c>_epochs_label``, ``<c>_seconds``, ``<c>_seconds_label``, and ``epochs_ratio``,
-    ``seconds_ratio`` (:func:`speed_ratio`).
+    With :math:`e_0` the smallest initial error over the classes' models and seeds and
+    :math:`	au_c = \min_{j\in c}\max_s e_{js}` the final error class :math:`c` reaches on every seed, class
+    :math:`c` **learns** when :math:`	au_c \le` :data:`LEARNED_FRACTION` :math:`e_0`. Returns ``metric``, ``e0``,
+    per class ``<c>_level`` (:math:`	au_c`), ``<c>_label`` (the model reaching it), ``<c>_learned``, ``<c>_fit``
+    (that model's final training loss over its initial one, worst seed: small means it fits its training data, so a
+    class that fits and does not learn ``metric`` does not generalise), ``counted`` (every class learns) and
+    ``not_learned`` (the classes that do not, comma-separated; ``""`` if none).
+
+    Examples
+    --------
+    A class whose errors never fall below half of the initial error is not counted:
+
+    >>> import numpy as np
+    >>> from ddlib.experiments import Selection
+    >>> from ddlib.models import DDSpec, GlobalSpec
+    >>> from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult
+    >>> def sel(spec, errors):
+    ...     h = {k: list(errors) for k in HISTORY_KEYS}
+    ...     return Selection(spec, {}, [], [TrainResult(TrainConfig(model=spec, n=31, K=4), h, None, 1)])
+    >>> rec = learning({"global": [sel(GlobalSpec(2), [1.0, 0.9, 0.8])], "dd": [sel(DDSpec(4, 1, 1), [1.0, 0.1])]},
+    ...                "error_noise")
+    >>> rec["global_learned"], rec["dd_learned"], rec["counted"], rec["not_learned"]
+    (False, True, False, 'global')
     """
     if any(not groups.get(c) for c in CLASSES):
         raise ValueError("groups must hold at least one global and one full DD model")
-    groups = {c: groups[c] for c in CLASSES}
+    e0 = min(float(r.curve(metric)[0]) for c in CLASSES for s in groups[c] for r in s.runs)
+    out = {"metric": metric, "e0": e0}
+    for c in CLASSES:
+        levels = [float(s.final(metric).max()) for s in groups[c]]
+        best = groups[c][int(np.argmin(levels))]
+        fit = max(float(r.curve("train_loss")[-1] / r.curve("train_loss")[0]) for r in best.runs)
+        out.update({f"{c}_level": min(levels), f"{c}_label": best.label,
+                    f"{c}_learned": bool(min(levels) <= LEARNED_FRACTION * e0), f"{c}_fit": fit})
+    missing = [c for c in CLASSES if not out[f"{c}_learned"]]
+    out["counted"], out["not_learned"] = not missing, ", ".join(missing)
+    out["reason"] = "; ".join(_not_learned_text(c, out[f"{c}_level"] / e0, out[f"{c}_fit"]) for c in missing)
+    return out
+
+
+def _not_learned_text(cls: str, level: float, fit: float) -> str:
+    """Why a class does not count, in words: how far its error falls, and whether it fits its training data."""
+    name = {"global": "the global model", "dd": "the DD model"}.get(cls, f"the {cls} model")
+    data = (f"while its training loss falls to {fit:.0e} of the initial: it fits the samples and does not "
+            f"generalise" if fit <= LEARNED_FRACTION**2 else f"and its training loss only to {fit:.2g} of the initial")
+    return f"{name} ends at {level:.2f} of the initial error, {data}"
+
+
+def speed(groups: dict, metric: str, step_seconds: dict, target: float | None = None) -> dict:
+    r"""The claim "trains faster" at one target: epochs and seconds each class needs to reach it.
+
+    ``groups`` maps ``"global"`` and ``"dd"`` to lists of :class:`ddlib.experiments.Selection` (the models of the
+    class). With the class levels :math:`	au_c` of :func:`learning`, the default ``target`` is the **common** level
+    :math:`	au = \max_c	au_c`, which at least one model of each class reaches on every seed, when every class
+    learns; otherwise the **better** class's level :math:`\min_c	au_c`, which the other class never reaches
+    (``target_kind`` says which rule applied; ``"given"`` for a given target). Per class the fastest model counts
+    (:math:`\min_j` of the seed-mean epochs to :math:`	au`; NaN: never reached on some seed).
+
+    **Seconds are never read from the runs** (a sweep's runs compete for the cores): the seconds to the target are
+    the epochs times the optimizer steps per epoch (:func:`steps_per_epoch`) times ``step_seconds[label]``, the
+    seconds of one step measured in one process with the models interleaved
+    (:func:`ddlib.experiments.step_time`); the fastest model in seconds may differ from the fastest in epochs.
+    Returns ``metric``, ``target``, ``target_kind``, per class ``c``: ``<c>_epochs``, ``<c>_epochs_label``,
+    ``<c>_seconds``, ``<c>_seconds_label``, and ``epochs_ratio``, ``seconds_ratio`` (:func:`speed_ratio`).
+    """
+    groups = {c: groups.get(c) for c in CLASSES}
     kind = "given"
     if target is None:
-        target, kind = _common_target(groups, metric)
+        rec = learning(groups, metric)
+        kind = "common" if rec["counted"] else "better"
+        levels = [rec[f"{c}_level"] for c in CLASSES]
+        target = max(levels) if rec["counted"] else min(levels)
+    elif any(not g for g in groups.values()):
+        raise ValueError("groups must hold at least one global and one full DD model")
     target = check_positive("target", target)
+    missing = {s.label for g in groups.values() for s in g} - set(step_seconds)
+    if missing:
+        raise ValueError(f"step_seconds must hold the seconds per step of every model; missing {sorted(missing)}")
     out = {"metric": metric, "target": target, "target_kind": kind}
     for fam, group in groups.items():
-        times = [_mean_time(s, target, metric) for s in group]
-        for j, unit in enumerate(("epochs", "seconds")):
-            values = np.array([t[j] for t in times])
+        epochs = np.array([_mean_epochs(s, target, metric) for s in group])
+        seconds = epochs * np.array([steps_per_epoch(s) * step_seconds[s.label] for s in group])
+        for unit, values in (("epochs", epochs), ("seconds", seconds)):
             ok = np.flatnonzero(np.isfinite(values))
             best = int(ok[np.argmin(values[ok])]) if ok.size else None
             out[f"{fam}_{unit}"] = np.nan if best is None else float(values[best])
@@ -182,8 +242,9 @@ def speed_verdicts(sp: dict, params: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------ more accurate
-def compare(table: dict, metric: str, budget: float = np.inf) -> dict:
-    r"""The best model of each class with at most ``budget`` parameters by the seed mean of ``metric``
+def compare(table: dict, metric: str, budget: float = np.inf, classes=CLASSES) -> dict:
+    r"""The best model of each of the two ``classes`` (default global and DD; e.g. ``("banded", "dd")`` for the
+    structured baseline) with at most ``budget`` parameters by the seed mean of ``metric``
     (:func:`ddlib.experiments.best_within_budget` on a :func:`ddlib.experiments.summary_table`).
 
     Returns ``metric``, ``seeds`` (fewest seeds of any model), per class ``c``: ``best_<c>`` (seed mean; NaN if the
@@ -191,8 +252,9 @@ def compare(table: dict, metric: str, budget: float = np.inf) -> dict:
     ``winner`` (the class with the smaller mean; the only class with a model; ``"none"``) and ``separated`` (both
     classes present and their seed ranges disjoint).
     """
+    first, second = classes
     row = {"metric": metric, "seeds": int(np.min(table["seeds"]))}
-    for fam in CLASSES:
+    for fam in classes:
         b = best_within_budget(table, fam, f"{metric}_mean", budget)
         i = None if b is None else b["index"]
         row[f"best_{fam}"] = np.nan if i is None else float(table[f"{metric}_mean"][i])
@@ -200,14 +262,14 @@ def compare(table: dict, metric: str, budget: float = np.inf) -> dict:
         row[f"best_{fam}_params"] = 0 if i is None else int(table["params"][i])
         row[f"best_{fam}_min"] = np.nan if i is None else float(table[f"{metric}_min"][i])
         row[f"best_{fam}_max"] = np.nan if i is None else float(table[f"{metric}_max"][i])
-    g, d = row["best_global"], row["best_dd"]
+    g, d = row[f"best_{first}"], row[f"best_{second}"]
     if np.isnan(g) or np.isnan(d):
-        row["winner"] = "global" if not np.isnan(g) else ("dd" if not np.isnan(d) else "none")
+        row["winner"] = first if not np.isnan(g) else (second if not np.isnan(d) else "none")
         row["separated"] = False
     else:
-        row["winner"] = "dd" if d < g else "global"
-        row["separated"] = bool(row["best_dd_max"] < row["best_global_min"] or
-                                row["best_global_max"] < row["best_dd_min"])
+        row["winner"] = second if d < g else first
+        row["separated"] = bool(row[f"best_{second}_max"] < row[f"best_{first}_min"] or
+                                row[f"best_{first}_max"] < row[f"best_{second}_min"])
     return row
 
 
@@ -236,14 +298,14 @@ def fewer_parameters(table: dict, metric: str) -> dict:
                    (g["label"], g["params"], g["value"]), d, np.nan if j is None else g["params"] / d[1])
 
 
-def verdicts(groups: dict, table: dict, metrics, speed_metric: str) -> list[dict]:
+def verdicts(groups: dict, table: dict, metrics, speed_metric: str, step_seconds: dict) -> list[dict]:
     r"""Every claim on one comparison, in the order of :data:`CLAIMS`: the two speed records (:func:`speed` on
-    ``speed_metric`` at its default target), then "more accurate" and then "fewer parameters" for ``speed_metric``
-    and each of ``metrics`` (once each). ``groups`` are the selections of each class, ``table`` their
-    :func:`ddlib.experiments.summary_table` (both without ablations)."""
+    ``speed_metric`` at its default target, seconds from ``step_seconds``), then "more accurate" and then "fewer
+    parameters" for ``speed_metric`` and each of ``metrics`` (once each). ``groups`` are the selections of each
+    class, ``table`` their :func:`ddlib.experiments.summary_table` (both without ablations)."""
     params = {str(lab): int(P) for lab, P in zip(table["label"], table["params"])}
     every = list(dict.fromkeys([speed_metric, *metrics]))
-    return (speed_verdicts(speed(groups, speed_metric), params) + accuracy(table, every)
+    return (speed_verdicts(speed(groups, speed_metric, step_seconds), params) + accuracy(table, every)
             + [fewer_parameters(table, m) for m in every])
 
 

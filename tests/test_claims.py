@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ddlib.claims import (ACCURATE_LEVEL, CLAIMS, VERDICT_KEYS, ZERO_LEVEL, accuracy, compare, error_level, faster,
-                          fewer_parameters, grid_edges, holds_text, interval_text, intervals, list_text,
-                          report_dd_attention, speed, speed_ratio, speed_verdicts, verdicts)
+from ddlib.claims import (ACCURATE_LEVEL, CLAIMS, LEARNED_FRACTION, VERDICT_KEYS, ZERO_LEVEL, accuracy, compare,
+                          error_level, faster, fewer_parameters, grid_edges, holds_text, interval_text, intervals,
+                          learning, list_text, report_dd_attention, speed, speed_ratio, speed_verdicts,
+                          steps_per_epoch, verdicts)
 from ddlib.experiments import Selection, class_best, summary_table
-from ddlib.models import DDSpec, GlobalSpec
-from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult
+from ddlib.models import BandedSpec, DDSpec, GlobalSpec
+from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target
 
 FAST = settings(max_examples=40, deadline=None)
 times = st.one_of(st.just(float("nan")), st.floats(0.0, 1e4))
@@ -110,10 +111,11 @@ def selections(draw):
 def test_verdicts_are_the_rules_applied_to_the_table(sels):
     table = summary_table(sels)
     groups = {fam: [s for s in sels if s.family == fam] for fam in ("global", "dd")}
-    recs = verdicts(groups, table, ["operator_error"], "error_in_band")
+    steps = {s.label: 1e-3 * (i + 1) for i, s in enumerate(sels)}
+    recs = verdicts(groups, table, ["operator_error"], "error_in_band", steps)
     assert [r["claim"] for r in recs] == [CLAIMS[0], CLAIMS[1], CLAIMS[2], CLAIMS[2], CLAIMS[3], CLAIMS[3]]
     assert all(tuple(r) == VERDICT_KEYS for r in recs)
-    sp = speed(groups, "error_in_band")
+    sp = speed(groups, "error_in_band", steps)
     assert recs[:2] == speed_verdicts(sp, {s.label: s.params for s in sels})
     for r in recs[:2]:
         assert r["holds"] == (r["ratio"] > 1) and r["winner"] == ("dd" if r["holds"] else "global")
@@ -157,3 +159,75 @@ def test_report_of_chapter_4_glues_what_its_records_say(sels, n_targets):
     assert glue["n_on_edge"] == sum(bool(grid_edges(s, GRID)) for s in sels) == sum(bool(r["grid_edges"])
                                                                                        for r in rep["tuning"])
     assert rep["headline"]["params_global"] == heads[0].params and set(rep["curves"]) == set(rep["shown"])
+
+
+@FAST
+@given(sels=selections())
+def test_learning_counts_a_comparison_only_where_both_classes_learn(sels):
+    groups = {fam: [s for s in sels if s.family == fam] for fam in ("global", "dd")}
+    rec = learning(groups, "error_in_band")
+    e0 = min(r.curve("error_in_band")[0] for s in sels for r in s.runs)
+    for fam, group in groups.items():
+        level = min(s.final("error_in_band").max() for s in group)        # reached on every seed by some model
+        assert rec[f"{fam}_level"] == level and rec[f"{fam}_learned"] == (level <= LEARNED_FRACTION * e0)
+    assert rec["counted"] == (rec["global_learned"] and rec["dd_learned"])
+    assert (rec["reason"] == "") == rec["counted"] == (rec["not_learned"] == "")
+    for fam in rec["not_learned"].split(", ") if rec["not_learned"] else []:
+        assert {"global": "the global model", "dd": "the DD model"}[fam] in rec["reason"]
+
+
+def _flat(spec, errors, loss, seed=0):
+    hist = {k: list(errors) for k in HISTORY_KEYS}
+    hist.update(epoch=list(range(len(errors))), train_loss=list(loss))
+    cfg = TrainConfig(model=spec, n=31, K=4, seed=seed)
+    return Selection(spec, {}, [], [TrainResult(cfg, hist, None, 100)])
+
+
+def test_a_class_that_fits_its_samples_but_does_not_learn_is_left_out_with_the_reason():
+    g = _flat(GlobalSpec(4), [1.0, 0.95, 0.9], [1.0, 1e-3, 1e-6])       # fits the samples, not the distribution
+    d = _flat(DDSpec(4, 1, 1), [1.0, 0.2, 0.01], [1.0, 0.1, 0.01])
+    rec = learning({"global": [g], "dd": [d]}, "error_in_band")
+    assert not rec["counted"] and rec["not_learned"] == "global"
+    assert "0.90 of the initial error" in rec["reason"] and "does not generalise" in rec["reason"]
+    stuck = _flat(GlobalSpec(4), [1.0, 0.95, 0.9], [1.0, 0.9, 0.8])      # does not even fit the samples
+    assert "only to 0.8" in learning({"global": [stuck], "dd": [d]}, "error_in_band")["reason"]
+    sp = speed({"global": [g], "dd": [d]}, "error_in_band", {g.label: 1.0, d.label: 1.0})
+    assert sp["target_kind"] == "better" and np.isnan(sp["global_epochs"])
+
+
+@FAST
+@given(sels=selections(), data=st.data())
+def test_seconds_are_epochs_times_the_measured_step_never_the_runs_clock(sels, data):
+    groups = {fam: [s for s in sels if s.family == fam] for fam in ("global", "dd")}
+    steps = {s.label: data.draw(st.floats(1e-4, 1e-1)) for s in sels}
+    sp = speed(groups, "error_in_band", steps)
+    for fam, group in groups.items():
+        seconds = []
+        for s in group:
+            tt = [time_to_target(r, sp["target"])[0] for r in s.runs]
+            seconds.append(np.mean(tt) * steps_per_epoch(s) * steps[s.label] if np.isfinite(tt).all() else np.nan)
+        if np.isfinite(seconds).any():
+            assert sp[f"{fam}_seconds"] == pytest.approx(np.nanmin(seconds))
+        else:
+            assert np.isnan(sp[f"{fam}_seconds"])
+    with pytest.raises(ValueError, match="step_seconds must hold"):
+        speed(groups, "error_in_band", {})
+
+
+def test_steps_per_epoch_follow_the_batch():
+    spec = GlobalSpec(2)
+    run = lambda bs: Selection(spec, {}, [], [TrainResult(TrainConfig(model=spec, n=31, K=4, samples=10,  # noqa: E731
+                                                                      batch_size=bs), {}, None, 1)])
+    assert [steps_per_epoch(run(b)) for b in (None, 10, 4, 3)] == [1, 1, 3, 4]
+
+
+def test_compare_takes_any_two_classes():
+    specs = [GlobalSpec(4), BandedSpec(1, 2), BandedSpec(2, 2), DDSpec(4, 1, 1)]
+    mean = np.array([0.5, 0.2, 0.1, 0.3])
+    table = {"label": np.array([s.label for s in specs]), "family": np.array([s.family for s in specs]),
+             "params": np.array([100, 300, 500, 200]), "seeds": np.array([2, 2, 2, 2]),
+             "err_mean": mean, "err_min": 0.9 * mean, "err_max": 1.1 * mean}
+    row = compare(table, "err", classes=("banded", "dd"))
+    assert row["best_banded_label"] == "banded b=2 + r=2" and row["winner"] == "banded" and row["separated"]
+    assert compare(table, "err", 400, classes=("banded", "dd"))["best_banded"] == 0.2
+    assert compare(table, "err")["winner"] == "dd"                     # global against DD, as before
