@@ -52,15 +52,17 @@ from .ablations import ablation_key, compare_to_baseline
 from .approximation import dd_oracle_error
 from .data import in_distribution_set, make_dataset
 from .decomposition import Decomposition
-from .experiments import Selection, class_best, oracle_error, summary_table, tuned_comparison
+from .experiments import (ORDERED_KNOBS, Selection, class_best, grid_points, oracle_error, step_time,
+                          summary_table, tuned_comparison)
 from .models import DDSpec, GlobalSpec, ModelSpec
 from .problem import Problem
-from .training import TrainConfig
+from .training import OPTIMIZERS, TrainConfig
 
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
            "REGIME_KEYS", "REGIME_DATA", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
-           "tally_verdicts", "majority_text", "report_beyond"]
+           "tally_verdicts", "majority_text", "report_beyond", "optimizer_grids", "step_seconds", "on_edge",
+           "edge_rows", "rival_rows", "COUNT_KEYS", "RegimeMap", "run_map", "verdict_table", "OPTIMIZER_NAMES"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -175,18 +177,70 @@ def regime_specs(regime: Regime, global_ranks, local_ranks, mechanism_rank: int 
 
 @dataclass
 class RegimeResult:
-    """A regime after training: its selections and :func:`ddlib.experiments.summary_table`."""
+    """A regime after training: its selections, :func:`ddlib.experiments.summary_table` and the ``optimizer`` whose
+    grid was searched (:data:`ddlib.training.OPTIMIZERS`, or ``"tuned"`` when the grid searched several: the
+    optimizer was a knob)."""
 
     regime: Regime
     selections: list[Selection]
     table: dict
+    optimizer: str = "adam"
+
+    def record(self) -> dict:
+        """The regime's keys (:data:`REGIME_KEYS`) and ``optimizer``: what identifies every record of this result."""
+        return {**self.regime.record(), "optimizer": self.optimizer}
 
 
-def run_regime(regime: Regime, base: TrainConfig, specs, grid: dict, seeds, *, scheduler=None,
+def _grid_optimizer(base: TrainConfig, grid) -> str:
+    """The one optimizer a grid searches (the base config's if the grid has no optimizer knob), or ``"tuned"``."""
+    names = {p.get("optimizer", base.optimizer) for p in grid_points(grid)}
+    return names.pop() if len(names) == 1 else "tuned"
+
+
+def optimizer_grids(grids: dict) -> dict:
+    """``{optimizer: {knob: values}}`` (one learning-rate range per optimizer) -> the grids of a regime: each
+    optimizer alone, and, with two or more, ``"tuned"``: their union, where the optimizer is a knob like the others.
+
+    >>> optimizer_grids({"adam": {"lr": [0.1]}, "gd": {"lr": [1.0]}})["tuned"]
+    [{'lr': [0.1], 'optimizer': ['adam']}, {'lr': [1.0], 'optimizer': ['gd']}]
+    """
+    for name in grids:
+        check_choice("grids key", name, OPTIMIZERS)
+    out = {name: {**g, "optimizer": [name]} for name, g in grids.items()}
+    if len(out) > 1:
+        out["tuned"] = list(out.values())
+    return out
+
+
+def run_regime(regime: Regime, base: TrainConfig, specs, grid, seeds, *, scheduler=None,
                workers=None) -> RegimeResult:
-    """Train every spec in the regime under the tuned protocol (cached; local processes or a dask cluster)."""
+    """Train every spec in the regime under the tuned protocol (cached; local processes or a dask cluster); the
+    result's ``optimizer`` is the one the grid searches (``"tuned"`` for several)."""
     sels = tuned_comparison(specs, regime.config(base), grid, seeds, scheduler=scheduler, workers=workers)
-    return RegimeResult(regime, sels, summary_table(sels))
+    return RegimeResult(regime, sels, summary_table(sels), _grid_optimizer(base, grid))
+
+
+def step_seconds(results: list[RegimeResult], *, steps: int = 10, repeats: int = 3) -> dict:
+    """Seconds per optimizer step of every full model (global, DD, banded; ablations left out) at its chosen knobs,
+    keyed by ``(label, optimizer)``: :func:`ddlib.experiments.step_time` in this process, one call per optimizer
+    with its models interleaved (never the clock of a sweep, where runs compete for the cores)."""
+    configs: dict = {}
+    for res in results:
+        for s in res.selections:
+            if not is_ablation(s.spec):
+                c = s.runs[0].config
+                configs.setdefault(c.optimizer, {}).setdefault(s.label, c)
+    out = {}
+    for opt, by_label in configs.items():
+        out.update({(lab, opt): t for lab, t in step_time(list(by_label.values()), steps=steps,
+                                                          repeats=repeats).items()})
+    return out
+
+
+def _seconds_of(result: RegimeResult, steps: dict) -> dict:
+    """``{label: seconds per step}`` of a result's models from :func:`step_seconds`."""
+    return {s.label: steps[(s.label, s.runs[0].config.optimizer)] for s in result.selections
+            if not is_ablation(s.spec)}
 
 
 def _is_full(spec) -> bool:
@@ -217,14 +271,14 @@ def budget_rows(result: RegimeResult, budgets, metrics) -> list[dict]:
     ``best_global_label``, ``best_global_params``, ``best_global_min/_max``, the same for ``best_dd``, ``winner``,
     ``separated``)."""
     table = _full_table(result)
-    return [{**result.regime.record(), "params_budget": int(check_positive("budgets[i]", P)),
+    return [{**result.record(), "params_budget": int(check_positive("budgets[i]", P)),
              **claims.compare(table, metric, P)} for P in budgets for metric in metrics]
 
 
 def cheapest_match(result: RegimeResult, metric: str) -> dict:
     """The claim "fewer parameters" in one regime (:func:`ddlib.claims.fewer_parameters` on the global and full DD
     models), with the regime's keys."""
-    return {**result.regime.record(), **claims.fewer_parameters(_full_table(result), metric)}
+    return {**result.record(), **claims.fewer_parameters(_full_table(result), metric)}
 
 
 def span_split(model, f_train: np.ndarray) -> dict:
@@ -285,7 +339,7 @@ def _component(coarse_only: float, local_only: float, full: float) -> str:
     return "local blocks" if local_only <= COMPONENT_FACTOR * full else "both levels"
 
 
-def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
+def mechanism(result: RegimeResult, base: TrainConfig, splits: dict | None = None) -> dict:
     """Which DD component does the work and which limit binds each class, by operator error (seed means).
 
     Returns the regime keys plus ``dd_label``, ``dd_error`` (the best full DD model), ``coarse_only_error``,
@@ -293,21 +347,26 @@ def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
     full model, else ``"local blocks"`` if local only is, else ``"both levels"``), and per class (``dd`` and
     ``global``, each its best model): ``<cls>_oracle`` (:func:`ddlib.experiments.oracle_error`), ``<cls>_on_span``,
     ``<cls>_off_span``, ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed),
-    ``dd_coarse_dim`` the dimension :math:`N_0` of the best DD model's coarse space.
+    ``dd_coarse_dim`` the dimension :math:`N_0` of the best DD model's coarse space. ``splits`` (run key ->
+    :func:`span_split`) is read and filled, so results that share a run measure it once.
     """
     t, col = result.table, "operator_error_mean"
     by_label = {s.label: s for s in result.selections}
     full = _full_table(result)
-    out = {**result.regime.record()}
+    out = result.record()
     config = result.selections[0].runs[0].config
     problem = config.problem
     f_train = make_dataset("train", problem, config.samples, config.K, config.seed, base.decay, config.data).f
     for cls in ("dd", "global"):
         b = class_best(full, cls, col)
         sel = by_label[b["label"]]
-        split = span_split(sel.runs[0].model, f_train)
+        key = sel.runs[0].key or id(sel.runs[0])
+        split = splits[key] if splits is not None and key in splits else span_split(sel.runs[0].model, f_train)
+        if splits is not None:
+            splits[key] = split
         oracle = oracle_error(sel.spec, problem)
         out.update({f"{cls}_label": b["label"], f"{cls}_error": b["value"], f"{cls}_params": b["params"],
+                    f"{cls}_optimizer": sel.runs[0].config.optimizer,
                     f"{cls}_oracle": oracle, f"{cls}_on_span": split["on_span"], f"{cls}_off_span": split["off_span"],
                     f"{cls}_limit": binding_limit(sel.runs[0].final["operator_error"], oracle, split["on_span"],
                                                   split["off_span"])})
@@ -323,25 +382,30 @@ def mechanism(result: RegimeResult, base: TrainConfig) -> dict:
 
 
 def claim_map(records: list[dict], regimes: list[Regime]) -> dict:
-    """Where each claim holds, as lists of :meth:`Regime.short` texts, from :func:`claim_verdicts` records.
+    """Where each claim holds, per optimizer, as lists of :meth:`Regime.short` texts, from :func:`claim_verdicts`
+    records.
 
-    ``faster[unit]`` (``"epochs"``, ``"seconds"``) and ``fewer[metric]`` map ``"holds"`` and ``"fails"`` to regimes;
-    ``accurate[metric]`` maps ``"holds"`` (DD more accurate, seed ranges disjoint), ``"fails"`` (global more
-    accurate, disjoint) and ``"unclear"`` (the seed ranges overlap)."""
+    ``out[optimizer]["faster"][unit]`` (``"epochs"``, ``"seconds"``) and ``out[optimizer]["fewer"][metric]`` map
+    ``"holds"`` and ``"fails"`` to regimes; ``out[optimizer]["accurate"][metric]`` maps ``"holds"`` (DD more
+    accurate, seed ranges disjoint), ``"fails"`` (global more accurate, disjoint) and ``"unclear"`` (the seed ranges
+    overlap); every group lists under ``"excluded"`` the regimes that leave the count (a class does not learn, the
+    record's ``counted``)."""
     short = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
-    out: dict = {"faster": {}, "accurate": {}, "fewer": {}}
+    out: dict = {}
     for rec in records:
         name = short[tuple(rec[k] for k in REGIME_KEYS)]
+        mine = out.setdefault(rec["optimizer"], {"faster": {}, "accurate": {}, "fewer": {}})
         if rec["claim"].startswith("trains faster"):
-            group, key = out["faster"], rec["claim"][len("trains faster ("):-1]
+            group, key = mine["faster"], rec["claim"][len("trains faster ("):-1]
             verdict = "holds" if rec["holds"] else "fails"
         elif rec["claim"] == "more accurate":
-            group, key = out["accurate"], rec["metric"]
+            group, key = mine["accurate"], rec["metric"]
             verdict = "unclear" if not rec["separated"] else ("holds" if rec["holds"] else "fails")
         else:
-            group, key = out["fewer"], rec["metric"]
+            group, key = mine["fewer"], rec["metric"]
             verdict = "holds" if rec["holds"] else "fails"
-        group.setdefault(key, {"holds": [], "fails": [], "unclear": []})[verdict].append(name)
+        verdict = verdict if rec.get("counted", True) else "excluded"
+        group.setdefault(key, {"holds": [], "fails": [], "unclear": [], "excluded": []})[verdict].append(name)
     return out
 
 
@@ -352,45 +416,149 @@ def in_distribution_metric(data: str) -> str:
     return f"error_{in_distribution_set(check_choice('data', data, REGIME_DATA))}"
 
 
-def speed_row(result: RegimeResult, metric: str | None = None, target: float | None = None) -> dict:
-    """The claim "trains faster" in one regime: the regime keys and :func:`ddlib.claims.speed` of its global and full
-    DD models; ``metric`` defaults to the in-distribution error (:func:`in_distribution_metric`)."""
+def speed_row(result: RegimeResult, step_seconds: dict, metric: str | None = None,
+              target: float | None = None) -> dict:
+    """The claim "trains faster" in one regime: the result's keys and :func:`ddlib.claims.speed` of its global and
+    full DD models (``step_seconds`` from :func:`step_seconds`); ``metric`` defaults to the in-distribution error
+    (:func:`in_distribution_metric`)."""
     metric = in_distribution_metric(result.regime.data) if metric is None else metric
-    return {**result.regime.record(), **claims.speed(_groups(result), metric, target)}
+    return {**result.record(), **claims.speed(_groups(result), metric, _seconds_of(result, step_seconds), target)}
 
 
-def claim_verdicts(result: RegimeResult, metrics=("operator_error",), speed_metric: str | None = None) -> list[dict]:
+def on_edge(sel: Selection) -> bool:
+    """Whether a chosen learning rate or initial scale is still the smallest or largest value tried on its axis,
+    after the protocol's extension (:attr:`ddlib.experiments.Selection.on_edge`)."""
+    return any(sel.on_edge.get(k, False) for k in ORDERED_KNOBS)
+
+
+def edge_rows(result: RegimeResult) -> list[dict]:
+    """The chosen knobs of every model of a result: its keys, ``label``, ``optimizer`` (of the chosen point),
+    ``lr``, ``init_scale``, ``on_edge`` (:func:`on_edge`), ``on_edge_lr``, ``on_edge_init_scale`` and ``extended``
+    (the axes the protocol extended, comma-separated)."""
+    return [{**result.record(), "label": s.label, "chosen_optimizer": s.runs[0].config.optimizer,
+             "lr": s.runs[0].config.lr, "init_scale": s.runs[0].config.init_scale, "on_edge": on_edge(s),
+             **{f"on_edge_{k}": bool(s.on_edge.get(k, False)) for k in ORDERED_KNOBS},
+             "extended": ", ".join(s.extended)} for s in result.selections]
+
+
+#: Keys a :func:`claim_verdicts` record adds to :data:`REGIME_KEYS` + ``optimizer`` + the verdict's keys.
+COUNT_KEYS = ("counted", "not_learned", "reason", "on_edge")
+
+
+def claim_verdicts(result: RegimeResult, step_seconds: dict, metrics=("operator_error",),
+                   speed_metric: str | None = None) -> list[dict]:
     """The paper's three claims in one regime (:func:`ddlib.claims.verdicts` on its global and full DD models), as
-    records with the keys :data:`REGIME_KEYS` + :data:`ddlib.claims.VERDICT_KEYS`; the speed claims and the
-    in-distribution metric use ``speed_metric`` (default :func:`in_distribution_metric`)."""
+    records with the keys :data:`REGIME_KEYS`, ``optimizer``, :data:`ddlib.claims.VERDICT_KEYS` and
+    :data:`COUNT_KEYS`: ``counted`` (both classes learn the in-distribution error, :func:`ddlib.claims.learning`;
+    otherwise the regime leaves every count), ``not_learned`` (the classes that do not), ``reason`` (why, in words)
+    and ``on_edge`` (the labels
+    of the two compared models whose choice still rests on a grid edge, :func:`on_edge`). The speed claims and the
+    in-distribution metric use ``speed_metric`` (default :func:`in_distribution_metric`), seconds from
+    ``step_seconds`` (:func:`step_seconds`)."""
     speed_metric = in_distribution_metric(result.regime.data) if speed_metric is None else speed_metric
-    reg = result.regime.record()
-    return [{**reg, **v} for v in claims.verdicts(_groups(result), _full_table(result), metrics, speed_metric)]
+    groups = _groups(result)
+    learned = claims.learning(groups, speed_metric)
+    edges = {s.label for s in result.selections if on_edge(s)}
+    out = []
+    for v in claims.verdicts(groups, _full_table(result), metrics, speed_metric, _seconds_of(result, step_seconds)):
+        edge = [lab for lab in (v["global_label"], v["dd_label"]) if lab in edges]
+        out.append({**result.record(), **v, **{k: learned[k] for k in ("counted", "not_learned", "reason")},
+                    "on_edge": ", ".join(edge)})
+    return out
+
+
+def rival_rows(result: RegimeResult, metrics, rival: str = "banded") -> list[dict]:
+    """The best DD model against the best model of the ``rival`` family (the structured non-DD baseline), per
+    metric: the result's keys and :func:`ddlib.claims.compare` with ``classes=(rival, "dd")``; none if the regime
+    trained no model of that family."""
+    table = _full_table(result)
+    if rival not in set(np.asarray(table["family"]).tolist()):
+        return []
+    return [{**result.record(), **claims.compare(table, m, classes=(rival, "dd"))} for m in metrics]
 
 
 def tally_verdicts(records: list[dict]) -> list[dict]:
-    """Count the :func:`claim_verdicts` records of many regimes per ``(claim, metric)``, in order of appearance.
+    """Count the :func:`claim_verdicts` records of many regimes per ``(optimizer, claim, metric)``, in order of
+    appearance; a record that is not ``counted`` leaves the count and is listed under ``excluded``.
 
     The in-distribution error of each regime (:func:`in_distribution_metric` of its ``data``) is counted under the
     metric name ``"in_distribution"``, so regimes with different training data share one count. Returns one dict per
-    pair: ``claim``, ``metric``, ``holds`` (regimes where the claim holds), ``regimes`` (all of them), ``separated``
-    (how many of the holding ones have disjoint seed ranges; "more accurate" only, else 0), ``failing`` (the
-    :data:`REGIME_KEYS` records of the regimes where it fails).
+    triple: ``optimizer``, ``claim``, ``metric``, ``holds`` (counted regimes where the claim holds), ``regimes``
+    (counted regimes), ``separated`` (how many of the holding ones have disjoint seed ranges; "more accurate" only,
+    else 0), ``failing`` (the :data:`REGIME_KEYS` records of the counted regimes where it fails) and ``excluded``
+    (those records of the regimes left out, each with ``not_learned``).
     """
     if not records:
         raise ValueError("records must hold at least one claim_verdicts record")
     out: dict = {}
     for r in records:
         metric = "in_distribution" if r["metric"] == in_distribution_metric(r["data"]) else r["metric"]
-        t = out.setdefault((r["claim"], metric), {"claim": r["claim"], "metric": metric, "holds": 0,
-                                                  "regimes": 0, "separated": 0, "failing": []})
+        t = out.setdefault((r["optimizer"], r["claim"], metric), {
+            "optimizer": r["optimizer"], "claim": r["claim"], "metric": metric, "holds": 0, "regimes": 0,
+            "separated": 0, "failing": [], "excluded": []})
+        keys = {k: r[k] for k in REGIME_KEYS}
+        if not r["counted"]:
+            t["excluded"].append({**keys, "not_learned": r["not_learned"], "reason": r["reason"]})
+            continue
         t["regimes"] += 1
         if r["holds"]:
             t["holds"] += 1
             t["separated"] += bool(r["separated"])
         else:
-            t["failing"].append({k: r[k] for k in REGIME_KEYS})
+            t["failing"].append(keys)
     return list(out.values())
+
+
+# ------------------------------------------------------------------------------------------------ a map
+@dataclass
+class RegimeMap:
+    """Every record of a map of regimes (:func:`run_map`): ``results`` (per regime, one :class:`RegimeResult` per
+    grid of :func:`optimizer_grids`), ``rows`` (:func:`budget_rows`), ``verdicts`` (:func:`claim_verdicts`),
+    ``mechanisms`` (:func:`mechanism`, one per result), ``edges`` (:func:`edge_rows`), ``rivals``
+    (:func:`rival_rows`) and ``steps`` (per regime its keys and ``steps``: :func:`step_seconds` as
+    ``{"label|optimizer": seconds}``)."""
+
+    regimes: list[Regime]
+    results: list[list[RegimeResult]]
+    rows: list[dict]
+    verdicts: list[dict]
+    mechanisms: list[dict]
+    edges: list[dict]
+    rivals: list[dict]
+    steps: list[dict]
+
+    def of(self, optimizer: str, records: str) -> list[dict]:
+        """The records of one kind (an attribute name) for one optimizer."""
+        return [r for r in getattr(self, records) if r["optimizer"] == optimizer]
+
+
+def run_map(regimes, base: TrainConfig, specs_of, grids: dict, seeds, *, budgets, metrics,
+            verdict_metrics=("operator_error",), rival: str | None = None, mechanisms: bool = True,
+            scheduler=None, workers=None) -> RegimeMap:
+    """Train every regime under every grid of :func:`optimizer_grids` (``grids``: ``{optimizer: {knob: values}}``)
+    and read all records of the map.
+
+    ``specs_of(regime)`` gives a regime's models, ``budgets(regime)`` its parameter budgets (:func:`budget_rows`
+    with ``metrics``); the verdicts are :func:`claim_verdicts` with ``verdict_metrics`` and the step times of
+    :func:`step_seconds` (one set per regime, measured after its training); ``rival`` names a family compared with
+    DD by :func:`rival_rows`; ``mechanisms=False`` skips :func:`mechanism` (and its span splits)."""
+    out = RegimeMap(list(regimes), [], [], [], [], [], [], [])
+    splits: dict = {}
+    for reg in out.regimes:
+        specs = specs_of(reg)
+        results = [run_regime(reg, base, specs, g, seeds, scheduler=scheduler, workers=workers)
+                   for g in optimizer_grids(grids).values()]
+        steps = step_seconds(results)
+        out.results.append(results)
+        out.steps.append({**reg.record(), "steps": {f"{lab}|{opt}": t for (lab, opt), t in steps.items()}})
+        for res in results:
+            out.rows += budget_rows(res, budgets(reg), metrics)
+            out.verdicts += claim_verdicts(res, steps, verdict_metrics)
+            out.edges += edge_rows(res)
+            out.rivals += rival_rows(res, metrics, rival) if rival else []
+            if mechanisms:
+                out.mechanisms.append(mechanism(res, base, splits))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ chapter 5
@@ -437,42 +605,113 @@ def _ablation_glue(rows: list[dict], problem: Problem, baseline: DDSpec) -> dict
     return out
 
 
-def _map_glue(regimes: list[Regime], mechanisms: list[dict], verdicts: list[dict]) -> dict:
-    """Where each claim holds (:func:`claim_map`), which component does the work and which limit binds."""
+#: The column order of :func:`verdict_table` and the names of its columns.
+OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS", "tuned": "optimizer tuned"}
+
+
+def verdict_table(records: list[dict]) -> list[dict]:
+    """The verdict counts of a map per claim and measure (rows) and optimizer (columns named by
+    :data:`OPTIMIZER_NAMES`): ``claim``, ``measure`` and per optimizer ``"h of k"`` (the claim holds in ``h`` of the
+    ``k`` counted regimes; for "more accurate" with the number of disjoint seed ranges), then a row ``left out`` with
+    the number of regimes where a class does not learn (:func:`tally_verdicts`)."""
+    rows: dict = {}
+    left: dict = {}
+    for t in tally_verdicts(records):
+        measure = "in-distribution test error" if t["metric"] == "in_distribution" else \
+            claims.METRIC_NAMES.get(t["metric"], t["metric"])
+        row = rows.setdefault((t["claim"], t["metric"]), {"claim": t["claim"], "measure": measure})
+        cell = f"{t['holds']} of {t['regimes']}"
+        name = OPTIMIZER_NAMES[t["optimizer"]]
+        row[name] = cell + (f" ({t['separated']} disjoint)" if t["claim"] == "more accurate" else "")
+        left[name] = str(len(t["excluded"]))
+    return [*rows.values(), {"claim": "left out", "measure": "a class does not learn", **left}]
+
+
+def _prefixes(optimizers) -> dict:
+    """Glue prefixes: ``"<optimizer>_"`` for each, and ``""`` for the main one (``"tuned"`` when present)."""
+    optimizers = list(optimizers)
+    main = "tuned" if "tuned" in optimizers else optimizers[0]
+    return {opt: [f"{opt}_"] + ([""] if opt == main else []) for opt in optimizers}
+
+
+def _claims_glue(regimes: list[Regime], verdicts: list[dict]) -> dict:
+    """Where each claim holds, per optimizer (:func:`claim_map`), the regimes left out and why, and the verdicts
+    that rest on a grid edge."""
     cmap = claim_map(verdicts, regimes)
-    out = {"n_regimes": len(regimes), "component_factor": COMPONENT_FACTOR}
-    for group, key in (("accurate", "acc"), ("fewer", "fewer"), ("faster", "faster")):
-        for metric, where in cmap[group].items():
-            for verdict, names in where.items():
-                out[f"{key}_{metric}_{verdict}"] = claims.list_text(names, "no regime", "; ")
-                out[f"{key}_{metric}_{verdict}_n"] = len(names)
-    ratios = [v["ratio"] for v in verdicts if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
-              and v["holds"]]
-    out["fewer_ratio_min"], out["fewer_ratio_max"] = (min(ratios), max(ratios)) if ratios else (np.nan, np.nan)
-    coarse = [m["component"] == "coarse level" for m in mechanisms]
-    out["n_coarse_does_it"] = sum(coarse)
-    out["coarse_does_it_not"] = claims.list_text([r.short() for r, c in zip(regimes, coarse) if not c], "no regime",
-                                                 "; ")
-    out["coarse_verdict"] = majority_text(
-        sum(coarse), len(coarse), "in most regimes the advantage in the operator norm is the coarse level's, not the "
-        "local blocks'", "in most regimes the local blocks add to it", "in half of the regimes the coarse level "
-        "carries the advantage alone")
-    for cls in ("dd", "global"):
-        for lim in ("expressiveness", "data", "optimisation"):
-            out[f"{cls}_limit_{lim}"] = sum(m[f"{cls}_limit"] == lim for m in mechanisms)
-    trap = [r.short() for r, m in zip(regimes, mechanisms) if m["dd_coarse_dim"] > m["data_dim"]
-            and m["dd_limit"] == "data"]
-    out["dd_trap_regimes"] = claims.list_text(trap, "no regime", "; ")
-    lost = set(cmap["accurate"].get("operator_error", {}).get("fails", []))
-    out["lost_why"] = claims.list_text([f"{r.short()}: the best DD model is limited by {m['dd_limit']}, the best "
-                                        f"global one by {m['global_limit']}" for r, m in zip(regimes, mechanisms)
-                                        if r.short() in lost], "no regime", "; ")
+    short = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
+    out = {}
+    for opt, prefixes in _prefixes(cmap).items():
+        mine = [v for v in verdicts if v["optimizer"] == opt]
+        left = [f"{short[tuple(v[k] for k in REGIME_KEYS)]} ({v['reason']})" for v in mine
+                if v["claim"] == claims.CLAIMS[0] and not v["counted"]]
+        ratios = [v["ratio"] for v in mine if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
+                  and v["holds"] and v["counted"]]
+        values = {"excluded": claims.list_text(left, "no regime", "; "), "excluded_n": len(left),
+                  "n_edge_verdicts": sum(bool(v["on_edge"]) and v["counted"] for v in mine),
+                  "fewer_ratio_min": min(ratios) if ratios else np.nan,
+                  "fewer_ratio_max": max(ratios) if ratios else np.nan}
+        for group, key in (("accurate", "acc"), ("fewer", "fewer"), ("faster", "faster")):
+            for metric, where in cmap[opt][group].items():
+                for verdict, names in where.items():
+                    values[f"{key}_{metric}_{verdict}"] = claims.list_text(names, "no regime", "; ")
+                    values[f"{key}_{metric}_{verdict}_n"] = len(names)
+        out.update({p + k: v for p in prefixes for k, v in values.items()})
     return out
+
+
+def _edge_glue(regimes: list[Regime], edges: list[dict]) -> dict:
+    """How many chosen settings still rest on an edge of their axis after the extension, and which."""
+    short = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
+    on = [e for e in edges if e["on_edge"]]
+    where = [f"{e['label']} in {short[tuple(e[k] for k in REGIME_KEYS)]} ({OPTIMIZER_NAMES[e['optimizer']]}; "
+             + ", ".join(k for k in ORDERED_KNOBS if e[f"on_edge_{k}"]) + ")" for e in on]
+    return {"n_choices": len(edges), "n_on_edge": len(on), "edge_list": claims.list_text(where, "none", "; "),
+            "n_extended": sum(bool(e["extended"]) for e in edges)}
+
+
+def _mechanism_glue(regimes: list[Regime], mechanisms: list[dict], verdicts: list[dict]) -> dict:
+    """Per optimizer: which component does the work, which limit binds, the data trap, why DD loses, and the
+    base regime's errors on and off the data's span."""
+    out = {"component_factor": COMPONENT_FACTOR}
+    by_opt: dict = {}
+    for m in mechanisms:
+        by_opt.setdefault(m["optimizer"], []).append(m)
+    cmap = claim_map(verdicts, regimes)
+    for opt, prefixes in _prefixes(by_opt).items():
+        mechs = by_opt[opt]
+        names = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
+        name = [names[tuple(m[k] for k in REGIME_KEYS)] for m in mechs]
+        coarse = [m["component"] == "coarse level" for m in mechs]
+        values = {"n_coarse_does_it": sum(coarse),
+                  "coarse_does_it_not": claims.list_text([n for n, c in zip(name, coarse) if not c], "no regime", "; "),
+                  "coarse_verdict": majority_text(
+                      sum(coarse), len(coarse), "in most regimes the advantage in the operator norm is the coarse "
+                      "level's, not the local blocks'", "in most regimes the local blocks add to it",
+                      "in half of the regimes the coarse level carries the advantage alone")}
+        for cls in ("dd", "global"):
+            for lim in ("expressiveness", "data", "optimisation"):
+                values[f"{cls}_limit_{lim}"] = sum(m[f"{cls}_limit"] == lim for m in mechs)
+            base = next((m for m in mechs if m["axis"] == "base"), mechs[0])
+            values.update({f"base_{cls}_{k}": base[f"{cls}_{k}"] for k in ("on_span", "off_span", "error", "label")})
+        trap = [n for n, m in zip(name, mechs) if m["dd_coarse_dim"] > m["data_dim"] and m["dd_limit"] == "data"]
+        values["dd_trap_regimes"] = claims.list_text(trap, "no regime", "; ")
+        lost = set(cmap.get(opt, {}).get("accurate", {}).get("operator_error", {}).get("fails", []))
+        values["lost_why"] = claims.list_text([f"{n}: the best DD model is limited by {m['dd_limit']}, the best "
+                                               f"global one by {m['global_limit']}" for n, m in zip(name, mechs)
+                                               if n in lost], "no regime", "; ")
+        out.update({p + k: v for p in prefixes for k, v in values.items()})
+    return out
+
+
+def _map_glue(regimes: list[Regime], mechanisms: list[dict], verdicts: list[dict], edges: list[dict]) -> dict:
+    """Everything chapter 5 says about its map: :func:`_claims_glue`, :func:`_edge_glue`, :func:`_mechanism_glue`."""
+    return {"n_regimes": len(regimes), **_claims_glue(regimes, verdicts), **_edge_glue(regimes, edges),
+            **_mechanism_glue(regimes, mechanisms, verdicts)}
 
 
 def report_beyond(*, study: dict, labels, noise_errors: dict, eckart_young: float, ablation_rows: list[dict],
                   baseline: DDSpec, problem: Problem, regimes: list[Regime], mechanisms: list[dict],
-                  verdicts: list[dict]) -> dict:
+                  verdicts: list[dict], edges: list[dict]) -> dict:
     r"""Everything chapter 5 says, as plain glue values (name -> number or text) in three parts,
     ``generalisation`` (also F9's manifest numbers), ``ablations`` (F10's) and ``map``.
 
@@ -487,8 +726,9 @@ def report_beyond(*, study: dict, labels, noise_errors: dict, eckart_young: floa
     ablation_rows : list of dict
         :func:`ddlib.ablations.run_ablations` of :func:`ddlib.ablations.ablation_specs` around ``baseline`` on
         ``problem``.
-    regimes, mechanisms, verdicts
-        The regime map: the regimes, their :func:`mechanism` records and their :func:`claim_verdicts` records.
+    regimes, mechanisms, verdicts, edges
+        The regime map (:class:`RegimeMap`): the regimes, their :func:`mechanism`, :func:`claim_verdicts` and
+        :func:`edge_rows` records, for every optimizer.
 
     Returns
     -------
@@ -496,10 +736,13 @@ def report_beyond(*, study: dict, labels, noise_errors: dict, eckart_young: floa
         ``generalisation``: ``<g|d>_<training>_<modes_in|modes_out|set>``, ``d_out_verdict`` the DD model's
         out-of-band modes in words (:func:`ddlib.claims.error_level`), the noise-sample gaps to Eckart-Young;
         ``ablations``: per variant ``abl_<key>_operator_error``, ``_params``, ``_ratio``; ``abl_worse``,
-        ``abl_better``, the oracle ratios; ``map``: per claim the regimes where it holds or fails and their
-        counts, the components and limits, ``coarse_verdict``, ``dd_trap_regimes``: regimes whose best DD model is
-        limited by the data with a coarse space larger than the data's span, ``lost_why``.
+        ``abl_better``, the oracle ratios; ``map``: per optimizer (prefix ``adam_``, ``gd_``, ``tuned_``; the
+        tuned protocol's also without a prefix) the regimes where each claim holds, fails, is unclear or is
+        ``excluded`` (a class does not learn: which, and why) and their counts, the verdicts resting on a grid edge,
+        the components and limits, ``coarse_verdict``, ``dd_trap_regimes`` (regimes whose best DD model is limited by
+        the data with a coarse space larger than the data's span), ``lost_why`` and the base regime's span split
+        (``base_<cls>_on_span``, ``_off_span``); the edges: ``n_choices``, ``n_on_edge``, ``edge_list``.
     """
     return {"generalisation": _generalisation_glue(study, labels, noise_errors, eckart_young),
             "ablations": _ablation_glue(ablation_rows, problem, baseline),
-            "map": _map_glue(regimes, mechanisms, verdicts)}
+            "map": _map_glue(regimes, mechanisms, verdicts, edges)}

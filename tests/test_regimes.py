@@ -13,9 +13,11 @@ from ddlib.decomposition import Decomposition
 from ddlib.experiments import Selection, class_best, oracle_error, summary_table
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.problem import Problem
-from ddlib.regimes import (REGIME_KEYS, Regime, RegimeResult, binding_limit, budget_rows, cheapest_match, claim_map,
-                           claim_verdicts, in_distribution_metric, majority_text, mechanism, regime_axes, regime_specs,
-                           report_beyond, run_regime, span_split, speed_row, tally_verdicts)
+from ddlib.models import BandedSpec
+from ddlib.regimes import (COUNT_KEYS, OPTIMIZER_NAMES, REGIME_KEYS, Regime, RegimeResult, binding_limit, budget_rows,
+                           cheapest_match, claim_map, claim_verdicts, edge_rows, in_distribution_metric,
+                           majority_text, mechanism, optimizer_grids, regime_axes, regime_specs, report_beyond,
+                           run_map, run_regime, span_split, speed_row, step_seconds, tally_verdicts, verdict_table)
 from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target
 
 FAST = settings(max_examples=40, deadline=None)
@@ -195,8 +197,12 @@ def test_mechanism_and_budget_rows_on_a_small_real_regime(dim):
     assert all(s.runs[0].config.dim == dim and s.runs[0].config.n == regime.n for s in res.selections)
     rows = budget_rows(res, [1000, 10_000], ["operator_error", "error_noise"])
     assert len(rows) == 4 and all(r["seeds"] == 2 and tuple(r)[:len(REGIME_KEYS)] == REGIME_KEYS for r in rows)
-    verdicts = claim_verdicts(res)
+    steps = step_seconds([res], steps=2, repeats=1)
+    assert set(steps) == {(s.label, "adam") for s in res.selections if not s.spec.is_ablation}
+    assert all(t > 0 for t in steps.values())
+    verdicts = claim_verdicts(res, steps)
     assert {v["metric"] for v in verdicts[2:]} == {"error_noise", "operator_error"}
+    assert all(v["optimizer"] == res.optimizer == "adam" and set(COUNT_KEYS) <= set(v) for v in verdicts)
     mech = mechanism(res, base)
     assert mech["component"] in ("coarse level", "local blocks", "both levels")
     assert mech["data_dim"] == regime.samples and mech["global_limit"] in ("expressiveness", "data", "optimisation")
@@ -246,10 +252,15 @@ def results(draw):
     return RegimeResult(regime, sels, _table(sels))
 
 
+def _steps(res):
+    """Seconds per step of every model of a synthetic result (what step_seconds measures)."""
+    return {(s.label, s.runs[0].config.optimizer): 1e-3 * (i + 1) for i, s in enumerate(res.selections)}
+
+
 @FAST
 @given(res=results())
 def test_speed_row_uses_a_target_both_classes_reach_and_the_fastest_model_of_each(res):
-    row = speed_row(res)
+    row = speed_row(res, _steps(res))
     assert row["metric"] == "error_in_band" == in_distribution_metric("fourier")
     assert {k: row[k] for k in REGIME_KEYS} == res.regime.record()
     full = [s for s in res.selections if s.spec.family == "global" or s.spec.use_local]
@@ -278,10 +289,12 @@ def test_speed_row_uses_a_target_both_classes_reach_and_the_fastest_model_of_eac
 @FAST
 @given(res=results())
 def test_claim_verdicts_follow_the_records_they_summarise(res):
-    rows = claim_verdicts(res, metrics=("operator_error",))
-    assert all(tuple(r) == (*REGIME_KEYS, *VERDICT_KEYS) for r in rows)
+    rows = claim_verdicts(res, _steps(res), metrics=("operator_error",))
+    assert all(tuple(r) == (*REGIME_KEYS, "optimizer", *VERDICT_KEYS, *COUNT_KEYS) for r in rows)
     assert [r["claim"] for r in rows] == [CLAIMS[0], CLAIMS[1]] + [CLAIMS[2]] * 2 + [CLAIMS[3]] * 2
-    sp = speed_row(res)
+    assert len({(r["counted"], r["not_learned"], r["reason"]) for r in rows}) == 1     # one decision per regime
+    assert rows[0]["counted"] == (speed_row(res, _steps(res))["target_kind"] == "common")
+    sp = speed_row(res, _steps(res))
     g, d = sp["global_epochs"], sp["dd_epochs"]
     assert rows[0]["holds"] == (np.isfinite(d) and (np.isnan(g) or d < g))
     full = {k: v[:-1] for k, v in res.table.items()}                  # without the ablation (last)
@@ -297,38 +310,86 @@ def test_claim_verdicts_follow_the_records_they_summarise(res):
             assert r["dd_params"] < r["global_params"] and r["dd_value"] <= r["global_value"]
 
 
-def test_claim_map_sorts_verdict_records_by_claim():
-    regs = [Regime(), Regime(samples=16, axis="samples")]
+def test_claim_map_sorts_verdict_records_by_claim_and_optimizer():
+    regs = [Regime(), Regime(samples=16, axis="samples"), Regime(samples=16, data="noise", axis="slice")]
 
-    def rec(reg, claim, metric, holds, separated=None):
-        return {**reg.record(), "claim": claim, "metric": metric, "holds": holds, "separated": separated}
+    def rec(reg, claim, metric, holds, separated=None, optimizer="adam", counted=True):
+        return {**reg.record(), "optimizer": optimizer, "claim": claim, "metric": metric, "holds": holds,
+                "separated": separated, "counted": counted}
 
     records = [rec(regs[0], "trains faster (epochs)", "error_in_band", True),
                rec(regs[1], "trains faster (epochs)", "error_in_band", False),
+               rec(regs[2], "trains faster (epochs)", "error_noise", True, counted=False),
                rec(regs[0], "more accurate", "operator_error", True, True),
                rec(regs[1], "more accurate", "operator_error", True, False),
+               rec(regs[2], "more accurate", "operator_error", True, True, counted=False),
                rec(regs[0], "fewer parameters", "operator_error", True),
-               rec(regs[1], "fewer parameters", "operator_error", False)]
+               rec(regs[1], "fewer parameters", "operator_error", False),
+               rec(regs[0], "more accurate", "operator_error", False, True, optimizer="gd")]
     cm = claim_map(records, regs)
-    assert cm["faster"]["epochs"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": []}
-    assert cm["accurate"]["operator_error"] == {"holds": ["the base regime"], "fails": [], "unclear": ["S = 16"]}
-    assert cm["fewer"]["operator_error"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": []}
+    assert cm["adam"]["faster"]["epochs"] == {"holds": ["the base regime"], "fails": ["S = 16"], "unclear": [],
+                                              "excluded": ["noise data with S = 16"]}
+    assert cm["adam"]["accurate"]["operator_error"] == {"holds": ["the base regime"], "fails": [],
+                                                        "unclear": ["S = 16"], "excluded": ["noise data with S = 16"]}
+    assert cm["adam"]["fewer"]["operator_error"]["fails"] == ["S = 16"]
+    assert cm["gd"]["accurate"]["operator_error"]["fails"] == ["the base regime"] and set(cm) == {"adam", "gd"}
 
 
 @pytest.mark.parametrize("dim", DIMS)
-def test_tally_counts_each_claim_over_the_regimes(dim):
+def test_tally_counts_each_claim_over_the_regimes_it_counts(dim):
     reg = lambda K: Regime(**{**SMALL[dim], "K": K}, data="noise", dim=dim)  # noqa: E731
-    rec = lambda claim, holds, sep, K: {**reg(K).record(), "claim": claim,  # noqa: E731
-                                        "metric": "m", "holds": holds, "separated": sep}
+    rec = lambda claim, holds, sep, K, opt="adam", counted=True: {  # noqa: E731
+        **reg(K).record(), "optimizer": opt, "claim": claim, "metric": "m", "holds": holds, "separated": sep,
+        "counted": counted, "not_learned": "" if counted else "global", "reason": "" if counted else "why"}
     rows = [rec("a", True, True, 1), rec("a", False, False, 2), rec("b", True, None, 1), rec("a", True, False, 3)]
     rows.append({**rows[0], "data": "fourier", "metric": "error_in_band"})          # in-distribution, like "noise"
     rows.append({**rows[0], "metric": "error_noise"})
+    rows += [rec("a", True, True, 1, opt="gd"), rec("a", True, True, 2, counted=False)]
     t = tally_verdicts(rows)
-    assert [(x["claim"], x["metric"], x["holds"], x["regimes"], x["separated"]) for x in t] == [
-        ("a", "m", 2, 3, 1), ("b", "m", 1, 1, 0), ("a", "in_distribution", 2, 2, 2)]
+    assert [(x["optimizer"], x["claim"], x["metric"], x["holds"], x["regimes"], x["separated"]) for x in t] == [
+        ("adam", "a", "m", 2, 3, 1), ("adam", "b", "m", 1, 1, 0), ("adam", "a", "in_distribution", 2, 2, 2),
+        ("gd", "a", "m", 1, 1, 1)]
     assert [f["K"] for f in t[0]["failing"]] == [2] and set(t[0]["failing"][0]) == set(REGIME_KEYS)
+    assert t[0]["excluded"] == [{**reg(2).record(), "not_learned": "global", "reason": "why"}]
+    table = verdict_table(rows)
+    assert table[0] == {"claim": "a", "measure": "m", "Adam": "2 of 3", "heavy-ball GD": "1 of 1"}
+    assert table[-1] == {"claim": "left out", "measure": "a class does not learn", "Adam": "0", "heavy-ball GD": "0"}
     with pytest.raises(ValueError, match="records must hold"):
         tally_verdicts([])
+
+
+def test_optimizer_grids_search_each_optimizer_alone_and_then_as_a_knob():
+    g = optimizer_grids({"adam": {"lr": [0.01, 0.1]}, "gd": {"lr": [1.0, 3.0], "init_scale": [0.1]}})
+    assert list(g) == ["adam", "gd", "tuned"] and g["tuned"] == [g["adam"], g["gd"]]
+    assert g["gd"] == {"lr": [1.0, 3.0], "init_scale": [0.1], "optimizer": ["gd"]}
+    assert list(optimizer_grids({"adam": {"lr": [0.1]}})) == ["adam"]
+    with pytest.raises(ValueError, match="grids key must be one of"):
+        optimizer_grids({"sgd": {"lr": [0.1]}})
+
+
+def test_a_small_map_trains_every_optimizer_and_records_who_learns():
+    """Both optimizers and the tuned union on a tiny 1D regime: every record names its optimizer, the tuned search
+    chooses per model among both grids' points, seconds come from step times, the banded rival is compared."""
+    reg = Regime(63, 4, 8, 16, "fourier")
+    base = TrainConfig(model=GlobalSpec(1), n=63, K=8, validation_samples=6, test_samples=6, epochs=25, eval_points=4)
+    specs = lambda r: [GlobalSpec(4), DDSpec(r.N, r.delta, 1), BandedSpec(1, 1)]  # noqa: E731
+    grids = {"adam": {"lr": [0.03, 0.1], "init_scale": [0.1]}, "gd": {"lr": [0.1, 0.3, 1.0], "init_scale": [0.1]}}
+    m = run_map([reg], base, specs, grids, [0, 1], budgets=lambda r: [10_000], metrics=("operator_error",),
+                rival="banded", mechanisms=False, workers=1)
+    adam, gd, tuned = m.results[0]
+    assert (adam.optimizer, gd.optimizer, tuned.optimizer) == ("adam", "gd", "tuned")
+    for res, allowed in ((adam, {"adam"}), (gd, {"gd"}), (tuned, {"adam", "gd"})):
+        assert {s.runs[0].config.optimizer for s in res.selections} <= allowed
+        assert all(len(s.runs) == 2 for s in res.selections)
+    for t in tuned.selections:                          # the knob: the best seed mean among both grids' finalists
+        assert t.chosen["optimizer"] in ("adam", "gd") and {f["optimizer"] for f in t.finalists} <= {"adam", "gd"}
+        assert np.mean([r.final["error_validation"] for r in t.runs]) == min(f["validation_mean"] for f in t.finalists)
+    assert {r["optimizer"] for r in m.rows} == {r["optimizer"] for r in m.verdicts} == {"adam", "gd", "tuned"}
+    assert set(m.steps[0]["steps"]) == {f"{s.label}|{o}" for s in adam.selections for o in ("adam", "gd")}
+    assert len(m.edges) == 9 and all(set(e) >= {"on_edge", "on_edge_lr", "extended"} for e in m.edges)
+    assert [e["on_edge"] for e in m.edges] == [any(s.on_edge.values()) for res in m.results[0] for s in res.selections]
+    assert [r["optimizer"] for r in m.rivals] == ["adam", "gd", "tuned"] and "best_banded" in m.rivals[0]
+    assert all(v["counted"] in (True, False) for v in m.verdicts) and m.of("gd", "verdicts")
 
 
 # ------------------------------------------------------------------------------------------------ figures
@@ -367,9 +428,12 @@ def test_majority_text():
 LIMITS = ("expressiveness", "data", "optimisation")
 
 
+OPTS = ("adam", "gd", "tuned")
+
+
 @st.composite
 def chapter5(draw):
-    """Synthetic measurements of chapter 5: a generalisation study, ablation rows and a regime map."""
+    """Synthetic measurements of chapter 5: a generalisation study, ablation rows and a regime map per optimizer."""
     labels = ("global r=8", "DD N=8 δ=1 r=4")
     level = st.floats(1e-3, 10.0)
     runs = [dict(label=lab, training=t, params=100, in_band_mode_error=draw(level), out_band_mode_error=draw(level),
@@ -382,15 +446,29 @@ def chapter5(draw):
             for lab, s in specs.items()]
     regs = [Regime(63, 8, 8, 64), Regime(63, 8, 8, 16, axis="samples"), Regime(63, 4, 8, 64, axis="N"),
             Regime(63, 8, 8, 64, "noise", axis="data")]
-    mechs = [{"component": draw(st.sampled_from(["coarse level", "local blocks", "both levels"])),
+    span = st.floats(1e-4, 1.0)
+    mechs = [{**r.record(), "optimizer": o, "component": draw(st.sampled_from(["coarse level", "local blocks",
+                                                                                "both levels"])),
               "dd_limit": draw(st.sampled_from(LIMITS)), "global_limit": draw(st.sampled_from(LIMITS)),
-              "dd_coarse_dim": r.N - 1, "data_dim": draw(st.integers(1, 16))} for r in regs]
-    verdicts = [{**r.record(), "claim": c, "metric": "operator_error", "holds": draw(st.booleans()),
-                 "separated": draw(st.booleans()), "ratio": draw(st.floats(1.0, 20.0))}
-                for r in regs for c in ("trains faster (epochs)", "more accurate", "fewer parameters")]
+              "dd_coarse_dim": r.N - 1, "data_dim": draw(st.integers(1, 16)),
+              **{f"{c}_{k}": draw(span) for c in ("dd", "global") for k in ("on_span", "off_span", "error")},
+              "dd_label": "DD", "global_label": "global"} for o in OPTS for r in regs]
+    verdicts = []
+    for o in OPTS:
+        for r in regs:
+            counted = draw(st.booleans())
+            verdicts += [{**r.record(), "optimizer": o, "claim": c, "metric": "operator_error",
+                          "holds": draw(st.booleans()), "separated": draw(st.booleans()),
+                          "ratio": draw(st.floats(1.0, 20.0)), "counted": counted,
+                          "not_learned": "" if counted else "global", "reason": "" if counted else "it does not",
+                          "on_edge": draw(st.sampled_from(["", "DD"]))}
+                         for c in ("trains faster (epochs)", "more accurate", "fewer parameters")]
+    edges = [{**r.record(), "optimizer": o, "label": lab, "on_edge": e, "on_edge_lr": e, "on_edge_init_scale": False,
+              "extended": "lr" if e else ""} for o in OPTS for r in regs for lab in labels
+             for e in [draw(st.booleans())]]
     noise = {32: draw(st.floats(0.1, 1.0)), 128: draw(st.floats(0.05, 1.0))}
     return dict(study=study, labels=labels, noise_errors=noise, eckart_young=0.04, ablation_rows=rows,
-                baseline=specs["baseline"], problem=P, regimes=regs, mechanisms=mechs, verdicts=verdicts)
+                baseline=specs["baseline"], problem=P, regimes=regs, mechanisms=mechs, verdicts=verdicts, edges=edges)
 
 
 @settings(max_examples=20, deadline=None)
@@ -410,19 +488,31 @@ def test_report_of_chapter_5_glues_what_its_records_say(inputs):
     assert glue["abl_coarseonly_ratio"] == pytest.approx(ratio["coarse only"])
     assert glue["base_over_oracle"] == pytest.approx(rows["baseline"] / oracle_error(inputs["baseline"],
                                                                                      inputs["problem"]))
-    mechs, regs, recs = inputs["mechanisms"], inputs["regimes"], inputs["verdicts"]
-    coarse = sum(m["component"] == "coarse level" for m in mechs)
-    assert glue["n_coarse_does_it"] == coarse
-    assert ("in most regimes the advantage" in glue["coarse_verdict"]) == (2 * coarse > len(mechs))
-    trap = [r.short() for r, m in zip(regs, mechs) if m["dd_coarse_dim"] > m["data_dim"] and m["dd_limit"] == "data"]
-    assert glue["dd_trap_regimes"] == list_text(trap, "no regime", "; ")
-    acc = [v for v in recs if v["claim"] == "more accurate"]
-    assert glue["acc_operator_error_holds_n"] == sum(v["holds"] and v["separated"] for v in acc)
-    assert glue["acc_operator_error_unclear_n"] == sum(not v["separated"] for v in acc)
-    fewer = [v["ratio"] for v in recs if v["claim"] == "fewer parameters" and v["holds"]]
-    assert glue["fewer_operator_error_holds_n"] == len(fewer)
-    if fewer:
-        assert (glue["fewer_ratio_min"], glue["fewer_ratio_max"]) == (min(fewer), max(fewer))
-    assert glue["faster_epochs_holds_n"] + glue["faster_epochs_fails_n"] == len(regs)
-    for lim in LIMITS:
-        assert glue[f"dd_limit_{lim}"] == sum(m["dd_limit"] == lim for m in mechs)
+    regs = inputs["regimes"]
+    for opt in OPTS:
+        mechs = [m for m in inputs["mechanisms"] if m["optimizer"] == opt]
+        recs = [v for v in inputs["verdicts"] if v["optimizer"] == opt]
+        for prefix in [f"{opt}_"] + ([""] if opt == "tuned" else []):
+            g = {k[len(prefix):]: v for k, v in glue.items() if k.startswith(prefix)}
+            coarse = sum(m["component"] == "coarse level" for m in mechs)
+            assert g["n_coarse_does_it"] == coarse
+            assert ("in most regimes the advantage" in g["coarse_verdict"]) == (2 * coarse > len(mechs))
+            trap = [r.short() for r, m in zip(regs, mechs) if m["dd_coarse_dim"] > m["data_dim"]
+                    and m["dd_limit"] == "data"]
+            assert g["dd_trap_regimes"] == list_text(trap, "no regime", "; ")
+            assert g["base_global_off_span"] == mechs[0]["global_off_span"]
+            acc = [v for v in recs if v["claim"] == "more accurate"]
+            assert g["acc_operator_error_holds_n"] == sum(v["holds"] and v["separated"] and v["counted"] for v in acc)
+            assert g["acc_operator_error_unclear_n"] == sum(not v["separated"] and v["counted"] for v in acc)
+            assert g["acc_operator_error_excluded_n"] == g["excluded_n"] == sum(not v["counted"] for v in acc)
+            assert g["excluded"].count("it does not") == g["excluded_n"]
+            fewer = [v["ratio"] for v in recs if v["claim"] == "fewer parameters" and v["holds"] and v["counted"]]
+            assert g["fewer_operator_error_holds_n"] == len(fewer)
+            if fewer:
+                assert (g["fewer_ratio_min"], g["fewer_ratio_max"]) == (min(fewer), max(fewer))
+            assert g["faster_epochs_holds_n"] + g["faster_epochs_fails_n"] + g["excluded_n"] == len(regs)
+            assert g["n_edge_verdicts"] == sum(bool(v["on_edge"]) and v["counted"] for v in recs)
+            for lim in LIMITS:
+                assert g[f"dd_limit_{lim}"] == sum(m["dd_limit"] == lim for m in mechs)
+    assert glue["n_on_edge"] == sum(e["on_edge"] for e in inputs["edges"]) and glue["n_choices"] == 24
+    assert glue["edge_list"].count("lr)") == glue["n_on_edge"]
