@@ -477,12 +477,13 @@ def rival_rows(result: RegimeResult, metrics, rival: str = "banded") -> list[dic
     return [{**result.record(), **claims.compare(table, m, classes=(rival, "dd"))} for m in metrics]
 
 
-def tally_verdicts(records: list[dict]) -> list[dict]:
+def tally_verdicts(records: list[dict], pool: bool = True) -> list[dict]:
     """Count the :func:`claim_verdicts` records of many regimes per ``(optimizer, claim, metric)``, in order of
     appearance; a record that is not ``counted`` leaves the count and is listed under ``excluded``.
 
-    The in-distribution error of each regime (:func:`in_distribution_metric` of its ``data``) is counted under the
-    metric name ``"in_distribution"``, so regimes with different training data share one count. Returns one dict per
+    With ``pool`` the in-distribution error of each regime (:func:`in_distribution_metric` of its ``data``) is
+    counted under the metric name ``"in_distribution"``, so regimes with different training data share one count
+    (the speed claims, measured on that error, always are). Returns one dict per
     triple: ``optimizer``, ``claim``, ``metric``, ``holds`` (counted regimes where the claim holds), ``regimes``
     (counted regimes), ``separated`` (how many of the holding ones have disjoint seed ranges; "more accurate" only,
     else 0), ``failing`` (the :data:`REGIME_KEYS` records of the counted regimes where it fails) and ``excluded``
@@ -492,7 +493,8 @@ def tally_verdicts(records: list[dict]) -> list[dict]:
         raise ValueError("records must hold at least one claim_verdicts record")
     out: dict = {}
     for r in records:
-        metric = "in_distribution" if r["metric"] == in_distribution_metric(r["data"]) else r["metric"]
+        own = r["metric"] == in_distribution_metric(r["data"]) and (pool or r["claim"].startswith("trains faster"))
+        metric = "in_distribution" if own else r["metric"]
         t = out.setdefault((r["optimizer"], r["claim"], metric), {
             "optimizer": r["optimizer"], "claim": r["claim"], "metric": metric, "holds": 0, "regimes": 0,
             "separated": 0, "failing": [], "excluded": []})
@@ -612,11 +614,12 @@ OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS", "tu
 def verdict_table(records: list[dict]) -> list[dict]:
     """The verdict counts of a map per claim and measure (rows) and optimizer (columns named by
     :data:`OPTIMIZER_NAMES`): ``claim``, ``measure`` and per optimizer ``"h of k"`` (the claim holds in ``h`` of the
-    ``k`` counted regimes; for "more accurate" with the number of disjoint seed ranges), then a row ``left out`` with
-    the number of regimes where a class does not learn (:func:`tally_verdicts`)."""
+    ``k`` counted regimes; for "more accurate" with the number of disjoint seed ranges; each measure over every
+    regime, the speed claims on the in-distribution error), then a row ``left out`` with the number of regimes where
+    a class does not learn (:func:`tally_verdicts` without pooling)."""
     rows: dict = {}
     left: dict = {}
-    for t in tally_verdicts(records):
+    for t in tally_verdicts(records, pool=False):
         measure = "in-distribution test error" if t["metric"] == "in_distribution" else \
             claims.METRIC_NAMES.get(t["metric"], t["metric"])
         row = rows.setdefault((t["claim"], t["metric"]), {"claim": t["claim"], "measure": measure})

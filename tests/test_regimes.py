@@ -351,6 +351,10 @@ def test_tally_counts_each_claim_over_the_regimes_it_counts(dim):
         ("gd", "a", "m", 1, 1, 1)]
     assert [f["K"] for f in t[0]["failing"]] == [2] and set(t[0]["failing"][0]) == set(REGIME_KEYS)
     assert t[0]["excluded"] == [{**reg(2).record(), "not_learned": "global", "reason": "why"}]
+    rows.append({**rows[0], "claim": "trains faster (epochs)", "metric": "error_noise"})
+    unpooled = [(x["claim"], x["metric"]) for x in tally_verdicts(rows, pool=False) if x["optimizer"] == "adam"]
+    assert unpooled == [("a", "m"), ("b", "m"), ("a", "error_in_band"), ("a", "error_noise"),
+                        ("trains faster (epochs)", "in_distribution")]      # a speed claim is always pooled
     table = verdict_table(rows)
     assert table[0] == {"claim": "a", "measure": "m", "Adam": "2 of 3", "heavy-ball GD": "1 of 1"}
     assert table[-1] == {"claim": "left out", "measure": "a class does not learn", "Adam": "0", "heavy-ball GD": "0"}
