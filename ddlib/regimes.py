@@ -62,7 +62,8 @@ __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR"
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
            "REGIME_KEYS", "REGIME_DATA", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
            "tally_verdicts", "majority_text", "report_beyond", "optimizer_grids", "step_seconds", "on_edge",
-           "edge_rows", "rival_rows", "COUNT_KEYS", "RegimeMap", "run_map", "verdict_table", "OPTIMIZER_NAMES"]
+           "edge_rows", "rival_rows", "COUNT_KEYS", "RegimeMap", "run_map", "verdict_table", "OPTIMIZER_NAMES",
+           "glue_prefixes"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -630,7 +631,7 @@ def verdict_table(records: list[dict]) -> list[dict]:
     return [*rows.values(), {"claim": "left out", "measure": "a class does not learn", **left}]
 
 
-def _prefixes(optimizers) -> dict:
+def glue_prefixes(optimizers) -> dict:
     """Glue prefixes: ``"<optimizer>_"`` for each, and ``""`` for the main one (``"tuned"`` when present)."""
     optimizers = list(optimizers)
     main = "tuned" if "tuned" in optimizers else optimizers[0]
@@ -643,7 +644,7 @@ def _claims_glue(regimes: list[Regime], verdicts: list[dict]) -> dict:
     cmap = claim_map(verdicts, regimes)
     short = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
     out = {}
-    for opt, prefixes in _prefixes(cmap).items():
+    for opt, prefixes in glue_prefixes(cmap).items():
         mine = [v for v in verdicts if v["optimizer"] == opt]
         left = [f"{short[tuple(v[k] for k in REGIME_KEYS)]} ({v['reason']})" for v in mine
                 if v["claim"] == claims.CLAIMS[0] and not v["counted"]]
@@ -680,7 +681,7 @@ def _mechanism_glue(regimes: list[Regime], mechanisms: list[dict], verdicts: lis
     for m in mechanisms:
         by_opt.setdefault(m["optimizer"], []).append(m)
     cmap = claim_map(verdicts, regimes)
-    for opt, prefixes in _prefixes(by_opt).items():
+    for opt, prefixes in glue_prefixes(by_opt).items():
         mechs = by_opt[opt]
         names = {tuple(r.record()[k] for k in REGIME_KEYS): r.short() for r in regimes}
         name = [names[tuple(m[k] for k in REGIME_KEYS)] for m in mechs]

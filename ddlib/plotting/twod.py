@@ -199,7 +199,7 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
 
     ``results`` are :class:`ddlib.regimes.RegimeResult` (their ``table`` from
     :func:`ddlib.experiments.summary_table`); every full model is drawn at its seed mean with a bar over the seed
-    range, global (circles) and DD (squares; ablations left out). ``metrics`` are ``"in_distribution"`` (the test set
+    range, global (circles), banded plus low rank (crosses) and DD (squares; ablations left out). ``metrics`` are ``"in_distribution"`` (the test set
     of the training distribution, :func:`ddlib.data.in_distribution_set`) and history keys. In the
     operator-error row, ``floors`` (``{(m, N, delta): floor_two_norm}``) draws the structural floor of a DD
     configuration as a dashed line and ``fronts`` (``{m: global_frontier_2d(m, ranks)}``) the Eckart-Young error of
@@ -239,14 +239,16 @@ def regimes_figure_2d(results: list, metrics=("in_distribution", "operator_error
 
 
 def _model_groups(res, keep) -> dict:
-    """The lines of a regime panel: the global ranks, and one line per DD configuration ``(N, delta)`` (its local
-    ranks), each with its rows of the table and its style."""
+    """The lines of a regime panel: the global ranks, the banded-plus-low-rank baselines, and one line per DD
+    configuration ``(N, delta)`` (its local ranks), each with its rows of the table and its style."""
     groups: dict = {}
     for i, s in enumerate(res.selections):
         if not keep[i]:
             continue
         if s.family == "global":
             key, style = ("global",), dict(fmt="o-", color=COLORS["global"], label="global $h^2QK^T$")
+        elif s.family == "banded":
+            key, style = ("banded",), dict(fmt="x-.", color=COLORS["other"], label="banded + low rank")
         else:
             key = ("dd", s.spec.N, s.spec.delta)
             k = len({g for g in groups if g[0] == "dd"} - {key}) % 3
