@@ -545,24 +545,33 @@ for res in results:
             row = hit[0] if hit else apx2.floor_2d(m, s.spec.N, s.spec.delta, G=Gm, lower_bound=False)
             floors_f20[(m, s.spec.N, s.spec.delta)] = row["floor_two_norm"]
 fronts_f20 = {m: apx2.global_frontier_2d(m, [r for r in FRONT_RANKS if r < m * m]) for m in M_TRAIN}
-fig = regimes_figure_2d(results, ("in_distribution", "operator_error"), floors_f20, fronts_f20)
-fig_rec.save(fig, "F20", "trained_2d", numbers=dict(
-    regimes2d=regime_rows, verdicts=verdicts, speed=speeds,
-    floors=[{"m": k[0], "N": k[1], "delta": k[2], "floor_two_norm": v} for k, v in floors_f20.items()],
-    partition_ablation={str(lab): float(v) for lab, v in zip(abl_t["label"], abl_t["operator_error_mean"])}))
-plt.close(fig)
+for metric in ("in_distribution", "operator_error"):
+    fig = regimes_figure_2d(results, metric, floors_f20, fronts_f20)
+    fig_rec.save(fig, "F20", f"trained_2d_{metric}", numbers=dict(
+        regimes2d=regime_rows, verdicts=verdicts, speed=speeds,
+        floors=[{"m": k[0], "N": k[1], "delta": k[2], "floor_two_norm": v} for k, v in floors_f20.items()],
+        partition_ablation={str(lab): float(v) for lab, v in zip(abl_t["label"], abl_t["operator_error_mean"])}))
+    plt.close(fig)
 print(f"chapter: {time.perf_counter() - t_start:.1f} s")
 
 # %% [markdown]
-# ```{figure} ../figures/F20_trained_2d.png
+# ```{figure} ../figures/F20_trained_2d_in_distribution.png
 # :name: fig-F20
 # :width: 100%
 #
-# **F20, trained 2D models** under the tuned protocol, one column per regime (grid, training data, samples $S$;
-# band $K$ = {glue:text}`K`). Top: the test error on the training distribution (in-band set for Fourier data,
-# white-noise set for noise data); bottom: the relative operator error, with the Eckart-Young error of the global
-# ranks (dotted) and the structural floor of each DD configuration (dashed, in its colour). One line per class and
-# DD configuration, through its ranks; markers: seed means; bars: seed ranges.
+# **Trained 2D models, test error on the training distribution** (in-band set for Fourier data, white-noise set for
+# noise data) under the tuned protocol, one panel per regime (grid, training data, samples $S$; band
+# $K$ = {glue:text}`K`). Global attention in vermillion, one line per DD configuration in blue (line style: the
+# configuration), each through its ranks; markers: seed means; bars: seed ranges.
+# ```
+#
+# ```{figure} ../figures/F20_trained_2d_operator_error.png
+# :name: fig-F20-operator
+# :width: 100%
+#
+# **Trained 2D models, relative operator error**, drawn as in {numref}`fig-F20`, with the Eckart-Young error of the
+# global ranks (black) and the structural floor of each DD configuration (grey, in the line style of its
+# configuration).
 # ```
 #
 # ## What training finds
