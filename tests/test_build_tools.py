@@ -100,6 +100,16 @@ def test_buttons_appear_only_with_a_real_repository(tmp_path):
 # --only CHAPTER -p NAME=VALUE
 
 
+def test_the_stage_publishes_linked_tables_but_not_figure_data(tmp_path):
+    figures = tmp_path / "figures"
+    (figures / "tables").mkdir(parents=True)
+    for name in ("F1_x.png", "F1_x_a.csv", "manifest.lock", ".F1_x.png.1.tmp", "tables/scaling.csv"):
+        (figures / name).write_text("x")
+    shutil.copytree(figures, tmp_path / "stage", ignore=bb._stage_ignore)
+    assert sorted(p.relative_to(tmp_path / "stage").as_posix() for p in (tmp_path / "stage").rglob("*.*")) == [
+        "F1_x.png", "tables/scaling.csv"]
+
+
 def test_parse_parameters_reads_literals_and_falls_back_to_strings():
     assert bb.parse_parameters(["n=511", "LRS=[0.1, 0.3]", "QUICK=True", "label=abc", "x=1e-3", "s='q'"]) == \
         {"n": 511, "LRS": [0.1, 0.3], "QUICK": True, "label": "abc", "x": 1e-3, "s": "q"}

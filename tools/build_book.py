@@ -378,6 +378,14 @@ def reset_manifest(figures: Path) -> None:
         atomic_write(path, "{}")
 
 
+def _stage_ignore(folder: str, names: list[str]) -> set[str]:
+    """What the stage leaves out of the figures folder: locks, temporary and hidden files, and the figures' data
+    (CSV), but not the tables the chapters link for download (``tables/*.csv``, :func:`ddlib.tables.write_csv`)."""
+    keep_csv = Path(folder).name == "tables"
+    return {n for n in names if n.endswith((".lock", ".tmp")) or n.startswith(".")
+            or (n.endswith(".csv") and not keep_csv)}
+
+
 def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int:
     """Steps 1-5 of the module docstring."""
     stage = build / "book"
@@ -394,9 +402,8 @@ def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int
     t0 = time.perf_counter()
     runs = execute_all(root, stage, notebooks, params, figures, cache, args.jobs, build_id)
     total = time.perf_counter() - t0
-    if figures.is_dir():  # chapters show the saved files as ../figures/<name>
-        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.lock", "*.tmp", ".*", "*.csv"))
+    if figures.is_dir():  # chapters show the saved files as ../figures/<name>, and link tables/<name>.csv
+        shutil.copytree(figures, stage / "figures", dirs_exist_ok=True, ignore=_stage_ignore)
     records = write_status(stage, build, notebooks, total, bool(args.quick), args.jobs, build_id, runs)
     failed = [r for r in records if not r["ok"]]
     if failed:
