@@ -85,7 +85,8 @@ glue("K", K, display=False)
 # $v_k/\lambda_k$. The relative error of an operator $M$ on mode $k$,
 #
 # $$
-# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2} = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
+# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2}
+#        = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
 # $$ (eq-mode-error)
 #
 # is zero for $A^{-1}$ and one for $M = 0$ (`ddlib.generalisation.mode_errors`). It takes apart the four test sets of

@@ -85,8 +85,10 @@ gl("grid_text", f"{len(LRS)} learning rates ({', '.join(f'{v:g}' for v in LRS)})
 # factors, $Q_i = K_i$ and $Q_0 = K_0$, makes every block a Gram matrix,
 #
 # $$
-# M_\theta = h\Big(\Phi K_0K_0^T\Phi^T + \sum_i R_i^T D_i^{1/2} K_iK_i^T D_i^{1/2} R_i\Big), \qquad
-# x^T M_\theta x = h\Big(\|K_0^T\Phi^Tx\|^2 + \sum_i\|K_i^TD_i^{1/2}R_ix\|^2\Big) \ge 0,
+# \begin{aligned}
+# M_\theta &= h\Big(\Phi K_0K_0^T\Phi^T + \sum_i R_i^T D_i^{1/2} K_iK_i^T D_i^{1/2} R_i\Big),\\
+# x^T M_\theta x &= h\Big(\|K_0^T\Phi^Tx\|^2 + \sum_i\|K_i^TD_i^{1/2}R_ix\|^2\Big) \ge 0,
+# \end{aligned}
 # $$ (eq-sym-dd)
 #
 # positive semi-definite for every parameter value, and singular: its rank is at most $\sum_i r + r_0 < n$. The
@@ -177,8 +179,10 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= BOUNDED_E
 # *steepest descent* from $x_0 = 0$ (`ddlib.training.predict`):
 #
 # $$
-# L(\theta) = \frac{1}{S}\sum_{s=1}^{S}\frac{\|x_k(f_s) - u_s\|_A^2}{\|u_s\|_A^2}, \qquad
-# x_{j+1} = x_j + \alpha_j M r_j,\quad \alpha_j = \frac{r_j^TMr_j}{(Mr_j)^TA(Mr_j)}.
+# \begin{aligned}
+# L(\theta) &= \frac{1}{S}\sum_{s=1}^{S}\frac{\|x_k(f_s) - u_s\|_A^2}{\|u_s\|_A^2},\\
+# x_{j+1} &= x_j + \alpha_j M r_j,\qquad \alpha_j = \frac{r_j^TMr_j}{(Mr_j)^TA(Mr_j)}.
+# \end{aligned}
 # $$ (eq-precond-loss)
 #
 # Three facts make this the right target. With exact line search each step contracts the energy error by at most
@@ -203,7 +207,10 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= BOUNDED_E
 # With $(k + 1)h = (r+1)/m$ these are $\frac{4c}{h^2}\sin^2\theta_r$ and $\frac{4c}{h^2}\cos^2\theta_r$, so
 #
 # $$
-# \kappa(MA) \;\ge\; \cot^2\theta_r \qquad\text{for every parameter value, every } \omega \text{ and every } n
+# \begin{aligned}
+# &\kappa(MA) \;\ge\; \cot^2\theta_r\\
+# &\text{for every parameter value, every } \omega \text{ and every } n
+# \end{aligned}
 # $$ (eq-kappa-lower)
 #
 # (`ddlib.preconditioning.kappa_lower_bound`; vacuous once $\theta_r \ge \pi/4$).
@@ -216,8 +223,11 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= BOUNDED_E
 # $c|x|^2 \ge c\lambda^E_{r+1}\sum_E\sum_{j>r}(v_j^Tx_E)^2/\lambda^E_j$ and $c|x|^2 \le c\lambda_{\max}(A)\,x^TA^{-1}x$,
 #
 # $$
-# \lambda_{\min}(M_rA) \ge \min(1,\ 2\omega\sin^2\theta_r), \qquad \lambda_{\max}(M_rA) \le 1 + 2\omega, \qquad
-# \kappa(M_rA) \le \frac{1 + 2\omega}{\min(1,\ 2\omega\sin^2\theta_r)}
+# \begin{aligned}
+# \lambda_{\min}(M_rA) &\ge \min(1,\ 2\omega\sin^2\theta_r),\\
+# \lambda_{\max}(M_rA) &\le 1 + 2\omega,\\
+# \kappa(M_rA) &\le \frac{1 + 2\omega}{\min(1,\ 2\omega\sin^2\theta_r)}
+# \end{aligned}
 # $$ (eq-kappa-upper)
 #
 # (`ddlib.preconditioning.kappa_upper_bound`), again independent of $n$; the first inequality is an equality

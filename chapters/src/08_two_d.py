@@ -88,8 +88,10 @@ glue("K2", K * K, display=False)
 # with $n = m^2$ unknowns and the closed-form eigenpairs
 #
 # $$
-# \lambda_{jk} = \frac{4}{h^2}\Big(\sin^2\frac{j\pi h}{2} + \sin^2\frac{k\pi h}{2}\Big),\qquad
-# v_{jk}(x_a, y_b) = \sin(j\pi x_a)\sin(k\pi y_b),
+# \begin{aligned}
+# \lambda_{jk} &= \frac{4}{h^2}\Big(\sin^2\frac{j\pi h}{2} + \sin^2\frac{k\pi h}{2}\Big),\\
+# v_{jk}(x_a, y_b) &= \sin(j\pi x_a)\sin(k\pi y_b),
+# \end{aligned}
 # $$ (eq-2d-eigen)
 #
 # so `ddlib.problem2d` solves with two sine transforms. Three things change for the comparison.
