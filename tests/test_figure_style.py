@@ -18,12 +18,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import ddlib.plotting as plotting  # noqa: E402
 from ddlib.plotting import attention, generalisation, model_problem, performance, preconditioning, schwarz, twod  # noqa: E402,E501
 from ddlib.plotting.check import figure_problems, print_scale  # noqa: E402
 from ddlib.plotting.style import (FIG_WIDTH_IN, MIN_FONT_PT, PALETTE, ROLE_STYLE, TEXT_WIDTH_IN, finish,  # noqa: E402
-                                  legend_below, panel_grid, role_style, spec_role, use_style)
+                                  legend_below, log_ticks, panel_grid, role_style, spec_role,
+                                  use_style)
 
 MODULES = (attention, generalisation, model_problem, performance, preconditioning, schwarz, twod)
 rng = np.random.default_rng(0)
@@ -312,6 +315,15 @@ def test_checker_catches_a_line_through_categorical_points():
     assert _problems_of(lambda f: draw(f, "none")) == []
 
 
+def test_checker_catches_overlapping_tick_labels():
+    def draw(fig, n):
+        ax = fig.subplots(1, 3)[0]
+        ax.plot([0, 1], [0, 1])
+        ax.set_xticks(np.linspace(0, 1, n), [f"{v:.4f}" for v in np.linspace(0, 1, n)])
+    assert any("overlapping tick labels on the x axis" in p for p in _problems_of(lambda f: draw(f, 12)))
+    assert _problems_of(lambda f: draw(f, 3)) == []
+
+
 def test_checker_catches_a_figure_taller_than_a_page():
     fig, _, _ = panel_grid(15, height=2.0)
     assert any("tall" in p for p in figure_problems(fig))
@@ -395,3 +407,13 @@ def test_use_style_sets_every_font_at_least_the_minimum():
                 "legend.fontsize"):
         assert matplotlib.rcParams[key] >= MIN_FONT_PT, key
     assert plotting.use_style is use_style
+
+
+@given(st.floats(-20, 20), st.floats(0.005, 30), st.integers(3, 12))
+def test_log_ticks_give_two_to_a_few_ticks_inside_any_range(log_lo, decades, room):
+    lo = 10.0**log_lo
+    hi = lo * 10.0**decades
+    ticks = log_ticks(lo, hi, room)
+    assert len(ticks) >= 2 and ticks == sorted(set(ticks))
+    assert all(lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9) for t in ticks)
+    assert len(ticks) <= max(room, 6) + 1

@@ -11,7 +11,8 @@ text width:
 * no legend over the data: no data point (line vertex, marker, error-bar end), bar or image inside a legend's box;
 * every log axis shows at least two labelled ticks inside its range (an axis sharing its ticks with a labelled
   neighbour counts as labelled);
-* no line joins points on a categorical axis (tick labels that are words).
+* no line joins points on a categorical axis (tick labels that are words);
+* no two tick labels of an axis overlap.
 """
 from __future__ import annotations
 
@@ -185,6 +186,24 @@ def _categorical_lines(fig) -> list[str]:
     return out
 
 
+def _overlapping_tick_labels(fig, renderer) -> list[str]:
+    out = []
+    for ax in _panels(fig):
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            lo, hi = sorted(axis.get_view_interval())
+            major, minor = axis.get_majorticklocs(), axis.get_minorticklocs()
+            labels = [(tick, lab) for tick in axis.get_major_ticks(len(major)) + axis.get_minor_ticks(len(minor))
+                      for lab in (tick.label1, tick.label2)]
+            boxes = [lab.get_window_extent(renderer) for tick, lab in labels
+                     if lab.get_visible() and lab.get_text().strip() and tick.get_visible()
+                     and lo - 1e-9 * abs(lo) <= tick.get_loc() <= hi + 1e-9 * abs(hi)]
+            hits = sum(1 for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                       if a.padded(-0.5).overlaps(b.padded(-0.5)))
+            if hits:
+                out.append(f"{hits} overlapping tick labels on the {name} axis of panel {_title(ax)!r}")
+    return out
+
+
 def figure_problems(fig, text_width: float = TEXT_WIDTH_IN) -> list[str]:
     """Every breach of the book's figure style in ``fig`` at print size (empty: none); see the module docstring.
 
@@ -206,4 +225,5 @@ def figure_problems(fig, text_width: float = TEXT_WIDTH_IN) -> list[str]:
     out += _legend_over_data(fig, renderer)
     out += _log_axes(fig)
     out += _categorical_lines(fig)
+    out += _overlapping_tick_labels(fig, renderer)
     return out

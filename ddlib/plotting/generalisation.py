@@ -29,7 +29,7 @@ def generalisation_figure(study: dict):
     runs, K, k = study["runs"], study["K"], study["modes"]
     trainings = list(dict.fromkeys(r["training"] for r in runs))
     labels = list(dict.fromkeys(r["label"] for r in runs))
-    fig, axes, _ = panel_grid(len(trainings) + 1, height=2.3)
+    fig, axes, _ = panel_grid(len(trainings) + 1, height=3.4)
     for i, (ax, tr) in enumerate(zip(axes, trainings)):
         ax.axvspan(0.9, K + 0.5, color="0.85", lw=0, label=f"training band 1–{K}")
         ax.axvspan(K + 0.5, 2 * K + 0.5, color="0.93", lw=0, label=f"out of band {K + 1}–{2 * K}")

@@ -38,11 +38,11 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
 __all__ = ["TEXT_WIDTH_IN", "FIG_WIDTH_IN", "MIN_FONT_PT", "MAX_PANELS_PER_ROW", "PALETTE", "ROLE_STYLE", "LINESTYLES",
            "role_style", "spec_role", "sequence_colors", "use_style", "panel_grid", "legend_below", "legend_panel", "finish",
-           "tick_label"]
+           "tick_label", "log_ticks"]
 
 #: Text width of the book's PDF in inches: A4 paper (8.27 in) less Sphinx's default margins of 1 in on each side.
 #: The LaTeX build writes its ``\textwidth`` to the log (``tests/test_book.py`` compares the two).
@@ -192,35 +192,66 @@ def tick_label(value: float, _pos=None) -> str:
     return f"$10^{{{exp}}}$" if abs(mant - 1) < 1e-9 else f"${mant:g}\\times10^{{{exp}}}$"
 
 
-def _ticks_inside(locator, lo, hi) -> int:
-    return int(sum(lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9) for t in locator.tick_values(lo, hi)))
+def _room_for_ticks(axis) -> int:
+    """How many tick labels fit along ``axis`` at about one label per 0.3 in (at least 3)."""
+    ax = axis.axes
+    pos = ax.get_position()
+    w, h = ax.figure.get_size_inches()
+    length = pos.width * w if axis is ax.xaxis else pos.height * h
+    return max(3, int(length / 0.3))
+
+
+def log_ticks(lo: float, hi: float, room: int) -> list[float]:
+    """Tick positions for a log axis on ``[lo, hi]``: at least two, at most ``room`` where the range allows.
+
+    Powers of ten (every k-th one when more than ``room`` fit); where fewer than two fit, 1-3 steps, then 1-2-5
+    steps, then nice linear steps (a range under a factor 5), then the two ends rounded to two digits.
+
+    Examples
+    --------
+    >>> log_ticks(1e-16, 1.0, 5)
+    [1e-16, 1e-12, 1e-08, 0.0001, 1.0]
+    >>> log_ticks(150, 5000, 5)
+    [300.0, 1000.0, 3000.0]
+    >>> log_ticks(0.0146, 0.067, 5)
+    [0.02, 0.05]
+    >>> log_ticks(6.5, 17.5, 5)
+    [10.0, 15.0]
+    """
+    inside = lambda t: lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)  # noqa: E731
+    e0, e1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    for subs in ((1,), (1, 3), (1, 2, 5)):
+        ticks = [float(f"{m}e{e}") for e in range(e0, e1 + 1) for m in subs if inside(float(f"{m}e{e}"))]
+        if len(ticks) >= 2:
+            if subs == (1,) and len(ticks) > room:
+                step = math.ceil(len(ticks) / room)
+                ticks = ticks[::-1][::step][::-1]  # keep the largest power, every step-th below it
+            return ticks
+    # a range of less than a factor 5: a log axis is almost linear there, so nice linear steps read best
+    ticks = [float(t) for t in MaxNLocator(nbins=max(2, room - 1), steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+             if inside(t)]
+    return ticks if len(ticks) >= 2 else [float(f"{lo:.2g}"), float(f"{hi:.2g}")]
 
 
 def _readable_log_axis(axis, lo: float, hi: float) -> None:
-    """At least two labelled major ticks inside ``[lo, hi]``: decades where two or more fit, else 1-2-5 steps, else
-    every integer multiple, else the two ends."""
+    """At least two labelled major ticks inside ``[lo, hi]``, no more than fit (:func:`log_ticks`); ticks a figure
+    set itself are kept if two of them lie inside."""
     lo, hi = min(lo, hi), max(lo, hi)
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
         return
-    if isinstance(axis.get_major_locator(), FixedLocator):  # ticks a figure chose itself: kept if two are inside
+    if isinstance(axis.get_major_locator(), FixedLocator):
         if sum(lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9) for t in axis.get_major_locator().locs) >= 2:
             return
     base = getattr(axis._scale, "base", 10)  # noqa: SLF001  (matplotlib keeps the base on the scale only)
-    if base != 10:
-        if _ticks_inside(LogLocator(base=base), lo, hi) >= 2:
-            return
-        base = 10
-    for subs in ((1.0,), (1.0, 2.0, 5.0), tuple(float(s) for s in range(1, 10))):
-        loc = LogLocator(base=10, subs=subs, numticks=12)
-        if _ticks_inside(loc, lo, hi) >= 2:
-            axis.set_major_locator(loc)
-            break
-    else:
-        axis.set_major_locator(FixedLocator([lo, hi]))
+    if base != 10 and sum(lo <= t <= hi for t in LogLocator(base=base).tick_values(lo, hi)) >= 2:
+        return
+    ticks = log_ticks(lo, hi, _room_for_ticks(axis))
+    axis.set_major_locator(FixedLocator(ticks))
     axis.set_major_formatter(FuncFormatter(tick_label))
     axis.set_minor_formatter(NullFormatter())
-    if subs != (1.0,):
-        axis.set_minor_locator(NullLocator())
+    decades = all(abs(math.log10(t) - round(math.log10(t))) < 1e-9 for t in ticks)
+    axis.set_minor_locator(LogLocator(base=10, subs=tuple(range(2, 10)), numticks=100) if decades
+                           else NullLocator())
 
 
 def finish(fig):
