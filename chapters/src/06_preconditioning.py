@@ -207,17 +207,18 @@ gl("old_bounded_text", "stay bounded" if g_old["endpoint_exponent"] <= BOUNDED_E
 # With $(k + 1)h = (r+1)/m$ these are $\frac{4c}{h^2}\sin^2\theta_r$ and $\frac{4c}{h^2}\cos^2\theta_r$, so
 #
 # $$
-# \begin{aligned}
-# &\kappa(MA) \;\ge\; \cot^2\theta_r\\
-# &\text{for every parameter value, every } \omega \text{ and every } n
-# \end{aligned}
+# \kappa(MA) \;\ge\; \cot^2\theta_r \qquad \text{for all } \theta,\ \omega,\ n
 # $$ (eq-kappa-lower)
 #
 # (`ddlib.preconditioning.kappa_lower_bound`; vacuous once $\theta_r \ge \pi/4$).
 #
 # **A member that nearly attains it.** The exact decomposition of chapter 4 splits
-# $x^TA^{-1}x = x^T\Phi A_0^{-1}\Phi^Tx + \sum_E\sum_j (v_j^Tx_E)^2/\lambda^E_j$ over the eigenpairs of the element
-# matrices $A_E$ ($m - 1$ nodes, $\lambda^E_j = \frac{4}{h^2}\sin^2\frac{j\pi}{2m}$). The *truncated oracle* keeps
+#
+# $$
+# x^TA^{-1}x = x^T\Phi A_0^{-1}\Phi^Tx + \sum_E\sum_j (v_j^Tx_E)^2/\lambda^E_j
+# $$
+#
+# over the eigenpairs of the element matrices $A_E$ ($m - 1$ nodes, $\lambda^E_j = \frac{4}{h^2}\sin^2\frac{j\pi}{2m}$). The *truncated oracle* keeps
 # $j \le r$, $M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T[A_E^{-1}]_rR_E + cI$
 # (`ddlib.preconditioning.truncated_oracle`; it is a member of the class, with shared factors). Since
 # $c|x|^2 \ge c\lambda^E_{r+1}\sum_E\sum_{j>r}(v_j^Tx_E)^2/\lambda^E_j$ and $c|x|^2 \le c\lambda_{\max}(A)\,x^TA^{-1}x$,
