@@ -174,7 +174,7 @@ glue("same_seed", "gives identical arrays" if same else "does not give identical
 # ```
 
 # %% tags=["remove-output"]
-fig = model_problem_figure(n, Ainv, eig_closed, eig_computed, study, sets)
+fig = model_problem_figure(n, Ainv, eig_closed, eig_computed, study)
 fig_rec.save(fig, "F1", "model_problem", numbers=dict(observed_order=order, eig_rel_err=eig_err,
              green_err=green_err, kappa_A=kappa, train_outside_band=outside, n=n, K=K))
 plt.close(fig)

@@ -153,8 +153,10 @@ glue("head_lmin_hat", headline["two-level ASM, hat"]["lambda_min"], display=Fals
 # The classical bounds {cite:p}`toselli2005domain` are
 #
 # $$
-# \kappa_{\text{one-level}} \leq C\Big(1 + \frac{1}{H\delta_g}\Big), \qquad
-# \kappa_{\text{two-level}} \leq C\Big(1 + \frac{H}{\delta_g}\Big).
+# \begin{aligned}
+# \kappa_{\text{one-level}} &\leq C\Big(1 + \frac{1}{H\delta_g}\Big),\\
+# \kappa_{\text{two-level}} &\leq C\Big(1 + \frac{H}{\delta_g}\Big).
+# \end{aligned}
 # $$ (eq-bounds)
 #
 # In 1D with hat functions there is a sharper, constant-free statement. The interior of every coarse element lies
@@ -360,7 +362,10 @@ glue("n_d", n_d, display=False)
 # $A$-orthogonal projections onto them is the identity:
 #
 # $$
-# A^{-1} = \Phi A_0^{-1}\Phi^T + \sum_{E} R_E^T A_E^{-1} R_E, \qquad A_E = R_E A R_E^T .
+# \begin{aligned}
+# A^{-1} &= \Phi A_0^{-1}\Phi^T + \sum_{E} R_E^T A_E^{-1} R_E,\\
+# A_E &= R_E A R_E^T .
+# \end{aligned}
 # $$ (eq-exact)
 #
 # The paper's ansatz therefore *can* represent $A^{-1}$ exactly, with a coarse block of order $N-1$ and $N$ local

@@ -56,7 +56,10 @@ glue("init_scale", float(TrainConfig(model=GlobalSpec(1)).init_scale), display=F
 # projections. Acting on the vector $f \in \mathbb R^n$ of nodal values,
 #
 # $$
-# u = M_\theta^{-1} f = h\, Q K^T f, \qquad Q, K \in \mathbb R^{n\times r}, \qquad 2nr \text{ parameters}.
+# \begin{aligned}
+# u &= M_\theta^{-1} f = h\, Q K^T f,\\
+# Q, K &\in \mathbb R^{n\times r} \quad (2nr \text{ parameters}).
+# \end{aligned}
 # $$ (eq-global-attention)
 #
 # $K^T f$ takes $r$ weighted averages of $f$ and $Q$ spreads them back over the grid. The factor $h = 1/(n+1)$ is a

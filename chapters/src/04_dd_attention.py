@@ -68,8 +68,11 @@ glue("K", K, display=False)
 # of {ref}`ch-schwarz`, the DD attention is
 #
 # $$
-# M_\theta^{-1} f = h\Big(\Phi\, Q_0 K_0^T\, \Phi^T f + \sum_{i=1}^{N} R_i^T D_i^{1/2}\, Q_i K_i^T\, D_i^{1/2} R_i f\Big),
-# \qquad Q_i, K_i \in \mathbb R^{n_i\times r},\quad Q_0, K_0 \in \mathbb R^{N_0\times r_0},
+# \begin{aligned}
+# M_\theta^{-1} f &= h\,\Phi\, Q_0 K_0^T\, \Phi^T f\\
+# &\quad + h\sum_{i=1}^{N} R_i^T D_i^{1/2}\, Q_i K_i^T\, D_i^{1/2} R_i f,\\
+# Q_i, K_i &\in \mathbb R^{n_i\times r},\qquad Q_0, K_0 \in \mathbb R^{N_0\times r_0},
+# \end{aligned}
 # $$ (eq-dd-operator)
 #
 # with the same quadrature factor $h$ as the global operator {eq}`eq-global-attention`, so that every block
@@ -127,7 +130,10 @@ table([("exact initialisation against A⁻¹ (relative, largest entry)", max(che
 # $\delta$ nodes to both neighbours. Hence
 #
 # $$
-# P_{\mathrm{DD}} = 2r\,\big(n + 2\delta(N-1)\big) + 2N_0 r_0 \qquad\text{against}\qquad P_{\mathrm{glob}} = 2nr.
+# \begin{aligned}
+# P_{\mathrm{DD}} &= 2r\,\big(n + 2\delta(N-1)\big) + 2N_0 r_0 &&\text{(DD attention)},\\
+# P_{\mathrm{glob}} &= 2nr &&\text{(global attention)}.
+# \end{aligned}
 # $$ (eq-dd-params)
 #
 # A DD model with local rank $r$ costs about as much as a global model of the *same* rank, plus a small coarse block,

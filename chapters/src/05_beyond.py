@@ -92,7 +92,8 @@ for key, value in {**SETTINGS, **{k: cl.list_text(map(str, v)) for k, v in LISTS
 # $v_k/\lambda_k$. The relative error of an operator $M$ on mode $k$,
 #
 # $$
-# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2} = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
+# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2}
+#        = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
 # $$ (eq-mode-error)
 #
 # is zero for $A^{-1}$ and one for $M = 0$ (`ddlib.generalisation.mode_errors`). It takes apart the four test sets of
@@ -291,23 +292,39 @@ plt.close(fig_generalisation)
 plt.close(fig_ablations)
 
 # %% [markdown]
-# ```{figure} ../figures/F15_regime_map.png
+# ```{figure} ../figures/F15_regime_map_error_in_band.png
 # :name: fig-F15
 # :width: 100%
 #
-# **F15, the regime map.** One column per axis, one row per error measure; in each panel the best global (orange)
-# and the best DD model (green) within the smallest (dashed) and the largest (solid) parameter budget, seed means
-# with min-max bars, against the value of the axis (the base regime is part of every axis).
+# **The regime map, in-band test error.** One panel per axis of the map; in each the best global (vermillion
+# circles) and the best DD model (blue squares) within the smallest (hollow, dashed) and the largest (filled, solid)
+# parameter budget, seed means with min-max bars, against the value of the axis (the base regime is part of every
+# axis).
+# ```
+#
+# ```{figure} ../figures/F15_regime_map_error_noise.png
+# :name: fig-F15-noise
+# :width: 100%
+#
+# **The regime map, white-noise test error**, drawn as in {numref}`fig-F15`.
+# ```
+#
+# ```{figure} ../figures/F15_regime_map_operator_error.png
+# :name: fig-F15-operator
+# :width: 100%
+#
+# **The regime map, operator error** $\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2$, drawn as in {numref}`fig-F15`.
 # ```
 
 # %% tags=["remove-output"]
-fig = regime_map_figure(map_rows, ("error_in_band", "error_noise", "operator_error"), base_regime.record())
 tuning = [{"label": sel.label, "lr": sel.chosen["lr"], "init_scale": sel.chosen["init_scale"]}
           for sel in results[0].selections]
-fig_rec.save(fig, "F15", "regime_map", numbers=dict(regimes=map_rows, tuning=tuning, verdicts=verdicts,
-                                                    mechanisms=mechanisms, claims=rg.claim_map(verdicts, regimes),
-                                                    budget_factors=BUDGET_FACTORS))
-plt.close(fig)
+for metric in ("error_in_band", "error_noise", "operator_error"):
+    fig = regime_map_figure(map_rows, metric, base_regime.record())
+    fig_rec.save(fig, "F15", f"regime_map_{metric}", numbers=dict(
+        regimes=map_rows, tuning=tuning, verdicts=verdicts, mechanisms=mechanisms, claims=rg.claim_map(verdicts, regimes),
+        budget_factors=BUDGET_FACTORS))
+    plt.close(fig)
 
 # %% [markdown]
 # ```{figure} ../figures/F16_regime_slice.png
