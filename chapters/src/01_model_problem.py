@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 from myst_nb import glue
 
 from ddlib import problem, data
+from ddlib.problem import Problem
 from ddlib.figures import FigureRecorder
 from ddlib.tables import table
 from ddlib.plotting import use_style
@@ -41,8 +42,9 @@ glue("Kp1", K + 1, display=False)
 # \in \mathbb{R}^{n\times n}, \qquad A u = f, \quad f_j = f(x_j).
 # $$ (eq-A)
 #
-# We take $n =$ {glue:text}`n` as the headline size. `ddlib.problem.laplacian_1d` returns $A$ as a sparse matrix;
-# `ddlib.problem.solve` solves with the banded LAPACK routine in $O(n)$ operations.
+# We take $n =$ {glue:text}`n` as the headline size. `ddlib.problem.Problem(n)` is the problem on that grid (the same
+# class holds the 2D and 3D problems of chapter 8, given a grid shape): `matrix()` returns $A$ as a sparse matrix,
+# `solve` solves with two sine transforms in $O(n\log n)$ operations.
 #
 # ### Second-order convergence
 #
@@ -53,13 +55,13 @@ glue("Kp1", K + 1, display=False)
 # %%
 study = problem.convergence_study(conv_ns)
 order = float(study["order"][-1])
-table(study, columns={"n": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
+table(study, columns={"m": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
       formats={"h": ".3e", "error": ".3e", "order": ".3f"},
       caption="Maximum nodal error of the manufactured solution, and the order fitted between consecutive grids")
 
 # %% tags=["remove-cell"]
-glue("conv_n_min", int(study["n"][0]), display=False)
-glue("conv_n_max", int(study["n"][-1]), display=False)
+glue("conv_n_min", int(study["m"][0]), display=False)
+glue("conv_n_max", int(study["m"][-1]), display=False)
 glue("observed_order", order, display=False)
 
 # %% [markdown]
@@ -79,11 +81,12 @@ glue("observed_order", order, display=False)
 # modes $1..K$ has a solution made of the same modes, each divided by its $\lambda_k$.
 
 # %%
-h, x = problem.grid(n)
-A = problem.laplacian_1d(n)
+P = Problem(n)
+h, x = P.h, P.nodes()[:, 0]
+A = P.matrix()
 eig_computed = np.linalg.eigvalsh(A.toarray())
-eig_closed = problem.eigenvalues(n)
-V = problem.eigenvectors(n)
+eig_closed = P.eigenvalues()
+V = P.eigenvectors(np.arange(1, n + 1))
 eig_err = float(np.max(np.abs(eig_computed - eig_closed) / eig_closed))
 vec_res = float(np.max(np.abs(A @ V - V * eig_closed) / eig_closed))
 kappa = float(eig_closed[-1] / eig_closed[0])
@@ -118,7 +121,7 @@ glue("kappa_eps", kappa * eps, display=False)
 # approximation expensive and local-plus-coarse approximation cheap, which is the theme of the chapters that follow.
 
 # %%
-Ainv = problem.inverse(n)
+Ainv = P.inverse()
 green_err = float(np.max(np.abs(np.linalg.inv(A.toarray()) - Ainv)) / np.max(np.abs(Ainv)))
 print(f"max |inv(A) - h G| / max |h G| = {green_err:.2e}")
 
@@ -146,10 +149,10 @@ glue("green_err", green_err, display=False)
 # perfectly. This is the *data trap* that chapter 3 measures: results on the training band alone prove little.
 
 # %%
-sets = data.make_datasets(n, samples=64, K=K, seed=SEED)
-again = data.make_datasets(n, samples=64, K=K, seed=SEED)
+sets = data.make_datasets(P, samples=64, K=K, seed=SEED)
+again = data.make_datasets(P, samples=64, K=K, seed=SEED)
 same = all(np.array_equal(sets[s].f, again[s].f) for s in sets)
-V_band = problem.eigenvectors(n, np.arange(1, K + 1), normalized=True)
+V_band = P.eigenvectors(np.arange(1, K + 1), normalized=True)
 f_train = sets["train"].f
 outside = float(np.linalg.norm(f_train - (f_train @ V_band) @ V_band.T) / np.linalg.norm(f_train))
 print(f"same seed, same data: {same}; share of training f outside span(v_1..v_K): {outside:.1e}")

@@ -28,7 +28,7 @@ from ddlib import krylov, schwarz
 from ddlib.decomposition import Decomposition
 from ddlib.figures import FigureRecorder
 from ddlib.tables import table
-from ddlib.problem import inverse, laplacian_1d
+from ddlib.problem import Problem
 from ddlib.plotting import use_style
 from ddlib.plotting.schwarz import decomposition_figure, exact_decomposition_figure, scaling_figure
 
@@ -62,7 +62,7 @@ glue("delta", delta, display=False)
 # The Galerkin coarse matrix is $A_0 = \Phi^T A \Phi$.
 
 # %%
-dec_f2 = Decomposition(63, 4, 3)
+dec_f2 = Decomposition(Problem(63), 4, 3)
 pous = {k: dec_f2.padded_partition_of_unity(k) for k in ("multiplicity", "ramp", "boolean")}
 pou_err = max(
     float(np.max(np.abs(np.bincount(dec_f2.padded_indices[dec_f2.mask], weights=w[dec_f2.mask], minlength=63) - 1)))
@@ -79,7 +79,8 @@ glue("f2_N", dec_f2.N, display=False)
 glue("f2_delta", dec_f2.delta, display=False)
 
 # %% tags=["remove-output"]
-fig = decomposition_figure(dec_f2.x, dec_f2.indices, dec_f2.block_bounds, pous, phi_hat, phi_nic, dec_f2.delta)
+fig = decomposition_figure(dec_f2.problem.nodes()[:, 0], dec_f2.indices, dec_f2.axis.block_bounds, pous, phi_hat,
+                           phi_nic, dec_f2.delta)
 fig_rec.save(fig, "F2", "decomposition", numbers=dict(n=dec_f2.n, N=dec_f2.N, delta=dec_f2.delta,
                                                        pou_err=pou_err))
 plt.close(fig)
@@ -121,9 +122,9 @@ plt.close(fig)
 
 # %%
 rng_b = np.random.default_rng(SEED)
-A = laplacian_1d(n)
+A = Problem(n).matrix()
 b = rng_b.standard_normal(n)
-dec = Decomposition(n, N, delta)
+dec = Decomposition(Problem(n), N, delta)
 headline = {name: schwarz.measure(n, N, delta, seed=SEED, **kw) for name, kw in schwarz.SERIES.items()}
 ras = {lev: krylov.gmres_iterations(A, b, schwarz.schwarz_preconditioner(
     dec, weighting="left", coarse=c, partition="boolean"), rtol=1e-8) for lev, c in ((1, "none"), (2, "hat"))}
@@ -194,7 +195,7 @@ studies = {
 }
 t0 = time.perf_counter()
 rows = schwarz.scaling_study(studies, seed=SEED)
-constants = schwarz.add_bounds(rows)
+constants = {series: c for (series, _), c in schwarz.add_bounds(rows).items()}  # one dimension here
 study_seconds = time.perf_counter() - t0
 
 
@@ -339,8 +340,8 @@ glue("n_series", len(schwarz.SERIES), display=False)
 # eigenvalues of two-level ASM (hat) farther than $10^{-6}$ from 1, at the overlap study's $n$ and $N$:
 
 # %%
-away = {d: int(np.sum(np.abs(krylov.dense_spectrum(laplacian_1d(n_d), schwarz.schwarz_preconditioner(
-    Decomposition(n_d, N_d, d), coarse="hat")) - 1) > 1e-6)) for d in (deltas[0], deltas[-1])}
+away = {d: int(np.sum(np.abs(krylov.dense_spectrum(Problem(n_d).matrix(), schwarz.schwarz_preconditioner(
+    Decomposition(Problem(n_d), N_d, d), coarse="hat")) - 1) > 1e-6)) for d in (deltas[0], deltas[-1])}
 print(f"eigenvalues farther than 1e-6 from 1 (n = {n_d}, N = {N_d}): " + ", ".join(f"delta = {d}: {k}"
                                                                              for d, k in away.items()))
 
@@ -375,14 +376,15 @@ glue("n_d", n_d, display=False)
 sizes = [(63, 4), (255, 8), (255, 16), (511, 8)] if QUICK else [(63, 4), (255, 8), (255, 16), (1023, 32), (2047, 16)]
 exact_err = {}
 for nn, NN in sizes:
-    c_part, l_part = schwarz.exact_decomposition(nn, NN)
-    Ainv_nn = inverse(nn)
+    c_part, l_part = schwarz.exact_decomposition(Problem(nn), NN)
+    Ainv_nn = Problem(nn).inverse()
     exact_err[(nn, NN)] = float(np.max(np.abs(Ainv_nn - c_part - l_part)) / np.max(np.abs(Ainv_nn)))
 exact_max = max(exact_err.values())
 n4, N4 = 127, 4
-coarse4, local4 = schwarz.exact_decomposition(n4, N4)
-Ainv4 = inverse(n4)
-dec4 = Decomposition(n4, N4, 4)
+coarse4, local4 = schwarz.exact_decomposition(Problem(n4), N4)
+Ainv4 = Problem(n4).inverse()
+dec4 = Decomposition(Problem(n4), N4, 4)
+x4 = dec4.problem.nodes()[:, 0]
 W4 = schwarz.to_dense(schwarz.schwarz_preconditioner(dec4, weighting="sqrt", coarse="hat",
                                                      partition="multiplicity"))
 weighted_gap = float(np.linalg.norm(Ainv4 - W4, 2) / np.linalg.norm(Ainv4, 2))
@@ -400,8 +402,8 @@ glue("n4", n4, display=False)
 glue("N4", N4, display=False)
 
 # %% tags=["remove-output"]
-col = int(np.argmin(np.abs(dec4.x - 0.4)))
-fig = exact_decomposition_figure(dec4.x, Ainv4, coarse4, local4, W4, col, dec4.delta)
+col = int(np.argmin(np.abs(x4 - 0.4)))
+fig = exact_decomposition_figure(x4, Ainv4, coarse4, local4, W4, col, dec4.delta)
 fig_rec.save(fig, "F4", "exact_decomposition", numbers=dict(
     exact_remainder={f"n={k[0]},N={k[1]}": v for k, v in exact_err.items()}, exact_remainder_max=exact_max,
     weighted_gap=weighted_gap, local_share=local_share, n=n4, N=N4, delta_weighted=dec4.delta))
@@ -439,8 +441,8 @@ plt.close(fig)
 
 # %%
 n_cost = 2**16 - 1 if QUICK else 2**20 - 1
-dec_cost = Decomposition(n_cost, (n_cost + 1) // 1024, 8)
-A_cost = laplacian_1d(n_cost)
+dec_cost = Decomposition(Problem(n_cost), (n_cost + 1) // 1024, 8)
+A_cost = dec_cost.problem.matrix()
 t0 = time.perf_counter()
 M_cost = schwarz.schwarz_preconditioner(dec_cost, A_cost)
 build_s = time.perf_counter() - t0
