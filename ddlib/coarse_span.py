@@ -7,17 +7,18 @@ GenEO); the span itself is a design choice. Here the span is the parameter:
 .. math::  M_V^{-1} = \sum_i R_i^TA_i^{-1}R_i \;+\; \Phi\,(\Phi^TA\Phi)^{-1}\Phi^T, \qquad
            \Phi = \sum_i R_i^TD_iV_i,\quad V_i \in \mathbb R^{n_i\times k},
 
-the local solves exact and fixed (one factorization, :class:`ddlib.schwarz.OverlappingOperator`), the coarse solve
-the Galerkin one on whatever :math:`V` spans. Every GenEO, Nicolaides (``k = 1``, :math:`V_i = \mathbf 1`) or
+the local solves exact and fixed (the inverses :math:`A_i^{-1}` as one padded batch of dense blocks, applied by one
+batched product), the coarse solve the Galerkin one on whatever :math:`V` spans. Every GenEO, Nicolaides (``k = 1``, :math:`V_i = \mathbf 1`) or
 spectral space of :mod:`ddlib.decomposition` with ``k`` functions per box is one value of :math:`V`, so training
 searches the class in which GenEO is the theory's choice. :math:`M_V^{-1}` is symmetric positive definite for every
 :math:`V` with :math:`\Phi` of full column rank (a sum of a positive definite and an :math:`A`-orthogonal-projection
 part), and invariant under :math:`V_i \to V_iG_i` for invertible :math:`G_i`: only the span is learned.
 
-**Cost.** :math:`\Phi` is formed densely (``n x N_0``, one scatter), :math:`A\Phi` by the matrix-free stencil
-(:meth:`ddlib.problem.Problem.stencil`), :math:`A_0` by one product and its Cholesky factor by LAPACK: :math:`O(nN_0 +
-N_0^3)` per application, meant for the moderate ``n`` of a study on a fixed field. Gradients flow through all of it
-(the fixed local part is its own adjoint).
+**Cost.** The local level stores :math:`N^d n_{max}^2` numbers and costs one batched product; :math:`\Phi` is formed
+densely (``n x N_0``, one scatter), :math:`A\Phi` by the matrix-free stencil (:meth:`ddlib.problem.Problem.stencil`),
+:math:`A_0` by one product and its Cholesky factor by LAPACK: :math:`O(N^dn_{max}^2 + nN_0 + N_0^3)` per application,
+meant for the moderate ``n`` of a study on a fixed field (:class:`ddlib.schwarz.SchwarzPreconditioner` is the
+scalable form of the same operator for a fixed span). Gradients flow through all of it.
 
 Examples
 --------
@@ -43,27 +44,9 @@ import torch
 from ._validate import check_choice, check_int, check_positive
 from .attention import _generator, _Operator
 from .decomposition import PARTITIONS_OF_UNITY, Decomposition
-from .schwarz import OverlappingOperator
+from .memory import check_dense
 
 __all__ = ["SpanSchwarz", "principal_angles", "span_parameter_count"]
-
-
-class _FixedSymmetric(torch.autograd.Function):
-    """``Y = S X`` for a fixed symmetric scipy operator ``S``; the backward pass applies ``S`` again."""
-
-    @staticmethod
-    def forward(ctx, X, op):
-        ctx.op = op
-        return _FixedSymmetric.run(op, X)
-
-    @staticmethod
-    def run(op, X):
-        Y = op @ np.ascontiguousarray(X.detach().cpu().double().numpy())
-        return torch.as_tensor(np.asarray(Y), dtype=X.dtype, device=X.device)
-
-    @staticmethod
-    def backward(ctx, G):
-        return _FixedSymmetric.apply(G, ctx.op), None
 
 
 def span_parameter_count(dec: Decomposition, per_box: int) -> int:
@@ -100,8 +83,9 @@ class SpanSchwarz(_Operator):
         self.decomposition, self.partition = dec, partition
         self.per_box = check_int("per_box", per_box, low=1, high=int(dec.sizes.min()))
         self.coarse_dim = self.per_box * dec.n_sub
-        self.local = OverlappingOperator(dec, weighting="none")
         mask = dec.mask
+        self.register_buffer("local_inverse", torch.as_tensor(_local_inverses(dec)), persistent=False)
+        self.register_buffer("idx", torch.as_tensor(dec.padded_indices), persistent=False)
         D = dec.padded_partition_of_unity(partition)
         k = self.per_box
         self.register_buffer("rows", torch.as_tensor(np.repeat(dec.padded_indices[mask], k)), persistent=False)
@@ -142,19 +126,36 @@ class SpanSchwarz(_Operator):
             self.V.copy_(torch.as_tensor(V))
         return self
 
+    def galerkin(self) -> tuple[torch.Tensor, torch.Tensor]:
+        r""":math:`\Phi` and the Cholesky factor of :math:`A_0 = \Phi^TA\Phi` (a rank-deficient :math:`\Phi` is a
+        ValueError). Kept while :math:`V` is unchanged (its version counter) and grad mode is the same: the
+        iterations of one prediction share one graph through them; an optimizer step changes the version."""
+        key = (self.V._version, self.V.data_ptr(), torch.is_grad_enabled())
+        if self.__dict__.get("_galerkin_key") != key:
+            Phi = self.basis()
+            A0 = Phi.T @ self.problem.stencil(Phi)
+            L, info = torch.linalg.cholesky_ex(0.5 * (A0 + A0.T))
+            if int(info):
+                raise ValueError("the learned coarse space is rank deficient: Phi^T A Phi is not positive definite")
+            self.__dict__["_galerkin_key"], self.__dict__["_galerkin"] = key, (Phi, L)
+        return self.__dict__["_galerkin"]
+
     def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\Phi(\Phi^TA\Phi)^{-1}\Phi^TF` (Cholesky; a rank-deficient :math:`\Phi` is a ValueError)."""
-        Phi = self.basis()
-        A0 = Phi.T @ self.problem.stencil(Phi)
-        L, info = torch.linalg.cholesky_ex(0.5 * (A0 + A0.T))
-        if int(info):
-            raise ValueError("the learned coarse space is rank deficient: Phi^T A Phi is not positive definite")
+        r""":math:`\Phi(\Phi^TA\Phi)^{-1}\Phi^TF` (:meth:`galerkin`)."""
+        Phi, L = self.galerkin()
         return Phi @ torch.cholesky_solve(Phi.T @ F, L)
+
+    def local_part(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`\sum_iR_i^TA_i^{-1}R_iF`: gather, one batched product with the padded inverses, scatter-add."""
+        flat = self.idx.reshape(-1)
+        X = F.index_select(0, flat).view(*self.idx.shape, F.shape[1]) * self.mask[:, :, None]
+        Y = torch.bmm(self.local_inverse, X)
+        return F.new_zeros(F.shape).index_add(0, flat, Y.reshape(-1, F.shape[1]))
 
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`M_V^{-1}F` for right-hand sides as the columns of ``F`` (shape ``(n, batch)``)."""
         self._check_columns(F)
-        return _FixedSymmetric.apply(F, self.local) + self.coarse_part(F)
+        return self.local_part(F) + self.coarse_part(F)
 
     def coarse_space(self) -> sp.csr_matrix:
         r"""The current :math:`\Phi` as a sparse matrix (for :func:`ddlib.schwarz.schwarz_preconditioner`)."""
@@ -169,6 +170,16 @@ class SpanSchwarz(_Operator):
     def num_parameters(self) -> int:
         """Trainable scalars: the entries of :math:`V_i` on the box nodes (padding excluded)."""
         return self.parameter_formula()
+
+
+def _local_inverses(dec: Decomposition) -> np.ndarray:
+    """The dense :math:`A_i^{-1}` of every box, padded to ``(N^d, n_max, n_max)`` with zeros."""
+    check_dense((dec.n_sub * dec.n_max, dec.n_max), "the padded local inverses", "ddlib.schwarz.OverlappingOperator")
+    out = np.zeros((dec.n_sub, dec.n_max, dec.n_max))
+    for i, Ai in enumerate(dec.local_matrices()):  # one small dense inverse per box, once
+        real = np.flatnonzero(dec.mask[i])
+        out[i][np.ix_(real, real)] = np.linalg.inv(Ai.toarray())
+    return out
 
 
 def principal_angles(X, Y, A=None) -> np.ndarray:

@@ -33,7 +33,8 @@ def test_every_span_gives_a_symmetric_positive_definite_operator(d, seed, k):
     M = model.dense().numpy()
     assert np.allclose(M, M.T, atol=1e-12 * np.abs(M).max())
     # M >= sum_i R_i^T A_i^-1 R_i > 0: the coarse part is positive semi-definite
-    local = to_dense(model.local)
+    local = to_dense(schwarz_preconditioner(model.decomposition, coarse="none"))
+    assert np.allclose(model.local_part(torch.eye(model.n, dtype=torch.float64)).numpy(), local, atol=1e-12 * abs(local).max())
     assert np.linalg.eigvalsh(M - local).min() >= -1e-10 * np.abs(M).max()
     assert np.linalg.eigvalsh(M).min() > 0
 
@@ -122,3 +123,27 @@ def test_bad_input(kwargs, match):
         SpanSchwarz(_dec(2), **kwargs)
     with pytest.raises(ValueError, match="one n_i x 1 array per box"):
         SpanSchwarz(_dec(2), 1).set_span([np.ones((3, 1))])
+
+
+def test_training_steps_and_the_lanczos_operator_error_work_with_the_kept_galerkin_factor(monkeypatch):
+    # the Galerkin factor is kept while V is unchanged: an optimizer step must refresh it, and repeated
+    # vector-Jacobian products (the Lanczos operator error) must not run through a freed graph
+    from ddlib import attention
+
+    dec = Decomposition(Problem((7, 7), channels(7, 2, 100.0)), 2, 1)
+    model = SpanSchwarz(dec, 1, seed=0)
+    F = torch.randn(dec.n, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-2)
+    for _ in range(2):
+        opt.zero_grad()
+        fresh = SpanSchwarz(dec, 1, seed=0)
+        with torch.no_grad():
+            fresh.V.copy_(model.V)
+        loss = predict(model, F, 3, "pcg", dec.problem).pow(2).sum()
+        loss.backward()
+        predict(fresh, F, 3, "pcg", dec.problem).pow(2).sum().backward()
+        assert torch.allclose(model.V.grad, fresh.V.grad, rtol=1e-10, atol=0)
+        opt.step()
+    dense = attention.operator_error(model)
+    monkeypatch.setattr(attention, "DENSE_OPERATOR_MAX", 0)
+    assert attention.operator_error(model) == pytest.approx(dense, rel=1e-6)
