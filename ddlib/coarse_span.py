@@ -128,8 +128,8 @@ class SpanSchwarz(_Operator):
 
     def galerkin(self) -> tuple[torch.Tensor, torch.Tensor]:
         r""":math:`\Phi` and the Cholesky factor of :math:`A_0 = \Phi^TA\Phi` (a rank-deficient :math:`\Phi` is a
-        ValueError). Kept while :math:`V` is unchanged (its version counter) and grad mode is the same: the
-        iterations of one prediction share one graph through them; an optimizer step changes the version."""
+        ValueError). Kept while :math:`V` is unchanged (its version counter), grad mode is the same and no backward
+        pass has run through them: the iterations of one prediction share one graph through them."""
         key = (self.V._version, self.V.data_ptr(), torch.is_grad_enabled())
         if self.__dict__.get("_galerkin_key") != key:
             Phi = self.basis()
@@ -137,8 +137,14 @@ class SpanSchwarz(_Operator):
             L, info = torch.linalg.cholesky_ex(0.5 * (A0 + A0.T))
             if int(info):
                 raise ValueError("the learned coarse space is rank deficient: Phi^T A Phi is not positive definite")
+            if Phi.requires_grad:  # a backward pass through Phi frees its graph: build it anew next time
+                Phi.register_hook(self._forget_galerkin)
             self.__dict__["_galerkin_key"], self.__dict__["_galerkin"] = key, (Phi, L)
         return self.__dict__["_galerkin"]
+
+    def _forget_galerkin(self, grad):
+        self.__dict__.pop("_galerkin_key", None)
+        return grad
 
     def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`\Phi(\Phi^TA\Phi)^{-1}\Phi^TF` (:meth:`galerkin`)."""
