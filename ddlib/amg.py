@@ -33,8 +33,10 @@ Examples
 """
 from __future__ import annotations
 
+import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pyamg
@@ -47,11 +49,16 @@ from .krylov import pcg
 from .problem import Problem
 from .schwarz import schwarz_preconditioner
 
-__all__ = ["METHODS", "AMG_FAMILIES", "AMG_CANDIDATES", "TUNED", "amg_hierarchy", "tune_amg", "time_solvers",
-           "solver_comparison", "load_average"]
+__all__ = ["METHODS", "METHOD_LABELS", "AMG_FAMILIES", "AMG_CANDIDATES", "TUNED", "BENCHMARK_FILE", "amg_hierarchy", "tune_amg",
+           "time_solvers", "solver_comparison", "benchmark_rows", "report_amg", "load_average"]
 
 #: The solvers of :func:`time_solvers` (module docstring).
 METHODS = ("direct", "sa_default", "sa", "rs_default", "rs", "schwarz_q1", "schwarz_geneo")
+#: How the text names each method.
+METHOD_LABELS = {"direct": "the sparse direct solve", "sa_default": "smoothed aggregation with pyamg's defaults",
+                 "sa": "tuned smoothed aggregation", "rs_default": "Ruge-Stüben with pyamg's defaults",
+                 "rs": "tuned Ruge-Stüben", "schwarz_q1": "two-level Schwarz with Q1",
+                 "schwarz_geneo": "two-level Schwarz with GenEO"}
 #: pyamg's builders by family.
 AMG_FAMILIES = {"sa": pyamg.smoothed_aggregation_solver, "rs": pyamg.ruge_stuben_solver}
 _ENERGY = ("energy", {"krylov": "cg", "maxiter": 3, "degree": 2, "weighting": "local"})
@@ -186,3 +193,40 @@ def solver_comparison(ms, contrast: float = 1e4, *, H_over_h: int = 16, methods=
         for r in time_solvers(P, chosen, N=N, **kw):
             rows.append(dict(r, contrast=float(contrast), N=N, H_over_h=H_over_h))
     return rows
+
+
+#: Where ``benchmarks/bench_amg.py`` writes its rows (relative to the project root).
+BENCHMARK_FILE = "_build/bench_amg.json"
+
+
+def benchmark_rows(root, fallback_ms=(63, 127, 255), contrast: float = 1e4, H_over_h: int = 16) -> tuple[list[dict], str]:
+    """The rows of the AMG benchmark (``root / BENCHMARK_FILE``, written by ``make bench``) and ``"benchmark"``, or,
+    when that file is absent, :func:`solver_comparison` at the sizes ``fallback_ms`` and ``"small run"``."""
+    path = Path(root) / BENCHMARK_FILE
+    if path.is_file():
+        return json.loads(path.read_text())["rows"], "benchmark"
+    return solver_comparison(fallback_ms, contrast, H_over_h=H_over_h), "small run"
+
+
+def report_amg(rows: list[dict]) -> dict:
+    r"""The numbers the chapter quotes from the ``numbers.amg`` rows: the largest size ``n_max`` and, per method,
+    the row at the largest ``n`` that method ran (``n_<method>``, ``its_<method>``, ``residual_<method>`` (the
+    relative residual reached), ``total_<method>`` (setup + solve seconds)); among the methods that ran and
+    converged at ``n_max``, the ``fastest`` (its label from ``labels``, default the method name) with
+    ``fastest_total`` seconds and ``direct_over_fastest`` (the direct solve's seconds over the fastest's); the
+    largest load average seen ``load_max``, the ``contrast`` and the Schwarz box width ``H_over_h``."""
+    if not rows:
+        raise ValueError("rows must hold at least one timing")
+    n_max = max(r["n"] for r in rows)
+    out = {"n_max": n_max, "load_max": max(max(r["load_before"], r["load_after"]) for r in rows),
+           "contrast": rows[0]["contrast"], "H_over_h": rows[0]["H_over_h"]}
+    for r in sorted(rows, key=lambda r: r["n"]):      # the last row of each method is its largest size
+        m = r["method"]
+        out.update({f"n_{m}": r["n"], f"its_{m}": r["iterations"], f"residual_{m}": r["residual"],
+                    f"total_{m}": r["setup_s"] + r["solve_s"]})
+    top = [r for r in rows if r["n"] == n_max and r["converged"]]
+    fastest = min(top, key=lambda r: r["setup_s"] + r["solve_s"])
+    out["fastest"] = METHOD_LABELS[fastest["method"]]
+    out["fastest_total"] = fastest["setup_s"] + fastest["solve_s"]
+    out["direct_over_fastest"] = out.get("total_direct", float("nan")) / out["fastest_total"]
+    return out
