@@ -49,8 +49,9 @@ from .krylov import pcg
 from .problem import Problem
 from .schwarz import schwarz_preconditioner
 
-__all__ = ["METHODS", "METHOD_LABELS", "AMG_FAMILIES", "AMG_CANDIDATES", "TUNED", "BENCHMARK_FILE", "amg_hierarchy", "tune_amg",
-           "time_solvers", "solver_comparison", "benchmark_rows", "report_amg", "load_average"]
+__all__ = ["METHODS", "METHOD_LABELS", "METHOD_NAMES", "AMG_FAMILIES", "AMG_CANDIDATES", "TUNED", "BENCHMARK_FILE",
+           "amg_hierarchy", "tune_amg", "time_solvers", "solver_comparison", "benchmark_rows", "report_amg",
+           "load_average"]
 
 #: The solvers of :func:`time_solvers` (module docstring).
 METHODS = ("direct", "sa_default", "sa", "rs_default", "rs", "schwarz_q1", "schwarz_geneo")
@@ -59,6 +60,10 @@ METHOD_LABELS = {"direct": "the sparse direct solve", "sa_default": "smoothed ag
                  "sa": "tuned smoothed aggregation", "rs_default": "Ruge-Stüben with pyamg's defaults",
                  "rs": "tuned Ruge-Stüben", "schwarz_q1": "two-level Schwarz with Q1",
                  "schwarz_geneo": "two-level Schwarz with GenEO"}
+#: How tables name each method and AMG family.
+METHOD_NAMES = {"direct": "direct (SuperLU)", "sa_default": "SA, defaults", "sa": "SA, tuned",
+                "rs_default": "RS, defaults", "rs": "RS, tuned", "schwarz_q1": "Schwarz, Q1",
+                "schwarz_geneo": "Schwarz, GenEO", "sa_family": "SA", "rs_family": "RS"}
 #: pyamg's builders by family.
 AMG_FAMILIES = {"sa": pyamg.smoothed_aggregation_solver, "rs": pyamg.ruge_stuben_solver}
 _ENERGY = ("energy", {"krylov": "cg", "maxiter": 3, "degree": 2, "weighting": "local"})
@@ -199,7 +204,8 @@ def solver_comparison(ms, contrast: float = 1e4, *, H_over_h: int = 16, methods=
 BENCHMARK_FILE = "_build/bench_amg.json"
 
 
-def benchmark_rows(root, fallback_ms=(63, 127, 255), contrast: float = 1e4, H_over_h: int = 16) -> tuple[list[dict], str]:
+def benchmark_rows(root, fallback_ms=(63, 127, 255), contrast: float = 1e4,
+                   H_over_h: int = 16) -> tuple[list[dict], str]:
     """The rows of the AMG benchmark (``root / BENCHMARK_FILE``, written by ``make bench``) and ``"benchmark"``, or,
     when that file is absent, :func:`solver_comparison` at the sizes ``fallback_ms`` and ``"small run"``."""
     path = Path(root) / BENCHMARK_FILE

@@ -8,11 +8,12 @@ GenEO); the span itself is a design choice. Here the span is the parameter:
            \Phi = \sum_i R_i^TD_iV_i,\quad V_i \in \mathbb R^{n_i\times k},
 
 the local solves exact and fixed (the inverses :math:`A_i^{-1}` as one padded batch of dense blocks, applied by one
-batched product), the coarse solve the Galerkin one on whatever :math:`V` spans. Every GenEO, Nicolaides (``k = 1``, :math:`V_i = \mathbf 1`) or
-spectral space of :mod:`ddlib.decomposition` with ``k`` functions per box is one value of :math:`V`, so training
-searches the class in which GenEO is the theory's choice. :math:`M_V^{-1}` is symmetric positive definite for every
-:math:`V` with :math:`\Phi` of full column rank (a sum of a positive definite and an :math:`A`-orthogonal-projection
-part), and invariant under :math:`V_i \to V_iG_i` for invertible :math:`G_i`: only the span is learned.
+batched product), the coarse solve the Galerkin one on whatever :math:`V` spans. Every GenEO, Nicolaides
+(``k = 1``, :math:`V_i = \mathbf 1`) or spectral space of :mod:`ddlib.decomposition` with ``k`` functions per box is
+one value of :math:`V`, so training searches the class in which GenEO is the theory's choice. :math:`M_V^{-1}` is
+symmetric positive definite for every :math:`V` with :math:`\Phi` of full column rank (a sum of a positive definite
+and an :math:`A`-orthogonal-projection part), and invariant under :math:`V_i \to V_iG_i` for invertible
+:math:`G_i`: only the span is learned.
 
 **Cost.** The local level stores :math:`N^d n_{max}^2` numbers and costs one batched product; :math:`\Phi` is formed
 densely (``n x N_0``, one scatter), :math:`A\Phi` by the matrix-free stencil (:meth:`ddlib.problem.Problem.stencil`),

@@ -72,9 +72,10 @@ def _boxes(dec: Decomposition) -> sp.csr_matrix:
 
 
 def neumann_matrices(dec: Decomposition) -> list[sp.csr_matrix]:
-    r"""The Neumann matrices :math:`\tilde A_i^{\mathrm{Neu}} = h^{-2}\sum_k (G_k^{(i)})^TW_k^{(i)}G_k^{(i)}` of every box
-    (sparse, ``n_i x n_i``, in the order of ``dec.indices[i]``), :math:`G_k^{(i)}` the rows of :math:`G_k` whose nodes
-    all lie in box ``i`` (interior edges and the box's edges to the physical boundary) restricted to its columns.
+    r"""The Neumann matrices :math:`\tilde A_i^{\mathrm{Neu}} = h^{-2}\sum_k (G_k^{(i)})^TW_k^{(i)}G_k^{(i)}` of every
+    box (sparse, ``n_i x n_i``, in the order of ``dec.indices[i]``), :math:`G_k^{(i)}` the rows of :math:`G_k` whose
+    nodes all lie in box ``i`` (interior edges and the box's edges to the physical boundary) restricted to its
+    columns.
 
     :math:`\sum_i u_i^T\tilde A_i^{\mathrm{Neu}}u_i \le k_0\,u^TAu` (:math:`u_i = R_iu`) and
     :math:`\tilde A_i^{\mathrm{Neu}} \le A_i` in the Loewner order: each is the energy of a subset of the edges.

@@ -49,16 +49,20 @@ from .schwarz import schwarz_preconditioner
 from .data import make_dataset
 from .training import TrainConfig, predict, squared_norms
 
-__all__ = ["TAU", "COARSES", "FIELD_KNOBS", "field_spec", "field_problem", "kappa_row", "contrast_rows",
+__all__ = ["TAU", "COARSES", "LABELS", "FIELD_KNOBS", "field_spec", "field_problem", "kappa_row", "contrast_rows",
            "size_rows", "preconditioner_row", "learning_config", "learning_race", "learned_rows", "span_angles",
            "operator_rows", "report_hetero", "as_operator", "pivot", "geneo_span_model", "validation_error",
-           "report_learning", "ALIGNED_DEGREES"]
+           "report_learning", "report_sizes", "ALIGNED_DEGREES"]
 
 #: GenEO's threshold :math:`\tau` (the value of the theory papers).
 TAU = 0.15
 #: Coarse-space names of the rows -> options of :func:`ddlib.schwarz.schwarz_preconditioner`.
 COARSES = {"none": dict(coarse="none"), "q1": dict(coarse="hat"), "nicolaides": dict(coarse="nicolaides"),
            "geneo": dict(coarse="geneo", tau=TAU)}
+#: How tables name the coarse spaces, the fields and the source of a condition number.
+LABELS = {"none": "one level", "q1": "Q1", "nicolaides": "Nicolaides", "geneo": "GenEO", "learned": "learned",
+          "channels": "channels", "lognormal": "log-normal", "inclusions": "inclusions", "dense": "dense spectrum",
+          "lanczos": "Lanczos"}
 #: The option of each field that sets its contrast, and the fixed options (seeds) of the random ones.
 FIELD_KNOBS = {"channels": ("contrast", {}), "inclusions": ("contrast", {"seed": 0}),
                "lognormal": ("sigma", {"seed": 0, "length": 0.1})}
@@ -312,3 +316,21 @@ def report_learning(classical: list[dict], learned: list[dict], angles, oracle_e
                 val_geneo=float(oracle_error), angles=int(a.size),
                 angles_aligned=int(np.sum(a < ALIGNED_DEGREES)), aligned_degrees=ALIGNED_DEGREES,
                 angle_min=float(a.min()), angle_median=float(np.median(a)))
+
+
+def report_sizes(rows: list[dict]) -> dict:
+    r"""The numbers of the study against ``n`` (:func:`size_rows`): the smallest and largest ``n`` (``n_first``,
+    ``n_last``) and, per coarse space, :math:`\kappa`, iterations and coarse dimension at both ends
+    (``kappa_<coarse>_first``, ``kappa_<coarse>_last``, ``its_<coarse>_first``, ``its_<coarse>_last``,
+    ``dim_<coarse>_last``)."""
+    if not rows:
+        raise ValueError("rows must hold at least one measurement")
+    ns = sorted({r["n"] for r in rows})
+    out = {"n_first": ns[0], "n_last": ns[-1]}
+    for r in rows:
+        for end, n in (("first", ns[0]), ("last", ns[-1])):
+            if r["n"] == n:
+                out[f"kappa_{r['coarse']}_{end}"] = r["kappa"]
+                out[f"its_{r['coarse']}_{end}"] = r["iterations"]
+                out[f"dim_{r['coarse']}_{end}"] = r["coarse_dim"]
+    return out

@@ -23,6 +23,7 @@ SHOW_M = 63                # nodes per side of the pictured fields
 SHOW_CONTRAST = 1e4        # contrast of the pictured channels and inclusions
 SHOW_SIGMA = 2.0           # standard deviation of the pictured log-normal field
 H_OVER_H = 8               # box width in nodes in the study against n
+SIZE_CONTRAST = 1e4        # contrast of the channels in the study against n and in 3D
 M3 = 15                    # nodes per side of the 3D field
 N3 = 4                     # boxes per direction in 3D
 DENSE_MAX = 1024           # largest n with a dense spectrum, Lanczos beyond
@@ -36,12 +37,12 @@ PER_BOX = [1, 3]           # learned coarse functions per box
 DD_RANK = 16               # local rank of the trained DD attention
 STEPS = 8                  # steepest-descent steps of the training objective
 SAMPLES = 16               # energy probes per training and validation set
-EPOCHS = 120               # epoch budget of every preconditioner run
+EPOCHS = 100               # epoch budget of every preconditioner run
 LRS = [1e-2, 3e-2]         # learning-rate grid of the tuned protocol
 INIT_SCALES = [0.1]        # initial-scale grid of the tuned protocol
 OP_CONTRASTS = [1.0, 1e2, 1e4, 1e6]  # contrasts of the solution-operator study
 OP_RANK = 8                # local rank of the DD solution operator
-OP_EPOCHS = 200            # epoch budget of every solution-operator run
+OP_EPOCHS = 150            # epoch budget of every solution-operator run
 SEED = 0                   # seed of data, initialisation and right-hand sides
 WORKERS = None             # training processes, default the number of cores
 
@@ -70,7 +71,7 @@ params = {k: v for k, v in globals().items() if k.isupper() and k != "QUICK"} | 
 fig_rec = FigureRecorder("chapters/09_high_contrast.ipynb", params)
 t_start = time.perf_counter()
 for key in ("M", "N", "DELTA", "M_LEARN", "N_LEARN", "STEPS", "EPOCHS", "DD_RANK", "OP_RANK", "SHOW_M",
-            "SHOW_CONTRAST", "SHOW_SIGMA", "TUNE_M", "AMG_CONTRAST"):
+            "SHOW_CONTRAST", "SHOW_SIGMA", "TUNE_M", "AMG_CONTRAST", "SIZE_CONTRAST"):
     glue(key.lower(), globals()[key], display=False)
 glue("tau", hetero.TAU, display=False)
 glue("contrast_learn", CONTRAST_LEARN, display=False)
@@ -131,7 +132,7 @@ table(hetero.pivot(ref, value="iterations"), columns=names, caption="PCG iterati
 glue_numbers(rep, prefix="ref_")
 
 # %% [markdown]
-# From contrast {glue:text}`ref_contrast_low:.0e` to {glue:text}`ref_contrast_high:.0e`, $\kappa$ of the Q1 space
+# From contrast {glue:text}`ref_contrast_low:g` to {glue:text}`ref_contrast_high:g`, $\kappa$ of the Q1 space
 # grows by a factor {glue:text}`ref_growth_q1:.3g` and Nicolaides' by {glue:text}`ref_growth_nicolaides:.3g`: the
 # coarse grid does not see the channels, and each channel crossing a box boundary leaves one eigenvalue of
 # $M^{-1}A$ of order $1/\text{contrast}$. GenEO's $\kappa$ stays between {glue:text}`ref_kappa_geneo_min:.3g` and
@@ -142,32 +143,41 @@ glue_numbers(rep, prefix="ref_")
 
 # %%
 others = hetero.contrast_rows(M, N, DELTA, {"lognormal": SIGMAS, "inclusions": CONTRASTS[1:]}, dense_max=DENSE_MAX)
-sizes = hetero.size_rows(SIZES, H_OVER_H, 1e4, dense_max=DENSE_MAX)
-three = hetero.contrast_rows(M3, N3, DELTA, {"channels": [1.0, 1e4]}, dim=3, dense_max=DENSE_MAX)
-display(table([r for r in others + three], columns={
+sizes = hetero.size_rows(SIZES, H_OVER_H, SIZE_CONTRAST, dense_max=DENSE_MAX)
+three = hetero.contrast_rows(M3, N3, DELTA, {"channels": [1.0, SIZE_CONTRAST]}, dim=3, dense_max=DENSE_MAX)
+label = hetero.LABELS.get
+display(table(others + three, columns={
     "dim": "d", "field": "field", "contrast": "contrast", "coarse": "coarse space", "coarse_dim": "N₀",
-    "kappa": "κ", "iterations": "iterations"}, formats={"contrast": ".3g", "kappa": ".4g"},
+    "kappa": "κ", "iterations": "iterations"}, formats={"contrast": ".3g", "kappa": ".4g", "field": label,
+                                                        "coarse": label},
     caption=f"Other fields (m = {M}) and the channels in 3D (m = {M3}, N = {N3})"))
 table(sizes, columns={"n": "n", "N": "N", "coarse": "coarse space", "coarse_dim": "N₀", "kappa": "κ",
-                      "iterations": "iterations", "method": "κ from"}, formats={"kappa": ".4g"},
-      caption=f"Against n at H/h = {H_OVER_H}, channels of contrast 1e4")
+                      "iterations": "iterations", "method": "κ from"},
+      formats={"kappa": ".4g", "coarse": label, "method": label},
+      caption=f"Against n at H/h = {H_OVER_H}, channels of contrast {SIZE_CONTRAST:g}")
 
 # %% tags=["remove-output"]
 hetero_rows = ref + others + sizes + three
 fig_kappa = kappa_figure(ref, sizes, rep["geneo_bound"])
 fig_rec.save(fig_kappa, "F22", "kappa_contrast", numbers={"hetero": hetero_rows})
+glue_numbers(hetero.report_sizes(sizes), prefix="size_")
 
 # %% [markdown]
 # ```{figure} ../figures/F22_kappa_contrast.png
 # :name: fig-F22
 # (a) $\kappa(M^{-1}A)$ and (b) PCG iterations against the contrast of the channel field, per coarse space, with
-# GenEO's theoretical bound dotted; (c) $\kappa$ against $n$ at fixed $H/h$ and contrast $10^4$.
+# GenEO's theoretical bound dotted; (c) $\kappa$ against $n$ at fixed $H/h$ and contrast
+# {glue:text}`size_contrast:.0e`.
 # ```
 #
 # The log-normal field and the inclusions tell the same story at smaller scale: the contrast that matters is the
-# one that crosses box boundaries, and GenEO adds functions where it does. Against $n$ at fixed $H/h$ the number of
-# channels per box stays fixed, and so do the iterations of every two-level method; GenEO's coarse space grows with
-# the number of boxes, like Q1's, but with a few functions per box instead of one per coarse node.
+# one that crosses box boundaries, and GenEO adds functions where it does. Against $n$ at fixed $H/h$ (and so a fixed
+# number of channels per box), from $n$ = {glue:text}`size_n_first` to {glue:text}`size_n_last`, GenEO's $\kappa$
+# goes from {glue:text}`size_kappa_geneo_first:.3g` to {glue:text}`size_kappa_geneo_last:.3g` with
+# {glue:text}`size_dim_geneo_last` coarse functions at the end, Q1's from {glue:text}`size_kappa_q1_first:.3g` to
+# {glue:text}`size_kappa_q1_last:.3g`, and the PCG iterations of Q1 from {glue:text}`size_its_q1_first` to
+# {glue:text}`size_its_q1_last` against GenEO's {glue:text}`size_its_geneo_first` to
+# {glue:text}`size_its_geneo_last`.
 #
 # ## Algebraic multigrid
 #
@@ -185,7 +195,7 @@ b_tune = np.random.default_rng(SEED).standard_normal(P_tune.n)
 tuning = [dict(r, family=f) for f in amg.AMG_FAMILIES for r in amg.tune_amg(P_tune.matrix(), b_tune, f)["rows"]]
 table(tuning, columns={"family": "AMG", "candidate": "options", "iterations": "CG iterations",
                        "operator_complexity": "operator complexity", "work": "work"},
-      formats={"operator_complexity": ".2f", "work": ".1f"},
+      formats={"operator_complexity": ".2f", "work": ".1f", "family": lambda f: amg.METHOD_NAMES[f + "_family"]},
       caption=f"Tuning on the channel field, m = {TUNE_M}, contrast {AMG_CONTRAST:g} (work = iterations × "
               "complexity)")
 
@@ -203,7 +213,8 @@ amg_rows, amg_source = amg.benchmark_rows(project_root(), fallback_ms=AMG_MS, co
 rep_amg = amg.report_amg(amg_rows)
 table(amg_rows, columns={"n": "n", "method": "solver", "iterations": "iterations", "converged": "converged",
                          "setup_s": "setup s", "solve_s": "solve s", "coarse_dim": "N₀", "load_before": "load"},
-      formats={"setup_s": ".3g", "solve_s": ".3g", "load_before": ".1f"},
+      formats={"setup_s": ".3g", "solve_s": ".3g", "load_before": ".1f", "method": amg.METHOD_NAMES.get,
+               "converged": lambda v: "yes" if v else "no"},
       caption=f"AMG, Schwarz and the direct solve on the channel field, contrast {rep_amg['contrast']:g}")
 
 # %% tags=["remove-output"]
@@ -259,7 +270,7 @@ rep_learn = hetero.report_learning(classical, learned, angles, oracle)
 table(classical + learned, columns={"coarse": "coarse space", "per_box": "per box", "label": "trained model",
                                     "coarse_dim": "N₀", "kappa": "κ", "iterations": "iterations",
                                     "error_validation": "validation error"},
-      formats={"kappa": ".4g", "error_validation": ".3g"},
+      formats={"kappa": ".4g", "error_validation": ".3g", "coarse": label},
       caption=f"Classical and learned coarse levels, channels of contrast {CONTRAST_LEARN:g}, m = {M_LEARN}")
 
 # %% tags=["remove-cell"]
@@ -306,7 +317,8 @@ display(table(op_rows, columns={"contrast": "contrast", "floor_q1": "floor, Q1",
 # %% tags=["remove-cell"]
 glue_numbers({k: v for k, v in op_rows[-1].items() if k in ("floor_q1", "floor_geneo", "trained", "eckart_young",
                                                             "contrast", "global_rank")}, prefix="op_high_")
-glue_numbers({k: v for k, v in op_rows[0].items() if k in ("floor_q1", "trained", "eckart_young")}, prefix="op_low_")
+glue_numbers({k: v for k, v in op_rows[0].items() if k in ("floor_q1", "trained", "eckart_young", "contrast")},
+             prefix="op_low_")
 glue("seconds", time.perf_counter() - t_start, display=False)
 
 # %% [markdown]
@@ -317,8 +329,8 @@ glue("seconds", time.perf_counter() - t_start, display=False)
 # Eckart-Young error at equal parameters, against the contrast.
 # ```
 #
-# At contrast 1 the Q1 floor is {glue:text}`op_low_floor_q1:.3g` against a global Eckart-Young error of
-# {glue:text}`op_low_eckart_young:.3g`; at contrast {glue:text}`op_high_contrast:.0e` the Q1 floor is
+# At contrast {glue:text}`op_low_contrast:g` the Q1 floor is {glue:text}`op_low_floor_q1:.3g` against a global Eckart-Young error of
+# {glue:text}`op_low_eckart_young:.3g`; at contrast {glue:text}`op_high_contrast:g` the Q1 floor is
 # {glue:text}`op_high_floor_q1:.3g` and the global error {glue:text}`op_high_eckart_young:.3g` (rank
 # {glue:text}`op_high_global_rank`). The channels make $A^{-1}$ easier for a global low-rank operator (a few
 # channel modes carry it) and harder for the DD structure with Q1, whose coarse level cannot couple the boxes along a

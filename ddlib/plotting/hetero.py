@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from .style import COLORS
 
@@ -15,8 +16,10 @@ COARSE_STYLE = {"none": (COLORS["other"], "x", "one level"), "q1": (COLORS["clas
                 "learned": (COLORS["dd"], "D", "learned")}
 #: Colour, marker, line style and label of each solver of :mod:`ddlib.amg`.
 METHOD_STYLE = {"direct": ("black", "*", "-", "sparse direct (SuperLU)"),
-                "sa_default": (COLORS["global"], "v", ":", "SA, defaults"), "sa": (COLORS["global"], "v", "-", "SA, tuned"),
-                "rs_default": (COLORS["coarse"], "^", ":", "RS, defaults"), "rs": (COLORS["coarse"], "^", "-", "RS, tuned"),
+                "sa_default": (COLORS["global"], "v", ":", "SA, defaults"),
+                "sa": (COLORS["global"], "v", "-", "SA, tuned"),
+                "rs_default": (COLORS["coarse"], "^", ":", "RS, defaults"),
+                "rs": (COLORS["coarse"], "^", "-", "RS, tuned"),
                 "schwarz_q1": (COLORS["classical"], "s", "-", "Schwarz, Q1"),
                 "schwarz_geneo": (COLORS["dd"], "o", "-", "Schwarz, GenEO")}
 
@@ -68,6 +71,10 @@ def kappa_figure(contrast_rows: list[dict], size_rows: list[dict], bound: float)
         ax.set_title(title)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
+    for ax in axes[1:]:  # iterations and sizes span one or two decades: plain numbers
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    axes[2].xaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(loc="upper left", fontsize=7)
     return fig
 
@@ -107,6 +114,7 @@ def learning_figure(angles: np.ndarray, operator_rows: list[dict]):
     axes[0].set_xlabel("index")
     axes[0].set_ylabel("angle (degrees)")
     axes[0].set_ylim(0, 92)
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     rows = sorted(operator_rows, key=lambda r: r["contrast"])
     x = [r["contrast"] for r in rows]
     series = [("floor_q1", COLORS["classical"], "s", "floor, Q1 coarse space"),
