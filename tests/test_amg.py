@@ -51,3 +51,28 @@ def test_solver_comparison_rows_and_bad_input():
         amg.time_solvers(Problem((7, 7)), ["multigrid"])
     with pytest.raises(ValueError, match="candidate must be one of"):
         amg.amg_hierarchy(Problem((7, 7)).matrix(), "sa", "fastest")
+
+
+def test_report_amg_reads_each_method_at_its_largest_size():
+    rows = amg.solver_comparison([15, 31], 1e3, H_over_h=8, methods=["direct", "rs_default", "schwarz_geneo"],
+                                 geneo_max_n=500)
+    rep = amg.report_amg(rows)
+    last = {r["method"]: r for r in rows}                      # rows are in increasing n
+    assert rep["n_max"] == 961 and rep["n_schwarz_geneo"] == 225 and rep["n_rs_default"] == 961
+    assert rep["its_schwarz_geneo"] == last["schwarz_geneo"]["iterations"]
+    top = [r for r in rows if r["n"] == 961]
+    fastest = min(top, key=lambda r: r["setup_s"] + r["solve_s"])
+    assert rep["fastest"] == amg.METHOD_LABELS[fastest["method"]]
+    assert rep["direct_over_fastest"] == pytest.approx(rep["total_direct"] / rep["fastest_total"])
+    assert rep["load_max"] >= max(r["load_before"] for r in rows)
+    with pytest.raises(ValueError, match="at least one timing"):
+        amg.report_amg([])
+
+
+def test_benchmark_rows_read_the_file_or_run_a_small_version(tmp_path):
+    rows, source = amg.benchmark_rows(tmp_path, fallback_ms=[7], contrast=10.0, H_over_h=4)
+    assert source == "small run" and {r["n"] for r in rows} == {49}
+    (tmp_path / "_build").mkdir()
+    (tmp_path / amg.BENCHMARK_FILE).write_text(__import__("json").dumps({"rows": rows[:2]}))
+    again, source = amg.benchmark_rows(tmp_path)
+    assert source == "benchmark" and [r["method"] for r in again] == [r["method"] for r in rows[:2]]

@@ -113,3 +113,11 @@ def test_operator_rows_floors_and_eckart_young():
     assert hi["floor_geneo"] < hi["floor_q1"]               # ... and GenEO's span lowers it again
     assert lo["params"] == DDSpec(2, 1, 8).parameter_count(Problem((15, 15)))
     assert lo["eckart_young"] > 0 and lo["global_rank"] == lo["params"] // (2 * 225)
+
+
+def test_report_sizes():
+    rows = hetero.size_rows([15, 31], 8, 1e3, coarses=("q1", "geneo"), dense_max=0)
+    rep = hetero.report_sizes(rows)
+    assert (rep["n_first"], rep["n_last"]) == (225, 961)
+    assert rep["its_q1_last"] == next(r["iterations"] for r in rows if r["n"] == 961 and r["coarse"] == "q1")
+    assert rep["dim_geneo_last"] == rows[-1]["coarse_dim"] and {r["N"] for r in rows} == {2, 4}
