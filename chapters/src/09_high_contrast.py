@@ -157,9 +157,8 @@ table(sizes, columns={"n": "n", "N": "N", "coarse": "coarse space", "coarse_dim"
       caption=f"Against n at H/h = {H_OVER_H}, channels of contrast {SIZE_CONTRAST:g}")
 
 # %% tags=["remove-output"]
-hetero_rows = ref + others + sizes + three
+hetero_rows = ref + others + sizes + three        # F22 is saved with the learned rows too, below
 fig_kappa = kappa_figure(ref, sizes, rep["geneo_bound"])
-fig_rec.save(fig_kappa, "F22", "kappa_contrast", numbers={"hetero": hetero_rows})
 glue_numbers(hetero.report_sizes(sizes), prefix="size_")
 
 # %% [markdown]
