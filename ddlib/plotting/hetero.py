@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 from .style import COLORS
 
@@ -71,7 +71,8 @@ def kappa_figure(contrast_rows: list[dict], size_rows: list[dict], bound: float)
         ax.set_title(title)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
-    for ax in axes[1:]:  # iterations and sizes span one or two decades: plain numbers
+    for ax in axes[1:]:  # iterations and sizes span one or two decades: plain numbers at 1, 2, 5 x 10^k
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.yaxis.set_minor_formatter(NullFormatter())
     axes[2].xaxis.set_minor_formatter(NullFormatter())
