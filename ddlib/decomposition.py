@@ -23,8 +23,9 @@ tensor product of its 1D factors, so one implementation serves d = 1, 2 and 3.
 
 **Coarse spaces** (:func:`coarse_space`) are functions (decomposition, options) -> sparse :math:`\Phi` (``n x N_0``),
 registered by name in :data:`COARSE_SPACES`: ``"hat"`` (tensor-product hats, Q1 in 2D), ``"nicolaides"``,
-``"spectral"`` (local Neumann eigenvectors of the constant-coefficient box), ``"none"``; spectral spaces that need
-the matrix (GenEO, :mod:`ddlib.hetero`) register themselves the same way. :math:`A_0 = \Phi^TA\Phi` (Galerkin).
+``"spectral"`` (local Neumann eigenvectors of the constant-coefficient box), ``"none"``; spectral spaces that read
+the coefficient (``"geneo"``, :mod:`ddlib.geneo`, imported at the end of this module) register themselves the same
+way. :math:`A_0 = \Phi^TA\Phi` (Galerkin).
 
 Examples
 --------
@@ -391,7 +392,7 @@ def _spectral(dec: Decomposition, per_box: int = 1, partition: str = "multiplici
     coefficient; per axis :math:`\cos(p\pi(s+\frac12)/n_k)` with eigenvalue :math:`4\sin^2\frac{p\pi}{2n_k}`, ties by
     the mode numbers), multiplied by :math:`D_i`. ``per_box = 1`` is the Nicolaides space; in 2D ``per_box`` in
     ``1, 3, 6, 10, ...`` keeps whole shells. ``partition`` must be positive on the box (``"multiplicity"`` or
-    ``"ramp"``). A spectral space that reads the coefficient is GenEO (:mod:`ddlib.hetero`)."""
+    ``"ramp"``). A spectral space that reads the coefficient is GenEO (:mod:`ddlib.geneo`)."""
     if check_choice("partition", partition, PARTITIONS_OF_UNITY) == "boolean":
         raise ValueError("partition must be 'multiplicity' or 'ramp' for the spectral coarse space (positive on the "
                          "whole box, so the weighted eigenvectors stay independent); got 'boolean'")
@@ -439,3 +440,6 @@ def padded_support(Phi) -> tuple[np.ndarray, np.ndarray]:
         idx[col, slot] = P.indices
         val[col, slot] = P.data
     return idx, val
+
+
+from . import geneo as _geneo_module  # noqa: E402,F401  (registers "geneo"; it imports this module, so it comes last)

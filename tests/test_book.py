@@ -58,6 +58,8 @@ MANIFEST_ROWS = {
     ("F19", "floor2d"): {"m", "N", "delta", "coarse", "floor_two_norm", "floor_fro", "params"},
     ("F20", "regimes2d"): {"n", "N", "K", "samples", "data", "params_budget", "metric", "best_global",
                            "best_global_label", "best_dd", "best_dd_label", "seeds"},
+    ("F22", "hetero"): {"m", "N", "delta", "field", "contrast", "coarse", "kappa", "iterations", "coarse_dim"},
+    ("F23", "amg"): {"n", "method", "iterations", "setup_s", "solve_s", "load_before", "load_after"},
 }
 HEADLINE_KEYS = {"params_global", "params_dd", "error_global", "error_dd", "operator_error_global",
                  "operator_error_dd", "epochs_to_target_global", "epochs_to_target_dd", "seconds_to_target_global",
@@ -78,6 +80,15 @@ def test_manifest_carries_the_required_rows(quick_book):
     tuned = {r["label"] for r in manifest["F15"]["numbers"]["tuning"]}
     assert any(lab.startswith("global") for lab in tuned) and any(lab.startswith("DD") for lab in tuned)
     assert "learned_dd_shared" in {r["preconditioner"] for r in manifest["F11"]["numbers"]["pcg"]}
+    # issue 22: the reference rows (channels, m = 31, N = 4, delta = 1) at four contrasts and every classical coarse
+    # space, learned rows, and the AMG timings at three or more sizes
+    hetero = manifest["F22"]["numbers"]["hetero"]
+    ref = {(r["contrast"], r["coarse"]) for r in hetero if (r["field"], r["m"], r["N"], r["delta"], r["split"]) ==
+           ("channels", 31, 4, 1, "round")}
+    assert {(c, k) for c in (1.0, 1e2, 1e4, 1e6) for k in ("none", "q1", "nicolaides", "geneo")} <= ref
+    assert "learned" in {r["coarse"] for r in hetero}
+    amg_rows = manifest["F23"]["numbers"]["amg"]
+    assert len({r["n"] for r in amg_rows}) >= 3 and {"sa", "rs", "schwarz_q1"} <= {r["method"] for r in amg_rows}
 
 
 def test_status_page_and_provenance(quick_book):
