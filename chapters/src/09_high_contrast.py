@@ -8,7 +8,7 @@
 # boundaries of the subdomains, as in porous media and composites. There the classical coarse spaces (Q1 hats,
 # Nicolaides' constants) lose their robustness, the spectral coarse space GenEO {cite:p}`spillane2014abstract`
 # restores it, algebraic multigrid {cite:p}`bell2023pyamg` is what a practitioner would reach for, and learned
-# coarse spaces are open research {cite:p}`heinlein2021combining,heinlein2026learned`. We measure all of them on one
+# coarse spaces are open research {cite:p}`heinlein2021combining,liu2026graph`. We measure all of them on one
 # reference field, then ask what learning finds, as a preconditioner and as a solution operator.
 
 # %% tags=["parameters", "remove-cell"]
