@@ -222,7 +222,7 @@ for fam, v in sched.items():
 # :name: fig-F13
 # :width: 100%
 #
-# **F13, tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
+# **Tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
 # each model over the whole grid, one row per model (the headline pair and the most accurate model of each class),
 # one column per schedule; the chosen point is boxed, diverged runs are blank.
 # ```
@@ -276,7 +276,7 @@ glue("init_sentence", "The global model's best runs start at the smallest scale 
 # :name: fig-F14
 # :width: 100%
 #
-# **F14, time to target**: epochs (a) and training seconds (b) to reach each in-band test error, seed mean with
+# **Time to target**: epochs (a) and training seconds (b) to reach each in-band test error, seed mean with
 # min-max bars, for the headline pair and the most accurate model of each class. Targets decrease to the right.
 # ```
 
@@ -326,7 +326,7 @@ glue("d_best_label", best["dd"].label, display=False)
 # :name: fig-F6
 # :width: 100%
 #
-# **F6, training curves of the headline pair** ({glue:text}`g_head_label` and {glue:text}`dd_head_label`, $n$ =
+# **Training curves of the headline pair** ({glue:text}`g_head_label` and {glue:text}`dd_head_label`, $n$ =
 # {glue:text}`n`, $K$ = {glue:text}`K`): geometric mean over {glue:text}`n_seeds` seeds (line) and range (band). (a)
 # In-band test error against epochs and (b) against measured training seconds; (c) operator error against epochs.
 # ```
@@ -364,7 +364,8 @@ glue("mid_target", target, display=False)
 # One Adam step costs {glue:text}`step_ms_dd:.2f` ms for the DD model and {glue:text}`step_ms_global:.2f` ms for the
 # global one (median of interleaved timing rounds on this machine), and the DD model has {glue:text}`flop_ratio:.2f`
 # times the multiply-adds: {glue:text}`step_explain` {ref}`ch-performance` measures the cost where arithmetic
-# dominates. The dashed line in {numref}`fig-F6` is the middle target of F14, {glue:text}`mid_target:.1e`.
+# dominates. The dashed line in {numref}`fig-F6` is the middle target of {numref}`fig-F14`,
+# {glue:text}`mid_target:.1e`.
 #
 # ## Accuracy against parameters
 #
@@ -375,7 +376,7 @@ glue("mid_target", target, display=False)
 # :name: fig-F7
 # :width: 100%
 #
-# **F7, final error against parameter count** after {glue:text}`epochs` epochs under the tuned protocol (seed mean and
+# **Final error against parameter count** after {glue:text}`epochs` epochs under the tuned protocol (seed mean and
 # min-max range), all global and DD models of the sweep; stars mark the headline pair. (a) in-band test error; (b)
 # out-of-band test error (modes $K+1..2K$); (c) operator error, with the best achievable errors of both classes.
 # ```
@@ -396,7 +397,7 @@ plt.close(fig)
 # :name: fig-F8
 # :width: 100%
 #
-# **F8, learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
+# **Learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
 # difference to $A^{-1}$; (d) the difference of the learned {glue:text}`g_head_label` operator; (e-g) one interior
 # local block $h\,D_i^{1/2}Q_iK_i^TD_i^{1/2}$ beside its classical Schwarz counterpart $D_i^{1/2}A_i^{-1}D_i^{1/2}$
 # (the block of the `init="schwarz"` preconditioner above) and their difference; (h) one

@@ -349,10 +349,10 @@ gl("within_intro", "at most" if within else "more than")
 # :name: fig-F11
 # :width: 100%
 #
-# **F11, a learned preconditioner** at fixed $H/h$ = {glue:text}`m`. (a) PCG iterations to a relative residual of
+# **A learned preconditioner** at fixed $H/h$ = {glue:text}`m`. (a) PCG iterations to a relative residual of
 # $10^{-8}$ and (b) $\kappa(MA)$ against $n$: the operator trained once at $n$ = {glue:text}`n_train` (local rank
 # {glue:text}`rank`, shared factors), the truncated oracle of the same rank, Jacobi plus the coarse level, one- and
-# two-level additive Schwarz, and the old operator trained per $n$ on the band (dashed); the dashed black line in (b)
+# two-level additive Schwarz, and the old operator trained per $n$ on the band (dashed); the dashed grey line in (b)
 # is the lower bound {eq}`eq-kappa-lower` for every member of the class at that rank. (c) Iterations and (d) $\kappa$
 # against the local rank at $n$ = {glue:text}`n_hi`, with the theory: the CG bound of the oracle's $\kappa$ and the
 # value implied by the lower bound. (e) Numbers each preconditioner stores per grid node.

@@ -178,11 +178,13 @@ plt.close(fig)
 # :name: fig-F17
 # :width: 100%
 #
-# **F17, classical Schwarz in 2D.** Top: $\kappa(M^{-1}A)$; bottom: PCG iterations to $10^{-8}$. Left: against the
+# **Classical Schwarz in 2D.** Top: $\kappa(M^{-1}A)$; bottom: PCG iterations to $10^{-8}$. Left: against the
 # boxes per direction $N$ at $H/h$ = {glue:text}`kappa_Hh` and $\delta$ = {glue:text}`kappa_delta`; middle: against $n = m^2$ at $N = 4$ and
-# fixed $H/\delta$; right: against $H/\delta_g$ at fixed $m$ and $N$. Dotted: the shape of the classical bound with
-# the constant fitted to the series (additive Schwarz only; the theory does not cover the weighted form). Dashed:
-# the paper's weighted form with exact local solves.
+# fixed $H/\delta$; right: against $H/\delta_g$ at fixed $m$ and $N$. One-level ASM in purple, the two-level methods
+# in orange (solid: ASM with Q1 hats, dashed: Nicolaides, dash-dotted and dotted: the paper's weighted form with
+# multiplicity and ramp weights, with exact local solves). Thin dotted lines in a series' colour: the shape of the
+# classical bound with the constant fitted to the series (additive Schwarz only; the theory does not cover the
+# weighted form).
 # ```
 #
 # What {numref}`fig-F17` shows:
@@ -314,10 +316,10 @@ plt.close(fig)
 # :name: fig-F18
 # :width: 100%
 #
-# **F18, the 2D approximation frontier** at $m$ = {glue:text}`m_approx`: best relative 2-norm error against
+# **The 2D approximation frontier** at $m$ = {glue:text}`m_approx`: best relative 2-norm error against
 # parameters (a) and rank (b). Global rank $r$ (Eckart-Young) with Weyl's law and the $1/r$ law; the truncated
 # Schwarz oracle for $N$ = {glue:text}`oracle_N_list` boxes per direction ($\delta$ =
-# {glue:text}`oracle_delta`, ramp); dashed, the structural
+# {glue:text}`oracle_delta`, ramp); grey horizontal lines, the structural
 # floor of the same configurations (upper bound) with the certified lower bound shaded.
 # ```
 #
@@ -325,10 +327,11 @@ plt.close(fig)
 # :name: fig-F19
 # :width: 100%
 #
-# **F19, the structural floor** of 2D DD attention at $m$ = {glue:text}`m_approx`: (a) against $N$ for each overlap,
+# **The structural floor** of 2D DD attention at $m$ = {glue:text}`m_approx`: (a) against $N$ for each overlap,
 # (b) against $H/\delta_g$ for each $N$, (c) against the coarse dimension for richer coarse spaces on the same boxes
-# ($N$ = {glue:text}`richer_N`, $\delta$ = {glue:text}`oracle_delta`): Q1 hats on a refined coarse grid and local spectral functions. Solid:
-# the 2-norm of the Frobenius-optimal operator (an upper bound); dotted: the certified lower bound.
+# ($N$ = {glue:text}`richer_N`, $\delta$ = {glue:text}`oracle_delta`): Q1 hats on a refined coarse grid and local spectral functions. Black,
+# one line style per overlap or $N$: the 2-norm of the Frobenius-optimal operator (an upper bound); grey triangles:
+# the certified lower bound.
 # ```
 #
 # **The floor is real, and it is the coarse space's.** At $N$ = {glue:text}`richer_N` the floor falls with the
