@@ -19,7 +19,7 @@ from myst_nb import glue
 
 from ddlib import problem, data
 from ddlib.figures import FigureRecorder
-from ddlib.tables import table
+from ddlib.tables import format_number, table
 from ddlib.plotting import use_style
 from ddlib.plotting.model_problem import data_sets_figure, model_problem_figure
 
@@ -94,8 +94,8 @@ eig_err = float(np.max(np.abs(eig_computed - eig_closed) / eig_closed))
 vec_res = float(np.max(np.abs(A @ V - V * eig_closed) / eig_closed))
 kappa = float(eig_closed[-1] / eig_closed[0])
 eps = float(np.finfo(np.float64).eps)
-glue("eig_rel_err", eig_err, display=False)
-glue("kappa_eps", kappa * eps, display=False)
+glue("eig_rel_err_text", format_number(eig_err, 2), display=False)
+glue("kappa_eps_text", format_number(kappa * eps, 2), display=False)
 table([("largest relative difference, computed and closed-form eigenvalues", eig_err),
        ("largest residual |A v_k - λ_k v_k| / λ_k of the closed-form eigenvectors", vec_res),
        ("rounding level κ(A) ε of a backward-stable eigensolver, relative to λ_1", kappa * eps),
@@ -104,7 +104,7 @@ table([("largest relative difference, computed and closed-form eigenvalues", eig
 
 # %% [markdown]
 # The computed eigenvalues agree with {eq}`eq-eig` to rounding error: their largest relative difference,
-# {glue:text}`eig_rel_err:.1e`, is of the size of $\kappa(A)\,\varepsilon$ = {glue:text}`kappa_eps:.1e`, the
+# {glue:text}`eig_rel_err_text`, is of the size of $\kappa(A)\,\varepsilon$ = {glue:text}`kappa_eps_text`, the
 # perturbation $\varepsilon\,\lambda_n$ of a backward-stable eigensolver relative to $\lambda_1$. The table has the
 # eigenvector residual, $\lambda_1$ beside $\pi^2$, and $\kappa(A)$.
 #
@@ -126,14 +126,14 @@ Ainv = problem.inverse(n)  # h G(x_i, x_j), in closed form
 green_err = np.max(np.abs(np.linalg.inv(A.toarray()) - Ainv)) / np.max(np.abs(Ainv))
 
 # %% tags=["remove-cell"]
-glue("green_err", float(green_err), display=False)
+glue("green_err_text", format_number(float(green_err), 2), display=False)
 fig = model_problem_figure(n, Ainv, eig_closed, eig_computed, study)
 fig_rec.save(fig, "F1", "model_problem", numbers=dict(observed_order=order, eig_rel_err=eig_err,
              green_err=float(green_err), kappa_A=kappa, n=n, K=K))
 plt.close(fig)
 
 # %% [markdown]
-# The numerically inverted matrix and {eq}`eq-green` agree to {glue:text}`green_err:.1e` (relative).
+# The numerically inverted matrix and {eq}`eq-green` agree to {glue:text}`green_err_text` (relative).
 # {numref}`fig-F1` shows $A^{-1}$, its columns, the spectrum and the convergence study.
 #
 # ```{figure} ../figures/F1_model_problem.png
@@ -170,7 +170,7 @@ same = all(np.array_equal(sets[s].f, again[s].f) for s in sets)
 V_band = problem.eigenvectors(n, np.arange(1, K + 1), normalized=True)
 f_train = sets["train"].f
 outside = float(np.linalg.norm(f_train - (f_train @ V_band) @ V_band.T) / np.linalg.norm(f_train))
-glue("train_outside_band", outside, display=False)
+glue("train_outside_band_text", format_number(outside, 2), display=False)
 glue("same_seed", "gives identical arrays" if same else "does not give identical arrays", display=False)
 fig = data_sets_figure(n, sets)
 fig_rec.save(fig, "F1", "data_sets", numbers=dict(train_outside_band=outside, same_seed=bool(same)))
@@ -178,7 +178,7 @@ plt.close(fig)
 
 # %% [markdown]
 # The part of the training right-hand sides outside the span of $v_1, \dots, v_K$ is
-# {glue:text}`train_outside_band:.1e` of their norm: the data really live in a $K$-dimensional subspace. Drawing the
+# {glue:text}`train_outside_band_text` of their norm: the data really live in a $K$-dimensional subspace. Drawing the
 # sets twice from the same seed {glue:text}`same_seed`. {numref}`fig-F1-data` shows three samples of each set.
 #
 # ```{figure} ../figures/F1_data_sets.png

@@ -27,7 +27,7 @@ from myst_nb import glue
 from ddlib import krylov, schwarz
 from ddlib.decomposition import Decomposition
 from ddlib.figures import FigureRecorder
-from ddlib.tables import table, write_csv
+from ddlib.tables import format_number, table, write_csv
 from ddlib.problem import inverse, laplacian_1d
 from ddlib.plotting import use_style
 from ddlib.plotting.schwarz import decomposition_figure, exact_decomposition_figure, scaling_figure
@@ -78,7 +78,7 @@ pou_err = max(
     float(np.max(np.abs(np.bincount(dec_f2.padded_indices[dec_f2.mask], weights=w[dec_f2.mask], minlength=63) - 1)))
     for w in (*pous.values(), *(np.sqrt(p) ** 2 for p in pous.values()))
 )
-glue("pou_err", pou_err, display=False)
+glue("pou_err_text", format_number(pou_err, 2), display=False)
 glue("f2_n", dec_f2.n, display=False)
 glue("f2_N", dec_f2.N, display=False)
 glue("f2_delta", dec_f2.delta, display=False)
@@ -99,7 +99,7 @@ plt.close(fig)
 # ```
 #
 # In all six partitions of {numref}`fig-F2` (three $D_i$ and their squared roots) the weights add up to one to
-# within {glue:text}`pou_err:.1e`; the tests check this identity over hundreds of random $(n, N, \delta)$.
+# within {glue:text}`pou_err_text`; the tests check this identity over hundreds of random $(n, N, \delta)$.
 #
 # ## The preconditioners
 #
@@ -318,7 +318,8 @@ plt.close(fig)
 # %% tags=["remove-cell"]
 check = [(schwarz.measure(511, 16, 2, seed=SEED, dense_max=511, **kw),
           schwarz.measure(511, 16, 2, seed=SEED, dense_max=0, **kw)) for kw in schwarz.SERIES.values()]
-glue("lanczos_gap", float(max(abs(lz["kappa"] / de["kappa"] - 1) for de, lz in check)), display=False)
+glue("lanczos_gap_text", format_number(float(max(abs(lz["kappa"] / de["kappa"] - 1) for de, lz in check)), 2),
+     display=False)
 glue("n_series", len(schwarz.SERIES), display=False)
 away = {d: int(np.sum(np.abs(krylov.dense_spectrum(laplacian_1d(n_d), schwarz.schwarz_preconditioner(
     Decomposition(n_d, N_d, d), coarse="hat")) - 1) > 1e-6)) for d in (deltas[0], deltas[-1])}
@@ -328,7 +329,7 @@ glue("away_last", away[deltas[-1]], display=False)
 # %% [markdown]
 # The Lanczos estimates are lower bounds that converge from inside the spectrum. Where both are available they
 # agree with the dense values: at $n = 511$, $N = 16$, $\delta = 2$ the largest relative difference over the
-# {glue:text}`n_series` preconditioners is {glue:text}`lanczos_gap:.1e`.
+# {glue:text}`n_series` preconditioners is {glue:text}`lanczos_gap_text`.
 #
 # Iteration counts do not follow $\kappa$ alone. In panel (f) the iteration count of two-level ASM
 # {glue:text}`it_hat_d_trend`, while its $\kappa$ stays bounded. One-level ASM at $\delta = 0$ converges in
@@ -376,7 +377,8 @@ W4 = schwarz.to_dense(schwarz.schwarz_preconditioner(dec4, weighting="sqrt", coa
                                                      partition="multiplicity"))
 weighted_gap = float(np.linalg.norm(Ainv4 - W4, 2) / np.linalg.norm(Ainv4, 2))
 local_share = float(np.linalg.norm(local4, 2) / np.linalg.norm(Ainv4, 2))
-for key, value in dict(exact_max=max(exact_err.values()), weighted_gap=weighted_gap, local_share=local_share,
+glue("exact_max_text", format_number(max(exact_err.values()), 2), display=False)
+for key, value in dict(weighted_gap=weighted_gap, local_share=local_share,
                        f4_delta=dec4.delta, n4=n4, N4=N4, n_sizes=len(sizes)).items():
     glue(key, value, display=False)
 col = int(np.argmin(np.abs(dec4.x - 0.4)))
@@ -402,7 +404,7 @@ plt.close(fig)
 # ```
 #
 # At all {glue:text}`n_sizes` sizes checked, up to $n = 2047$, the remainder of {eq}`eq-exact` is at most
-# {glue:text}`exact_max:.1e` of $\max|A^{-1}|$: the identity holds to rounding. The local part is small,
+# {glue:text}`exact_max_text` of $\max|A^{-1}|$: the identity holds to rounding. The local part is small,
 # {glue:text}`local_share:.4f` of $\|A^{-1}\|_2$ here, and local: a rank-$r$ approximation of each block loses about
 # $H^2/((r+1)^2\pi^2)$, the estimate that the approximation chapters test.
 #

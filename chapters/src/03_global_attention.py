@@ -218,8 +218,8 @@ table([("band → band", split["band_to_band"]), ("band → off the band", split
 
 # %% tags=["remove-cell"]
 glue("oracle_out_of_band", oracle_out, display=False)
-for key in ("error_in_band", "error_out_of_band"):
-    glue(f"trap_K_{key}", rows["K"][f"{key}_mean"], display=False)
+glue("trap_K_error_in_band_text", format_number(rows["K"]["error_in_band_mean"], 2), display=False)
+glue("trap_K_error_out_of_band", rows["K"]["error_out_of_band_mean"], display=False)
 oob = rows["K"]["error_out_of_band_mean"]
 glue("off_verdict", "Off the band they are useless" if oob >= 1 else "Off the band they are far less accurate",
      display=False)
@@ -248,7 +248,7 @@ glue("split_reason", "The data never constrain the key matrix K off the band, wh
 
 # %% [markdown]
 # On the training band both operators are good: the rank-$K$ model's in-band test error is
-# {glue:text}`trap_K_error_in_band:.1e`. {glue:text}`off_verdict`: its out-of-band error is
+# {glue:text}`trap_K_error_in_band_text`. {glue:text}`off_verdict`: its out-of-band error is
 # {glue:text}`trap_K_error_out_of_band:.2f`, that is, {glue:text}`oob_meaning`.
 # The Eckart-Young operator of rank $K$, exact on the band and zero off it, has out-of-band error
 # {glue:text}`oracle_out_of_band:.3f`: its prediction off the band is zero, so it misses the whole solution, the
