@@ -69,7 +69,8 @@ def change(a, b, fmt="{:.4g}"):
 
 # %%
 dec_f2 = Decomposition(63, 4, 3)  # n = 63 nodes, N = 4 subdomains, overlap 3
-pous = {k: dec_f2.padded_partition_of_unity(k) for k in ("multiplicity", "ramp", "boolean")}
+pous = {k: dec_f2.padded_partition_of_unity(k)
+        for k in ("multiplicity", "ramp", "boolean")}
 phi_hat = dec_f2.coarse_space("hat").toarray()
 phi_nic = dec_f2.coarse_space("nicolaides", partition="ramp").toarray()
 
@@ -123,13 +124,16 @@ plt.close(fig)
 # preconditioned residual, SciPy's criterion).
 
 # %%
-headline = {name: schwarz.measure(n, N, delta, seed=SEED, **kw) for name, kw in schwarz.SERIES.items()}
+headline = {name: schwarz.measure(n, N, delta, seed=SEED, **kw)
+            for name, kw in schwarz.SERIES.items()}  # kappa, eigenvalues, iterations
 A = laplacian_1d(n)
 b = np.random.default_rng(SEED).standard_normal(n)
 dec = Decomposition(n, N, delta)
-ras = {levels: krylov.gmres_iterations(A, b, schwarz.schwarz_preconditioner(
-    dec, weighting="left", coarse=coarse, partition="boolean"), rtol=1e-8) for levels, coarse in ((1, "none"),
-                                                                                               (2, "hat"))}
+ras = {}
+for levels, coarse in ((1, "none"), (2, "hat")):
+    M_ras = schwarz.schwarz_preconditioner(dec, weighting="left", coarse=coarse,
+                                           partition="boolean")
+    ras[levels] = krylov.gmres_iterations(A, b, M_ras, rtol=1e-8)
 
 # %% tags=["remove-input"]
 glue("head_kappa_one", headline["one-level ASM"]["kappa"], display=False)
@@ -194,8 +198,8 @@ glue("m_fixed", m_fixed, display=False)
 glue("dense_max", schwarz.measure.__kwdefaults__["dense_max"], display=False)
 
 # %%
-studies = {
-    "N": [(n_N, k, d_fixed) for k in Ns],                         # (n, N, delta) of each configuration
+studies = {                      # (n, N, delta) of each configuration
+    "N": [(n_N, k, d_fixed) for k in Ns],
     "n": [(2**k - 1, 2**k // m_fixed, d_fixed) for k in ks],
     "delta": [(n_d, N_d, d) for d in deltas],
 }
@@ -362,7 +366,7 @@ glue("away_last", away[deltas[-1]], display=False)
 
 # %%
 n4, N4 = 127, 4
-coarse4, local4 = schwarz.exact_decomposition(n4, N4)   # the two sums of (eq-exact), dense
+coarse4, local4 = schwarz.exact_decomposition(n4, N4)  # the two sums, dense
 Ainv4 = inverse(n4)
 
 # %% tags=["remove-cell"]
@@ -431,7 +435,7 @@ glue("n_cost", n_cost, display=False)
 # %%
 dec_cost = Decomposition(n_cost, (n_cost + 1) // 1024, 8)
 A_cost = laplacian_1d(n_cost)
-M_cost = schwarz.schwarz_preconditioner(dec_cost, A_cost)       # two-level ASM with hat functions
+M_cost = schwarz.schwarz_preconditioner(dec_cost, A_cost)  # two-level ASM, hats
 res_cost = krylov.pcg(A_cost, f_cost, M_cost, rtol=1e-8)
 
 # %% tags=["remove-input"]

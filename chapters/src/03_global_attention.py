@@ -85,7 +85,7 @@ glue("init_scale", float(TrainConfig(model=GlobalSpec(1)).init_scale), display=F
 # %%
 sv_closed = 1.0 / eigenvalues(n)
 sv_computed = np.linalg.svd(inverse(n), compute_uv=False)
-svd_err_K = apx.global_oracle_error(n, K)        # GlobalAttention(n, K, init="svd") against A^{-1}
+svd_err_K = apx.global_oracle_error(n, K)   # GlobalAttention(n, K, init="svd")
 
 # %% tags=["remove-input"]
 sv_err = float(np.max(np.abs(sv_computed - sv_closed) / sv_closed))
@@ -186,7 +186,8 @@ glue("init_grid", ", ".join(f"{s:g}" for s in INIT_SCALES), display=False)
 glue("n_seeds", len(SEEDS), display=False)
 
 # %%
-base = TrainConfig(model=GlobalSpec(K), n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS)
+base = TrainConfig(model=GlobalSpec(K), n=n, K=K, samples=SAMPLES,
+                   test_samples=SAMPLES, epochs=EPOCHS)
 grid = {"lr": LRS, "init_scale": INIT_SCALES}
 trap_runs = tuned_comparison([GlobalSpec(K), GlobalSpec(big)], base, grid, SEEDS)
 

@@ -124,9 +124,10 @@ timing = dict(backward_max_p=P_MAX, global_max_p=P_MAX, accuracy_max_bytes=ACCUR
               min_repeat_seconds=MIN_REPEAT)
 
 # %%
-rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK, coarse_rank=RANK0, batch=BATCH,
-                            seed=SEED, **timing)      # one row per n = 2^p - 1
-summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1], ratio_at=P_MAX)
+rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK,
+                            coarse_rank=RANK0, batch=BATCH, seed=SEED, **timing)
+summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1],
+                               ratio_at=P_MAX)   # fitted exponents, ratios to the bmm
 
 # %% tags=["remove-cell"]
 steal = steal_fraction(cpu_before, cpu_times())
@@ -320,13 +321,17 @@ plt.close(fig)
 # {glue:text}`race_target:.2f` (`ddlib.benchmarks.race`; evaluation time is not counted).
 
 # %%
-race_base = TrainConfig(model=GlobalSpec(RACE_K), n=RACE_N, K=RACE_K, samples=64, test_samples=64, epochs=EPOCHS,
-                        seed=SEED)
-race_specs = {"dd": DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK), "global": GlobalSpec(RACE_K)}
-chosen = {name: sel.chosen for name, sel in zip(race_specs, tuned_comparison(
-    list(race_specs.values()), race_base, {"lr": RACE_LRS, "init_scale": RACE_INITS}, [SEED]))}
-race_cfg = {name: race_base.replace(model=spec, **chosen[name]) for name, spec in race_specs.items()}
-race = {"target": RACE_TARGET, "results": bm.race(race_cfg, RACE_TARGET, "error_in_band")}
+race_base = TrainConfig(model=GlobalSpec(RACE_K), n=RACE_N, K=RACE_K, samples=64,
+                        test_samples=64, epochs=EPOCHS, seed=SEED)
+race_specs = {"dd": DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK),
+              "global": GlobalSpec(RACE_K)}
+tuned = tuned_comparison(list(race_specs.values()), race_base,
+                         {"lr": RACE_LRS, "init_scale": RACE_INITS}, [SEED])
+chosen = {name: sel.chosen for name, sel in zip(race_specs, tuned)}
+race_cfg = {name: race_base.replace(model=spec, **chosen[name])
+            for name, spec in race_specs.items()}
+race = {"target": RACE_TARGET,
+        "results": bm.race(race_cfg, RACE_TARGET, "error_in_band")}
 
 # %% tags=["remove-input"]
 for key, value in dict(race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS, race_delta=RACE_DELTA, race_rank=RACE_RANK,
