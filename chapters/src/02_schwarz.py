@@ -400,11 +400,10 @@ plt.close(fig)
 #
 # **The exact 1D decomposition** at $n$ = {glue:text}`n4`, $N$ = {glue:text}`N4`. (a) $A^{-1}$; (b) its coarse
 # part $\Phi A_0^{-1}\Phi^T$, the piecewise-linear interpolant of $A^{-1}$ between coarse nodes; (c) its
-# block-diagonal local part $\sum_E R_E^T A_E^{-1} R_E$, one Green's function per element; (d) what is left,
-# $|A^{-1} - \Phi A_0^{-1}\Phi^T - \sum_E R_E^T A_E^{-1} R_E| / \max|A^{-1}|$, at rounding level; (e) one column
-# split into its two parts; (f) for contrast, $|A^{-1} - M^{-1}_w| / \max|A^{-1}|$ for the paper's weighted form
-# $M^{-1}_w$ with exact $A_i^{-1}$, multiplicity $D_i$ and $\delta$ = {glue:text}`f4_delta`, which is *not*
-# $A^{-1}$.
+# block-diagonal local part $\sum_E R_E^T A_E^{-1} R_E$, one Green's function per element; (d) what is left of
+# $A^{-1}$ after both parts, relative to $\max|A^{-1}|$: rounding; (e) one column split into its two parts; (f) for
+# contrast, $|A^{-1} - M^{-1}_w|$ relative to $\max|A^{-1}|$ for the paper's weighted form $M^{-1}_w$ with exact
+# $A_i^{-1}$, multiplicity $D_i$ and $\delta$ = {glue:text}`f4_delta`, which is *not* $A^{-1}$.
 # ```
 #
 # At all {glue:text}`n_sizes` sizes checked, up to $n = 2047$, the remainder of {eq}`eq-exact` is at most
