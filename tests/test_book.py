@@ -380,7 +380,7 @@ def test_pdf_bibliography_is_author_year_like_its_citations(pdf_chapters):
 
 def _pdf_text_after(heading: str, pdf_chapters: dict) -> str:
     last = pdf_chapters[toc_entries(ROOT / "_toc.yml")[-1]]
-    k = last.upper().rfind(heading)
+    k = last.upper().find(heading)  # the heading (the running footers below repeat it)
     assert k >= 0, f"no {heading} in the PDF"
     return last[k + len(heading):]
 
