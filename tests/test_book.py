@@ -391,6 +391,32 @@ def test_pdf_bibliography_is_author_year_like_its_citations(pdf_chapters):
 
 def _pdf_text_after(heading: str, pdf_chapters: dict) -> str:
     last = pdf_chapters[toc_entries(ROOT / "_toc.yml")[-1]]
-    k = last.upper().rfind(heading)
+    k = last.upper().find(heading)  # the heading (the running footers below repeat it)
     assert k >= 0, f"no {heading} in the PDF"
     return last[k + len(heading):]
+
+
+#: Longest line of visible code that the PDF sets without wrapping (DejaVu Sans Mono at 0.85 of 10 pt on a 6.27 in
+#: text width holds about 88 characters).
+MAX_CODE_LINE = 88
+
+
+@pytest.mark.parametrize("entry", [pytest.param(e, marks=[pytest.mark.xfail(reason=PENDING_REASON, strict=False)]
+                                                if e in PENDING_CHAPTERS else [], id=e)
+                                   for e in toc_entries(ROOT / "_toc.yml") if (ROOT / f"{e}.ipynb").is_file()])
+def test_visible_code_fits_the_page(entry):
+    """The code a reader sees (cells not tagged remove-cell or remove-input, nor hidden behind hide-input, which
+    the PDF prints in full) has no line longer than the PDF's code width, and no print()."""
+    nb = nbformat.read(ROOT / f"{entry}.ipynb", as_version=4)
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or {"remove-cell", "remove-input"} & set(tags):
+            continue
+        if "hide-input" in tags or "hide-cell" in tags:
+            problems.append(f"cell {i} is hidden behind a toggle in HTML but printed whole in the PDF")
+        problems += [f"cell {i}: {len(line)} characters: {line[:60]!r}" for line in cell.source.splitlines()
+                     if len(line) > MAX_CODE_LINE]
+        problems += [f"cell {i} prints: {line.strip()[:60]!r}" for line in cell.source.splitlines()
+                     if re.match(r"\s*print\(", line)]
+    assert not problems, "\n".join(problems)

@@ -219,7 +219,7 @@ for key, value in {**report["glue"], **settings}.items():
 # :name: fig-F13
 # :width: 100%
 #
-# **F13, tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
+# **Tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
 # each model over the whole grid, one row per model (the headline pair and the most accurate model of each class),
 # one column per schedule; the chosen point is boxed, diverged runs are blank.
 # ```
@@ -251,7 +251,7 @@ plt.close(fig)
 # :name: fig-F14
 # :width: 100%
 #
-# **F14, time to target**: epochs (a) and training seconds (b) to reach each in-band test error, seed mean with
+# **Time to target**: epochs (a) and training seconds (b) to reach each in-band test error, seed mean with
 # min-max bars, for the headline pair and the most accurate model of each class. Targets decrease to the right.
 # ```
 
@@ -276,7 +276,7 @@ plt.close(fig)
 # :name: fig-F6
 # :width: 100%
 #
-# **F6, training curves of the headline pair** ({glue:text}`g_head_label` and {glue:text}`dd_head_label`, $n$ =
+# **Training curves of the headline pair** ({glue:text}`g_head_label` and {glue:text}`dd_head_label`, $n$ =
 # {glue:text}`n`, $K$ = {glue:text}`K`): geometric mean over {glue:text}`n_seeds` seeds (line) and range (band). (a)
 # In-band test error against epochs and (b) against measured training seconds; (c) operator error against epochs.
 # ```
@@ -312,7 +312,7 @@ plt.close(fig)
 # :name: fig-F7
 # :width: 100%
 #
-# **F7, final error against parameter count** after {glue:text}`epochs` epochs under the tuned protocol (seed mean and
+# **Final error against parameter count** after {glue:text}`epochs` epochs under the tuned protocol (seed mean and
 # min-max range), all global and DD models of the sweep; stars mark the headline pair. (a) in-band test error; (b)
 # out-of-band test error (modes $K+1..2K$); (c) operator error, with the best achievable errors of both classes.
 # ```
@@ -333,7 +333,7 @@ plt.close(fig)
 # :name: fig-F8
 # :width: 100%
 #
-# **F8, learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
+# **Learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
 # difference to $A^{-1}$; (d) the difference of the learned {glue:text}`g_head_label` operator; (e-g) one interior
 # local block $h\,D_i^{1/2}Q_iK_i^TD_i^{1/2}$ beside its classical Schwarz counterpart $D_i^{1/2}A_i^{-1}D_i^{1/2}$
 # (the block of the subdomain initialisation above) and their difference; (h) one column (the response to a point

@@ -141,7 +141,7 @@ table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
 # :name: fig-F9
 # :width: 100%
 #
-# **F9, generalisation per Fourier mode** ($n$ = {glue:text}`n`, training band $K$ = {glue:text}`K`). Relative error
+# **Generalisation per Fourier mode** ($n$ = {glue:text}`n`, training band $K$ = {glue:text}`K`). Relative error
 # $e_k$ {eq}`eq-mode-error` of {glue:text}`g_label` and {glue:text}`d_label` on every mode, (a) trained on the Fourier
 # band, (b) trained on white noise; the dotted line is the exact $A^{-1}$ (rounding only). (c) Mean relative errors
 # on the four held-out test sets; hatched bars: noise-trained.
@@ -202,7 +202,7 @@ table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_
 # :name: fig-F10
 # :width: 100%
 #
-# **F10, ablations** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`abl_epochs` epochs, parameter counts in
+# **Ablations** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`abl_epochs` epochs, parameter counts in
 # brackets). (a) Mean relative errors on the in-band, out-of-band and white-noise test sets and the operator error
 # (bars: range over seeds). (b) Operator error against parameters.
 # ```
@@ -331,7 +331,7 @@ for metric in ("error_in_band", "error_noise", "operator_error"):
 # :name: fig-F16
 # :width: 100%
 #
-# **F16, the samples $\times$ data slice**: $\log_{10}$ of the best global error over the best DD error (largest
+# **The samples $\times$ data slice**: $\log_{10}$ of the best global error over the best DD error (largest
 # budget; positive: DD more accurate) for Fourier-band and white-noise training data and each sample count.
 # ```
 

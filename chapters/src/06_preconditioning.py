@@ -233,7 +233,7 @@ table(pre.pivot(rows), columns={"n": "n", **{k: plot_pre.LABELS[k] for k in pre.
 # :name: fig-F11
 # :width: 100%
 #
-# **F11, a learned preconditioner** at fixed $H/h$ = {glue:text}`m`. (a) PCG iterations to a relative residual of
+# **A learned preconditioner** at fixed $H/h$ = {glue:text}`m`. (a) PCG iterations to a relative residual of
 # $10^{-8}$ and (b) $\kappa(MA)$ against $n$, with the old per-$n$ band-trained operator dashed and, in (b), the lower
 # bound {eq}`eq-kappa-lower` of the class at rank {glue:text}`rank` (dashed black). (c) Iterations and (d) $\kappa$
 # against the local rank at $n$ = {glue:text}`n_hi`, with the CG bound of the oracle's $\kappa$ and the value implied

@@ -4,7 +4,7 @@
 #
 # The paper's claims are about accuracy and parameters; the cost of applying the operator matters as much once $n$
 # grows. This chapter measures, on the machine that builds the book, what one forward and one forward+backward pass
-# of DD attention costs for $n$ up to {glue:text}`n_max_str`, against global attention at matched parameter count
+# of DD attention costs for $n$ up to {glue:text}`n_max`, against global attention at matched parameter count
 # and at matched best accuracy, against the same FLOPs done as one dense batched matrix product (the practical
 # ceiling), and against the classical way to apply $A^{-1}$: a banded direct solve. It also races DD against global
 # attention to a target test error in wall-clock time, and reports how long this book takes to build.
@@ -47,7 +47,7 @@ from ddlib.plotting import use_style
 from ddlib.plotting.performance import performance_figure, race_figure
 from ddlib.experiments import tuned_comparison
 from ddlib.models import DDSpec, GlobalSpec
-from ddlib.tables import table
+from ddlib.tables import format_number, table
 from ddlib.timing import cpu_times, steal_fraction
 from ddlib.training import TrainConfig
 
@@ -64,7 +64,7 @@ EPOCHS = 300 if QUICK else 1000
 ACCURACY_MAX_BYTES = 2**28  # the matched-accuracy global model is timed while its factors fit in this many bytes
 fig_rec = FigureRecorder("chapters/07_performance.ipynb", dict(QUICK=QUICK, M_SUB=M_SUB, DELTA=DELTA, RANK=RANK,
                                                                 RANK0=RANK0, BATCH=BATCH, SEED=SEED))
-glue("n_max_str", f"2^{P_MAX} - 1 = {2**P_MAX - 1}", display=False)
+glue("n_max", format_number(2**P_MAX - 1), display=False)
 glue("threads", THREADS, display=False)
 glue("accuracy_max_mib", ACCURACY_MAX_BYTES // 2**20, display=False)
 for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=BATCH).items():
@@ -73,7 +73,7 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 # %% [markdown]
 # ## Setup
 #
-# We take $n = 2^p - 1$ and $N = 2^p/m$ subdomains of $m =$ {glue:text}`m_sub` mesh intervals each, overlap
+# We take $n = 2^p - 1$ and $N = 2^p/m$ subdomains of $m$ = {glue:text}`m_sub` mesh intervals each, overlap
 # $\delta =$ {glue:text}`delta`, local rank $r =$ {glue:text}`rank` and coarse rank $r_0 =$ {glue:text}`rank0`, with
 # seeded random factors (the cost does not depend on their values), and a batch of {glue:text}`batch` right-hand
 # sides in float64. The subdomain size is fixed, so the number of subdomains grows with $n$ and every part of the
@@ -118,13 +118,19 @@ for key, value in dict(m_sub=M_SUB, delta=DELTA, rank=RANK, rank0=RANK0, batch=B
 #   into padded subdomain blocks and `index_add`, the implementation before the window layout. It is the reference
 #   path of the tests, which check that both agree to rounding, gradients included.
 
-# %%
+# %% tags=["remove-cell"]
 cpu_before = cpu_times()
-rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK, coarse_rank=RANK0, batch=BATCH,
-                            backward_max_p=P_MAX, global_max_p=P_MAX, accuracy_max_bytes=ACCURACY_MAX_BYTES, repeats=REPEATS,
-                            min_repeat_seconds=MIN_REPEAT, seed=SEED)
+timing = dict(backward_max_p=P_MAX, global_max_p=P_MAX, accuracy_max_bytes=ACCURACY_MAX_BYTES, repeats=REPEATS,
+              min_repeat_seconds=MIN_REPEAT)
+
+# %%
+rows = bm.scaling_benchmark(range(8, P_MAX + 1), m=M_SUB, delta=DELTA, rank=RANK,
+                            coarse_rank=RANK0, batch=BATCH, seed=SEED, **timing)
+summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1],
+                               ratio_at=P_MAX)   # fitted exponents, ratios to the bmm
+
+# %% tags=["remove-cell"]
 steal = steal_fraction(cpu_before, cpu_times())
-summary = bm.summarize_scaling(rows, fit_from=P_FIT[0], fit_to=P_FIT[1], ratio_at=P_MAX)
 glue("steal_text", "could not be read on this machine" if not np.isfinite(steal) else f"was {100 * steal:.1f}%",
      display=False)
 last = rows[-1]
@@ -181,30 +187,24 @@ glue("exponent_verdict", short if P_MAX < TARGET_P else
      "met in this run" if summary["dd_time_exponent"] <= TARGET_EXPONENT else "not met in this run", display=False)
 glue("target_exponent", TARGET_EXPONENT, display=False)
 glue("target_ratio", TARGET_RATIO, display=False)
-glue_keys = numbers.copy()
-for key, value in glue_keys.items():
-    glue(key, float(value) if isinstance(value, (float, np.floating)) else int(value), display=False)
+for key, value in numbers.items():  # whole numbers with their thousands grouped, as in the tables
+    glue(key, float(value) if isinstance(value, (float, np.floating)) else format_number(int(value)), display=False)
 
-# %%
+# %% tags=["remove-input"]
 TIMES = {"dd_forward": "DD", "dd_grad_forward": "DD with grad", "columns_forward": "DD by columns",
          "gather_forward": "gather path", "bmm_forward": "bmm", "global_forward": "global, matched P",
          "global_accuracy_forward": "global, matched accuracy", "banded_solve": "banded solve"}
-
-
-def ms(seconds):
-    """Seconds as milliseconds with three decimals, for the tables."""
-    return f"{1e3 * seconds:.3f}"
-
-
-display(table(rows, columns={"n": "n", **TIMES}, formats=dict.fromkeys(TIMES, ms),
-              caption=f"Forward time over a batch of {BATCH} right-hand sides (ms): DD attention (inference, with grad, "
+times_ms = {"n": [r["n"] for r in rows]} | {k: [1e3 * r[k] if r.get(k) is not None else None for r in rows]
+                                            for k in TIMES}
+display(table(times_ms, columns={"n": "n", **TIMES}, units=dict.fromkeys(TIMES, "ms"),
+              caption=f"Forward time over a batch of {BATCH} right-hand sides: DD attention (inference, with grad, "
                       "apply_columns), the gather path, the equal-FLOP bmm, global attention, the banded solve"))
 display(table(rows, columns={"n": "n", "dd_params": "DD attention", "global_params_params": "global, matched P",
                              "global_accuracy_rank": "global rank at matched accuracy",
                              "global_accuracy_params": "global, matched accuracy"},
               caption="Trainable parameters"))
 
-# %%
+# %% tags=["remove-input"]
 exponents = [("DD attention, forward", "dd_exponent"), ("DD attention, forward+backward", "dd_fb_exponent"),
              ("DD attention, apply_columns", "columns_exponent"), ("gather path", "gather_exponent"),
              ("equal-FLOP bmm", "bmm_exponent"), ("banded direct solve", "banded_exponent"),
@@ -224,7 +224,7 @@ display(table([
     ("banded direct solve (exact)", numbers["banded_ms"], ""),
     ("DD attention, forward+backward", numbers["dd_fb_ms"], ""),
     ("gather path, forward+backward", numbers["gather_fb_ms"], "")],
-    columns=["operation", "ms", "ratio to the bmm"], formats={"ms": ".3f"},
+    columns=["operation", "time (ms)", "ratio to the bmm"],
     caption=f"At n = {last['n']}, a batch of {BATCH}"))
 table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
        ("  of which in the hat functions of the coarse level", numbers["hat_macs_per_entry"]),
@@ -236,12 +236,31 @@ table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
        ("byte ratio for very many right-hand sides", numbers["bytes_ratio_inf"])],
       columns=["memory-traffic model", "value"], formats={"value": ".3g"}, caption=f"At n = {last['n']}")
 
+# %% tags=["remove-cell"]
+fig = performance_figure(rows, P_FIT)
+f12_numbers = {k: float(v) for k, v in numbers.items()}
+fig_rec.save(fig, "F12", "performance", numbers=f12_numbers)
+plt.close(fig)
+
 # %% [markdown]
+# ```{figure} ../figures/F12_performance.png
+# :name: fig-F12
+# :width: 100%
+#
+# **Cost against $n$.** (a) Forward time per batch of {glue:text}`batch` right-hand sides: DD attention in blue
+# (solid: the window layout, dashed: the gather path, dash-dotted: `apply_columns`, dotted: with grad) with its fitted
+# power law (slope {glue:text}`dd_exponent:.2f`, shifted down), global attention in vermillion (solid: matched
+# parameters, dashed: matched accuracy); the grey line is one `torch.bmm` with DD's FLOPs, the dotted grey line that
+# time multiplied by the ratio of bytes moved (the traffic model), the black one the banded direct solve.
+# (b) Forward+backward time. (c) Trainable parameters. (d) Peak memory of one pass (rise of the resident set; a lower
+# bound where the allocator reuses memory).
+# ```
+#
 # ## What the measurements say
 #
 # **Linear growth.** Between $n =$ {glue:text}`fit_lo` and $n =$ {glue:text}`fit_hi` the forward time of DD attention
-# grows like $n^{p}$ with fitted $p =$ {glue:text}`dd_exponent:.2f` (standard error {glue:text}`dd_exponent_se:.2f`);
-# the first table gathers the exponents of every operation. Our target was an exponent of at most
+# grows like $n^{p}$ with fitted $p$ = {glue:text}`dd_exponent:.2f` (standard error {glue:text}`dd_exponent_se:.2f`;
+# {numref}`fig-F12` (a)); the first table gathers the exponents of every operation. Our target was an exponent of at most
 # {glue:text}`target_exponent:.1f` for DD attention: it is {glue:text}`exponent_verdict`.
 #
 # An exponent below one means that fixed per-call costs (the Python calls and the small products of the coarse level)
@@ -302,13 +321,19 @@ table([("multiply-adds per entry of f", numbers["macs_per_entry"]),
 # {glue:text}`race_target:.2f` (`ddlib.benchmarks.race`; evaluation time is not counted).
 
 # %%
-race_base = TrainConfig(model=GlobalSpec(RACE_K), n=RACE_N, K=RACE_K, samples=64, test_samples=64, epochs=EPOCHS,
-                        seed=SEED)
-race_specs = {"dd": DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK), "global": GlobalSpec(RACE_K)}
-chosen = {name: sel.chosen for name, sel in zip(race_specs, tuned_comparison(
-    list(race_specs.values()), race_base, {"lr": RACE_LRS, "init_scale": RACE_INITS}, [SEED]))}
-race_cfg = {name: race_base.replace(model=spec, **chosen[name]) for name, spec in race_specs.items()}
-race = {"target": RACE_TARGET, "results": bm.race(race_cfg, RACE_TARGET, "error_in_band")}
+race_base = TrainConfig(model=GlobalSpec(RACE_K), n=RACE_N, K=RACE_K, samples=64,
+                        test_samples=64, epochs=EPOCHS, seed=SEED)
+race_specs = {"dd": DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK),
+              "global": GlobalSpec(RACE_K)}
+tuned = tuned_comparison(list(race_specs.values()), race_base,
+                         {"lr": RACE_LRS, "init_scale": RACE_INITS}, [SEED])
+chosen = {name: sel.chosen for name, sel in zip(race_specs, tuned)}
+race_cfg = {name: race_base.replace(model=spec, **chosen[name])
+            for name, spec in race_specs.items()}
+race = {"target": RACE_TARGET,
+        "results": bm.race(race_cfg, RACE_TARGET, "error_in_band")}
+
+# %% tags=["remove-input"]
 for key, value in dict(race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS, race_delta=RACE_DELTA, race_rank=RACE_RANK,
                        race_grank=RACE_K, race_K=RACE_K, race_n=RACE_N,
                        race_lrs=", ".join(f"{v:g}" for v in RACE_LRS),
@@ -328,15 +353,15 @@ glue("race_seconds_cmp", "Neither reached the target" if dd_s == gl_s == np.inf 
      "In this run global attention reached the target first in seconds" if gl_s < dd_s else
      "In this run both reached the target after the same time", display=False)
 MODEL_NAMES = {"dd": "DD attention", "global": "global attention"}
-table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"], "lr": chosen[name]["lr"],
-        "init": chosen[name]["init_scale"],
+table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"], "lr": f"{chosen[name]['lr']:g}",
+        "init": f"{chosen[name]['init_scale']:g}",
         "epoch": res["epoch"] if np.isfinite(res["seconds"]) else None,
         "seconds": res["seconds"] if np.isfinite(res["seconds"]) else None, "final": res["final_error"],
         "per_epoch": 1e3 * res["total_seconds"] / EPOCHS} for name, res in race["results"].items()],
-      columns={"model": "model", "parameters": "parameters", "lr": "lr", "init": "init", "epoch": "epoch at the target",
-               "seconds": "seconds to the target", "final": f"in-band error after {EPOCHS} epochs",
-               "per_epoch": "ms per epoch"},
-      formats={"epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
+      columns={"model": "model", "parameters": "parameters", "lr": "learning rate", "init": "initial scale",
+               "epoch": "epoch at the target", "seconds": "time to the target", "final":
+               f"in-band error after {EPOCHS} epochs", "per_epoch": "time per epoch"},
+      units={"seconds": "s", "per_epoch": "ms"}, formats={"epoch": ".0f"},
       caption=f"The race to an in-band test error of {RACE_TARGET} (– : not reached)")
 
 # %% [markdown]
@@ -349,52 +374,45 @@ table([{"model": MODEL_NAMES.get(name, name), "parameters": res["parameters"], "
 # ## How long this book takes to build
 #
 # `tools/build_book.py` writes the per-notebook execution times of the latest complete build of each kind to
-# `_build/status-full.json` and `_build/status-quick.json`; the status page of the book ({doc}`../status`) shows
-# the build you are reading.
+# `_build/status-full.json` and `_build/status-quick.json`. This chapter runs inside a build, so it can only read
+# the builds before it; the status page ({doc}`../status`) records the build you are reading.
 
-# %%
+# %% tags=["remove-cell"]
 status = read_build_status(project_root() / "_build")
-for kind in ("full", "quick"):
-    rec = status[kind]
-    if rec is None:
-        text = f"no complete {'make book QUICK=1' if kind == 'quick' else 'make book'} has been recorded on this machine yet"
-    else:
-        text = (f"the latest complete {'make book QUICK=1' if kind == 'quick' else 'make book'} executed its notebooks "
-                f"in {rec['seconds']:.0f} s ({rec['jobs']} at a time; slowest: "
-                + ", ".join(f"{r['notebook'].split('/')[-1]} {r['seconds']:.0f} s"
-                            for r in sorted(rec["notebooks"], key=lambda r: -r["seconds"])[:3]) + ")")
-    glue(f"book_{kind}_text", text, display=False)
-    print(text)
 
-# %% [markdown]
-# On this machine, {glue:text}`book_full_text`; and {glue:text}`book_quick_text`. The targets are ten minutes
-# for `make book` and two minutes for `make book QUICK=1` on two cores. These are notebook execution times; the
-# HTML build adds a fixed amount on top (`make bench` with `--time-book` measures both commands end to end).
-#
-# ```{figure} ../figures/F12_performance.png
-# :name: fig-F12
-# :width: 100%
-#
-# **F12, cost against $n$.** (a) Forward time per batch of {glue:text}`batch` right-hand sides, with the fitted
-# power law of DD attention (slope {glue:text}`dd_exponent:.2f`); the grey line is one `torch.bmm` with DD's FLOPs,
-# the dotted grey line that time multiplied by the ratio of bytes moved (the traffic model), the black one the banded
-# direct solve. (b) Forward+backward time. (c) Trainable
-# parameters. (d) Peak memory of one pass (rise of the resident set; a lower bound where the allocator reuses
-# memory). (e) The training race: in-band test error against training seconds. (f) Per-notebook build times, where
-# a complete build has been recorded.
-# ```
 
-# %% tags=["remove-output"]
-fig = performance_figure(rows, P_FIT)
-f12_numbers = {k: float(v) for k, v in numbers.items()} | {f"race_{k}_seconds": float(v["seconds"])
-                                                            for k, v in race["results"].items()}
-fig_rec.save(fig, "F12", "performance", numbers=f12_numbers)
-plt.close(fig)
+def build_text(kind, rec):
+    """One clause about the latest complete build of one kind recorded before this one."""
+    name = "make book QUICK=1" if kind == "quick" else "make book"
+    slowest = sorted(rec["notebooks"], key=lambda r: -r["seconds"])[:3]
+    return (f"the latest complete {name} before this build executed its notebooks in {rec['seconds']:.0f} s "
+            f"({rec['jobs']} at a time; slowest: "
+            + ", ".join(f"{r['notebook'].split('/')[-1].split('_')[0]} in {r['seconds']:.0f} s" for r in slowest) + ")")
+
+
+recorded = [build_text(kind, status[kind]) for kind in ("full", "quick") if status[kind]]
+glue("book_times_text", "On this machine, " + "; ".join(recorded) + "." if recorded else
+     "This machine has no earlier complete build on record; the status page has the times of this one.",
+     display=False)
 fig = race_figure(race, status)
 fig_rec.save(fig, "F12", "race", numbers=f12_numbers)
 plt.close(fig)
 
 # %% [markdown]
+# {glue:text}`book_times_text` The targets are ten minutes for `make book` and two minutes for `make book QUICK=1`
+# on two cores. These are notebook execution times; the HTML build adds a fixed amount on top (`make bench` with
+# `--time-book` measures both commands end to end). {numref}`fig-F12-race` draws the race and the build times.
+#
+# ```{figure} ../figures/F12_race.png
+# :name: fig-F12-race
+# :width: 100%
+#
+# **The training race and the book's build.** (a) In-band test error against training seconds for DD attention
+# (blue) and global attention (vermillion), each with its tuned knobs, and the target (grey, dashed). (b) Seconds
+# per chapter of the latest complete builds recorded before this one (dark: `make book`, light:
+# `make book QUICK=1`), where there are any.
+# ```
+
 # ## What is left to do
 #
 # With grad enabled the window layout runs as one `torch.autograd.Function` whose backward is written by hand (the
