@@ -53,8 +53,8 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._validate import check_choice, check_int, check_positive
-from ._window import WindowPlan
-from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, padded_support
+from ._window import GatherPlan, WindowPlan, core_columns
+from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .memory import check_dense
 from .problem import Problem
 
@@ -156,7 +156,8 @@ class _Operator(torch.nn.Module):
         self.problem, self.n, self.weight = problem, problem.n, problem.weight
 
     def _some_tensor(self) -> torch.Tensor:
-        return next(iter([*self.parameters(), *self.buffers()]), torch.zeros((), dtype=torch.float64))
+        floats = (t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point())
+        return next(floats, torch.zeros((), dtype=torch.float64))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -173,15 +174,15 @@ class _Operator(torch.nn.Module):
 
     def forward(self, f) -> torch.Tensor:
         r"""Apply the operator to each row of ``f`` (shape ``(batch, n)`` or ``(n,)``, finite): ``apply_columns`` on
-        the contiguous columns, returned as rows."""
+        the transposed view (no copy), returned as rows."""
         f = torch.as_tensor(f, dtype=self.dtype, device=self.device)
         single = f.ndim == 1
         f = f[None] if single else f
         if f.ndim != 2 or f.shape[1] != self.n:
             raise ValueError(f"f must have shape (batch, n) or (n,) with n = {self.n}; got shape {tuple(f.shape)}")
-        if not bool(torch.isfinite(f).all()):
+        if not bool(torch.isfinite(f.sum())) and not bool(torch.isfinite(f).all()):  # one cheap pass first
             raise ValueError("f must be finite; it holds NaN or infinite entries")
-        u = self.apply_columns(f.T.contiguous()).T
+        u = self.apply_columns(f.T).T
         return u[0] if single else u
 
     def dense(self) -> torch.Tensor:
@@ -284,9 +285,10 @@ class Structure:
         # box position class per axis (0 first, 1 interior, 2 last), combined: the classes of shared factors
         pos = np.minimum(np.arange(dec.N), 1) + (np.arange(dec.N) == dec.N - 1) * (dec.N > 1)
         self.box_class = dec._outer(pos[:, None], lambda a, b: a * 3 + b)[:, 0]
+        self.core_index, self.core_values = core_columns(dec, self.Phi)
+        self.gather = GatherPlan(dec.padded_indices, dec.n)
         ok = dec.split == "interface" and dec.N >= 3 and dec.m == dec.N * (dec.box or 0) - 1 and dec.n == dec.m
         self.windows = WindowPlan(dec.N, dec.box, dec.delta, dec.n) if ok else None
-        self.hat = self.coarse == "hat" and not coarse_options
 
     def __repr__(self) -> str:
         return (f"Structure({self.decomposition!r}, partition={self.partition!r}, weighting={self.weighting!r}, "
@@ -303,6 +305,30 @@ class Structure:
         r"""The Galerkin coarse matrix :math:`A_0 = \Phi^TA\Phi` (sparse)."""
         A = self.decomposition.problem.matrix()
         return (self.Phi.T @ (A @ self.Phi)).tocsc()
+
+
+class _Fold(torch.autograd.Function):
+    r"""One pass that lays out a folded factor: :math:`[P_{c(i)} \odot w_i \mid V_i]` per box ``i`` (``c``: the
+    box's position class for shared factors, else ``i``; ``w`` the slot weights; ``V`` fixed columns). Backward:
+    :math:`dP = dX_{:, :, :r} \odot w`, summed over the boxes of a class."""
+
+    @staticmethod
+    def forward(ctx, P, cls, w, V):
+        r = P.shape[2]
+        out = P.new_empty(w.shape[0], w.shape[1], r + V.shape[2])
+        torch.mul(P if cls is None else P.index_select(0, cls), w, out=out[:, :, :r])
+        out[:, :, r:] = V
+        ctx.save_for_backward(w)
+        ctx.cls, ctx.classes, ctx.r = cls, P.shape[0], r
+        return out
+
+    @staticmethod
+    def backward(ctx, dX):
+        (w,) = ctx.saved_tensors
+        dP = dX[:, :, :ctx.r] * w
+        if ctx.cls is not None:
+            dP = dP.new_zeros(ctx.classes, *dP.shape[1:]).index_add_(0, ctx.cls, dP)
+        return dP, None, None, None
 
 
 class _FixedSolve(torch.autograd.Function):
@@ -391,9 +417,8 @@ class DDAttention(_Operator):
         self.register_buffer("idx", torch.as_tensor(dec.padded_indices), persistent=False)
         self.register_buffer("wl", torch.as_tensor(s.wl), persistent=False)
         self.register_buffer("wr", torch.as_tensor(s.wr), persistent=False)
-        cidx, cval = padded_support(s.Phi)
-        self.register_buffer("cidx", torch.as_tensor(cidx), persistent=False)
-        self.register_buffer("cval", torch.as_tensor(cval), persistent=False)
+        self.register_buffer("core_index", torch.as_tensor(s.core_index), persistent=False)
+        self.register_buffer("core_values", torch.as_tensor(s.core_values), persistent=False)
         classes = np.unique(s.box_class)
         self.register_buffer("cls", torch.as_tensor(np.searchsorted(classes, s.box_class)), persistent=False)
         self._lu = None
@@ -457,73 +482,68 @@ class DDAttention(_Operator):
         Q0, K0 = self.coarse_factors()
         return Q0 * scale, K0
 
-    def _weighted_local(self) -> tuple[torch.Tensor, torch.Tensor]:
-        r""":math:`(w\,s\,W^L_iQ_i,\ W^R_iK_i)` with the quadrature weight ``w`` and the shared scale ``s`` folded in."""
-        Q, K = self.local_factors()
-        return Q * (self.wl[:, :, None] * (self.weight * self.local_scale)), K * self.wr[:, :, None]
-
     # ----------------------------------------------------------------------------------------------- apply
-    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``): the
-        window fast path where the structure allows it (1D), else :meth:`gather_apply`."""
-        self._check_columns(F)
-        plan = self.structure.windows
-        if plan is None:
-            return self.gather_apply(F)
-        coarse_in_window = self.coarse_rank > 0 and self.structure.hat
-        U = (plan.apply(F, self._window_operands(plan, coarse_in_window)) if (self.local_rank or coarse_in_window)
-             else F.new_zeros(F.shape))
-        if self.coarse_rank and not coarse_in_window:
-            U = U + self.coarse_part(F) * self.weight
-        return U
-
-    def _window_operands(self, plan, coarse_in_window: bool) -> dict:
-        """The operands of the window pass (:meth:`ddlib._window.WindowPlan.operands`), weights folded in; cached
-        while grad is off, keyed on the parameters' storage and version counters (an update invalidates them)."""
+    def _operands(self) -> tuple[torch.Tensor, torch.Tensor, object]:
+        r"""``(K~, Q~, step)``: :math:`\tilde K_i = [W^R_iK_i \mid \Phi^{core}_i]`,
+        :math:`\tilde Q_i = [w\,s\,W^L_iQ_i \mid \Phi^{core}_i]` (``(N^d, n_max, r + k)``,
+        :func:`ddlib._window.core_columns`) and the coarse step times ``w``; cached while grad is off, keyed on the
+        parameters' storage and version counters (an update invalidates them)."""
         key = None
         if not torch.is_grad_enabled():
-            key = (coarse_in_window, *((p.data_ptr(), p._version, p.dtype) for p in self.parameters()))
-            if self.__dict__.get("_window_key") == key:
-                return self.__dict__["_window_ops"]
-        if plan.hat_win.dtype != self.dtype or plan.hat_win.device != self.device:
-            plans = self.__dict__.setdefault("_plans", {})
-            plan = plans.setdefault((self.dtype, self.device), plan.to(self.dtype, self.device))
-        Qw, Kw = self._weighted_local() if self.local_rank else (None, None)
-        ops = plan.operands(Kw, Qw, self._coarse_step(self.weight) if coarse_in_window else None)
+            key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in (*self.parameters(), *self.buffers()))
+            if self.__dict__.get("_operands_key") == key:
+                return self.__dict__["_operands_value"]
+        V = self.core_values if self.coarse_rank else self.core_values[:, :, :0]
+        Kw = Qw = V
+        if self.local_rank:
+            Q, K = (self.K if self.symmetric else self.Q), self.K
+            cls = self.cls if self.shared else None
+            Kw = _Fold.apply(K, cls, self.wr[:, :, None], V)
+            Qw = _Fold.apply(Q, cls, self.wl[:, :, None] * (self.weight * self.local_scale), V)
+        ops = (Kw, Qw, self._coarse_step(self.weight) if self.coarse_rank else None)
         if key is not None:
-            self.__dict__["_window_key"], self.__dict__["_window_ops"] = key, ops
+            self.__dict__["_operands_key"], self.__dict__["_operands_value"] = key, ops
         return ops
+
+    def _passes(self, F: torch.Tensor, plan, local: bool = True, coarse: bool = True) -> torch.Tensor:
+        r"""Both passes of ``plan`` (:mod:`ddlib._window`) with the local and/or the coarse columns: restrict
+        :math:`T_i = \tilde K_i^TR_iF`, the coarse step on :math:`\Phi^TF` (scatter of the core columns of ``T``),
+        prolong :math:`\sum_iR_i^T\tilde Q_iT_i`."""
+        self._check_columns(F)
+        Kw, Qw, step = self._operands()
+        r = self.local_rank if local else 0
+        cols = slice(0 if local else self.local_rank, Kw.shape[2] if coarse else self.local_rank)
+        T = plan.restrict(F, Kw[:, :, cols])
+        if coarse and self.coarse_rank:
+            index = self.core_index
+            B, N0 = F.shape[1], self.structure.N0
+            S = T.new_zeros(N0 + 1, B).index_add(0, index.reshape(-1), T[:, r:].reshape(-1, B))[:N0]   # Phi^T F
+            C = step(S) if callable(step) else step[0] @ (step[1].T @ S)
+            T = torch.cat([T[:, :r], torch.cat([C, C.new_zeros(1, B)])[index]], 1)
+        return plan.prolong(Qw[:, :, cols], T)
+
+    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``, any
+        strides): the window fast path where the structure allows it (1D), else :meth:`gather_apply`."""
+        return self._passes(F, self.structure.windows or self.structure.gather)
 
     def gather_apply(self, F: torch.Tensor) -> torch.Tensor:
         r"""The generic path of every dimension: :math:`w(\Phi Q_0K_0^T\Phi^TF + \sum_i R_i^TW^L_iQ_iK_i^TW^R_iR_iF)`
         with :math:`R_iF` as ``F[padded_indices]``, two batched products and one ``index_add``."""
-        self._check_columns(F)
-        U = self.local_part(F, weighted=True) if self.local_rank else F.new_zeros(F.shape)
-        if self.coarse_rank:
-            U = U + self.coarse_part(F) * self.weight
-        return U
+        return self._passes(F, self.structure.gather)
 
     def local_part(self, F: torch.Tensor, weighted: bool = False) -> torch.Tensor:
-        r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` (times ``w`` with ``weighted``) by gather and scatter."""
+        r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` (times ``w`` with ``weighted``)."""
         if not self.local_rank:
             return torch.zeros_like(F)
-        Qw, Kw = self._weighted_local()
-        flat = self.idx.reshape(-1)
-        X = F.index_select(0, flat).view(*self.idx.shape, F.shape[1])            # R_i F, (N^d, n_max, batch)
-        Y = torch.bmm(Qw, torch.bmm(Kw.transpose(1, 2), X))
-        U = F.new_zeros(F.shape).index_add(0, flat, Y.reshape(-1, F.shape[1]))
+        U = self._passes(F, self.structure.gather, coarse=False)
         return U if weighted else U / self.weight
 
     def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\Phi Q_0K_0^T\Phi^TF` (no ``w``): gather on the padded supports of the basis, two small products,
-        scatter-add back (memory :math:`O(n)`)."""
+        r""":math:`\Phi Q_0K_0^T\Phi^TF` (no ``w``)."""
         if not self.coarse_rank:
             return torch.zeros_like(F)
-        S = (F[self.cidx] * self.cval[:, :, None]).sum(1)                       # Phi^T F, (N0, batch)
-        step = self._coarse_step()
-        C = step(S) if callable(step) else step[0] @ (step[1].T @ S)
-        Y = (self.cval[:, :, None] * C[:, None, :]).reshape(-1, F.shape[1])
-        return F.new_zeros(F.shape).index_add(0, self.cidx.reshape(-1), Y)
+        return self._passes(F, self.structure.gather, local=False) / self.weight
 
     # -------------------------------------------------------------------------------------------- analysis
     def local_blocks(self) -> list[np.ndarray]:
@@ -531,7 +551,7 @@ class DDAttention(_Operator):
         if not self.local_rank:
             return []
         with torch.no_grad():
-            Q, K = (t.cpu().numpy() for t in self._weighted_local())
+            Q, K = (t[:, :, :self.local_rank].cpu().numpy() for t in self._operands()[1::-1])
         mask = self.decomposition.mask
         return [Q[i, mask[i]] @ K[i, mask[i]].T for i in range(self.decomposition.n_sub)]
 
