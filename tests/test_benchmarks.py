@@ -13,9 +13,10 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ddlib import benchmarks as bm
-from ddlib.attention import DDAttention
+from ddlib.attention import DDAttention, Structure
 from ddlib.costmodel import bmm_traffic, dd_flops, dd_traffic, traffic_ratio
 from ddlib.decomposition import Decomposition
+from ddlib.problem import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,44 +32,61 @@ def test_equal_flop_bmm_has_the_requested_flops_up_to_one_row(flops, batch, grou
 
 
 def test_summarize_scaling_fits_and_ratios_on_a_synthetic_table():
-    rows = [{"p": p, "n": 2**p - 1, "dd_forward": 2e-8 * (2**p - 1), "dd_forward_best": 1e-8 * (2**p - 1),
+    rows = [{"n": 2**p - 1, "dd_forward": 2e-8 * (2**p - 1), "dd_forward_best": 1e-8 * (2**p - 1),
              "bmm_forward": 1e-8 * (2**p - 1), "bmm_forward_best": 1e-8 * (2**p - 1),
              "global_accuracy_forward": 1e-12 * (2**p - 1) ** 2} for p in range(8, 17)]
-    s = bm.summarize_scaling(rows, fit_from=10, fit_to=16, ratio_at=16)
+    s = bm.summarize_scaling(rows, fit=(1023, 65535), ratio_at=65535)
     assert s["dd_time_exponent"] == pytest.approx(1.0, abs=1e-12)
     assert s["global_accuracy_time_exponent"] == pytest.approx(2.0, abs=1e-12)
-    assert s["dd_vs_bmm_ratio"] == pytest.approx(2.0, rel=1e-12)
     assert np.isnan(s["gather_time_exponent"]) and np.isnan(s["gather_vs_bmm_ratio"])
+    assert s["dd_vs_bmm_ratio_of_medians"] == pytest.approx(2.0, rel=1e-12)
+    assert np.isnan(s["dd_vs_bmm_ratio"])                          # no paired measurement in the row
     assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
-    rows[-1].update(dd_vs_bmm_paired=1.5, dd_vs_bmm_paired_q1=1.4, dd_vs_bmm_paired_q3=1.7)
-    s = bm.summarize_scaling(rows, ratio_at=16)  # the paired median is the headline, the ratio of medians is kept
+    rows[-1].update(dd_vs_bmm=1.5, dd_vs_bmm_q1=1.4, dd_vs_bmm_q3=1.7)
+    s = bm.summarize_scaling(rows, ratio_at=65535)  # the paired median is the headline, the ratio of medians is kept
     assert (s["dd_vs_bmm_ratio"], s["dd_vs_bmm_ratio_q1"], s["dd_vs_bmm_ratio_q3"]) == (1.5, 1.4, 1.7)
     assert s["dd_vs_bmm_ratio_of_medians"] == pytest.approx(2.0, rel=1e-12)
-    assert bm.summarize_scaling(rows, statistic="best")["dd_vs_bmm_ratio"] == pytest.approx(1.0, rel=1e-12)
+    rows[3]["dd_forward"] *= 4                                      # a disturbed size outside the fit range
+    assert bm.summarize_scaling(rows, fit=(4095, 65535))["dd_time_exponent"] == pytest.approx(1.0, abs=1e-12)
+    assert np.isnan(bm.summarize_scaling(rows, ratio_at=4096)["dd_vs_bmm_ratio"])   # an absent size
 
 
 def test_scaling_benchmark_rows_on_a_tiny_size():
-    """One real (tiny) row: every timing is a positive number, the FLOP count is dd_flops, gather/global are timed."""
-    row = bm.scaling_benchmark([7], m=16, delta=2, rank=2, coarse_rank=3, batch=2, backward_max_p=7, repeats=1,
-                               memory=False, banded=True, min_repeat_seconds=0.0)[0]
-    assert row["n"] == 127 and row["N"] == 8 and row["coarse_rank"] == 3
-    for key in ("dd_forward", "dd_fwd_bwd", "columns_forward", "dd_grad_forward", "gather_forward", "gather_fwd_bwd",
-                "bmm_forward", "global_forward", "banded_solve"):
+    """One real (tiny) row: every timing is a positive number, the FLOP count is dd_flops, the four paths and the
+    gather path, global attention and the direct solve are timed, the paired quartiles bracket the median."""
+    row = bm.scaling_benchmark([7], box=16, delta=2, rank=2, coarse_rank=3, batch=2, backward_max_p=7, repeats=1,
+                               memory=False, direct=True, min_repeat_seconds=0.0, paired_repeats=3)[0]
+    assert (row["n"], row["N"], row["coarse_rank"], row["dim"]) == (127, 8, 3, 1)
+    for key in ("dd_forward", "dd_fwd_bwd", "columns_forward", "dd_grad_forward", "columns_grad_forward",
+                "gather_forward", "gather_fwd_bwd", "bmm_forward", "global_forward", "direct_solve"):
         assert np.isfinite(row[key]) and row[key] > 0, key
-    assert row["dd_flops"] == dd_flops(127, 8, 2, 2, 3, 2)
-    assert 0 < row["dd_vs_bmm_paired_q1"] <= row["dd_vs_bmm_paired"] <= row["dd_vs_bmm_paired_q3"]
-    assert row["dd_bytes"] == dd_traffic(127, 8, 2, 2, 3, 2)["total"]
+    s = Structure(Decomposition(Problem(127), 8, 2))
+    assert row["dd_flops"] == dd_flops(s, 2, 3, 2)
+    for path in bm.PATHS:
+        assert 0 < row[f"{path}_vs_bmm_q1"] <= row[f"{path}_vs_bmm"] <= row[f"{path}_vs_bmm_q3"]
+    assert row["dd_bytes"] == dd_traffic(s, 2, 3, 2)["total"]
     assert row["bmm_bytes"] == bmm_traffic(8, row["bmm_k"], 16 + 2 * 2, 2)
-    s = bm.summarize_scaling([row], fit_from=7, fit_to=7, ratio_at=7)
-    assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(row["dd_bytes"] / row["bmm_bytes"], rel=1e-15)
+    summary = bm.summarize_scaling([row], fit=(127, 127), ratio_at=127)
+    assert summary["dd_vs_bmm_bytes_ratio"] == pytest.approx(row["dd_bytes"] / row["bmm_bytes"], rel=1e-15)
 
 
+@pytest.mark.parametrize("dim,Ns,box,delta", [(2, [2, 3], 4, 1), (3, [2], 3, 1)])
+def test_dimension_scaling_rows_time_the_default_path_in_2d_and_3d(dim, Ns, box, delta):
+    rows = bm.dimension_scaling(dim, Ns, box=box, delta=delta, rank=2, coarse_rank=3, batch=2, repeats=1,
+                                min_repeat_seconds=0.0, paired_repeats=1)
+    for row, N in zip(rows, Ns):
+        s = Structure(Decomposition(Problem((N * box - 1,) * dim), N, delta))
+        assert (row["dim"], row["n"], row["n_sub"]) == (dim, (N * box - 1) ** dim, N**dim)
+        assert row["dd_flops"] == dd_flops(s, 2, min(3, s.N0), 2) and row["coarse_rank"] == min(3, s.N0)
+        for path in bm.PATHS:
+            assert row[f"{path}_forward"] > 0 and row[f"{path}_vs_bmm"] > 0
+        assert row["dd_fwd_bwd"] > 0
 
 
-def test_the_reference_path_is_the_same_operator_and_times_like_a_module():
-    dd = DDAttention(Decomposition(63, 4, 2), 3, 2, seed=1)
+def test_the_gather_path_is_the_same_operator_and_times_like_a_module():
+    dd = DDAttention(Structure(Decomposition(Problem(63), 4, 2)), 3, 2, seed=1)
     f = torch.randn(5, 63, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    ref = bm._ReferencePath(dd)
+    ref = bm._GatherPath(dd)
     with torch.no_grad():
         assert torch.allclose(ref(f), dd(f), rtol=1e-12, atol=1e-14)
     out = bm.time_module(ref, f, backward=True, repeats=1, number=1, warmup=0)
@@ -76,9 +94,9 @@ def test_the_reference_path_is_the_same_operator_and_times_like_a_module():
     assert all(p.grad is None for p in dd.parameters())  # time_module frees the gradients after each call
 
 
-@pytest.mark.parametrize("kw,match", [(dict(ps=[7], m=1), "m must"), (dict(ps=[7], m=256), "p must"),
-                                      (dict(ps=[0]), "p must"), (dict(ps=[7], m=16, batch=0), "batch must"),
-                                      (dict(ps=[7], m=16, paired_repeats=0), "paired_repeats must")])
+@pytest.mark.parametrize("kw,match", [(dict(ps=[7], box=1), "box must"), (dict(ps=[7], box=256), "p must"),
+                                      (dict(ps=[0]), "p must"), (dict(ps=[7], box=16, batch=0), "batch must"),
+                                      (dict(ps=[7], box=16, paired_repeats=0), "paired_repeats must")])
 def test_scaling_benchmark_rejects_bad_sizes_before_timing_anything(kw, match):
     with pytest.raises(ValueError, match=match):
         bm.scaling_benchmark(**kw)
@@ -89,7 +107,7 @@ def test_bench_schwarz_script_runs_on_a_small_grid(capsys):
     spec = importlib.util.spec_from_file_location("bench_schwarz", ROOT / "benchmarks" / "bench_schwarz.py")
     bench_schwarz = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_schwarz)
-    bench_schwarz.main(["--log2n", "10", "--m", "64", "--delta", "2", "--repeat", "1"])
+    bench_schwarz.main(["--log2n", "10", "--box", "64", "--delta", "2", "--repeat", "1"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("n = 1023, N = 16") and len(lines) == 2 + 4
     assert [ln.split(",")[0] for ln in lines[2:]] == ["none", "none", "sqrt", "none"]
@@ -98,17 +116,20 @@ def test_bench_schwarz_script_runs_on_a_small_grid(capsys):
 @pytest.mark.slow
 def test_make_bench_script_writes_the_required_keys(tmp_path):
     """benchmarks/run.py (what make bench runs), on tiny sizes: it exits 0 and bench.json holds the headline keys the
-    issue asks for, with the paired ratio, its quartiles, the byte ratio and the steal fraction beside them."""
+    issues ask for: the paired ratios of the four paths with their quartiles, the byte ratio, the 2D and 3D time
+    exponents and the steal fraction."""
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--max-p", "9",
                            "--no-train", "--repeats", "1", "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     d = json.loads(out.read_text())
-    for key in ("dd_time_exponent", "dd_vs_bmm_ratio", "book_seconds", "book_quick_seconds", "scaling", "threads"):
+    for key in ("dd_time_exponent", "dd_vs_bmm_ratio", "time_exponent_2d", "time_exponent_3d", "book_seconds",
+                "book_quick_seconds", "scaling", "dimensions", "threads"):
         assert key in d, key
     s = d["summary"]
-    assert np.isfinite(d["dd_time_exponent"]) and d["dd_vs_bmm_ratio"] > 0
-    assert s["dd_vs_bmm_ratio_q1"] <= s["dd_vs_bmm_ratio"] <= s["dd_vs_bmm_ratio_q3"]
-    assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(traffic_ratio(511, 8, 4, 8, 7, 32), rel=1e-12)
+    assert np.isfinite(d["dd_time_exponent"]) and np.isfinite(d["time_exponent_3d"]) and d["dd_vs_bmm_ratio"] > 0
+    for path in bm.PATHS:
+        assert s[f"{path}_vs_bmm_ratio_q1"] <= s[f"{path}_vs_bmm_ratio"] <= s[f"{path}_vs_bmm_ratio_q3"]
+    structure = Structure(Decomposition(Problem(511), 8, 4))
+    assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(traffic_ratio(structure, 8, 7, 32), rel=1e-12)
     assert "steal_fraction" in d["setup"] and "DD forward / equal-FLOP torch.bmm" in proc.stdout
-
