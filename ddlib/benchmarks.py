@@ -37,8 +37,8 @@ import torch
 
 from ._validate import check_choice, check_finite, check_int, check_positive
 from .attention import DDAttention, GlobalAttention, Structure
-from .costmodel import (best_relative_error_global, bmm_traffic, dd_flops, dd_traffic, equal_flop_rows,
-                        matched_accuracy_rank, matched_parameter_rank)
+from .costmodel import (best_relative_error_global, bmm_traffic, dd_factor_nnz, dd_flops, dd_traffic, equal_flop_rows,
+                        matched_accuracy_rank, matched_parameter_rank, traffic_ratio)
 from .decomposition import Decomposition
 from .memory import peak_memory
 from .problem import Problem
@@ -55,6 +55,9 @@ __all__ = [
     "summarize_scaling",
     "column",
     "race",
+    "report_performance",
+    "target_verdict",
+    "dimension_fit",
     "PATHS",
 ]
 
@@ -405,4 +408,188 @@ def race(configs: dict, target: float, metric: str = "error_in_band") -> dict:
                      "total_seconds": float(res.curve("seconds")[-1]), "parameters": int(res.num_parameters),
                      "history_seconds": res.curve("seconds").tolist(), "history_epoch": res.curve("epoch").tolist(),
                      "history_error": res.curve(metric).tolist()}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ report
+#: What each path is called in the book's tables.
+PATH_LABELS = {"dd": "DD attention, model(f) on rows", "columns": "DD attention, apply_columns",
+               "dd_grad": "DD attention, model(f), grad enabled", "columns_grad": "DD attention, apply_columns, grad enabled"}
+
+
+def target_verdict(value: float, target: float, q1: float | None = None, q3: float | None = None) -> str:
+    """Whether ``value <= target`` held in this run, and whether the quartiles ``q1``/``q3`` of a paired measurement
+    straddle the target (a verdict a shared machine could flip)."""
+    if not np.isfinite(value):
+        return "not measured in this run"
+    if value <= target:
+        return "met in this run" + (", but only just: the upper quartile of the per-pair ratios lies above it"
+                                    if q3 is not None and q3 > target else "")
+    return "not met in this run" + (", though the lower quartile of the per-pair ratios lies below it"
+                                    if q1 is not None and q1 <= target else "")
+
+
+def report_performance(rows: list[dict], dimensions: dict, race: dict, status: dict, *, fit, target_n: int,
+                       target_exponent: float, target_ratio: float, small_batch: int, epochs: int,
+                       steal: float) -> dict:
+    r"""Everything chapter 7 states, as plain records (numbers, verdict phrases and table rows).
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`scaling_benchmark` rows (1D); the last is the size of the tables.
+    dimensions : dict
+        ``{dim: dimension_scaling rows}`` (2D, 3D), fitted over :func:`dimension_fit`.
+    race : dict
+        ``{"target", "results": race(...), "chosen": {name: {"lr", "init_scale"}}}``.
+    status : dict
+        The build records of ``tools/build_status.py`` (``{"full": record or None, "quick": ...}``).
+    fit : (int, int)
+        The 1D fit range in ``n``.
+    target_n, target_exponent, target_ratio
+        The size at which the targets are judged (a run that stops short is *not assessed*), the largest acceptable
+        time exponent and paired ratio to the equal-FLOP ``bmm``.
+    small_batch : int
+        A smaller batch for the byte ratio of the traffic model.
+    epochs : int
+        Epochs of the race (for the time per epoch).
+    steal : float
+        :func:`ddlib.timing.steal_fraction` over the measurements (NaN where unreadable).
+
+    Returns
+    -------
+    dict
+        ``numbers`` (scalars and phrases to glue), ``exponents``, ``at_last``, ``traffic``, ``dimensions`` and
+        ``race`` (table rows).
+    """
+    last = rows[-1]
+    n = last["n"]
+    s = summarize_scaling(rows, fit=fit, ratio_at=n)
+    assessed = n >= target_n
+    short = (f"not assessed by this quick run, which stops at n = {n} (the targets are set at n = {target_n}, where "
+             "fixed per-call overheads no longer dominate)")
+    structure = Structure(Decomposition(Problem(n), last["N"], last["delta"]))
+    nnz = dd_factor_nnz(structure, last["rank"], last["coarse_rank"])
+    numbers = {f"{k}_exponent": s[f"{v}_time_exponent"] for k, v in
+               (("dd", "dd"), ("dd_fb", "dd_fwd_bwd"), ("columns", "columns"), ("grad", "dd_grad"),
+                ("gather", "gather"), ("bmm", "bmm"), ("direct", "direct"), ("global", "global"),
+                ("global_acc", "global_accuracy"))}
+    numbers |= {"dd_exponent_se": s["dd_time_exponent_stderr"], "fit_lo": int(fit[0]), "fit_hi": int(fit[1]),
+                "n_last": n, "bmm_k": last["bmm_k"], "dd_params_last": last["dd_params"],
+                "acc_rank_last": last["global_accuracy_rank"], "acc_params_last": last["global_accuracy_params"],
+                "best_error_last": last["best_error_dd"], "small_batch": small_batch,
+                "macs_per_entry": last["dd_flops"] / (2 * n * last["batch"]),
+                "coarse_macs_per_entry": (nnz["Phi"] + nnz["Phi_T"]) / n,
+                "dd_mb": last["dd_bytes"] / 1e6, "bmm_mb": last["bmm_bytes"] / 1e6,
+                "bytes_ratio": s["dd_vs_bmm_bytes_ratio"],
+                "bytes_ratio_small": traffic_ratio(structure, last["rank"], last["coarse_rank"], small_batch),
+                "bytes_ratio_inf": traffic_ratio(structure, last["rank"], last["coarse_rank"], 2**20),
+                "fb_over_fwd": last["dd_fwd_bwd"] / last["dd_forward"],
+                "gather_over_dd": last["gather_forward"] / last["dd_forward"],
+                "dd_over_direct": last["dd_forward"] / last["direct_solve"],
+                "target_exponent": target_exponent, "target_ratio": target_ratio}
+    for path in (*PATHS, "gather"):
+        numbers[f"{path}_ms"] = 1e3 * last[f"{path}_forward"]
+        numbers[f"{path}_vs_bmm"] = s[f"{path}_vs_bmm_ratio"]
+    for path in PATHS:
+        q1, q3 = s[f"{path}_vs_bmm_ratio_q1"], s[f"{path}_vs_bmm_ratio_q3"]
+        numbers[f"{path}_vs_bmm_q1"], numbers[f"{path}_vs_bmm_q3"] = q1, q3
+        numbers[f"{path}_verdict"] = target_verdict(s[f"{path}_vs_bmm_ratio"], target_ratio, q1, q3) if assessed \
+            else short
+    numbers["exponent_verdict"] = target_verdict(s["dd_time_exponent"], target_exponent) if assessed else short
+    speed = numbers["dd_over_direct"]
+    numbers["direct_cmp"] = (f"{speed:.1f} times slower than the direct solve" if speed > 1 else
+                             f"{1 / speed:.1f} times faster than the direct solve")
+    numbers["steal_text"] = ("could not be read on this machine" if not np.isfinite(steal) else
+                             f"was {100 * steal:.1f}%")
+    dims = _report_dimensions(dimensions, target_n, target_exponent)
+    numbers |= {f"exponent_{d['dim']}d": d["exponent"] for d in dims}
+    numbers |= {f"exponent_{d['dim']}d_verdict": d["verdict"] for d in dims}
+    race_rows, race_numbers = _report_race(race, epochs)
+    numbers |= race_numbers | _report_builds(status)
+    return {"numbers": numbers, "summary": s, "dimensions": dims, "race": race_rows,
+            "exponents": [(label, numbers[key]) for label, key in
+                          (("DD attention, model(f)", "dd_exponent"), ("DD attention, forward+backward", "dd_fb_exponent"),
+                           ("DD attention, apply_columns", "columns_exponent"),
+                           ("DD attention, model(f) with grad", "grad_exponent"), ("gather path", "gather_exponent"),
+                           ("equal-FLOP bmm", "bmm_exponent"), ("direct solve", "direct_exponent"),
+                           ("global attention, matched parameters", "global_exponent"),
+                           ("global attention, matched accuracy", "global_acc_exponent"))],
+            "at_last": _report_at_last(last, numbers),
+            "traffic": [("multiply-adds per entry of f", numbers["macs_per_entry"]),
+                        ("  of which in the coarse basis", numbers["coarse_macs_per_entry"]),
+                        ("MB moved by one DD forward pass (every step to memory)", numbers["dd_mb"]),
+                        ("MB moved by the bmm", numbers["bmm_mb"]),
+                        ("numbers the bmm writes per subdomain and right-hand side", numbers["bmm_k"]),
+                        (f"byte ratio DD / bmm at a batch of {last['batch']}", numbers["bytes_ratio"]),
+                        (f"byte ratio at a batch of {small_batch}", numbers["bytes_ratio_small"]),
+                        ("byte ratio for very many right-hand sides", numbers["bytes_ratio_inf"])]}
+
+
+def dimension_fit(rows: list[dict]) -> tuple[int, int]:
+    """The fit range of a :func:`dimension_scaling` table: from its second size (the smallest one is dominated by
+    per-call costs) to its largest."""
+    n = sorted(r["n"] for r in rows)
+    return n[min(1, len(n) - 1)], n[-1]
+
+
+def _report_at_last(last: dict, numbers: dict) -> list[dict]:
+    """The table at the largest size: milliseconds and the ratio to the equal-FLOP bmm (paired, with quartiles, for
+    the four paths; the gather path timed on its own)."""
+    out = [{"operation": PATH_LABELS[p], "ms": numbers[f"{p}_ms"], "ratio": numbers[f"{p}_vs_bmm"],
+            "q1": numbers[f"{p}_vs_bmm_q1"], "q3": numbers[f"{p}_vs_bmm_q3"]} for p in PATHS]
+    others = (("gather path", "gather_forward", numbers["gather_vs_bmm"]), ("equal-FLOP bmm", "bmm_forward", 1.0),
+              ("direct solve (exact)", "direct_solve", None), ("DD attention, forward+backward", "dd_fwd_bwd", None))
+    return out + [{"operation": label, "ms": 1e3 * last[key], "ratio": ratio, "q1": None, "q3": None}
+                  for label, key, ratio in others]
+
+
+def _report_dimensions(dimensions: dict, target_n: int, target_exponent: float) -> list[dict]:
+    """One record per dimension: sizes, fitted exponent of the default forward (and with grad) and the verdict."""
+    out = []
+    for dim, rows in sorted(dimensions.items()):
+        lo, hi = dimension_fit(rows)
+        s = summarize_scaling(rows, fit=(lo, hi), ratio_at=hi)
+        top = rows[-1]["n"]
+        out.append({"dim": int(dim), "box": rows[-1]["box"], "delta": rows[-1]["delta"], "n_lo": int(lo),
+                    "n_hi": int(hi), "exponent": s["dd_time_exponent"], "stderr": s["dd_time_exponent_stderr"],
+                    "grad_exponent": s["dd_grad_time_exponent"], "ratio_at_top": s["dd_vs_bmm_ratio"],
+                    "n_top": int(top), "verdict": target_verdict(s["dd_time_exponent"], target_exponent)
+                    if top >= target_n else f"not assessed by this quick run, which stops at n = {top}"})
+    return out
+
+
+def _report_race(race: dict, epochs: int) -> tuple[list[dict], dict]:
+    """Table rows of the race and the phrases that compare the two models in seconds and per epoch."""
+    names = {"dd": "DD attention", "global": "global attention"}
+    res = race["results"]
+    rows = [{"model": names.get(k, k), "parameters": r["parameters"], "lr": race["chosen"][k]["lr"],
+             "init": race["chosen"][k]["init_scale"], "epoch": r["epoch"] if np.isfinite(r["seconds"]) else None,
+             "seconds": r["seconds"] if np.isfinite(r["seconds"]) else None, "final": r["final_error"],
+             "per_epoch": 1e3 * r["total_seconds"] / epochs} for k, r in res.items()]
+    seconds = {k: r["seconds"] if np.isfinite(r["seconds"]) else np.inf for k, r in res.items()}
+    first = min(seconds, key=seconds.get)
+    tie = len({v for v in seconds.values()}) == 1
+    sentence = ("Neither model reached the target" if all(v == np.inf for v in seconds.values()) else
+                "In this run both reached the target after the same time" if tie else
+                f"In this run {names.get(first, first)} reached the target first in seconds")
+    per_epoch = {k: 1e3 * r["total_seconds"] / epochs for k, r in res.items()}
+    epoch_cmp = ("at this small size the DD operator's many small steps (windows, coarse level, overlaps) cost more "
+                 "per epoch than its smaller products save" if per_epoch["dd"] > per_epoch["global"] else
+                 "the DD operator's smaller products pay for its extra steps (windows, coarse level, overlaps)")
+    numbers = {"race_seconds_cmp": sentence, "epoch_cmp": epoch_cmp}
+    numbers |= {f"race_{k}_per_epoch_ms": v for k, v in per_epoch.items()}
+    return rows, numbers
+
+
+def _report_builds(status: dict) -> dict:
+    """A phrase per kind of book build: its notebook time and slowest notebooks, or that none was recorded."""
+    out = {}
+    for kind, command in (("full", "make book"), ("quick", "make book QUICK=1")):
+        rec = status.get(kind)
+        out[f"book_{kind}_text"] = (
+            f"no complete {command} has been recorded on this machine yet" if rec is None else
+            f"the latest complete {command} executed its notebooks in {rec['seconds']:.0f} s ({rec['jobs']} at a "
+            "time; slowest: " + ", ".join(f"{r['notebook'].split('/')[-1]} {r['seconds']:.0f} s" for r in
+                                          sorted(rec["notebooks"], key=lambda r: -r["seconds"])[:3]) + ")")
     return out

@@ -133,3 +133,66 @@ def test_make_bench_script_writes_the_required_keys(tmp_path):
     structure = Structure(Decomposition(Problem(511), 8, 4))
     assert s["dd_vs_bmm_bytes_ratio"] == pytest.approx(traffic_ratio(structure, 8, 7, 32), rel=1e-12)
     assert "steal_fraction" in d["setup"] and "DD forward / equal-FLOP torch.bmm" in proc.stdout
+
+
+@pytest.mark.parametrize("value,target,q1,q3,expected", [
+    (1.5, 2.0, 1.4, 1.7, "met in this run"), (1.9, 2.0, 1.8, 2.1, "met in this run, but only just"),
+    (2.5, 2.0, 2.2, 2.7, "not met in this run"), (2.1, 2.0, 1.9, 2.3, "not met in this run, though"),
+    (1.0, 1.1, None, None, "met in this run"), (float("nan"), 1.1, None, None, "not measured")])
+def test_target_verdict_names_the_side_and_a_straddling_spread(value, target, q1, q3, expected):
+    verdict = bm.target_verdict(value, target, q1, q3)
+    assert verdict.startswith(expected)
+    assert ("met in this run" == verdict) == (expected == "met in this run")
+
+
+@pytest.fixture(scope="module")
+def tiny_tables():
+    """Real (tiny) 1D and 2D benchmark tables, timed once for the report tests."""
+    kw = dict(rank=2, coarse_rank=3, batch=2, repeats=1, min_repeat_seconds=0.0, paired_repeats=1)
+    rows = bm.scaling_benchmark([7, 8, 9], box=16, delta=2, backward_max_p=9, memory=False, **kw)
+    return rows, {2: bm.dimension_scaling(2, [2, 3, 4], box=4, delta=1, **kw)}
+
+
+def _race(dd_seconds, global_seconds, dd_total=1.0, global_total=2.0):
+    res = {k: {"epoch": 10.0 if np.isfinite(s) else float("nan"), "seconds": s, "final_error": 0.01,
+               "total_seconds": t, "parameters": p}
+           for k, s, t, p in (("dd", dd_seconds, dd_total, 100), ("global", global_seconds, global_total, 200))}
+    return {"target": 0.05, "results": res, "chosen": {k: {"lr": 0.01, "init_scale": 0.1} for k in res}}
+
+
+def test_report_performance_carries_the_measured_numbers_and_verdicts(tiny_tables):
+    rows, dims = tiny_tables
+    status = {"full": None, "quick": {"seconds": 95.0, "jobs": 2, "notebooks": [
+        {"notebook": "chapters/07_performance.ipynb", "seconds": 40.0}, {"notebook": "chapters/a.ipynb",
+                                                                           "seconds": 5.0}]}}
+    kw = dict(fit=(127, 511), target_exponent=1.1, small_batch=1, epochs=10, steal=float("nan"))
+    rep = bm.report_performance(rows, dims, _race(1.0, 2.0), status, target_n=2**16 - 1, target_ratio=2.0, **kw)
+    num, last = rep["numbers"], rows[-1]
+    assert num["n_last"] == 511 and num["dd_vs_bmm"] == last["dd_vs_bmm"]
+    assert num["columns_grad_vs_bmm_q3"] == last["columns_grad_vs_bmm_q3"]
+    assert num["dd_exponent"] == bm.summarize_scaling(rows, fit=(127, 511), ratio_at=511)["dd_time_exponent"]
+    assert num["dd_ms"] == pytest.approx(1e3 * last["dd_forward"], rel=1e-15)
+    assert num["exponent_verdict"].startswith("not assessed by this quick run, which stops at n = 511")
+    assert num["exponent_2d_verdict"].startswith("not assessed") and rep["dimensions"][0]["n_lo"] == 11**2
+    assert num["steal_text"] == "could not be read on this machine"
+    assert num["race_seconds_cmp"] == "In this run DD attention reached the target first in seconds"
+    assert num["race_dd_per_epoch_ms"] == pytest.approx(100.0) and "pay for its extra steps" in num["epoch_cmp"]
+    assert num["book_full_text"] == "no complete make book has been recorded on this machine yet"
+    assert num["book_quick_text"].startswith("the latest complete make book QUICK=1 executed its notebooks in 95 s "
+                                             "(2 at a time; slowest: 07_performance.ipynb 40 s")
+    assert [r["operation"] for r in rep["at_last"]][:4] == list(bm.PATH_LABELS.values())
+    # assessed at the size reached: verdicts follow the measured values against the targets
+    met = bm.report_performance(rows, dims, _race(np.nan, 3.0, 3.0, 1.0), status, target_n=511, target_ratio=1e9,
+                                **kw)["numbers"]
+    assert all(met[f"{p}_verdict"] == "met in this run" for p in bm.PATHS)
+    assert met["race_seconds_cmp"] == "In this run global attention reached the target first in seconds"
+    assert "cost more per epoch" in met["epoch_cmp"]
+    missed = bm.report_performance(rows, dims, _race(np.nan, np.nan), status, target_n=511, target_ratio=1e-9,
+                                   **kw)["numbers"]
+    assert all(missed[f"{p}_verdict"] == "not met in this run" for p in bm.PATHS)
+    assert missed["race_seconds_cmp"] == "Neither model reached the target"
+
+
+def test_dimension_fit_starts_at_the_second_size():
+    assert bm.dimension_fit([{"n": 9}, {"n": 49}, {"n": 225}]) == (49, 225)
+    assert bm.dimension_fit([{"n": 9}]) == (9, 9)
