@@ -22,7 +22,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["GatherPlan", "WindowPlan", "core_columns"]
+__all__ = ["GatherPlan", "WindowPlan", "core_columns", "CHUNK_BYTES"]
+
+#: Bytes of the gathered boxes that :class:`GatherPlan` processes at a time.
+CHUNK_BYTES = 2**20
 
 
 def core_columns(dec, Phi) -> tuple[np.ndarray, np.ndarray]:
@@ -53,19 +56,30 @@ def core_columns(dec, Phi) -> tuple[np.ndarray, np.ndarray]:
 
 
 class GatherPlan:
-    """Restrict and prolong by ``index_select``, :func:`torch.bmm` and ``index_add`` (every dimension)."""
+    """Restrict and prolong by ``index_select``, :func:`torch.bmm` and ``index_add`` (every dimension), a chunk of
+    boxes at a time: each chunk's gathered block (about :data:`CHUNK_BYTES`) stays in cache between the gather and
+    the product, and no temporary grows with ``n`` (large fresh allocations cost page faults on every call)."""
 
     def __init__(self, padded_indices: np.ndarray, n: int):
-        self.idx = torch.as_tensor(padded_indices).reshape(-1)
-        self.shape, self.n = padded_indices.shape, n
+        self.idx = torch.as_tensor(padded_indices)
+        self.n, self.n_sub, self.n_max = n, *padded_indices.shape
+
+    def _chunks(self, F: torch.Tensor):
+        step = max(1, CHUNK_BYTES // (self.n_max * F.shape[1] * F.element_size()))
+        idx = self.idx.to(F.device)
+        return [(a, min(a + step, self.n_sub), idx[a:a + step].reshape(-1)) for a in range(0, self.n_sub, step)]
 
     def restrict(self, F: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-        X = F.contiguous().index_select(0, self.idx.to(F.device)).view(*self.shape, F.shape[1])
-        return torch.bmm(K.transpose(1, 2), X)
+        F = F.contiguous()  # rows f.T: one transposition, then every gathered row is B contiguous numbers
+        T = [torch.bmm(K[a:b].transpose(1, 2), F.index_select(0, i).view(b - a, self.n_max, F.shape[1]))
+             for a, b, i in self._chunks(F)]
+        return torch.cat(T) if len(T) > 1 else T[0]
 
     def prolong(self, Q: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
-        Y = torch.bmm(Q, T).reshape(-1, T.shape[2])
-        return T.new_zeros(self.n, T.shape[2]).index_add(0, self.idx.to(T.device), Y)
+        U = T.new_zeros(self.n, T.shape[2])
+        for a, b, i in self._chunks(U):
+            U.index_add_(0, i, torch.bmm(Q[a:b], T[a:b]).view(-1, T.shape[2]))
+        return U
 
 
 class WindowPlan:
