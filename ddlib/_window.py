@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["GatherPlan", "WindowPlan", "core_columns", "CHUNK_BYTES"]
+__all__ = ["GatherPlan", "WindowPlan", "core_columns", "fold", "CHUNK_BYTES"]
 
 #: Bytes of the gathered boxes that :class:`GatherPlan` processes at a time.
 CHUNK_BYTES = 2**20
@@ -53,6 +53,34 @@ def core_columns(dec, Phi) -> tuple[np.ndarray, np.ndarray]:
     values = np.zeros((dec.n_sub, dec.n_max, k))
     values[b, s, j[local]] = P.data
     return index, values
+
+
+class _Fold(torch.autograd.Function):
+    r"""One pass that lays out a folded factor: :math:`[P_{c(i)} \odot w_i \mid V_i]` per box ``i`` (``c``: the
+    box's position class for shared factors, else ``i``; ``w`` the slot weights; ``V`` fixed columns). Backward:
+    :math:`dP = dX_{:, :, :r} \odot w`, summed over the boxes of a class."""
+
+    @staticmethod
+    def forward(ctx, P, cls, w, V):
+        r = P.shape[2]
+        out = P.new_empty(w.shape[0], w.shape[1], r + V.shape[2])
+        torch.mul(P if cls is None else P.index_select(0, cls), w, out=out[:, :, :r])
+        out[:, :, r:] = V
+        ctx.save_for_backward(w)
+        ctx.cls, ctx.classes, ctx.r = cls, P.shape[0], r
+        return out
+
+    @staticmethod
+    def backward(ctx, dX):
+        (w,) = ctx.saved_tensors
+        dP = dX[:, :, :ctx.r] * w
+        if ctx.cls is not None:
+            dP = dP.new_zeros(ctx.classes, *dP.shape[1:]).index_add_(0, ctx.cls, dP)
+        return dP, None, None, None
+
+
+#: ``fold(P, cls, w, V)``: a factor in the layout of both passes (:class:`_Fold`).
+fold = _Fold.apply
 
 
 class GatherPlan:

@@ -22,12 +22,13 @@ products approximate the Green's function with entries of order one, independent
 
     a learned stencil of half-width ``b`` (the band in 1D) plus a global low rank.
 
-**One path for every dimension.** :class:`DDAttention` gathers ``f`` into padded subdomain blocks
-(``F[padded_indices]``), applies both factors as batched products (:func:`torch.bmm`) with the weights folded into
-them, and scatter-adds back (``index_add``): memory :math:`O(n)` and no Python loop over subdomains
-(:meth:`DDAttention.gather_apply`). On a 1D decomposition whose boxes are windows of a strided view (the interface
-rule, ``N >= 3``) it takes the sliding-window fast path of :mod:`ddlib._window` instead (no gather, no scatter, a
-hand-written backward), which a test proves equal to the gather path.
+**One path for every dimension.** :class:`DDAttention` runs two passes over padded boxes, *restrict*
+:math:`T_i = \tilde K_i^TR_iF` and *prolong* :math:`\sum_iR_i^T\tilde Q_iT_i`, with the weights folded into the
+factors and the coarse basis on each box's core riding in a few extra columns of both (:mod:`ddlib._window`):
+:meth:`DDAttention.gather_apply` gathers the boxes, multiplies with :func:`torch.bmm` and scatter-adds back, a chunk
+of boxes at a time (memory :math:`O(n)`, no loop over subdomains). On a 1D decomposition whose boxes are windows of
+a strided view (the interface rule, ``N >= 3``) :meth:`DDAttention.apply_columns` takes the sliding-window fast path
+instead (no gather, no scatter, a hand-written backward), which a test proves equal to the gather path.
 
 Examples
 --------
@@ -53,7 +54,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._validate import check_choice, check_int, check_positive
-from ._window import GatherPlan, WindowPlan, core_columns
+from ._window import GatherPlan, WindowPlan, core_columns, fold
 from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .memory import check_dense
 from .problem import Problem
@@ -307,30 +308,6 @@ class Structure:
         return (self.Phi.T @ (A @ self.Phi)).tocsc()
 
 
-class _Fold(torch.autograd.Function):
-    r"""One pass that lays out a folded factor: :math:`[P_{c(i)} \odot w_i \mid V_i]` per box ``i`` (``c``: the
-    box's position class for shared factors, else ``i``; ``w`` the slot weights; ``V`` fixed columns). Backward:
-    :math:`dP = dX_{:, :, :r} \odot w`, summed over the boxes of a class."""
-
-    @staticmethod
-    def forward(ctx, P, cls, w, V):
-        r = P.shape[2]
-        out = P.new_empty(w.shape[0], w.shape[1], r + V.shape[2])
-        torch.mul(P if cls is None else P.index_select(0, cls), w, out=out[:, :, :r])
-        out[:, :, r:] = V
-        ctx.save_for_backward(w)
-        ctx.cls, ctx.classes, ctx.r = cls, P.shape[0], r
-        return out
-
-    @staticmethod
-    def backward(ctx, dX):
-        (w,) = ctx.saved_tensors
-        dP = dX[:, :, :ctx.r] * w
-        if ctx.cls is not None:
-            dP = dP.new_zeros(ctx.classes, *dP.shape[1:]).index_add_(0, ctx.cls, dP)
-        return dP, None, None, None
-
-
 class _FixedSolve(torch.autograd.Function):
     """``C = A0^{-1} S / w`` with a fixed sparse SPD ``A0`` (factorized once): the Galerkin coarse block, in forward
     and backward (symmetric)."""
@@ -498,8 +475,8 @@ class DDAttention(_Operator):
         if self.local_rank:
             Q, K = (self.K if self.symmetric else self.Q), self.K
             cls = self.cls if self.shared else None
-            Kw = _Fold.apply(K, cls, self.wr[:, :, None], V)
-            Qw = _Fold.apply(Q, cls, self.wl[:, :, None] * (self.weight * self.local_scale), V)
+            Kw = fold(K, cls, self.wr[:, :, None], V)
+            Qw = fold(Q, cls, self.wl[:, :, None] * (self.weight * self.local_scale), V)
         ops = (Kw, Qw, self._coarse_step(self.weight) if self.coarse_rank else None)
         if key is not None:
             self.__dict__["_operands_key"], self.__dict__["_operands_value"] = key, ops
