@@ -28,7 +28,8 @@ factors and the coarse basis on each box's core riding in a few extra columns of
 :meth:`DDAttention.gather_apply` gathers the boxes, multiplies with :func:`torch.bmm` and scatter-adds back, a chunk
 of boxes at a time (memory :math:`O(n)`, no loop over subdomains). On a 1D decomposition whose boxes are windows of
 a strided view (the interface rule, ``N >= 3``) :meth:`DDAttention.apply_columns` takes the sliding-window fast path
-instead (no gather, no scatter, a hand-written backward), which a test proves equal to the gather path.
+instead, once the right-hand sides are large enough to gain from it (no gather, no scatter, a hand-written backward),
+which a test proves equal to the gather path.
 
 Examples
 --------
@@ -54,7 +55,7 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._validate import check_choice, check_int, check_positive
-from ._window import GatherPlan, WindowPlan, core_columns, fold
+from ._window import WINDOW_MIN_ENTRIES, GatherPlan, WindowPlan, core_columns, fold
 from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .memory import check_dense
 from .problem import Problem
@@ -501,8 +502,12 @@ class DDAttention(_Operator):
 
     def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
         r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``, any
-        strides): the window fast path where the structure allows it (1D), else :meth:`gather_apply`."""
-        return self._passes(F, self.structure.windows or self.structure.gather)
+        strides): the window fast path where the structure allows it (1D) and ``F`` is large enough to gain from it
+        (:data:`ddlib._window.WINDOW_MIN_ENTRIES`), else :meth:`gather_apply`."""
+        self._check_columns(F)
+        windows = self.structure.windows
+        large = windows is not None and F.numel() >= WINDOW_MIN_ENTRIES
+        return self._passes(F, windows if large else self.structure.gather)
 
     def gather_apply(self, F: torch.Tensor) -> torch.Tensor:
         r"""The generic path of every dimension: :math:`w(\Phi Q_0K_0^T\Phi^TF + \sum_i R_i^TW^L_iQ_iK_i^TW^R_iR_iF)`

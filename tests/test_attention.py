@@ -90,12 +90,13 @@ def test_batched_operator_equals_the_loop_over_subdomains_and_its_dense_matrix(m
 def test_window_path_equals_gather_path_values_and_gradients(model, seed, rows):
     """The 1D window fast path (strided views, hand-written backward) and the generic gather path: the same outputs,
     parameter and input gradients to rounding, for right-hand sides as contiguous columns or as rows (f.T)."""
-    assert model.structure.windows is not None
+    windows = model.structure.windows
+    assert windows is not None
     g = torch.Generator().manual_seed(seed)
     f = torch.randn(4, model.n, generator=g, dtype=torch.float64)
     F = (f.T if rows else f.T.contiguous()).requires_grad_()
     W = torch.randn(model.n, 4, generator=g, dtype=torch.float64)  # a random linear functional of the output
-    u, v = model.apply_columns(F), model.gather_apply(F)
+    u, v = model._passes(F, windows), model.gather_apply(F)
     tol = 1e-13 * float(v.detach().abs().max() + 1e-300)
     assert torch.allclose(u, v, rtol=0, atol=tol)
     inputs = [p for p in model.parameters()] + [F]
@@ -250,6 +251,8 @@ class _Method(torch.nn.Module):
         self.m, self.method = model, method
 
     def forward(self, x):
+        if self.method == "windows":  # the window layout, whatever the size of x
+            return self.m._passes(x.T.contiguous(), self.m.structure.windows).T
         return getattr(self.m, self.method)(x.T.contiguous()).T
 
 
@@ -260,8 +263,8 @@ class _Method(torch.nn.Module):
     ((11,), 3, 1, dict(coarse="nicolaides", weighting="none")), ((11,), 2, 2, {}),
     ((7, 7), 2, 1, {}), ((8, 8), 3, 1, dict(shared=True, coarse="nicolaides")), ((3, 3, 3), 2, 0, {})])
 def test_gradcheck_every_path(shape, N, delta, kw):
-    """Finite differences against the backward of apply_columns (the window path's hand-written backward in 1D with
-    N >= 3), of the gather path and of forward on rows, for the parameters and the input (``fast_mode``: the
+    """Finite differences against the backward of the window layout (its hand-written backward, 1D with N >= 3), of
+    the gather layout, of apply_columns and of forward on rows, for the parameters and the input (``fast_mode``: the
     Jacobian against random projections on both sides)."""
     kw = dict(kw)
     structure = Structure(Decomposition(Problem(shape), N, delta), **{k: kw.pop(k) for k in ("partition", "weighting",
@@ -269,16 +272,35 @@ def test_gradcheck_every_path(shape, N, delta, kw):
     dd = DDAttention(structure, kw.pop("local_rank", 2), 2 if structure.N0 >= 2 else None, seed=3, init_scale=0.5,
                      **kw)
     f = torch.randn(2, dd.n, dtype=torch.float64, generator=torch.Generator().manual_seed(4), requires_grad=True)
-    for method in ("forward", "apply_columns", "gather_apply"):
+    for method in ("forward", "apply_columns", "gather_apply") + (("windows",) if structure.windows else ()):
         call, params = _functional(dd, method)
         assert torch.autograd.gradcheck(call, (*params, f), fast_mode=True)
     assert torch.autograd.gradcheck(_functional(dd)[0], (*_functional(dd)[1], f[:1]), fast_mode=True)  # one rhs
 
 
+def test_apply_columns_takes_the_window_layout_for_large_right_hand_sides(monkeypatch):
+    """The window layout from WINDOW_MIN_ENTRIES entries of F on (where it is the faster one), the gather layout
+    below; both give the operator (the equality tests above)."""
+    from ddlib import _window
+
+    dd = DDAttention(Structure(Decomposition(Problem(63), 4, 2)), 2, seed=3)
+    used = []
+    for name, plan in (("windows", dd.structure.windows), ("gather", dd.structure.gather)):
+        monkeypatch.setattr(plan, "restrict", lambda *a, _f=plan.restrict, _n=name: used.append(_n) or _f(*a))
+    monkeypatch.setattr(_window, "WINDOW_MIN_ENTRIES", 63 * 4)
+    monkeypatch.setattr("ddlib.attention.WINDOW_MIN_ENTRIES", 63 * 4)
+    with torch.no_grad():
+        dd.apply_columns(torch.zeros(63, 3, dtype=torch.float64))
+        dd.apply_columns(torch.zeros(63, 4, dtype=torch.float64))
+        dd(torch.zeros(5, 63, dtype=torch.float64))
+    assert used == ["gather", "windows", "windows"]
+
+
 def test_the_window_backward_is_once_differentiable():
     dd = DDAttention(Structure(Decomposition(Problem(23), 4, 2)), 2, seed=3)
     f = torch.randn(3, 23, dtype=torch.float64)
-    g, = torch.autograd.grad(dd(f).square().sum(), next(dd.parameters()), create_graph=True)
+    windows = dd.structure.windows
+    g, = torch.autograd.grad(dd._passes(f.T, windows).square().sum(), next(dd.parameters()), create_graph=True)
     with pytest.raises(RuntimeError, match="once_differentiable"):  # no silent wrong second derivatives
         g.sum().backward()
 
