@@ -1,13 +1,15 @@
 r"""The two layouts of :class:`ddlib.attention.DDAttention`'s passes (private; a test proves them equal).
 
 Both compute the same two passes on the right-hand sides ``F`` ``(n, B)`` (columns; any strides) with the folded
-factors ``K``, ``Q`` ``(n_sub, n_max, c)`` of the padded box layout, which must vanish on padding slots:
+factors ``K``, ``Q`` ``(n_sub, n_max, c)`` of the padded box layout (:func:`fold`: the ``r`` local columns with their
+weights, then the ``k`` columns of the coarse basis on the box cores, :func:`core_columns`), which must vanish on
+padding slots:
 
 * **restrict**, :math:`T_i = K_i^T R_i F` for every box: ``(n_sub, c, B)``;
 * **prolong**, :math:`U = \sum_i R_i^T Q_i T_i`: ``(n, B)``.
 
-:class:`GatherPlan` (every dimension) gathers the padded boxes (``index_select``), multiplies in one
-:func:`torch.bmm` each and scatter-adds back (``index_add``); autograd differentiates it.
+:class:`GatherPlan` (every dimension) gathers the padded boxes (``index_select``), multiplies with
+:func:`torch.bmm` and scatter-adds back (``index_add``), a chunk of boxes at a time; autograd differentiates it.
 
 :class:`WindowPlan` (1D, interface rule, ``N >= 3``) uses that box ``i`` is the window of :math:`L = b + 2\delta`
 consecutive nodes starting at :math:`s_i = ib - \delta` (:math:`s_0 = 0`): restrict is one batched product on strided
@@ -15,6 +17,7 @@ views of ``F`` (no gather, whatever its strides, so rows ``f.T`` cost nothing); 
 block (nodes :math:`ib .. ib + b - 1`) straight into the output and adds the :math:`2\delta` overlap rows of each
 window as slice additions (no scatter). The two passes are adjoint, so each one's backward is the other one plus
 :meth:`WindowPlan.outer` (:class:`_Restrict`, :class:`_Prolong`: hand-written, no full-size autograd temporaries).
+``DDAttention`` takes it from :data:`WINDOW_MIN_ENTRIES` right-hand-side entries on.
 """
 from __future__ import annotations
 

@@ -62,7 +62,8 @@ from .problem import Problem
 
 __all__ = ["GlobalAttention", "DDAttention", "BandedLowRank", "Structure", "schwarz_init", "eckart_young_init",
            "LOCAL_INVERSES", "configure_threads", "global_parameter_count", "dd_parameter_count",
-           "banded_lowrank_parameter_count", "operator_error", "DENSE_OPERATOR_MAX", "truncated_factors"]
+           "banded_lowrank_parameter_count", "operator_error", "DENSE_OPERATOR_MAX", "truncated_factors",
+           "WINDOW_MIN_ENTRIES"]
 
 #: Names accepted by :func:`schwarz_init`: the exact-decomposition blocks or the subdomain inverses.
 LOCAL_INVERSES = ("element", "subdomain")

@@ -412,9 +412,17 @@ def race(configs: dict, target: float, metric: str = "error_in_band") -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------ report
+#: The rows of the exponent table of :func:`report_performance`: label, key of its ``numbers``.
+EXPONENT_LABELS = (("DD attention, model(f)", "dd_exponent"), ("DD attention, forward+backward", "dd_fb_exponent"),
+                   ("DD attention, apply_columns", "columns_exponent"),
+                   ("DD attention, model(f) with grad", "grad_exponent"), ("gather path", "gather_exponent"),
+                   ("equal-FLOP bmm", "bmm_exponent"), ("direct solve", "direct_exponent"),
+                   ("global attention, matched parameters", "global_exponent"),
+                   ("global attention, matched accuracy", "global_acc_exponent"))
 #: What each path is called in the book's tables.
 PATH_LABELS = {"dd": "DD attention, model(f) on rows", "columns": "DD attention, apply_columns",
-               "dd_grad": "DD attention, model(f), grad enabled", "columns_grad": "DD attention, apply_columns, grad enabled"}
+               "dd_grad": "DD attention, model(f), grad enabled",
+               "columns_grad": "DD attention, apply_columns, grad enabled"}
 
 
 def target_verdict(value: float, target: float, q1: float | None = None, q3: float | None = None) -> str:
@@ -508,13 +516,7 @@ def report_performance(rows: list[dict], dimensions: dict, race: dict, status: d
     race_rows, race_numbers = _report_race(race, epochs)
     numbers |= race_numbers | _report_builds(status)
     return {"numbers": numbers, "summary": s, "dimensions": dims, "race": race_rows,
-            "exponents": [(label, numbers[key]) for label, key in
-                          (("DD attention, model(f)", "dd_exponent"), ("DD attention, forward+backward", "dd_fb_exponent"),
-                           ("DD attention, apply_columns", "columns_exponent"),
-                           ("DD attention, model(f) with grad", "grad_exponent"), ("gather path", "gather_exponent"),
-                           ("equal-FLOP bmm", "bmm_exponent"), ("direct solve", "direct_exponent"),
-                           ("global attention, matched parameters", "global_exponent"),
-                           ("global attention, matched accuracy", "global_acc_exponent"))],
+            "exponents": [(label, numbers[key]) for label, key in EXPONENT_LABELS],
             "at_last": _report_at_last(last, numbers),
             "traffic": [("multiply-adds per entry of f", numbers["macs_per_entry"]),
                         ("  of which in the coarse basis", numbers["coarse_macs_per_entry"]),

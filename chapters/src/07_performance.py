@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from ddlib import benchmarks as bm
-from ddlib.attention import configure_threads
+from ddlib.attention import WINDOW_MIN_ENTRIES, configure_threads
 from ddlib.experiments import tuned_comparison
 from ddlib.figures import FigureRecorder, glue_numbers, project_root
 from ddlib.models import DDSpec, GlobalSpec
@@ -69,11 +69,11 @@ EPOCHS = 300 if QUICK else 1000
 ACCURACY_MAX_BYTES = 2**28  # the matched-accuracy global model is timed while its factors fit in this many bytes
 fig_rec = FigureRecorder("chapters/07_performance.ipynb", dict(QUICK=QUICK, BOX=BOX, DELTA=DELTA, RANK=RANK,
                                                                 RANK0=RANK0, BATCH=BATCH, SEED=SEED))
-glue_numbers(dict(threads=THREADS, accuracy_max_mib=ACCURACY_MAX_BYTES // 2**20, box=BOX, delta=DELTA, rank=RANK,
-                  rank0=RANK0, batch=BATCH, box_2d=BOX_2D, delta_2d=DELTA_2D, box_3d=BOX_3D, delta_3d=DELTA_3D,
-                  race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS, race_delta=RACE_DELTA, race_rank=RACE_RANK,
-                  race_grank=RACE_K, race_K=RACE_K, race_n=RACE_N, race_lrs=", ".join(f"{v:g}" for v in RACE_LRS),
-                  race_inits=", ".join(f"{v:g}" for v in RACE_INITS)))
+glue_numbers(dict(threads=THREADS, window_min=WINDOW_MIN_ENTRIES, accuracy_max_mib=ACCURACY_MAX_BYTES // 2**20,
+                  box=BOX, delta=DELTA, rank=RANK, rank0=RANK0, batch=BATCH, box_2d=BOX_2D, delta_2d=DELTA_2D,
+                  box_3d=BOX_3D, delta_3d=DELTA_3D, race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS,
+                  race_delta=RACE_DELTA, race_rank=RACE_RANK, race_grank=RACE_K, race_K=RACE_K, race_n=RACE_N,
+                  race_lrs=", ".join(f"{v:g}" for v in RACE_LRS), race_inits=", ".join(f"{v:g}" for v in RACE_INITS)))
 
 # %% [markdown]
 # ## Setup
@@ -103,9 +103,11 @@ glue_numbers(dict(threads=THREADS, accuracy_max_mib=ACCURACY_MAX_BYTES // 2**20,
 #   and the coarse basis restricted to each box's core carried as a few extra columns of both, so that $\Phi^Tf$ is
 #   a scatter of small sums and the coarse correction rides in the prolongation (`ddlib._window`). The *generic*
 #   layout, every dimension, gathers the boxes (`index_select`), multiplies in one `torch.bmm` each and scatter-adds
-#   back (`index_add`). In 1D with $N \ge 3$ the *window* layout takes over: every box is a strided view of $f$, rows
-#   or columns alike, so restrict reads $f$ in place, and prolong writes each box's core straight into the output
-#   and adds the overlap rows as slices. The two passes are adjoint, so each one's backward is the other one (a
+#   back (`index_add`), a chunk of boxes at a time so that each gathered block stays in cache. In 1D with $N \ge 3$
+#   the *window* layout takes over once $n$ times the batch reaches {glue:text}`window_min` entries (below, the
+#   gather layout is faster: it does less work per call in Python): every box is a strided view of $f$, rows or
+#   columns alike, so restrict reads $f$ in place, and prolong writes each box's core straight into the output and
+#   adds the overlap rows as slices. The two passes are adjoint, so each one's backward is the other one (a
 #   hand-written backward, checked against finite differences and against the gather path in the tests).
 # * **Global attention** at matched parameters (rank $r_g = \mathrm{round}(P_{DD}/2n)$) and at matched best
 #   accuracy: the exact 1D decomposition (chapter 4) truncated to local rank $r$ has best error
@@ -186,8 +188,8 @@ display(table(report["traffic"], columns=["memory-traffic model", "value"], form
 # {glue:text}`dd_exponent_se:.2f`); the third table gathers the exponents of every operation. Our target was an
 # exponent of at most {glue:text}`target_exponent:.1f`: it is {glue:text}`exponent_verdict`. In two and three
 # dimensions (fifth table), where `DDAttention` runs its generic gather layout, the fitted exponents are
-# {glue:text}`exponent_2d:.2f` and {glue:text}`exponent_3d:.2f`: against the same target, {glue:text}`exponent_2d_verdict`
-# in 2D and {glue:text}`exponent_3d_verdict` in 3D. Panel (b) of the figure shows the time per unknown, flat where the
+# {glue:text}`exponent_2d:.2f` and {glue:text}`exponent_3d:.2f`: against the same target,
+# {glue:text}`exponent_2d_verdict` in 2D and {glue:text}`exponent_3d_verdict` in 3D. Panel (b) of the figure shows the time per unknown, flat where the
 # cost is linear.
 #
 # An exponent below one means that fixed per-call costs (the Python calls and the small products of the coarse level)

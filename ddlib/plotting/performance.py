@@ -29,10 +29,11 @@ def _plot(ax, n, t, label, color, marker, ls):
 def performance_figure(rows: list[dict], fit=(1023, 65535), dimensions: dict | None = None, race: dict | None = None,
                        status: dict | None = None):
     """Panels: (a) 1D forward time per batch against n with the bmm ceiling, the direct solve and the fitted slope of
-    DD; (b) forward time per unknown of DD attention's default path in each dimension of ``dimensions``
-    (``{dim: rows of ddlib.benchmarks.dimension_scaling}``, fitted over :func:`ddlib.benchmarks.dimension_fit`); (c) forward+backward time; (d) trainable parameters; (e) peak
-    memory; (f) the training race (test error against wall-clock seconds), if ``race`` is given; (g) per-notebook
-    book build times, if ``status`` holds a build (the dict of ``tools/build_status.py``)."""
+    DD; (b) forward time per unknown of DD attention's default path in 1D and in each dimension of ``dimensions``
+    (``{dim: rows of ddlib.benchmarks.dimension_scaling}``, fitted over :func:`ddlib.benchmarks.dimension_fit`);
+    (c) forward+backward time; (d) trainable parameters; (e) peak memory; (f) the training race (test error against
+    wall-clock seconds), if ``race`` is given; (g) per-notebook book build times, if ``status`` holds a build (the
+    dict of ``tools/build_status.py``)."""
     n = column(rows, "n")
     has_status = status is not None and any(status.values())
     fig, axes = plt.subplots(4, 2, figsize=(10, 13.5))
