@@ -101,21 +101,23 @@ class GatherPlan:
         self.idx = torch.as_tensor(padded_indices)
         self.n, self.n_sub, self.n_max = n, *padded_indices.shape
 
-    def _chunks(self, F: torch.Tensor):
+    def _chunks(self, F: torch.Tensor) -> list[int]:
+        """Boxes per chunk (a list summing to ``n_sub``)."""
         step = max(1, CHUNK_BYTES // (self.n_max * F.shape[1] * F.element_size()))
-        idx = self.idx.to(F.device)
-        return [(a, min(a + step, self.n_sub), idx[a:a + step].reshape(-1)) for a in range(0, self.n_sub, step)]
+        return [min(step, self.n_sub - a) for a in range(0, self.n_sub, step)]
 
     def restrict(self, F: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
         F = F.contiguous()  # rows f.T: one transposition, then every gathered row is B contiguous numbers
-        T = [torch.bmm(K[a:b].transpose(1, 2), F.index_select(0, i).view(b - a, self.n_max, F.shape[1]))
-             for a, b, i in self._chunks(F)]
+        sizes = self._chunks(F)  # split, not slices: its backward is one concatenation, not a full-size copy each
+        T = [torch.bmm(k.transpose(1, 2), F.index_select(0, i.reshape(-1)).view(*i.shape, F.shape[1]))
+             for k, i in zip(K.split(sizes), self.idx.to(F.device).split(sizes))]
         return torch.cat(T) if len(T) > 1 else T[0]
 
     def prolong(self, Q: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
         U = T.new_zeros(self.n, T.shape[2])
-        for a, b, i in self._chunks(U):
-            U.index_add_(0, i, torch.bmm(Q[a:b], T[a:b]).view(-1, T.shape[2]))
+        sizes = self._chunks(U)
+        for q, t, i in zip(Q.split(sizes), T.split(sizes), self.idx.to(T.device).split(sizes)):
+            U.index_add_(0, i.reshape(-1), torch.bmm(q, t).view(-1, T.shape[2]))
         return U
 
 

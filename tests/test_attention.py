@@ -455,3 +455,32 @@ def test_operator_error_lanczos_agrees_with_dense():
                   DDAttention(Structure(Decomposition(Problem((15, 15)), 4, 1)), 3, seed=3)):
         assert _operator_error_lanczos(model) == pytest.approx(operator_error(model.dense(), model.problem),
                                                                rel=1e-9)
+
+
+def _graph_names(t: torch.Tensor) -> list[str]:
+    """Names of the autograd nodes that produced ``t``."""
+    seen, todo, names = set(), [t.grad_fn], []
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        todo.extend(n for n, _ in node.next_functions)
+    return names
+
+
+def test_gather_chunks_keep_the_backward_linear(monkeypatch):
+    """A chunk of boxes at a time, the factors are split, never sliced per chunk: the backward of a slice is a
+    full-size copy, so slices would make the backward grow like n times the number of chunks (quadratic)."""
+    from ddlib import _window
+
+    dd = DDAttention(Structure(Decomposition(Problem((15, 15)), 4, 1)), 3, seed=0)
+    f = torch.randn(2, dd.n, dtype=torch.float64)
+    counts = {}
+    for chunk in (2**30, 1):   # one chunk; one box per chunk
+        monkeypatch.setattr(_window, "CHUNK_BYTES", chunk)
+        names = _graph_names(dd.gather_apply(f.T))
+        counts[chunk] = (names.count("SliceBackward0"), names.count("BmmBackward0"))
+    assert counts[1][1] == 16 * counts[2**30][1]                  # 16 boxes: one product pair per box
+    assert counts[1][0] == counts[2**30][0]                        # and no slice per chunk
