@@ -3,7 +3,6 @@ matrix; the 1D window path equals the generic gather path (values and gradients,
 exact decomposition, classical Schwarz, parameter counts, gradients, the inference cache and clear errors."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from hypothesis import given, settings, strategies as st
 
