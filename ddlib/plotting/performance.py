@@ -1,10 +1,10 @@
-"""Figures of chapter 7: cost and parameters against n, DD against global attention, with the bmm and banded-solve
-anchors; the training race and the book's build times."""
+"""Figures of chapter 7: cost and parameters against n, DD against global attention, with the bmm and direct-solve
+anchors, the default path of DD attention in 1D, 2D and 3D; the training race and the book's build times."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..benchmarks import column
+from ..benchmarks import column, dimension_fit
 from ..timing import fit_exponent
 from .style import finish, legend_below, panel_grid, role_style
 
@@ -27,20 +27,22 @@ def _plot(ax, n, t, label, **style):
         ax.loglog(n[ok], t[ok], label=label, **style)
 
 
-def performance_figure(rows: list[dict], fit_range=(10, 16)):
-    """Four panels against n from :func:`ddlib.benchmarks.scaling_benchmark` ``rows``: (a) forward time per batch
-    with the bmm ceiling, the banded solve and the fitted slope of DD; (b) forward+backward time; (c) trainable
-    parameters; (d) peak memory."""
+def performance_figure(rows: list[dict], fit=(1023, 65535), dimensions: dict | None = None):
+    """Five panels from :func:`ddlib.benchmarks.scaling_benchmark` ``rows`` (1D, against n): (a) forward time per
+    batch with the bmm ceiling, the direct solve and the fitted slope of DD over ``fit`` (a range of n); (b) forward
+    time per unknown of DD attention's default path in 1D and in each dimension of ``dimensions`` (``{dim: rows of
+    ddlib.benchmarks.dimension_scaling}``, fitted over :func:`ddlib.benchmarks.dimension_fit`); (c) forward+backward
+    time; (d) trainable parameters; (e) peak memory."""
     n = column(rows, "n")
-    p = column(rows, "p")
-    fig, axes, _ = panel_grid(4, ncols=2, height=2.2)
-    _forward_panel(axes[0], rows, n, p, fit_range)
-    _fwd_bwd_panel(axes[1], rows, n)
-    _parameters_panel(axes[2], rows, n)
-    _memory_panel(axes[3], rows, n)
-    step = max(1, int(np.ceil(len(n) / 5)))  # sizes are 2^p - 1: label every step-th tick by p
-    for ax in axes:
-        ax.set_xticks(n[::step], [f"$2^{{{int(q)}}}$" for q in p[::step]], minor=False)
+    fig, axes, _ = panel_grid(5, ncols=3, height=2.2)
+    _forward_panel(axes[0], rows, n, fit)
+    _dimensions_panel(axes[1], rows, fit, dimensions or {})
+    _fwd_bwd_panel(axes[2], rows, n)
+    _parameters_panel(axes[3], rows, n)
+    _memory_panel(axes[4], rows, n)
+    step = max(1, int(np.ceil(len(n) / 4)))  # 1D sizes are 2^p - 1: label every step-th tick by p
+    for ax in (axes[0], *axes[2:5]):
+        ax.set_xticks(n[::step], [f"$2^{{{int(np.log2(v + 1))}}}$" for v in n[::step]], minor=False)
         ax.set_xticks([], minor=True)
     legend_below(fig, axes, ncol=2)
     return finish(fig)
@@ -59,39 +61,53 @@ def race_figure(race: dict, status: dict | None = None):
     return finish(fig)
 
 
-def _forward_panel(ax, rows, n, p, fit_range):
+def _fit_line(ax, n, t, fit, label):
+    sel = (n >= fit[0]) & (n <= fit[1]) & np.isfinite(t) & (t > 0)
+    if np.unique(n[sel]).size >= 2:
+        f = fit_exponent(n[sel], t[sel])
+        ax.loglog(n[sel], f(n[sel]) * 0.5, color=role_style("dd")["color"], lw=0.8, alpha=0.7,
+                  label=f"{label}: slope {f.exponent:.2f}")
+
+
+def _forward_panel(ax, rows, n, fit):
     for key, label, role, variant in _SERIES:
         _plot(ax, n, column(rows, f"{key}_forward"), label, **role_style(role, variant))
     _plot(ax, n, column(rows, "bmm_forward"), "one torch.bmm, same FLOPs", color=_GREY, marker="x", ls="-")
     _plot(ax, n, column(rows, "bmm_forward") * column(rows, "dd_bytes") / column(rows, "bmm_bytes"),
           "bmm time × bytes ratio (traffic model)", color=_GREY, ls=":")
-    _plot(ax, n, column(rows, "banded_solve"), "banded direct solve", color="black", marker="|", ls="-.")
-    t = column(rows, "dd_forward")
-    sel = (p >= fit_range[0]) & (p <= fit_range[1]) & np.isfinite(t)
-    if sel.sum() >= 2:
-        fit = fit_exponent(n[sel], t[sel])
-        ax.loglog(n[sel], fit(n[sel]) * 0.5, color=role_style("dd")["color"], lw=0.8, alpha=0.7,
-                  label=f"fit to DD: slope {fit.exponent:.2f} (shifted down)")
-    ax.set(title="(a) forward pass", xlabel="$n$", ylabel="seconds (median)")
+    _plot(ax, n, column(rows, "direct_solve"), "direct solve", color="black", marker="|", ls="-.")
+    _fit_line(ax, n, column(rows, "dd_forward"), fit, "fit to DD (shifted down)")
+    ax.set(title="(a) forward pass, 1D", xlabel="$n$", ylabel="seconds (median)")
+
+
+def _dimensions_panel(ax, rows, fit, dimensions):
+    """Seconds per unknown of the default forward pass: flat where the cost is linear in n."""
+    series = {1: (rows, fit), **{int(d): (r, dimension_fit(r)) for d, r in dimensions.items()}}
+    for k, (dim, (r, (lo, hi))) in enumerate(sorted(series.items())):
+        n, t = column(r, "n"), column(r, "dd_forward")
+        sel = (n >= lo) & (n <= hi) & np.isfinite(t)
+        slope = f", slope {fit_exponent(n[sel], t[sel]).exponent:.2f}" if np.unique(n[sel]).size >= 2 else ""
+        _plot(ax, n, t / n, f"DD, {dim}D{slope}", **role_style("dd", k))
+    ax.set(title="(b) forward per unknown", xlabel="$n$", ylabel="seconds / n")
 
 
 def _fwd_bwd_panel(ax, rows, n):
     for key, label, role, variant in _SERIES:
         _plot(ax, n, column(rows, f"{key}_fwd_bwd"), label, **role_style(role, variant))
-    ax.set(title="(b) forward + backward", xlabel="$n$", ylabel="seconds (median)")
+    ax.set(title="(c) forward + backward", xlabel="$n$", ylabel="seconds (median)")
 
 
 def _parameters_panel(ax, rows, n):
     _plot(ax, n, column(rows, "dd_params"), "DD attention", **role_style("dd"))
     _plot(ax, n, column(rows, "global_params_params"), "global, matched parameters", **role_style("global"))
     _plot(ax, n, column(rows, "global_accuracy_params"), "global, matched accuracy", **role_style("global", 1))
-    ax.set(title="(c) trainable parameters", xlabel="$n$", ylabel="parameters")
+    ax.set(title="(d) trainable parameters", xlabel="$n$", ylabel="parameters")
 
 
 def _memory_panel(ax, rows, n):
     for key, label in (("dd", "DD attention"), ("global", "global, matched parameters")):
         _plot(ax, n, column(rows, f"{key}_peak_bytes") / 2**20, label, **role_style(key))
-    ax.set(title="(d) peak memory (RSS rise)", xlabel="$n$", ylabel="MiB")
+    ax.set(title="(e) peak memory (RSS rise)", xlabel="$n$", ylabel="MiB")
 
 
 def _race_panel(ax, race):
