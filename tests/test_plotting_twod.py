@@ -8,11 +8,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from ddlib.approximation import dd_frontier, floor_study, global_frontier  # noqa: E402
-from ddlib.experiments import Selection  # noqa: E402
-from ddlib.models import BandedSpec, DDSpec, GlobalSpec  # noqa: E402
-from ddlib.plotting.twod import floor_figure_2d, frontier_figure_2d, kappa_figure_2d, regimes_figure_2d  # noqa: E402
+from ddlib.plotting.twod import floor_figure_2d, frontier_figure_2d, kappa_figure_2d  # noqa: E402
 from ddlib.problem import Problem  # noqa: E402
-from ddlib.regimes import Regime, RegimeResult  # noqa: E402
 from ddlib.schwarz import SERIES, add_bounds, scaling_study  # noqa: E402
 
 
@@ -26,7 +23,7 @@ def test_kappa_figure_draws_every_series_and_its_theory_line():
     sq = lambda m: (m, m)  # noqa: E731
     studies = {"N": [(sq(7), 2, 1), (sq(15), 4, 1)], "n": [(sq(7), 2, 1), (sq(15), 2, 2)],
                "delta": [(sq(15), 2, 0), (sq(15), 2, 2)]}
-    rows = scaling_study(studies, {k: SERIES[k] for k in ("one-level ASM", "two-level ASM, hat")})
+    rows = scaling_study(studies, {k: SERIES[k] for k in ("one-level ASM", "two-level ASM, hat")}, dense_max=256)
     add_bounds(rows)
     fig = kappa_figure_2d(rows)
     axes = fig.axes
@@ -41,7 +38,7 @@ def test_kappa_figure_draws_every_series_and_its_theory_line():
 def test_frontier_and_floor_figures():
     P = Problem((15, 15))
     g = global_frontier(P, [1, 4, 16, 64])
-    fronts = [dd_frontier(P, 4, 1, [1, 4, 36], partition="ramp", local_inverse="subdomain")]
+    fronts = [dd_frontier(P, 4, 1, [1, 4, 36], local_inverse="subdomain")]
     rows = floor_study(P, [2, 4], [0, 1], [("hat", {}), ("hat", {"refine": 2})])
     for r in rows:
         r.setdefault("refine", 1)
@@ -62,6 +59,11 @@ def test_frontier_and_floor_figures():
 
 
 def test_regimes_figure_draws_each_class_at_its_seed_means_and_the_references():
+    from ddlib.experiments import Selection
+    from ddlib.models import BandedSpec, DDSpec, GlobalSpec
+    from ddlib.plotting.twod import regimes_figure_2d
+    from ddlib.regimes import Regime, RegimeResult
+
     specs = [GlobalSpec(4), GlobalSpec(16), DDSpec(4, 1, 1), DDSpec(4, 1, 4), BandedSpec(1, 2),
              DDSpec(4, 1, 2, use_local=False)]
     params = np.array([1800, 7200, 900, 3600, 2000, 100])
@@ -72,13 +74,14 @@ def test_regimes_figure_draws_each_class_at_its_seed_means_and_the_references():
         table.update({f"{col}_mean": mean, f"{col}_min": 0.9 * mean, f"{col}_max": 1.1 * mean})
     res = RegimeResult(Regime(225, 4, 3, 16, "noise", dim=2), [Selection(s, {}, []) for s in specs], table)
     front = global_frontier(Problem((15, 15)), [1, 4, 16])
-    fig = regimes_figure_2d([res, res], ("in_distribution", "operator_error"), {(15, 4, 1): 0.02}, {15: front})
-    axes = np.array(fig.axes[:4]).reshape(2, 2)
-    for ax in axes.ravel():
-        lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "s", "x")]
-        ys = sorted(float(y) for ln in lines for y in ln.get_ydata())
-        assert ys == sorted(mean[:5].tolist())                  # the ablation is not drawn, the banded model is
-    bottom = axes[1, 0].get_lines()
+    figs = {m: regimes_figure_2d([res, res], m, {(15, 4, 1): 0.02}, {15: front})
+            for m in ("in_distribution", "operator_error")}
+    for fig in figs.values():
+        for ax in fig.axes[:2]:
+            lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "s", "P")]
+            ys = sorted(float(y) for ln in lines for y in ln.get_ydata())
+            assert ys == sorted(mean[:5].tolist())                  # the ablation is not drawn, the banded model is
+    bottom = figs["operator_error"].axes[0].get_lines()
     assert any(list(ln.get_ydata()) == [0.02, 0.02] for ln in bottom)                      # the floor
     assert any(len(ln.get_ydata()) == 3 and np.allclose(ln.get_ydata(), front["error"]) for ln in bottom)  # E-Y
-    assert not any(list(ln.get_ydata()) == [0.02, 0.02] for ln in axes[0, 0].get_lines())
+    assert not any(list(ln.get_ydata()) == [0.02, 0.02] for ln in figs["in_distribution"].axes[0].get_lines())

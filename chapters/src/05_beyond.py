@@ -88,7 +88,8 @@ glue_numbers({**SETTINGS, **{k: cl.list_text(map(str, v)) for k, v in LISTS.item
 # $v_k/\lambda_k$. The relative error of an operator $M$ on mode $k$,
 #
 # $$
-# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2} = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
+# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2}
+#        = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
 # $$ (eq-mode-error)
 #
 # is zero for $A^{-1}$ and one for $M = 0$ (`ddlib.generalisation.mode_errors`). It takes apart the four test sets of
@@ -134,7 +135,7 @@ table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
 # :name: fig-F9
 # :width: 100%
 #
-# **F9, generalisation per Fourier mode** ($n$ = {glue:text}`n`, training band $K$ = {glue:text}`K`). Relative error
+# **Generalisation per Fourier mode** ($n$ = {glue:text}`n`, training band $K$ = {glue:text}`K`). Relative error
 # $e_k$ {eq}`eq-mode-error` of {glue:text}`g_label` and {glue:text}`d_label` on every mode, (a) trained on the Fourier
 # band, (b) trained on white noise; the dotted line is the exact $A^{-1}$ (rounding only). (c) Mean relative errors
 # on the four held-out test sets; hatched bars: noise-trained.
@@ -189,7 +190,7 @@ table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_
 # :name: fig-F10
 # :width: 100%
 #
-# **F10, ablations** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`abl_epochs` epochs, parameter counts in
+# **Ablations** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`abl_epochs` epochs, parameter counts in
 # brackets). (a) Mean relative errors on the in-band, out-of-band and white-noise test sets and the operator error
 # (bars: range over seeds). (b) Operator error against parameters.
 # ```
@@ -271,30 +272,45 @@ fig_rec.save(fig_ablations, "F10", "ablations", numbers={**f10_numbers, **report
 plt.close("all")
 
 # %% [markdown]
-# ```{figure} ../figures/F15_regime_map.png
+# ```{figure} ../figures/F15_regime_map_error_in_band.png
 # :name: fig-F15
 # :width: 100%
 #
-# **F15, the regime map**, optimizer tuned. One column per axis, one row per error measure; in each panel the best
-# global (orange) and the best DD model (green) within the smallest (dashed) and the largest (solid) parameter
-# budget, seed means with min-max bars, against the value of the axis (the base regime is part of every axis).
+# **The regime map, in-band test error**, optimizer tuned. One panel per axis; in each the best global (vermillion
+# circles) and the best DD model (blue squares) within the smallest (hollow, dashed) and the largest (filled, solid)
+# parameter budget, seed means with min-max bars, against the axis value (the base regime is on every axis).
+# ```
+#
+# ```{figure} ../figures/F15_regime_map_error_noise.png
+# :name: fig-F15-noise
+# :width: 100%
+#
+# **The regime map, white-noise test error**, drawn as in {numref}`fig-F15`.
+# ```
+#
+# ```{figure} ../figures/F15_regime_map_operator_error.png
+# :name: fig-F15-operator
+# :width: 100%
+#
+# **The regime map, operator error** $\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2$, drawn as in {numref}`fig-F15`.
 # ```
 
 # %% tags=["remove-output"]
 tuned_rows = rmap.of("tuned", "rows")
-fig = regime_map_figure(tuned_rows, ("error_in_band", "error_noise", "operator_error"), base_regime.record())
-fig_rec.save(fig, "F15", "regime_map", numbers=dict(
-    regimes=rmap.rows, tuning=[e for e in rmap.edges if e["axis"] == "base"], verdicts=rmap.verdicts,
-    mechanisms=rmap.mechanisms, claims=rg.claim_map(rmap.verdicts, regimes), budget_factors=BUDGET_FACTORS,
-    steps=rmap.steps, grids=GRIDS))
-plt.close(fig)
+for metric in ("error_in_band", "error_noise", "operator_error"):
+    fig = regime_map_figure(tuned_rows, metric, base_regime.record())
+    fig_rec.save(fig, "F15", f"regime_map_{metric}", numbers=dict(
+        regimes=rmap.rows, tuning=[e for e in rmap.edges if e["axis"] == "base"],
+        verdicts=rmap.verdicts, mechanisms=rmap.mechanisms, claims=rg.claim_map(rmap.verdicts, regimes),
+        budget_factors=BUDGET_FACTORS, steps=rmap.steps, grids=GRIDS))
+    plt.close(fig)
 
 # %% [markdown]
 # ```{figure} ../figures/F16_regime_slice.png
 # :name: fig-F16
 # :width: 100%
 #
-# **F16, the samples $\times$ data slice**, optimizer tuned: $\log_{10}$ of the best global error over the best DD
+# **The samples $\times$ data slice**, optimizer tuned: $\log_{10}$ of the best global error over the best DD
 # error (largest budget; positive: DD more accurate) for Fourier-band and white-noise training data and each sample
 # count.
 # ```
