@@ -41,7 +41,7 @@ from .schwarz import SERIES, kappa_trends, measure, scaling_study
 
 __all__ = ["default_studies", "kappa_table", "bounded_in_n", "weyl_rows", "approximation_report",
            "floor_against_global", "COARSE_NAMES", "WEIGHTED_SERIES", "growth_in_h", "trained_references",
-           "regime_name", "partition_ablation", "training_report", "grid_regimes"]
+           "regime_name", "partition_ablation", "training_report", "grid_regimes", "model_rows"]
 
 #: The manifest's names of the coarse spaces of :func:`kappa_table`.
 COARSE_NAMES = {"none": "none", "hat": "q1"}
@@ -294,10 +294,10 @@ def _tally_glue(verdicts: list[dict], names: dict) -> dict:
         for metric, tag in (("operator_error", "op"), (None, "id")):
             r = [v["ratio"] for v in mine if v["claim"] == "more accurate" and
                  v["metric"] == (metric or rg.in_distribution_metric(v["data"]))]
-            values[f"{tag}_ratio_min"], values[f"{tag}_ratio_max"] = (min(r), max(r)) if r else (np.nan, np.nan)
+            values[f"{tag}_ratio"] = claims.range_text(r)
         f = [v["ratio"] for v in mine if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
              and v["holds"]]
-        values["fewer_factor_min"], values["fewer_factor_max"] = (min(f), max(f)) if f else (np.nan, np.nan)
+        values["fewer_factor"] = claims.range_text(f)
         out.update({p + k: v for p in prefixes for k, v in values.items()})
     return out
 
@@ -312,8 +312,10 @@ def _roles(regimes) -> dict:
 
 def _span_glue(rmap) -> dict:
     """Per role (:func:`_roles`) and optimizer (prefix ``<opt>_``): the regime, the dimension of the data's span, and
-    per class the best model's label, operator error, oracle and errors on and off the span
-    (:func:`ddlib.regimes.mechanism`); the band regime's best in-distribution error per class."""
+    per class the best model's label, operator error, oracle, errors on and off the span and off-span fraction
+    (:func:`ddlib.regimes.mechanism`), the global model's ``k_drift`` (:func:`ddlib.regimes.off_span_drift`) and
+    ``span_verdict`` ("holds": :math:`K` untouched off the span, to :data:`ddlib.regimes.SPAN_TOL`, else "fails");
+    the best in-distribution error per class."""
     out = {}
     for role, i in _roles(rmap.regimes).items():
         reg = rmap.regimes[i]
@@ -323,8 +325,11 @@ def _span_glue(rmap) -> dict:
             p = f"{res.optimizer}_{role}"
             out[f"{p}_data_dim"] = mech["data_dim"]
             out.update({f"{p}_{c}_{k}": mech[f"{c}_{k}"] for c in ("global", "dd")
-                        for k in ("on_span", "off_span", "error", "oracle", "label")})
+                        for k in ("on_span", "off_span", "off_fraction", "error", "oracle", "label")})
             out[f"{p}_dd_oracle_ratio"] = mech["dd_error"] / mech["dd_oracle"]
+            drift = mech["global_k_drift"]
+            out[f"{p}_global_k_drift"] = drift
+            out[f"{p}_span_verdict"] = "holds" if drift < rg.SPAN_TOL else "fails"
             for fam, tag in (("global", "g"), ("dd", "d")):
                 b = ex.class_best(res.table, fam, f"{rg.in_distribution_metric(reg.data)}_mean")
                 out[f"{p}_{tag}_id"], out[f"{p}_{tag}_id_label"] = b["value"], b["label"]
@@ -351,7 +356,8 @@ def training_report(rmap, partition: dict | None = None) -> dict:
 
     Returns ``glue`` (name -> number or text: :func:`_tally_glue` per optimizer, the tuned protocol's also without
     prefix, among them ``tally_<claim>_<metric>`` "h of k" over the regimes where both classes learn, the regimes
-    ``excluded`` with the reason, ``op_ratio_min/_max`` and ``id_ratio_min/_max`` (global over DD where both learn);
+    ``excluded`` with the reason, ``op_ratio`` and ``id_ratio`` (global over DD where both learn,
+    :func:`ddlib.claims.range_text`);
     the span split of the few-sample, noise and band regimes per optimizer; the banded baseline's counts; the
     partition ablation as ``abl_*``; the range of the best out-of-band errors per class), ``table`` (one row per
     regime and optimizer, text cells: :func:`_regime_table`), ``counts`` (:func:`ddlib.regimes.verdict_table`) and
@@ -361,11 +367,33 @@ def training_report(rmap, partition: dict | None = None) -> dict:
     glue = {"n_regimes": len(rmap.regimes), **_tally_glue(rmap.verdicts, names), **_span_glue(rmap),
             **_baseline_glue(rmap), **{f"abl_{k}": v for k, v in (partition or {}).items()}}
     tuned = [results[-1] for results in rmap.results]  # the tuned protocol's (the last grid of optimizer_grids)
-    for fam, tag in (("global", "global"), ("dd", "dd")):
-        oob = [ex.class_best(res.table, fam, "error_out_of_band_mean")["value"] for res in tuned]
-        glue[f"oob_{tag}_min"], glue[f"oob_{tag}_max"] = min(oob), max(oob)
+    for fam in ("global", "dd"):
+        glue[f"oob_{fam}"] = claims.range_text(
+            [ex.class_best(res.table, fam, "error_out_of_band_mean")["value"] for res in tuned], ".2f")
     return {"glue": glue, "table": _regime_table(rmap), "counts": rg.verdict_table(rmap.verdicts),
             "speeds": [v for v in rmap.verdicts if v["claim"].startswith("trains faster")]}
+
+
+def model_rows(rmap) -> list[dict]:
+    r"""One record per regime, optimizer grid and model of a :class:`ddlib.regimes.RegimeMap` (the manifest's
+    ``regimes2d``): the result's keys (:meth:`ddlib.regimes.RegimeResult.record`), ``regime``
+    (:func:`regime_name`), ``model`` (label), ``family``, ``params``, the chosen ``chosen_optimizer``, ``lr`` and
+    ``init_scale``, ``seeds``, ``validation_mean`` (seed mean of the validation error, what selection read),
+    ``on_edge`` (:func:`ddlib.regimes.on_edge`) and the seed mean of every error of
+    :data:`ddlib.experiments.METRICS` under its own name."""
+    rows = []
+    for reg, results in zip(rmap.regimes, rmap.results):
+        for res in results:
+            t = res.table
+            for i, s in enumerate(res.selections):
+                c = s.runs[0].config
+                rows.append({**res.record(), "regime": regime_name(reg), "model": s.label, "family": s.family,
+                             "params": int(t["params"][i]), "chosen_optimizer": c.optimizer, "lr": c.lr,
+                             "init_scale": c.init_scale, "seeds": len(s.runs),
+                             "validation_mean": float(np.mean([r.final["error_validation"] for r in s.runs])),
+                             "on_edge": rg.on_edge(s),
+                             **{m: float(t[f"{m}_mean"][i]) for m in ex.METRICS if f"{m}_mean" in t}})
+    return rows
 
 
 def grid_regimes(plans, K: int, N: int, delta: int, dim: int = 2) -> list:

@@ -50,6 +50,7 @@ from . import claims
 from ._validate import check_choice, check_int, check_positive
 from .ablations import ablation_key, compare_to_baseline
 from .approximation import dd_oracle_error
+from .attention import GlobalAttention
 from .data import in_distribution_set, make_dataset
 from .decomposition import Decomposition
 from .experiments import (ORDERED_KNOBS, Selection, class_best, grid_points, oracle_error, step_time,
@@ -62,8 +63,8 @@ __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR"
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
            "REGIME_KEYS", "REGIME_DATA", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
            "tally_verdicts", "majority_text", "report_beyond", "optimizer_grids", "step_seconds", "on_edge",
-           "edge_rows", "rival_rows", "COUNT_KEYS", "RegimeMap", "run_map", "verdict_table", "OPTIMIZER_NAMES",
-           "glue_prefixes"]
+           "edge_rows", "rival_rows", "off_span_drift", "SPAN_TOL", "COUNT_KEYS", "RegimeMap", "run_map",
+           "verdict_table", "OPTIMIZER_NAMES", "glue_prefixes"]
 
 #: The axes of :func:`regime_axes`.
 AXES = ("base", "n_fixed_N", "n_fixed_H", "samples", "K", "data", "N", "slice")
@@ -283,12 +284,16 @@ def cheapest_match(result: RegimeResult, metric: str) -> dict:
 
 
 def span_split(model, f_train: np.ndarray) -> dict:
-    r"""Relative operator error on and off the span of the training right-hand sides ``f_train`` (rows).
+    r"""Relative operator error on and off the span of the training right-hand sides ``f_train`` (rows), and the
+    part of the model itself that lies off the span.
 
     Returns ``dim`` (the numerical rank of ``f_train``, tolerance :math:`10^{-10}` relative), ``on_span``
-    :math:`= \|EV\|_2/\|A^{-1}\|_2` and ``off_span`` :math:`= \|E(I-VV^T)\|_2/\|A^{-1}\|_2` (zero when the span is
-    everything), with :math:`E = M - A^{-1}` applied through ``apply_columns`` and the solve of the model's problem
-    (:meth:`ddlib.problem.Problem.solve`): :math:`O(n)` memory per vector, no dense :math:`n\times n` matrix.
+    :math:`= \|EV\|_2/\|A^{-1}\|_2`, ``off_span`` :math:`= \|EP_\perp\|_2/\|A^{-1}\|_2` and ``off_fraction``
+    :math:`= \|MP_\perp\|_2/\|M\|_2` (both zero when the span is everything), with :math:`P_\perp = I - VV^T`,
+    :math:`E = M - A^{-1}` applied through ``apply_columns`` and the solve of the model's problem
+    (:meth:`ddlib.problem.Problem.solve`): :math:`O(n)` memory per vector, no dense :math:`n\times n` matrix. Under
+    gradient descent on :math:`\|MF - U\|^2` a global :math:`M = QK^T` changes :math:`K` only inside the span of
+    :math:`F`, so ``off_fraction`` stays at its initial size; Adam's per-coordinate steps are not so confined.
     """
     problem = model.problem
     f = np.asarray(f_train, dtype=np.float64)
@@ -299,28 +304,57 @@ def span_split(model, f_train: np.ndarray) -> dict:
     V = U[:, s > 1e-10 * s[0]]
     kw = dict(dtype=model.dtype, device=model.device)
 
-    def E(X):
+    def M(X):
         with torch.no_grad():
-            Y = model.apply_columns(torch.as_tensor(np.ascontiguousarray(X), **kw)).double().cpu().numpy()
-        return Y - problem.solve(X.T).T
+            return model.apply_columns(torch.as_tensor(np.ascontiguousarray(X), **kw)).double().cpu().numpy()
 
-    def ET(X):
+    def MT(X):
         Z = torch.zeros(n, X.shape[1], requires_grad=True, **kw)
         with torch.enable_grad():
             (g,) = torch.autograd.grad(model.apply_columns(Z), Z, grad_outputs=torch.as_tensor(X, **kw))
-        return g.double().cpu().numpy() - problem.solve(X.T).T
+        return g.double().cpu().numpy()
 
+    E = lambda X: M(X) - problem.solve(X.T).T  # noqa: E731
+    ET = lambda X: MT(X) - problem.solve(X.T).T  # noqa: E731
     scale = 1.0 / problem.norm_inverse()
     on = float(np.linalg.norm(E(V), 2)) * scale
-    off = 0.0
-    if V.shape[1] < n:
-        P = lambda X: X - V @ (V.T @ X)  # noqa: E731
-        op = LinearOperator((n, n), matvec=lambda x: E(P(x.reshape(n, 1)))[:, 0],
-                            rmatvec=lambda y: P(ET(y.reshape(n, 1)))[:, 0],
-                            matmat=lambda X: E(P(X)), rmatmat=lambda Y: P(ET(Y)), dtype=np.float64)
-        off = float(svds(op, k=1, return_singular_vectors=False, tol=1e-8, v0=np.ones(n),
-                         random_state=0)[0]) * scale
-    return {"dim": int(V.shape[1]), "on_span": on, "off_span": off}
+    if V.shape[1] == n:
+        return {"dim": n, "on_span": on, "off_span": 0.0, "off_fraction": 0.0}
+    P = lambda X: X - V @ (V.T @ X)  # noqa: E731
+    norm_m = _norm2(n, M, MT)
+    return {"dim": int(V.shape[1]), "on_span": on, "off_span": _norm2(n, E, ET, P) * scale,
+            "off_fraction": _norm2(n, M, MT, P) / norm_m if norm_m > 0 else 0.0}
+
+
+#: Largest relative drift of :func:`off_span_drift` read as "untouched off the span" (rounding of a run).
+SPAN_TOL = 1e-8
+
+
+def off_span_drift(run, f_train: np.ndarray) -> float:
+    r"""How far training moved a global model's factor :math:`K` off the span of the training inputs:
+    :math:`\|P_\perp(K - K_0)\|_F/\|P_\perp K_0\|_F`, with :math:`K_0` the run's initial factor (rebuilt from its
+    seed and initial scale) and :math:`P_\perp` the projector off the span of ``f_train`` (rows). Zero to rounding
+    under gradient descent with :math:`M = wQK^T`, since :math:`\nabla_K = 2wF(MF - U)^TQ`; NaN for models without
+    a separate :math:`K` (DD, banded, symmetric :math:`M = wKK^T`) or when the span is everything."""
+    model, c = run.model, run.config
+    if not isinstance(model, GlobalAttention) or model.Q is None:
+        return float("nan")
+    U, s, _ = np.linalg.svd(np.asarray(f_train, dtype=np.float64).T, full_matrices=False)
+    V = U[:, s > 1e-10 * s[0]]
+    K = model.K.detach().double().cpu().numpy()
+    K0 = c.model.build(c.problem, seed=c.seed, init_scale=c.init_scale).K.detach().double().cpu().numpy()
+    off = lambda X: X - V @ (V.T @ X)  # noqa: E731
+    base = np.linalg.norm(off(K0))
+    return float(np.linalg.norm(off(K - K0)) / base) if base > 0 else float("nan")
+
+
+def _norm2(n: int, apply, apply_t, project=lambda X: X) -> float:
+    r""":math:`\|B P\|_2` of the ``n x n`` operator ``B`` given by ``apply`` and its transpose ``apply_t`` (on
+    columns), with the symmetric projector ``project``: the largest singular value by ``svds``."""
+    op = LinearOperator((n, n), matvec=lambda x: apply(project(x.reshape(n, 1)))[:, 0],
+                        rmatvec=lambda y: project(apply_t(y.reshape(n, 1)))[:, 0],
+                        matmat=lambda X: apply(project(X)), rmatmat=lambda Y: project(apply_t(Y)), dtype=np.float64)
+    return float(svds(op, k=1, return_singular_vectors=False, tol=1e-8, v0=np.ones(n), random_state=0)[0])
 
 
 def binding_limit(operator_error: float, oracle: float, on_span: float, off_span: float) -> str:
@@ -347,8 +381,9 @@ def mechanism(result: RegimeResult, base: TrainConfig, splits: dict | None = Non
     ``local_only_error``, ``component`` (``"coarse level"`` if coarse only is within :data:`COMPONENT_FACTOR` of the
     full model, else ``"local blocks"`` if local only is, else ``"both levels"``), and per class (``dd`` and
     ``global``, each its best model): ``<cls>_oracle`` (:func:`ddlib.experiments.oracle_error`), ``<cls>_on_span``,
-    ``<cls>_off_span``, ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed),
-    ``dd_coarse_dim`` the dimension :math:`N_0` of the best DD model's coarse space. ``splits`` (run key ->
+    ``<cls>_off_span``, ``<cls>_off_fraction`` (:func:`span_split`), ``<cls>_k_drift`` (:func:`off_span_drift`),
+    ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed), ``dd_coarse_dim`` the
+    dimension :math:`N_0` of the best DD model's coarse space. ``splits`` (run key ->
     :func:`span_split`) is read and filled, so results that share a run measure it once.
     """
     t, col = result.table, "operator_error_mean"
@@ -369,6 +404,8 @@ def mechanism(result: RegimeResult, base: TrainConfig, splits: dict | None = Non
         out.update({f"{cls}_label": b["label"], f"{cls}_error": b["value"], f"{cls}_params": b["params"],
                     f"{cls}_optimizer": sel.runs[0].config.optimizer,
                     f"{cls}_oracle": oracle, f"{cls}_on_span": split["on_span"], f"{cls}_off_span": split["off_span"],
+                    f"{cls}_off_fraction": split["off_fraction"],
+                    f"{cls}_k_drift": off_span_drift(sel.runs[0], f_train),
                     f"{cls}_limit": binding_limit(sel.runs[0].final["operator_error"], oracle, split["on_span"],
                                                   split["off_span"])})
         out["data_dim"] = split["dim"]

@@ -68,3 +68,63 @@ def test_default_studies_keep_their_ratios():
     assert len({(shape[0] + 1) // N for shape, N, _ in s["N"]}) == 1          # fixed H/h against N
     assert len({(shape[0] + 1) // N // d for shape, N, d in s["n"]}) == 1     # fixed H/delta against n
     assert all(len(shape) == 2 for rows in default_studies(True).values() for shape, _, _ in rows)
+
+
+# ------------------------------------------------------------------------------------------- growth in h, training
+def test_growth_in_h_is_the_n_study_at_fixed_H_over_delta():
+    """Each row is the measured kappa of its series on its grid (ddlib.schwarz.measure), delta = (H/h)/q, and the
+    h exponent is d times the exponent against n (n = h^-d)."""
+    from ddlib.dimensions import WEIGHTED_SERIES, growth_in_h
+    from ddlib.schwarz import SERIES
+
+    out = growth_in_h(2, [7, 15], 2, 2)
+    assert [(r["m"], r["delta"]) for r in out["rows"] if r["series"] == WEIGHTED_SERIES[0]] == [(7, 2), (15, 4)]
+    row = out["rows"][-1]
+    again = measure(Problem((row["m"],) * 2), 2, row["delta"], **SERIES[row["series"]])
+    assert row["kappa"] == pytest.approx(again["kappa"], rel=1e-10)
+    for t in out["trends"].values():
+        assert t["h_exponent"] == pytest.approx(2 * t["exponent"])
+    with pytest.raises(ValueError, match="ms must hold grids"):
+        growth_in_h(1, [16], 4, 2)
+
+
+def test_growth_in_h_in_1d_multiplicity_grows_and_ramp_does_not():
+    """The 1D weighted forms at N = 4, H/delta = 4 (issue 23: kappa of the multiplicity form grows with n in 1D)."""
+    from ddlib.dimensions import growth_in_h
+
+    t = growth_in_h(1, [31, 63, 127, 255], 4, 4)["trends"]
+    mult, ramp = t["two-level weighted, multiplicity"], t["two-level weighted, ramp"]
+    assert mult["kappa_last"] > 1.3 * mult["kappa_first"]
+    assert ramp["kappa_last"] < mult["kappa_last"]
+
+
+def test_training_report_and_model_rows_of_a_tiny_2d_map():
+    """A 2D map of one regime under both optimizers: one table row per regime and optimizer, counts 'h of k' over
+    the counted regimes, the banded baseline's count, and one manifest row per model with what selection read."""
+    from ddlib.dimensions import grid_regimes, model_rows, training_report
+    from ddlib.models import BandedSpec, DDSpec, GlobalSpec
+    from ddlib.regimes import run_map
+    from ddlib.training import TrainConfig
+
+    regs = grid_regimes([(7, "fourier", 8), (7, "noise", 8)], 2, 2, 1)
+    base = TrainConfig(model=GlobalSpec(1), n=49, dim=2, K=2, validation_samples=6, test_samples=6, epochs=15,
+                       eval_points=4)
+    specs = lambda r: [GlobalSpec(4), DDSpec(r.N, r.delta, 1, partition="ramp"), BandedSpec(1, 1)]  # noqa: E731
+    grids = {"adam": {"lr": [0.1], "init_scale": [0.1]}, "gd": {"lr": [0.3], "init_scale": [0.1]}}
+    m = run_map(regs, base, specs, grids, [0, 1], budgets=lambda r: [1000], metrics=("operator_error",),
+                verdict_metrics=("operator_error", "error_in_band", "error_noise"), rival="banded", workers=1)
+    rep = training_report(m)
+    assert [(r["regime"], r["optimizer"]) for r in rep["table"]] == [
+        (f"m = 7, {d}, S = 8", o) for d in ("fourier", "noise") for o in ("Adam", "heavy-ball GD", "optimizer tuned")]
+    g = rep["glue"]
+    counted = sum(v["counted"] for v in m.verdicts if v["optimizer"] == "tuned" and v["claim"] == "more accurate"
+                  and v["metric"] == "operator_error")
+    assert g["tally_acc_operator_error"].endswith(f"of {counted}") and g["excluded_n"] == 2 - counted
+    assert g["banded_op"].endswith("of 2") and g["adam_banded_op"].endswith("of 2")
+    assert 0 <= g["gd_few_global_off_fraction"] <= 1 and 0 <= g["adam_few_global_off_fraction"] <= 1
+    rows = model_rows(m)
+    assert len(rows) == 2 * 3 * 3
+    for r in rows:
+        assert {"regime", "model", "optimizer", "lr", "init_scale", "validation_mean", "on_edge", "operator_error",
+                "error_in_band"} <= set(r)
+        assert r["chosen_optimizer"] in (("adam", "gd") if r["optimizer"] == "tuned" else (r["optimizer"],))

@@ -40,11 +40,8 @@ SLICE_SAMPLES = [16, 256]  # sample counts of the samples x data slice (noise da
 SEED = 0                   # seed of the generalisation study
 
 # %% tags=["remove-cell"]
-import time
-
 import matplotlib.pyplot as plt
 from IPython.display import display
-from myst_nb import glue
 
 from ddlib import ablations as abl
 from ddlib import claims as cl
@@ -68,8 +65,7 @@ if QUICK:
 configure_threads(1)
 use_style()
 params = {k: v for k, v in globals().items() if k.isupper() and not k.startswith("_")}
-P = Problem(n)
-fig_rec = FigureRecorder("chapters/05_beyond.ipynb", params)
+P, fig_rec = Problem(n), FigureRecorder("chapters/05_beyond.ipynb", params)
 base_regime, BUDGET_FACTORS = rg.Regime(n, DD_N, K, SAMPLES, "fourier"), (8, 32, 128)
 SETTINGS = {"n": n, "K": K, "g_rank": GLOBAL_RANK, "g_params": GlobalSpec(GLOBAL_RANK).parameter_count(P),
             "dd_N": DD_N, "dd_rank": DD_RANK, "gen_delta": GEN_DELTA, "epochs": EPOCHS, "samples": SAMPLES,
@@ -103,31 +99,32 @@ glue_numbers({**SETTINGS, **{k: cl.list_text(map(str, v)) for k, v in LISTS.item
 # right-hand sides, each tuned on validation data of its own training distribution; the test sets are the same for
 # all. A second study trains the global model on more noise samples: the limit of its rank against that of the data.
 
-# %% tags=["hide-input"]
-base = TrainConfig(model=GlobalSpec(GLOBAL_RANK), n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS,
-                   seed=SEED)
+# %%
+base = TrainConfig(model=GlobalSpec(GLOBAL_RANK), n=n, K=K, samples=SAMPLES,
+                   test_samples=SAMPLES, epochs=EPOCHS, seed=SEED)
 GRID = {"lr": LRS, "init_scale": INIT_SCALES}
 gen_specs = [GlobalSpec(GLOBAL_RANK), DDSpec(DD_N, GEN_DELTA, DD_RANK)]
-trained = []
-for data in ("fourier", "noise"):
-    for sel in ex.tuned_comparison(gen_specs, base.replace(data=data), GRID, [SEED]):
-        trained.append((sel.label, data, sel.runs[0].model))
-study = gen.generalisation_study(trained, base)  # then: noise training against the best rank-r operator
+trained = [(s.label, d, s.runs[0].model) for d in ("fourier", "noise")
+           for s in ex.tuned_comparison(gen_specs, base.replace(data=d), GRID, [SEED])]
+study = gen.generalisation_study(trained, base)
+
+# %% tags=["remove-input"]
 noise_test = {"noise": make_dataset("noise", P, SAMPLES, K, SEED)}
 eckart_young = gen.set_errors(eckart_young_init(GlobalAttention(P, GLOBAL_RANK)), noise_test, names=("noise",))["noise"]
 by_samples = {S: ex.tuned_comparison([gen_specs[0]], base.replace(data="noise", samples=S), GRID, [SEED])[0]
               .runs[0].final["error_noise"] for S in NOISE_SAMPLES}
+g_label, d_label = gen_specs[0].label, gen_specs[1].label
+glue_numbers({"g_label": g_label, "d_label": d_label})
 SETS = {"in_band": "in-band", "out_of_band": "out-of-band", "noise": "noise", "point_loads": "point loads"}
 display(table([{"label": r["label"], "training": r["training"], "params": r["params"],
                 "modes_in": r["in_band_mode_error"], "modes_out": r["out_band_mode_error"], **r["sets"]}
                for r in study["runs"]],
               columns={"label": "model", "training": "trained on", "params": "P", "modes_in": "mean e_k, k ≤ K",
                        "modes_out": "mean e_k, K < k ≤ 2K", **SETS},
-              formats={k: ".2e" for k in ("modes_in", "modes_out", *SETS)},
-              caption="Per-mode and per-set errors (first seed)"))
+              formats={k: 3 for k in ("modes_in", "modes_out", *SETS)}, caption="Per-mode and per-set errors"))
 table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
       + [{"operator": f"{gen_specs[0].label} trained on {S} noise samples", "noise": v} for S, v in by_samples.items()],
-      columns={"operator": "operator", "noise": "white-noise test error"}, formats={"noise": ".3f"},
+      columns={"operator": "operator", "noise": "white-noise test error"}, formats={"noise": 3},
       caption="The noise-to-solution map: best possible against trained")
 
 # %% [markdown]
@@ -140,14 +137,7 @@ table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
 # band, (b) trained on white noise; the dotted line is the exact $A^{-1}$ (rounding only). (c) Mean relative errors
 # on the four held-out test sets; hatched bars: noise-trained.
 # ```
-
-# %% tags=["remove-output"]
-fig_generalisation = generalisation_figure(study)
-g_label, d_label = gen_specs[0].label, gen_specs[1].label
-glue_numbers({"g_label": g_label, "d_label": d_label})
-f9_numbers = {"K": K, "n": n, "global_noise_trained": {str(S): v for S, v in by_samples.items()}}
-
-# %% [markdown]
+#
 # **Band-trained operators are right on the band and nowhere else.** On modes $K+1..2K$ the mean $e_k$ is
 # {glue:text}`g_fourier_modes_out:.2f` for the global model (the data trap of {ref}`ch-global-attention`, mode by
 # mode) and {glue:text}`d_fourier_modes_out:.2f` for the DD model, which is {glue:text}`d_out_verdict` there. White
@@ -173,16 +163,17 @@ f9_numbers = {"K": K, "n": n, "global_noise_trained": {str(S): v for S, v in by_
 # near-field/far-field split {cite:p}`nguyen2021fmmformer`) sized to the baseline's parameter count. All run under the
 # tuned protocol with Adam, {glue:text}`abl_epochs` epochs and {glue:text}`abl_n_seeds` seed(s).
 
-# %% tags=["hide-input"]
-t0 = time.perf_counter()
+# %%
 specs = abl.ablation_specs(P, DD_N, DD_DELTA, DD_RANK)
-rows = abl.run_ablations(specs, base.replace(epochs=ABL_EPOCHS, eval_points=4), GRID, ABL_SEEDS)
-glue("abl_seconds", time.perf_counter() - t0, display=False)
+abl_base = base.replace(epochs=ABL_EPOCHS, eval_points=4)
+rows = abl.run_ablations(specs, abl_base, GRID, ABL_SEEDS)
+
+# %% tags=["remove-input"]
 ERR = {f"{m}_mean": name for m, name in (("error_in_band", "in-band"), ("error_out_of_band", "out-of-band"),
                                           ("error_noise", "noise"), ("error_point_loads", "point loads"),
                                           ("operator_error", "operator"))}
 table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_scale": "init", **ERR},
-      formats={"lr": "g", "init_scale": "g", **{k: ".2e" for k in ERR}},
+      formats={"lr": "g", "init_scale": "g", **dict.fromkeys(ERR, 3)},
       caption=f"Ablations, means over {len(ABL_SEEDS)} seed(s)")
 
 # %% [markdown]
@@ -194,14 +185,7 @@ table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_
 # brackets). (a) Mean relative errors on the in-band, out-of-band and white-noise test sets and the operator error
 # (bars: range over seeds). (b) Operator error against parameters.
 # ```
-
-# %% tags=["remove-output"]
-fig_ablations = ablation_figure(rows)
-f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS),
-               **{f"{abl.ablation_key(r['label'])}_{m}": r[f"{m}_mean"] for r in rows
-                  for m in ("error_in_band", "error_noise")}}  # operator errors and parameters: the report's
-
-# %% [markdown]
+#
 # **The coarse level alone**, {glue:text}`abl_coarseonly_params` parameters, reaches an operator error of
 # {glue:text}`abl_coarseonly_operator_error:.3f`, a ratio of {glue:text}`abl_coarseonly_ratio:.2f` to the full
 # baseline ({glue:text}`abl_base_params` parameters); without the coarse level the ratio is
@@ -210,8 +194,7 @@ f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS),
 # {glue:text}`base_over_oracle:.0f` times its Schwarz oracle: what the local blocks could add, training on this data
 # does not find. Variants more than {glue:text}`abl_factor:g` times worse than the baseline: {glue:text}`abl_worse`;
 # more than {glue:text}`abl_factor:g` times better: {glue:text}`abl_better`. The banded-plus-low-rank operator has a
-# ratio of {glue:text}`abl_fmm_ratio:.1f`. The sweep took {glue:text}`abl_seconds:.0f` s in this build (cached runs
-# are read, not retrained).
+# ratio of {glue:text}`abl_fmm_ratio:.1f`.
 #
 # ## Where the claims hold: a map of regimes
 #
@@ -240,35 +223,53 @@ f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS),
 # $P$ = {glue:text}`map_budgets` times $n$. Seconds are epochs times one step's seconds, timed in one process with the
 # models interleaved (`ddlib.regimes.step_seconds`).
 
-# %% tags=["hide-input"]
-t0 = time.perf_counter()
-regimes = rg.regime_axes(base_regime, n_values=MAP_NS, H_over_h=MAP_H, samples_values=MAP_SAMPLES, K_values=MAP_KS,
-                         data_values=MAP_DATA, N_values=MAP_NSUB, slice_samples=SLICE_SAMPLES, slice_data=["noise"])
+# %%
+regimes = rg.regime_axes(base_regime, n_values=MAP_NS, H_over_h=MAP_H,
+                         samples_values=MAP_SAMPLES, K_values=MAP_KS,
+                         data_values=MAP_DATA, N_values=MAP_NSUB,
+                         slice_samples=SLICE_SAMPLES, slice_data=["noise"])
 map_base = TrainConfig(model=GlobalSpec(1), n=n, K=K, epochs=MAP_EPOCHS, eval_points=8)
-GRIDS = {"adam": {"lr": MAP_ADAM_LRS, "init_scale": MAP_INITS}, "gd": {"lr": MAP_GD_LRS, "init_scale": MAP_INITS}}
-METRICS = ("error_in_band", "error_out_of_band", "error_noise", "error_point_loads", "operator_error")
-specs_of = lambda reg: rg.regime_specs(reg, MAP_GLOBAL_RANKS, MAP_LOCAL_RANKS, max(MAP_LOCAL_RANKS))  # noqa: E731
-rmap = rg.run_map(regimes, map_base, specs_of, GRIDS, MAP_SEEDS, metrics=METRICS, verdict_metrics=METRICS,
+GRIDS = {"adam": {"lr": MAP_ADAM_LRS, "init_scale": MAP_INITS},
+         "gd": {"lr": MAP_GD_LRS, "init_scale": MAP_INITS}}
+specs_of = lambda reg: rg.regime_specs(  # noqa: E731
+    reg, MAP_GLOBAL_RANKS, MAP_LOCAL_RANKS, max(MAP_LOCAL_RANKS))
+METRICS = ("error_in_band", "error_out_of_band", "error_noise", "error_point_loads",
+           "operator_error")
+rmap = rg.run_map(regimes, map_base, specs_of, GRIDS, MAP_SEEDS, metrics=METRICS,
+                  verdict_metrics=METRICS,
                   budgets=lambda reg: [f * reg.n for f in BUDGET_FACTORS])
-glue("map_seconds", time.perf_counter() - t0, display=False)
-display(table(rg.verdict_table(rmap.verdicts), caption="Where each claim holds: counted regimes per optimizer"))
-table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, rmap.of("tuned", "mechanisms"))],
-      columns={"regime": "regime", "global_error": "best global", "global_optimizer": "(optimizer)",
-               "dd_error": "best DD", "dd_optimizer": "(optimizer) ", "coarse_only_error": "coarse only",
-               "component": "work done by", "dd_limit": "DD limit", "global_limit": "global limit"},
-      formats={k: ".1e" for k in ("global_error", "dd_error", "coarse_only_error")},
-      caption="Operator error per regime, optimizer tuned (seed means): the best model of each class, the "
-              "coarse-only ablation, and the binding limits")
 
-# %% tags=["remove-cell"]
-# every verdict of the chapter, from its measurements (ddlib.regimes.report_beyond)
-report = rg.report_beyond(study=study, labels=(g_label, d_label), noise_errors=by_samples, eckart_young=eckart_young,
-                          ablation_rows=rows, baseline=specs["baseline"], problem=P, regimes=regimes,
-                          mechanisms=rmap.mechanisms, verdicts=rmap.verdicts, edges=rmap.edges)
-for part in report.values():
-    glue_numbers(part)
+# %% tags=["remove-input"]
+display(table(rg.verdict_table(rmap.verdicts), caption="Where each claim holds: counted regimes per optimizer"))
+display(table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, rmap.of("tuned", "mechanisms"))],
+              columns={"regime": "regime", "global_error": "best global", "global_optimizer": "(optimizer)",
+                       "dd_error": "best DD", "dd_optimizer": "(optimizer) ", "coarse_only_error": "coarse only",
+                       "component": "work done by", "dd_limit": "DD limit", "global_limit": "global limit"},
+              formats=dict.fromkeys(("global_error", "dd_error", "coarse_only_error"), 3),
+              caption="Operator error per regime, optimizer tuned (seed means): the best model of each class, "
+                      "the coarse-only ablation, and the binding limits"))
+fig_generalisation, fig_ablations = generalisation_figure(study), ablation_figure(rows)
+f9_numbers = {"K": K, "n": n, "global_noise_trained": {str(S): v for S, v in by_samples.items()}}
+f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS),
+               **{f"{abl.ablation_key(r['label'])}_{m}": r[f"{m}_mean"] for r in rows
+                  for m in ("error_in_band", "error_noise")}}  # operator errors and parameters: the report's
+report = rg.report_beyond(  # every verdict of the chapter, from its measurements
+    study=study, labels=(g_label, d_label), noise_errors=by_samples, eckart_young=eckart_young, ablation_rows=rows,
+    baseline=specs["baseline"], problem=P, regimes=regimes, mechanisms=rmap.mechanisms, verdicts=rmap.verdicts,
+    edges=rmap.edges)
+glue_numbers({k: v for part in report.values() for k, v in part.items()})
 fig_rec.save(fig_generalisation, "F9", "generalisation", numbers={**f9_numbers, **report["generalisation"]})
 fig_rec.save(fig_ablations, "F10", "ablations", numbers={**f10_numbers, **report["ablations"]})
+tuned_rows = rmap.of("tuned", "rows")
+for metric in ("error_in_band", "error_noise", "operator_error"):
+    fig = regime_map_figure(tuned_rows, metric, base_regime.record())
+    fig_rec.save(fig, "F15", f"regime_map_{metric}", numbers=dict(
+        regimes=rmap.rows, tuning=[e for e in rmap.edges if e["axis"] == "base"],
+        verdicts=rmap.verdicts, mechanisms=rmap.mechanisms, claims=rg.claim_map(rmap.verdicts, regimes),
+        budget_factors=BUDGET_FACTORS, steps=rmap.steps, grids=GRIDS))
+fig = slice_figure(tuned_rows, ("error_noise", "operator_error"))
+fig_rec.save(fig, "F16", "regime_slice", numbers=dict(
+    rows=[r for r in tuned_rows if r["axis"] in ("slice", "samples", "base")]))
 plt.close("all")
 
 # %% [markdown]
@@ -294,18 +295,7 @@ plt.close("all")
 #
 # **The regime map, operator error** $\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2$, drawn as in {numref}`fig-F15`.
 # ```
-
-# %% tags=["remove-output"]
-tuned_rows = rmap.of("tuned", "rows")
-for metric in ("error_in_band", "error_noise", "operator_error"):
-    fig = regime_map_figure(tuned_rows, metric, base_regime.record())
-    fig_rec.save(fig, "F15", f"regime_map_{metric}", numbers=dict(
-        regimes=rmap.rows, tuning=[e for e in rmap.edges if e["axis"] == "base"],
-        verdicts=rmap.verdicts, mechanisms=rmap.mechanisms, claims=rg.claim_map(rmap.verdicts, regimes),
-        budget_factors=BUDGET_FACTORS, steps=rmap.steps, grids=GRIDS))
-    plt.close(fig)
-
-# %% [markdown]
+#
 # ```{figure} ../figures/F16_regime_slice.png
 # :name: fig-F16
 # :width: 100%
@@ -314,17 +304,10 @@ for metric in ("error_in_band", "error_noise", "operator_error"):
 # error (largest budget; positive: DD more accurate) for Fourier-band and white-noise training data and each sample
 # count.
 # ```
-
-# %% tags=["remove-output"]
-fig = slice_figure(tuned_rows, ("error_noise", "operator_error"))
-keep = ("slice", "samples", "base")
-fig_rec.save(fig, "F16", "regime_slice", numbers=dict(rows=[r for r in tuned_rows if r["axis"] in keep]))
-plt.close(fig)
-
-# %% [markdown]
-# The map covers {glue:text}`n_regimes` regimes ({glue:text}`map_seconds:.0f` s in this build, cached runs read, not
-# retrained). After the extension step {glue:text}`n_on_edge` of the {glue:text}`n_choices` chosen settings still sit
-# on an edge of their axis ({glue:text}`edge_list`); {glue:text}`n_edge_verdicts` counted verdicts rest on one.
+#
+# The map covers {glue:text}`n_regimes` regimes. After the extension step {glue:text}`n_on_edge` of the
+# {glue:text}`n_choices` chosen settings still sit on an edge of their axis ({glue:text}`edge_list`);
+# {glue:text}`n_edge_verdicts` counted verdicts rest on one.
 #
 # **Who learns at all.** A regime counts only where the best model of each class gets below half of its initial
 # error on the training distribution's test set (`ddlib.claims.learning`): "faster" or "more accurate" than a model
