@@ -181,7 +181,7 @@ INPUTS = {
     (attention, "time_to_target_figure"): lambda: attention.time_to_target_figure(
         {"global r=8": ("global", _ttt()), "DD N=4": ("dd", _ttt()), "DD N=8": ("dd", _ttt())}),
     (generalisation, "generalisation_figure"): lambda: generalisation.generalisation_figure(
-        {"K": 4, "modes": np.arange(1, n + 1)[:, None], "level": np.arange(1, n + 1), "exact": np.full(n, 1e-16),
+        {"K": 4, "modes": np.arange(1, n + 1), "level": np.arange(1, n + 1), "exact": np.full(n, 1e-16),
          "runs": [{"label": lab, "training": tr, "params": 500, "mode_errors": rng.uniform(1e-3, 2, n),
                    "sets": {s: rng.uniform(0.01, 1) for s in ("in_band", "out_of_band", "noise", "point_loads")}}
                   for lab in ("global r=4", "DD N=4") for tr in ("fourier", "noise")]}),
@@ -220,7 +220,8 @@ INPUTS = {
           "pcg_iterations": 5 + k + v, "bound": 4.0 + v * k} for st in ("N", "n", "delta")
          for k, s in enumerate(twod.SERIES_STYLE_2D) for v in (2, 4, 8)]),
     (twod, "frontier_figure_2d"): lambda: twod.frontier_figure_2d(
-        _front([30, 120, 480], rank=np.array([1, 4, 16]), rate_perimeter=np.array([0.04, 0.01, 0.003])),
+        _front([30, 120, 480], rank=np.array([1, 4, 16]), rate_1_over_r=np.array([0.8, 0.3, 0.1]),
+               rate_perimeter=np.array([0.9, 0.35, 0.12])),
         [_front([50, 150], 0.2, rank=np.array([1, 4]), N=4, delta=1),
          _front([80, 250], 0.1, rank=np.array([1, 4]), N=8, delta=1)],
         [{"N": 4, "delta": 1, "floor_two_norm": 0.002, "floor_two_norm_lower": 0.001, "coarse": "hat"}]),
