@@ -177,7 +177,7 @@ def growth_in_h(dim: int, ms, N: int, box_over_delta: int, series=WEIGHTED_SERIE
     --------
     >>> out = growth_in_h(1, [15, 31], 4, 2)
     >>> sorted(out["trends"]), [r["delta"] for r in out["rows"][::2]]
-    (['two-level weighted, multiplicity', 'two-level weighted, ramp'], [1, 2])
+    (['two-level weighted, multiplicity', 'two-level weighted, ramp'], [2, 4])
     """
     dim, N, q = check_int("dim", dim, low=1), check_int("N", N, low=2), check_int("box_over_delta", box_over_delta,
                                                                                      low=1)
