@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 
 from ddlib import approximation as apx
-from ddlib.dimensions import approximation_report, bounded_in_n, default_studies, floor_against_global, kappa_table, \
-    weyl_rows
+from ddlib.dimensions import WEIGHTED_SERIES, approximation_report, bounded_in_n, default_studies, \
+    floor_against_global, grid_regimes, growth_in_h, kappa_table, model_rows, training_report, weyl_rows
+from ddlib.models import BandedSpec, DDSpec, GlobalSpec
 from ddlib.problem import Problem
-from ddlib.schwarz import measure
+from ddlib.regimes import run_map
+from ddlib.schwarz import SERIES, measure
+from ddlib.training import TrainConfig
 
 
 def test_kappa_table_rows_are_the_measurements():
@@ -74,9 +77,6 @@ def test_default_studies_keep_their_ratios():
 def test_growth_in_h_is_the_n_study_at_fixed_H_over_delta():
     """Each row is the measured kappa of its series on its grid (ddlib.schwarz.measure), delta = (H/h)/q, and the
     h exponent is d times the exponent against n (n = h^-d)."""
-    from ddlib.dimensions import WEIGHTED_SERIES, growth_in_h
-    from ddlib.schwarz import SERIES
-
     out = growth_in_h(2, [7, 15], 2, 2)
     assert [(r["m"], r["delta"]) for r in out["rows"] if r["series"] == WEIGHTED_SERIES[0]] == [(7, 2), (15, 4)]
     row = out["rows"][-1]
@@ -90,8 +90,6 @@ def test_growth_in_h_is_the_n_study_at_fixed_H_over_delta():
 
 def test_growth_in_h_in_1d_multiplicity_grows_and_ramp_does_not():
     """The 1D weighted forms at N = 4, H/delta = 4 (issue 23: kappa of the multiplicity form grows with n in 1D)."""
-    from ddlib.dimensions import growth_in_h
-
     t = growth_in_h(1, [31, 63, 127, 255], 4, 4)["trends"]
     mult, ramp = t["two-level weighted, multiplicity"], t["two-level weighted, ramp"]
     assert mult["kappa_last"] > 1.3 * mult["kappa_first"]
@@ -101,11 +99,6 @@ def test_growth_in_h_in_1d_multiplicity_grows_and_ramp_does_not():
 def test_training_report_and_model_rows_of_a_tiny_2d_map():
     """A 2D map of one regime under both optimizers: one table row per regime and optimizer, counts 'h of k' over
     the counted regimes, the banded baseline's count, and one manifest row per model with what selection read."""
-    from ddlib.dimensions import grid_regimes, model_rows, training_report
-    from ddlib.models import BandedSpec, DDSpec, GlobalSpec
-    from ddlib.regimes import run_map
-    from ddlib.training import TrainConfig
-
     regs = grid_regimes([(7, "fourier", 8), (7, "noise", 8)], 2, 2, 1)
     base = TrainConfig(model=GlobalSpec(1), n=49, dim=2, K=2, validation_samples=6, test_samples=6, epochs=15,
                        eval_points=4)

@@ -15,11 +15,12 @@ from ddlib.experiments import Selection, class_best, oracle_error, summary_table
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.problem import Problem
 from ddlib.models import BandedSpec
-from ddlib.regimes import (COUNT_KEYS, OPTIMIZER_NAMES, REGIME_KEYS, Regime, RegimeResult, binding_limit, budget_rows,
-                           cheapest_match, claim_map, claim_verdicts, edge_rows, in_distribution_metric,
-                           majority_text, mechanism, optimizer_grids, regime_axes, regime_specs, report_beyond,
-                           run_map, run_regime, span_split, speed_row, step_seconds, tally_verdicts, verdict_table)
-from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target
+from ddlib.regimes import (COUNT_KEYS, OPTIMIZER_NAMES, REGIME_KEYS, SPAN_TOL, Regime, RegimeResult, binding_limit,
+                           budget_rows, cheapest_match, claim_map, claim_verdicts, edge_rows, in_distribution_metric,
+                           majority_text, mechanism, off_span_drift, optimizer_grids, regime_axes, regime_specs,
+                           report_beyond, run_map, run_regime, span_split, speed_row, step_seconds, tally_verdicts,
+                           verdict_table)
+from ddlib.training import HISTORY_KEYS, TrainConfig, TrainResult, time_to_target, train
 
 FAST = settings(max_examples=40, deadline=None)
 DIMS = [1, 2]
@@ -535,9 +536,6 @@ def test_report_of_chapter_5_glues_what_its_records_say(inputs):
 def test_off_span_drift_is_zero_under_gradient_descent_only(optimizer, drifts):
     """With M = wQK^T the gradient in K has its columns in the span of the training inputs: gradient descent leaves
     K's part off the span at its initial value (to rounding); Adam's per-coordinate steps move it."""
-    from ddlib.regimes import SPAN_TOL, off_span_drift
-    from ddlib.training import train
-
     c = TrainConfig(model=GlobalSpec(4), n=31, K=4, samples=6, validation_samples=4, test_samples=4, epochs=20,
                     eval_points=2, optimizer=optimizer, lr=0.3 if optimizer == "gd" else 0.03, init_scale=0.1)
     run = train(c, cache_results=False, progress=False)
