@@ -263,14 +263,17 @@ def report_hetero(rows: list[dict], *, tau: float = TAU) -> dict:
 
 
 def contrast_text(value: float) -> str:
-    """A contrast as the text shows it: ``"1"``, ``"100"``, ``"10,000"``, ``"1 × 10⁶"`` (one significant digit).
+    """A contrast as the text shows it, to one significant digit: ``"1"``, ``"100"``, ``"10,000"``, ``"10⁶"``,
+    ``"3 × 10⁷"`` (:func:`ddlib.tables.format_number`; a power of ten without its mantissa 1, so that "from 1 to
+    10⁶" never reads as "1 to 1").
 
     Examples
     --------
-    >>> [contrast_text(v) for v in (1.0, 1e2, 1e4, 1e6)]
-    ['1', '100', '10,000', '1 × 10⁶']
+    >>> [contrast_text(v) for v in (1.0, 1e2, 1e4, 1e6, 3e7)]
+    ['1', '100', '10,000', '10⁶', '3 × 10⁷']
     """
-    return format_number(float(value), 1)
+    text = format_number(float(value), 1)
+    return text[len("1 × "):] if text.startswith("1 × ") else text
 
 
 def _phrases(out: dict, coarses) -> dict:
@@ -357,7 +360,9 @@ def report_learning(classical: list[dict], learned: list[dict], angles, oracle_e
     GenEO with the span's functions per box (``kappa_geneo_same``, ``its_geneo_same``), GenEO with the threshold
     (``kappa_geneo_tau``, ``dim_geneo_tau``) and Q1 (``kappa_q1``, ``its_q1``); the GenEO span's validation error
     ``val_geneo`` (``oracle_error``); and of the principal angles (degrees) their number ``angles``, the count below
-    :data:`ALIGNED_DEGREES` ``angles_aligned``, the smallest and the median."""
+    :data:`ALIGNED_DEGREES` ``angles_aligned``, the smallest and the median; ``span_verdict``, the learned span's
+    validation error against GenEO's as a clause; and each :math:`\kappa` as table text (``kappa_span_text``, ...,
+    :func:`ddlib.tables.format_number`)."""
     span = max((r for r in learned if r["model"] == "span"), key=lambda r: r["per_box"])
     dd = next(r for r in learned if r["model"] == "dd")
     find = {(r["coarse"], r.get("per_box")): r for r in classical}
@@ -371,7 +376,10 @@ def report_learning(classical: list[dict], learned: list[dict], angles, oracle_e
                 val_geneo=float(oracle_error), angles=int(a.size),
                 angles_aligned=int(np.sum(a < ALIGNED_DEGREES)), aligned_degrees=ALIGNED_DEGREES,
                 angle_min=float(a.min()), angle_median=float(np.median(a)),
-                span_verdict=_span_verdict(span["error_validation"], float(oracle_error)))
+                span_verdict=_span_verdict(span["error_validation"], float(oracle_error)),
+                **{f"{k}_text": format_number(float(r["kappa"])) for k, r in (
+                    ("kappa_span", span), ("kappa_dd", dd), ("kappa_geneo_same", same), ("kappa_geneo_tau", tau),
+                    ("kappa_q1", q1))})
 
 
 def _span_verdict(learned: float, geneo: float) -> str:

@@ -46,6 +46,8 @@ PARTITIONS = ("multiplicity", "ramp", "boolean")
 #: Names of the series the reports read (keys of :data:`ddlib.schwarz.SERIES`).
 _ONE, _HAT, _NIC = "one-level ASM", "two-level ASM, hat", "two-level ASM, Nicolaides"
 _WM, _WR = "two-level weighted, multiplicity", "two-level weighted, ramp"
+#: The verbs of :func:`ddlib.tables.change_text` for a plural subject ("the iterations fall from 16 to 8").
+_PLURAL = dict(up="rise", down="fall", same="stay at")
 #: How the chapter names each study's varied quantity.
 _STUDY_NAMES = {"N": "the number of subdomains", "n": "the grid size", "delta": "the overlap"}
 
@@ -103,8 +105,8 @@ def report_headline(rows: list[dict]) -> dict:
     ras1, ras2 = by["1-level RAS (Boolean)"], by["2-level RAS (Boolean)"]
     return dict(kappa_one=float(one["kappa"]), kappa_hat=float(hat["kappa"]), lmin_hat=float(hat["lambda_min"]),
                 kappa_change=change_text(one["kappa"], hat["kappa"]),
-                its_change=change_text(int(one["iterations"]), int(hat["iterations"])),
-                ras_change=change_text(int(ras1["iterations"]), int(ras2["iterations"])))
+                its_change=change_text(int(one["iterations"]), int(hat["iterations"]), **_PLURAL),
+                ras_change=change_text(int(ras1["iterations"]), int(ras2["iterations"]), **_PLURAL))
 
 
 def _pick(rows: list[dict], study: str, series: str, key: str) -> np.ndarray:

@@ -141,7 +141,7 @@ table(hetero.pivot(ref, value="iterations"), columns=by_contrast, formats={"cont
 # space {glue:text}`ref_kappa_q1_change` and with Nicolaides' {glue:text}`ref_kappa_nicolaides_change`. Neither
 # coarse grid sees the channels, and each channel crossing a box boundary leaves one eigenvalue of $M^{-1}A$ of order
 # $1/\text{contrast}$. GenEO's $\kappa$ lies {glue:text}`ref_geneo_range` over all contrasts; its largest value is
-# {glue:text}`ref_geneo_bound_ratio:.2g` times the theory's bound {glue:text}`ref_geneo_bound:.4g`, which no
+# {glue:text}`ref_geneo_bound_ratio:.2g` times the theory's bound {glue:text}`ref_geneo_bound:,.0f`, which no
 # contrast changes. Its coarse space {glue:text}`ref_geneo_dim_change` functions, and its PCG iterations
 # {glue:text}`ref_its_geneo_change` where Q1's {glue:text}`ref_its_q1_change`.
 
@@ -157,7 +157,7 @@ glue_numbers(hetero.report_fields(others + three), prefix="fields_")
 glue_numbers(hetero.report_sizes(sizes), prefix="size_")
 keys = {"dim": "d", "field": "field", "contrast": "contrast"}
 display(table(hetero.pivot(others + three, key=tuple(keys)), columns=keys | kappa_names,
-              formats={"contrast": ".3g", "field": label},
+              formats={"contrast": 3, "field": label},
               caption=f"κ on the other fields (m = {M}) and on the channels in 3D (m = {M3}, N = {N3})"))
 table(hetero.pivot(sizes, key="n"), columns={"n": "n"} | kappa_names,
       caption=f"κ against n at H/h = {H_OVER_H}, channels of contrast {SIZE_CONTRAST:,.0f}")
@@ -212,7 +212,7 @@ table(tuning, columns={"family": "AMG", "candidate": "options", "iterations": "C
 # %% [markdown]
 # We time seven solvers, one after the other, on the channel field (the table below names them): AMG of both kinds
 # with defaults and tuned, two-level Schwarz with two coarse spaces (Q1, and GenEO up to $n$ =
-# {glue:text}`amg_n_schwarz_geneo`, since its local eigenproblems are the expensive part; $H/h$ =
+# {glue:text}`amg_n_schwarz_geneo:,d`, since its local eigenproblems are the expensive part; $H/h$ =
 # {glue:text}`amg_H_over_h`, all local problems factorized at once), and SuperLU's direct solve as the reference.
 # The timings come from the {glue:text}`amg_source` (`make bench` writes `_build/bench_amg.json`, read here when
 # present); the machine was shared, with load averages up to {glue:text}`amg_load_max:.1f` on its cores, so read
@@ -245,7 +245,7 @@ plt.close(fig)
 # {glue:text}`amg_contrast_rows_text`.
 # ```
 #
-# At the largest size, $n$ = {glue:text}`amg_n_max`, the fastest solver that converged was
+# At the largest size, $n$ = {glue:text}`amg_n_max:,d`, the fastest solver that converged was
 # {glue:text}`amg_fastest` with {glue:text}`amg_fastest_total:.3g` s, and {glue:text}`amg_direct_phrase`
 # ({numref}`fig-F23`). The table gives each solver at its largest size, with the relative residual it reached;
 # every timing is in {download}`amg_timings.csv <../figures/tables/amg_timings.csv>`. AMG's hierarchy adapts to the
@@ -279,26 +279,26 @@ oracle = hetero.validation_error(hetero.geneo_span_model(base.replace(model=spec
 rep_learn = hetero.report_learning(classical, learned, angles, oracle)
 glue_numbers(rep_learn, prefix="learn_")
 fig_rec.save(fig_kappa, "F22", "kappa_contrast", numbers={"hetero": hetero_rows + classical + learned})
-table(classical + learned, columns={"coarse": "coarse space", "per_box": "per box", "label": "trained model",
+table(classical + learned, columns={"coarse": "coarse space", "per_box": "per box", "model": "trained model",
                                     "coarse_dim": "N₀", "kappa": "κ", "iterations": "iterations",
                                     "error_validation": "validation error"},
-      formats={"coarse": label}, caption="Classical and learned coarse levels, channels of contrast "
+      formats={"coarse": label, "model": {"span": "span", "dd": "DD attention"}.get}, caption="Classical and learned coarse levels, channels of contrast "
                                          f"{CONTRAST_LEARN:,.0f}, m = {M_LEARN}")
 
 # %% [markdown]
-# With {glue:text}`learn_per_box_span` functions per box the learned span reached $\kappa$ =
-# {glue:text}`learn_kappa_span:.4g` ({glue:text}`learn_its_span` iterations) and a validation error of
+# The learned span with the most functions per box ({glue:text}`learn_per_box_span`) reached $\kappa$ =
+# {glue:text}`learn_kappa_span_text` ({glue:text}`learn_its_span` iterations) and a validation error of
 # {glue:text}`learn_val_span:.3g`. GenEO with as many functions per box has $\kappa$ =
-# {glue:text}`learn_kappa_geneo_same:.4g` ({glue:text}`learn_its_geneo_same` iterations) and, as a member of the
+# {glue:text}`learn_kappa_geneo_same_text` ({glue:text}`learn_its_geneo_same` iterations) and, as a member of the
 # same class, a validation error of {glue:text}`learn_val_geneo:.3g` on the same objective:
-# {glue:text}`learn_span_verdict`. GenEO with the threshold has $\kappa$ = {glue:text}`learn_kappa_geneo_tau:.4g` with
-# {glue:text}`learn_dim_geneo_tau` functions, Q1 {glue:text}`learn_kappa_q1:.4g`. The objective makes GenEO's
-# directions hard to find: energy probes weigh all $n$ eigenvalues of $M^{-1}A$ alike, the few that the channels
-# push towards zero carry a small share of the loss, and the gradient towards them is weak. Of the
+# {glue:text}`learn_span_verdict`. GenEO with the threshold has $\kappa$ = {glue:text}`learn_kappa_geneo_tau_text`
+# with {glue:text}`learn_dim_geneo_tau` functions, Q1 {glue:text}`learn_kappa_q1_text`. The objective makes
+# GenEO's directions hard to find: energy probes weigh all $n$ eigenvalues of $M^{-1}A$ alike, the few that the
+# channels push towards zero carry a small share of the loss, and the gradient towards them is weak. Of the
 # {glue:text}`learn_angles` principal angles between the learned span and GenEO's (energy inner product),
 # {glue:text}`learn_angles_aligned` are below {glue:text}`learn_aligned_degrees:.0f` degrees (smallest
 # {glue:text}`learn_angle_min:.1f`, median {glue:text}`learn_angle_median:.1f`; {numref}`fig-F24`). The DD
-# attention (b), whose coarse span is the Q1 span, reached $\kappa$ = {glue:text}`learn_kappa_dd:.4g`
+# attention (b), whose coarse span is the Q1 span, reached $\kappa$ = {glue:text}`learn_kappa_dd_text`
 # ({glue:text}`learn_its_dd` iterations): learned blocks act inside the boxes and on the coarse coefficients, not on
 # what the span misses.
 #
