@@ -62,13 +62,14 @@ from ._validate import check_choice, check_int, check_positive
 from .approximation import global_best_error
 from .attention import operator_error
 from .data import make_dataset
-from .experiments import Selection, oracle_error, summarize, summary_table, tuned_comparison
+from .experiments import (Selection, oracle_error, step_time, summarize, summary_table, time_to_target_curve,
+                          tuned_comparison)
 from .sweep import run_sweep
 from .training import OPTIMIZERS, TrainConfig, TrainResult
 
 __all__ = ["SPAN_RTOL", "OPTIMIZER_NAMES", "ROW_KEYS", "span_basis", "off_span_fraction", "span_drift",
            "min_norm_operator", "training_inputs", "bias_measures", "references", "optimizer_grid", "optimizer_study",
-           "optimizer_rows", "edge_text", "init_scale_study", "report_optimizers"]
+           "optimizer_rows", "edge_text", "init_scale_study", "optimizer_race", "report_optimizers", "verdict_rows"]
 
 #: Singular values of ``F`` below this fraction of the largest do not count towards its span.
 SPAN_RTOL = 1e-10
@@ -263,6 +264,41 @@ def init_scale_study(spec, base: TrainConfig, settings: dict, scales, seed: int 
     return study
 
 
+# ------------------------------------------------------------------------------------------------ the race
+def optimizer_race(study: dict, regime: str, n_targets: int = 8, *, steps: int = 20) -> dict:
+    r"""Best against best per optimizer in one regime of an :func:`optimizer_study`: the global and the DD model,
+    each tuned under that optimizer, race to the same in-band targets.
+
+    The targets are :func:`ddlib.claims.target_grid` of the pair (``n_targets`` log-spaced ones from half the larger
+    initial error to just above the lower error floor); epochs to a target are seed means
+    (:func:`ddlib.experiments.time_to_target_curve`, a target counts only if every seed reaches it), and seconds are
+    those epochs times the median step time of :func:`ddlib.experiments.step_time` (the two models timed in turn in
+    one process, one thread), never the seconds of a parallel sweep. Who is first is :func:`ddlib.claims.faster`.
+
+    Returns per optimizer ``n_targets``, ``dd_first_epochs``, ``global_first_epochs``, ``dd_first_seconds``,
+    ``global_first_seconds`` (counts of targets), ``step_ms_global``, ``step_ms_dd``, ``target_hi``, ``target_lo``
+    and the labels ``global_label``, ``dd_label``.
+    """
+    n_targets = check_int("n_targets", n_targets, low=2)
+    if regime not in study:
+        raise ValueError(f"regime must be one of {sorted(study)}; got {regime!r}")
+    out = {}
+    for opt, sels in study[regime].items():
+        g = next(s for s in sels if s.family == "global")
+        d = next(s for s in sels if s.family == "dd")
+        targets = claims.target_grid((g, d), (g, d), n_targets)
+        curves = [time_to_target_curve(s, targets) for s in (g, d)]
+        t = step_time([g.runs[0].config, d.runs[0].config], steps=steps)
+        for c, s in zip(curves, (g, d)):
+            c["seconds_mean"] = c["epochs_mean"] * t[s.label]
+        race = {x: claims.faster(*curves, x) for x in ("epochs", "seconds")}
+        out[opt] = {"n_targets": n_targets, "target_hi": float(targets[0]), "target_lo": float(targets[-1]),
+                    "global_label": g.label, "dd_label": d.label, "step_ms_global": 1e3 * t[g.label],
+                    "step_ms_dd": 1e3 * t[d.label],
+                    **{f"{who}_first_{x}": race[x][f"n_{who}_faster"] for x in race for who in ("dd", "global")}}
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ the report
 #: The metrics whose verdicts :func:`report_optimizers` compares across optimizers.
 VERDICT_METRICS = ("operator_error", "error_in_band", "error_noise", "error_out_of_band")
@@ -298,7 +334,8 @@ def _factor(ratio: float) -> float:
     return float(max(ratio, 1.0 / ratio)) if ratio > 0 else float("inf")
 
 
-def report_optimizers(study: dict, rows: list[dict], scale_study: dict, labels: dict | None = None) -> dict:
+def report_optimizers(study: dict, rows: list[dict], scale_study: dict, labels: dict | None = None,
+                      race: dict | None = None) -> dict:
     r"""Everything the chapter on the optimizer says, as plain values.
 
     Parameters
@@ -311,21 +348,25 @@ def report_optimizers(study: dict, rows: list[dict], scale_study: dict, labels: 
         :func:`init_scale_study` of the global model (per optimizer).
     labels : dict, optional
         A label per regime name, for the sentences.
+    race : dict, optional
+        :func:`optimizer_race` of one regime; glued as ``race_O_<key>`` per optimizer ``O``.
 
     Returns
     -------
     dict
         ``glue``: per regime ``R`` and optimizer ``O`` (names as in ``study``) ``R_O_g_op``, ``R_O_d_op`` (operator
         errors, seed means), ``R_O_op_gap`` (global over DD), ``R_O_noise_gap`` (the same for the white-noise test
-        error), ``R_O_g_ey`` (the global model's operator error over the Eckart-Young error), ``R_O_g_off``,
+        error), ``R_O_inband_gap`` (DD over global in-band test error), ``R_O_g_ey`` (the global model's operator
+        error over the Eckart-Young error), ``R_O_g_off``,
         ``R_O_d_off`` (off-span fractions), ``R_O_d_structure`` (the minimum-norm operator's error over DD's: above 1
         DD knows more than its data determine); per regime ``R_undetermined`` and ``R_eckart_young``, and
         ``R_off_ratio`` (the global off-span fraction under the first optimizer over that under the second);
         ``slope_O`` of the scale study; ``drift_max_O`` (largest span drift of a global model under ``O``);
         ``class_verdicts`` and ``optimizer_verdicts`` (the "more accurate" verdicts that keep or change their winner
         across optimizers, :func:`ddlib.claims.accuracy`); ``structural_regimes`` (the regimes where DD attention
-        is more accurate in the operator norm under every optimizer). ``records``: the verdict records by
-        ``(regime, optimizer, metric)``.
+        is more accurate in the operator norm under every optimizer); ``n_class_verdicts`` of ``n_verdicts``
+        keep their winner. ``records``: the verdict records by ``(regime, optimizer, metric)``; ``verdicts``: the
+        same as table rows (:func:`verdict_rows`).
     """
     labels = labels or {}
     by = {(r["regime"], r["optimizer"], r["family"]): r for r in rows}
@@ -337,6 +378,7 @@ def report_optimizers(study: dict, rows: list[dict], scale_study: dict, labels: 
             glue.update({f"{regime}_{opt}_g_op": g["operator_error"], f"{regime}_{opt}_d_op": d["operator_error"],
                          f"{regime}_{opt}_op_gap": g["operator_error"] / d["operator_error"],
                          f"{regime}_{opt}_noise_gap": g["error_noise"] / d["error_noise"],
+                         f"{regime}_{opt}_inband_gap": d["error_in_band"] / g["error_in_band"],
                          f"{regime}_{opt}_g_ey": g["operator_error"] / g["eckart_young"],
                          f"{regime}_{opt}_g_off": g["off_span_fraction"], f"{regime}_{opt}_d_off": d["off_span_fraction"],
                          f"{regime}_{opt}_d_structure": d["min_norm"] / d["operator_error"]})
@@ -346,13 +388,31 @@ def report_optimizers(study: dict, rows: list[dict], scale_study: dict, labels: 
                          "off_span_fraction"]})
     for opt, s in scale_study.items():
         glue[f"slope_{opt}"] = s["slope"]
+    for opt, r in (race or {}).items():
+        glue.update({f"race_{opt}_{k}": v for k, v in r.items()})
     for opt in {r["optimizer"] for r in rows}:
         glue[f"drift_max_{opt}"] = max(r["span_drift"] for r in rows if r["optimizer"] == opt and
                                        r["family"] == "global")
     same, flips, records = _verdict_lists(study, labels)
     glue["class_verdicts"] = claims.list_text(same, "none", "; ")
     glue["optimizer_verdicts"] = claims.list_text(flips, "none", "; ")
+    glue["n_class_verdicts"], glue["n_verdicts"] = len(same), len(same) + len(flips)
     glue["structural_regimes"] = claims.list_text(
         [labels.get(reg, reg) for reg, per_opt in study.items()
          if all(records[reg, opt, "operator_error"]["winner"] == "dd" for opt in per_opt)], "no regime")
-    return {"glue": glue, "records": records}
+    return {"glue": glue, "records": records, "verdicts": verdict_rows(records, labels)}
+
+
+def verdict_rows(records: dict, labels: dict | None = None) -> list[dict]:
+    """The "more accurate" verdicts of :func:`report_optimizers` as table rows: per regime and metric ``regime``,
+    ``measure``, one column per optimizer (its :data:`OPTIMIZER_NAMES` name) with the winner and its factor, and
+    ``kind``: ``"function class"`` when every optimizer gives the same winner, else ``"optimizer"``."""
+    labels = labels or {}
+    rows = {}
+    for (regime, opt, metric), r in records.items():
+        row = rows.setdefault((regime, metric), {"regime": labels.get(regime, regime),
+                                                 "measure": claims.METRIC_NAMES[metric], "winners": set()})
+        row[OPTIMIZER_NAMES[opt]] = f"{_CLASS[r['winner']]}, {_factor(r['ratio']):.3g}×"
+        row["winners"].add(r["winner"])
+    return [{**{k: v for k, v in row.items() if k != "winners"},
+             "kind": "function class" if len(row["winners"]) == 1 else "optimizer"} for row in rows.values()]

@@ -199,7 +199,7 @@ def test_rows_and_report_say_what_the_study_measured(small_study):
     assert rows[0]["regime_label"] == "band K = 4" and rows[-1]["regime_label"] == "noise"
     rep = report_optimizers(study, rows, scale, {"band": "band K = 4", "noise": "white noise"})
     glue = rep["glue"]
-    assert all(isinstance(v, (str, float)) for v in glue.values())
+    assert all(isinstance(v, (str, int, float)) for v in glue.values())
     by = {(r["regime"], r["optimizer"], r["family"]): r for r in rows}
     for reg in ("band", "noise"):
         for opt in ("adam", "gd"):
@@ -219,6 +219,29 @@ def test_rows_and_report_say_what_the_study_measured(small_study):
             assert (clause in glue["class_verdicts"]) == same
         dd_everywhere = all(rep["records"][reg, o, "operator_error"]["winner"] == "dd" for o in ("adam", "gd"))
         assert (label in glue["structural_regimes"]) == dd_everywhere
+
+
+def test_verdict_rows_and_the_race(small_study):
+    study, scale = small_study
+    rows = optimizer_rows(study)
+    rep = report_optimizers(study, rows, scale)
+    kinds = [v["kind"] for v in rep["verdicts"]]
+    assert len(kinds) == rep["glue"]["n_verdicts"] == 2 * len(bias.VERDICT_METRICS)
+    assert kinds.count("function class") == rep["glue"]["n_class_verdicts"]
+    for v in rep["verdicts"]:
+        winners = {v[name].split(",")[0] for name in ("Adam", "heavy-ball GD")}
+        assert (len(winners) == 1) == (v["kind"] == "function class")
+    race = bias.optimizer_race(study, "band", 3, steps=2)
+    assert set(race) == {"adam", "gd"}
+    for opt, r in race.items():
+        assert r["n_targets"] == 3 and r["target_hi"] > r["target_lo"] > 0
+        assert r["step_ms_global"] > 0 and r["step_ms_dd"] > 0
+        for x in ("epochs", "seconds"):
+            assert 0 <= r[f"dd_first_{x}"] + r[f"global_first_{x}"] <= 3
+    glue = report_optimizers(study, rows, scale, race=race)["glue"]
+    assert glue["race_gd_dd_first_epochs"] == race["gd"]["dd_first_epochs"]
+    with pytest.raises(ValueError, match="regime"):
+        bias.optimizer_race(study, "nowhere")
 
 
 def test_scale_study_slopes(small_study):

@@ -13,7 +13,8 @@ n = 255                    # interior grid nodes
 K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
 EPOCHS = 500               # epoch budget of every run
-LRS = [1e-2, 3e-2, 1e-1, 3e-1]  # learning-rate grid of the tuned protocol
+LRS = [1e-2, 3e-2, 1e-1, 3e-1]  # learning rates of Adam in the tuned protocol
+GD_LRS = [0.1, 0.3, 1.0]   # learning rates of heavy-ball gradient descent
 INIT_SCALES = [1e-4, 1e-3, 1e-2, 1e-1]  # initial-scale grid of the tuned protocol
 SCHEDULES = ["cosine", "constant"]  # learning-rate schedules, also searched
 EVAL_POINTS = 24           # recorded epochs per run (geometric), for the time to target
@@ -50,11 +51,13 @@ from ddlib.plotting import attention as plot
 if QUICK:
     n, K, EPOCHS, LRS, INIT_SCALES, SCHEDULES, EVAL_POINTS, N_TARGETS = 63, 8, 200, [3e-2, 1e-1], [1e-2, 1e-1], \
         ["cosine"], 12, 6
+    GD_LRS = [0.1, 0.3]
     GLOBAL_RANKS, DD_NS, DD_RANKS, DELTA_STUDY, TIMING_STEPS = [4, 8], [8], [1, 2], [2], 10
 configure_threads()
 use_style()
 P = Problem(n)
-params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, INIT_SCALES=INIT_SCALES, SEEDS=SEEDS,
+params = dict(QUICK=QUICK, n=n, K=K, SAMPLES=SAMPLES, EPOCHS=EPOCHS, LRS=LRS, GD_LRS=GD_LRS, INIT_SCALES=INIT_SCALES,
+              SEEDS=SEEDS,
               GLOBAL_RANKS=GLOBAL_RANKS, DD_NS=DD_NS, DD_RANKS=DD_RANKS, DD_DELTA=DD_DELTA, DELTA_STUDY=DELTA_STUDY,
               DELTA_STUDY_RANK=DELTA_STUDY_RANK, SCHEDULES=SCHEDULES, EVAL_POINTS=EVAL_POINTS, N_TARGETS=N_TARGETS)
 fig_rec = FigureRecorder("chapters/04_dd_attention.ipynb", params)
@@ -81,14 +84,10 @@ glue("K", K, display=False)
 # also offers the ramp and Boolean partitions, the Nicolaides and spectral spaces and the weightings $D_i$ (one side)
 # and none, and either level can be left out (used by the ablations).
 #
-# **Implementation.** The local factors are stored padded to an $N \times n_{\max} \times r$ array. The general path,
-# the same in one, two and three dimensions (`DDAttention.gather_apply`), gathers $f$ into the padded subdomain
-# blocks, computes all local coefficients with one batched matrix product (`torch.bmm`) and adds the results back with
-# one scatter-add (`index_add`). In 1D the subdomains are strided windows of $f$ (a view, no copy), and a fast path
-# reads them so, computes $\Phi^T f$ from the hat functions in closed form, and writes the local and coarse
-# contributions back with a second batched product and two slice additions for the overlap rows. Neither path has a
-# Python loop over subdomains. The tests check both against a plain loop over subdomains with sparse $R_i$ and against
-# the model's own dense matrix, to rounding, and the gradients with `torch.autograd.gradcheck`.
+# **Implementation.** The local factors are stored padded to an $N \times n_{\max} \times r$ array; one batched
+# matrix product computes all local coefficients and one scatter-add sums them back (in 1D a fast path reads the
+# subdomains as strided windows). No path loops over subdomains in Python; the tests check both paths against a
+# plain loop with sparse $R_i$, to rounding, and the gradients with `torch.autograd.gradcheck`.
 #
 # ## It contains $A^{-1}$ and the classical preconditioner
 #
@@ -100,7 +99,7 @@ glue("K", K, display=False)
 # the symmetric two-level Schwarz preconditioner of the paper's form. Both are `ddlib.attention.schwarz_init`, with
 # the element or the subdomain blocks.
 
-# %%
+# %% tags=["remove-input"]
 checks = {"exact": [], "classical": []}
 G = P.inverse()
 for N in DD_NS:
@@ -139,7 +138,7 @@ table([("exact initialisation against A⁻¹ (relative, largest entry)", max(che
 # A DD model with local rank $r$ costs about as much as a global model of the *same* rank, plus a small coarse block,
 # but its best error is $H^2$ times smaller ({numref}`fig-F5`).
 
-# %%
+# %% tags=["remove-input"]
 global_specs = [GlobalSpec(r) for r in GLOBAL_RANKS if r <= n]
 dd_specs = [DDSpec(N, DD_DELTA, r) for N in DD_NS for r in DD_RANKS if r <= (n + 1) // N - 1]
 dd_specs += [DDSpec(max(DD_NS), d, DELTA_STUDY_RANK) for d in DELTA_STUDY if d <= (n + 1) // max(DD_NS) - 1]
@@ -156,29 +155,37 @@ table([{"model": sp.label, "P": sp.parameter_count(P), "built": sp.build(P).num_
 # ## Training under the tuned protocol
 #
 # A race decided by a fixed knob that favours one side proves nothing, so every model gets **the same search** over
-# the knobs that decide the outcome (`ddlib.experiments.tuned_comparison`): learning rate from {glue:text}`lr_grid`,
-# initial scale $s$ of the factors, $\mathcal N(0, s^2)$, from {glue:text}`init_grid`, and the schedule (cosine decay
-# or constant), {glue:text}`grid_size` points per model. Each point trains Adam {cite:p}`kingma2015adam` on the mean
-# relative squared error for {glue:text}`epochs` full-batch epochs on {glue:text}`samples` samples of modes $1..K$; the
-# point with the lowest final error on a **validation set drawn from the training band** (independent of the
-# training set, never a test set) is kept, on the first seed, and then run on all {glue:text}`n_seeds` seeds. The
-# global ranks are {glue:text}`global_ranks`; the DD models have $N \in \{$ {glue:text}`N_list` $\}$, overlap
-# $\delta =$ {glue:text}`dd_delta` and local ranks {glue:text}`dd_ranks`, plus overlaps {glue:text}`deltas` at the
-# largest $N$ with local rank {glue:text}`delta_study_rank`. Every run is cached on disk by a hash of its
-# configuration and runs through `ddlib.sweep` (local worker processes, or a Dask cluster, see {doc}`../reproduce`).
+# the knobs that decide the outcome (`ddlib.experiments.tuned_comparison`, {glue:text}`grid_size` points per model):
+# the **optimizer**, Adam {cite:p}`kingma2015adam` with learning rates {glue:text}`lr_grid` or heavy-ball gradient
+# descent with {glue:text}`gd_lr_grid`; the initial scale $s$ of the factors, $\mathcal N(0, s^2)$, from
+# {glue:text}`init_grid`; and the schedule (cosine decay or constant). Each point trains on the mean relative
+# squared error for {glue:text}`epochs` full-batch epochs on {glue:text}`samples` samples of modes $1..K$. The grid
+# is ranked on the first seed by the final error on a **validation set drawn from the training band** (never a test
+# set); the three best points run on all {glue:text}`n_seeds` seeds and the best **seed mean** is chosen; a choice
+# on the edge of the learning-rate or scale axis extends that axis by one step. {ref}`ch-optimizer` explains why the
+# optimizer must be a knob. The global ranks are {glue:text}`global_ranks`; the DD models have
+# $N \in \{$ {glue:text}`N_list` $\}$, overlap $\delta =$ {glue:text}`dd_delta` and local ranks
+# {glue:text}`dd_ranks`, plus overlaps {glue:text}`deltas` at the largest $N$ with local rank
+# {glue:text}`delta_study_rank`. Every run is cached by a hash of its configuration ({doc}`../reproduce`).
 
-# %% tags=["hide-input"]
-GRID = {"lr": LRS, "init_scale": INIT_SCALES, "schedule": SCHEDULES}
-base = TrainConfig(model=global_specs[0], n=n, K=K, samples=SAMPLES, test_samples=SAMPLES, epochs=EPOCHS,
-                   eval_points=EVAL_POINTS)
-results = ex.tuned_comparison(global_specs + dd_specs, base, GRID, SEEDS)
+# %%
+GRID = [{"optimizer": ["adam"], "lr": LRS}, {"optimizer": ["gd"], "lr": GD_LRS}]
+GRID = [{**g, "init_scale": INIT_SCALES, "schedule": SCHEDULES} for g in GRID]
+base = TrainConfig(model=global_specs[0], n=n, K=K, samples=SAMPLES, epochs=EPOCHS)
+results = ex.tuned_comparison(global_specs + dd_specs, base.replace(
+    test_samples=SAMPLES, eval_points=EVAL_POINTS), GRID, SEEDS)
+
+# %% tags=["remove-input"]
 summary = ex.summary_table(results)
+OPT = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS"}
 ERR = {"error_in_band_mean": "in-band", "error_out_of_band_mean": "out-of-band", "error_noise_mean": "noise",
        "error_point_loads_mean": "point loads", "operator_error_mean": "operator"}
-display(table(summary, columns={"label": "model", "params": "P", "lr": "lr", "init_scale": "init",
-                                "schedule": "schedule", "error_validation_mean": "validation error"},
-              formats={"lr": "g", "init_scale": "g", "error_validation_mean": ".2e"},
-              caption=f"Tuned protocol, n = {n}, K = {K}: the chosen knobs (first seed)"))
+display(table(summary, columns={"label": "model", "params": "P", "optimizer": "optimizer", "lr": "lr",
+                                "init_scale": "init", "schedule": "schedule",
+                                "error_validation_mean": "validation error"},
+              formats={"optimizer": OPT.get, "lr": "g", "init_scale": "g", "error_validation_mean": ".2e"},
+              caption=f"Tuned protocol, n = {n}, K = {K}: the chosen knobs; validation error: mean over "
+                      f"{len(SEEDS)} seeds"))
 table(summary, columns={"label": "model", **ERR}, formats={k: ".2e" for k in ERR},
       caption=f"Final test and operator errors, means over {len(SEEDS)} seeds")
 
@@ -196,6 +203,8 @@ d_head = by_spec[ex.cheapest_dd_beating_global(P, K, dd_specs).label]
 timing = ex.step_time([sel.runs[0].config for sel in (g_head, d_head)], steps=TIMING_STEPS)
 report = cl.report_dd_attention(results, GRID, (g_head, d_head), timing, N_TARGETS)
 settings = {"samples": SAMPLES, "epochs": EPOCHS, "lr_grid": ", ".join(f"{v:g}" for v in LRS),
+            "gd_lr_grid": ", ".join(f"{v:g}" for v in GD_LRS),
+            "n_gd": sum(s.chosen["optimizer"] == "gd" for s in results),
             "init_grid": ", ".join(f"{v:g}" for v in INIT_SCALES), "grid_size": len(ex.grid_points(GRID)),
             "n_seeds": len(SEEDS), "global_ranks": ", ".join(str(sp.rank) for sp in global_specs),
             "dd_ranks": ", ".join(str(r) for r in DD_RANKS if r <= (n + 1) // min(DD_NS) - 1),
@@ -206,7 +215,8 @@ for key, value in {**report["glue"], **settings}.items():
 
 # %% [markdown]
 # The table lists, per model, the parameters, the chosen knobs, and the final errors (means over seeds): validation
-# (training band, independent draw), the four test sets, and the operator. The protocol chose the constant schedule
+# (training band, independent draw), the four test sets, and the operator. The protocol chose heavy-ball gradient
+# descent for {glue:text}`n_gd` of the {glue:text}`n_models` models, and the constant schedule
 # for {glue:text}`n_constant_dd` of the {glue:text}`n_dd` DD models and {glue:text}`n_constant_global` of the
 # {glue:text}`n_global` global ones. Models whose chosen learning rate or initial scale sits on the edge of the grid
 # with the validation error still falling towards it by more than {glue:text}`edge_percent:.0f` % (a wider grid
@@ -219,12 +229,13 @@ for key, value in {**report["glue"], **settings}.items():
 # :name: fig-F13
 # :width: 100%
 #
-# **Tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
-# each model over the whole grid, one row per model (the headline pair and the most accurate model of each class),
-# one column per schedule; the chosen point is boxed, diverged runs are blank.
+# **Tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`): the final validation error of the first
+# seed, which ranks the grid, for each model (the headline pair and the most accurate model of each class) and
+# each optimizer, the better schedule in each cell; the boxed point is the one chosen on the
+# {glue:text}`n_seeds`-seed means of the finalists, diverged runs are blank.
 # ```
 
-# %% tags=["remove-output"]
+# %% tags=["remove-cell"]
 shown = [by_spec[label] for label in report["shown"]]
 fig = plot.sensitivity_figure(shown, GRID)
 fig_rec.save(fig, "F13", "tuning_sensitivity", numbers=dict(tuning=report["tuning"], grid=GRID,
@@ -255,7 +266,7 @@ plt.close(fig)
 # min-max bars, for the headline pair and the most accurate model of each class. Targets decrease to the right.
 # ```
 
-# %% tags=["remove-output"]
+# %% tags=["remove-cell"]
 claim1 = report["claim1"]
 fig = plot.time_to_target_figure({label: (by_spec[label].family, c) for label, c in report["curves"].items()})
 fig_rec.save(fig, "F14", "time_to_target", numbers=dict(
@@ -281,7 +292,7 @@ plt.close(fig)
 # In-band test error against epochs and (b) against measured training seconds; (c) operator error against epochs.
 # ```
 
-# %% tags=["remove-output"]
+# %% tags=["remove-cell"]
 target, head = report["glue"]["mid_target"], report["headline"]  # the middle target of F14, dashed in F6
 curves = {sel.label: {"kind": sel.family, "epoch": ex.seed_band(sel, "error_in_band", "epoch"),
                       "seconds": ex.seed_band(sel, "error_in_band", "seconds"),
@@ -317,9 +328,9 @@ plt.close(fig)
 # out-of-band test error (modes $K+1..2K$); (c) operator error, with the best achievable errors of both classes.
 # ```
 
-# %% tags=["remove-output"]
+# %% tags=["remove-cell"]
 gfront = apx.global_frontier(P, np.unique(np.round(np.geomspace(1, max(GLOBAL_RANKS) * 2, 20)).astype(int)))
-# local ranks below H/h - 1, where the oracle is exact (fact 4: zero, which a log axis cannot show)
+# local ranks below H/h - 1: from H/h - 1 on the oracle is exact (zero, which a log axis cannot show)
 dd_fronts = [apx.dd_frontier(P, N, DD_DELTA, np.arange(1, (n + 1) // N - 1)) for N in DD_NS]
 labels = list(summary["label"])
 fig = plot.pareto_figure(summary, gfront, dd_fronts, (labels.index(g_head.label), labels.index(d_head.label)))
@@ -340,7 +351,7 @@ plt.close(fig)
 # load) of each.
 # ```
 
-# %% tags=["remove-output"]
+# %% tags=["remove-cell"]
 dd_model, g_model = d_head.runs[0].model, g_head.runs[0].model
 M_dd, M_g = dd_model.dense().numpy(), g_model.dense().numpy()
 dec = dd_model.decomposition
@@ -368,7 +379,7 @@ for key, value in dict(block_err=block_err, block_index=int(i_block), f8_op_dd=o
 #
 # ## The three claims at this operating point
 
-# %% tags=["hide-input"]
+# %% tags=["remove-input"]
 table(report["accuracy"], columns={"measure": "measure", "global_value": "best global", "global_label": "(model)",
                                    "dd_value": "best DD", "dd_label": "(model)", "more_accurate": "more accurate",
                                    "ranges": "seed ranges"},

@@ -46,7 +46,7 @@ def _grouped_panel(ax, rows: list[dict], key: str, references: dict, title: str,
                 ax.hlines(ours[0][ref], x0 - 0.15, x0 + 0.15, colors=_REF, linestyles=ls, lw=1.2)
     ax.set_yscale("log")
     ax.set_xlim(-0.6, len(regimes) - 0.4)
-    ax.set_xticks(range(len(regimes)), ["\n".join(textwrap.wrap(r, 9)) for r in regimes])
+    ax.set_xticks(range(len(regimes)), ["\n".join(textwrap.wrap(r, 6)) for r in regimes])
     ax.grid(False, axis="x")
     ax.set(title=title, ylabel=ylabel)
 
