@@ -104,7 +104,8 @@ glue_numbers(dict(n=n, K=K, samples=SAMPLES, epochs=EPOCHS, rank=RANK, dd_n=DD_N
 # minimum-norm operator that fits the training data, for example, has off-span fraction zero to rounding:
 
 # %%
-F, U = bias.training_inputs(TrainConfig(model=GlobalSpec(RANK), n=n, K=K, samples=SAMPLES))
+config = TrainConfig(model=GlobalSpec(RANK), n=n, K=K, samples=SAMPLES)
+F, U = bias.training_inputs(config)          # the training set as columns
 min_norm = bias.min_norm_operator(F, U)      # U F^+: fits the data, zero off the span
 off = bias.off_span_fraction(min_norm, F)    # ||M P_perp||_2 / ||M||_2
 
