@@ -14,7 +14,7 @@ K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
 EPOCHS = 500               # epoch budget of every run
 LRS = [1e-2, 3e-2, 1e-1, 3e-1]  # learning rates of Adam in the tuned protocol
-GD_LRS = [0.1, 0.3, 1.0]   # learning rates of heavy-ball gradient descent
+GD_LRS = [0.03, 0.1, 0.3]  # learning rates of heavy-ball gradient descent
 INIT_SCALES = [1e-4, 1e-3, 1e-2, 1e-1]  # initial-scale grid of the tuned protocol
 SCHEDULES = ["cosine", "constant"]  # learning-rate schedules, also searched
 EVAL_POINTS = 24           # recorded epochs per run (geometric), for the time to target
@@ -47,7 +47,7 @@ from ddlib.plotting import attention as plot
 if QUICK:
     n, K, EPOCHS, LRS, INIT_SCALES, SCHEDULES, EVAL_POINTS, N_TARGETS = 63, 8, 200, [3e-2, 1e-1], [1e-2, 1e-1], \
         ["cosine"], 12, 6
-    GD_LRS = [0.3]
+    GD_LRS, SEEDS = [0.1], [0, 1]
     GLOBAL_RANKS, DD_NS, DD_RANKS, DELTA_STUDY, TIMING_STEPS = [4, 8], [8], [1, 2], [2], 10
 configure_threads()
 use_style()
