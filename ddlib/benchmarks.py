@@ -496,14 +496,7 @@ def report_performance(rows: list[dict], dimensions: dict, race: dict, status: d
                 "gather_over_dd": last["gather_forward"] / last["dd_forward"],
                 "dd_over_direct": last["dd_forward"] / last["direct_solve"],
                 "target_exponent": target_exponent, "target_ratio": target_ratio}
-    for path in (*PATHS, "gather"):
-        numbers[f"{path}_ms"] = 1e3 * last[f"{path}_forward"]
-        numbers[f"{path}_vs_bmm"] = s[f"{path}_vs_bmm_ratio"]
-    for path in PATHS:
-        q1, q3 = s[f"{path}_vs_bmm_ratio_q1"], s[f"{path}_vs_bmm_ratio_q3"]
-        numbers[f"{path}_vs_bmm_q1"], numbers[f"{path}_vs_bmm_q3"] = q1, q3
-        numbers[f"{path}_verdict"] = target_verdict(s[f"{path}_vs_bmm_ratio"], target_ratio, q1, q3) if assessed \
-            else short
+    numbers |= _report_paths(s, last, target_ratio, None if assessed else short)
     numbers["exponent_verdict"] = target_verdict(s["dd_time_exponent"], target_exponent) if assessed else short
     speed = numbers["dd_over_direct"]
     numbers["direct_cmp"] = (f"{speed:.1f} times slower than the direct solve" if speed > 1 else
@@ -517,15 +510,34 @@ def report_performance(rows: list[dict], dimensions: dict, race: dict, status: d
     numbers |= race_numbers | _report_builds(status)
     return {"numbers": numbers, "summary": s, "dimensions": dims, "race": race_rows,
             "exponents": [(label, numbers[key]) for label, key in EXPONENT_LABELS],
-            "at_last": _report_at_last(last, numbers),
-            "traffic": [("multiply-adds per entry of f", numbers["macs_per_entry"]),
-                        ("  of which in the coarse basis", numbers["coarse_macs_per_entry"]),
-                        ("MB moved by one DD forward pass (every step to memory)", numbers["dd_mb"]),
-                        ("MB moved by the bmm", numbers["bmm_mb"]),
-                        ("numbers the bmm writes per subdomain and right-hand side", numbers["bmm_k"]),
-                        (f"byte ratio DD / bmm at a batch of {last['batch']}", numbers["bytes_ratio"]),
-                        (f"byte ratio at a batch of {small_batch}", numbers["bytes_ratio_small"]),
-                        ("byte ratio for very many right-hand sides", numbers["bytes_ratio_inf"])]}
+            "at_last": _report_at_last(last, numbers), "traffic": _report_traffic(last, numbers, small_batch)}
+
+
+def _report_paths(s: dict, last: dict, target_ratio: float, short: str | None) -> dict:
+    """Per path of :data:`PATHS` (and the gather path): time at the last size, paired ratio to the ``bmm`` with its
+    quartiles, and the verdict against ``target_ratio`` (``short`` instead where the run is too small to judge)."""
+    numbers = {}
+    for path in (*PATHS, "gather"):
+        numbers[f"{path}_ms"] = 1e3 * last[f"{path}_forward"]
+        numbers[f"{path}_vs_bmm"] = s[f"{path}_vs_bmm_ratio"]
+    for path in PATHS:
+        q1, q3 = s[f"{path}_vs_bmm_ratio_q1"], s[f"{path}_vs_bmm_ratio_q3"]
+        numbers[f"{path}_vs_bmm_q1"], numbers[f"{path}_vs_bmm_q3"] = q1, q3
+        numbers[f"{path}_verdict"] = (target_verdict(s[f"{path}_vs_bmm_ratio"], target_ratio, q1, q3)
+                                      if short is None else short)
+    return numbers
+
+
+def _report_traffic(last: dict, numbers: dict, small_batch: int) -> list[tuple]:
+    """The rows of chapter 7's traffic-model table."""
+    return [("multiply-adds per entry of f", numbers["macs_per_entry"]),
+            ("  of which in the coarse basis", numbers["coarse_macs_per_entry"]),
+            ("MB moved by one DD forward pass (every step to memory)", numbers["dd_mb"]),
+            ("MB moved by the bmm", numbers["bmm_mb"]),
+            ("numbers the bmm writes per subdomain and right-hand side", numbers["bmm_k"]),
+            (f"byte ratio DD / bmm at a batch of {last['batch']}", numbers["bytes_ratio"]),
+            (f"byte ratio at a batch of {small_batch}", numbers["bytes_ratio_small"]),
+            ("byte ratio for very many right-hand sides", numbers["bytes_ratio_inf"])]
 
 
 def dimension_fit(rows: list[dict]) -> tuple[int, int]:

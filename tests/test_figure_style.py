@@ -103,8 +103,8 @@ def _perf_rows():
 
 
 def _regime_result(data, samples):
-    specs = [SimpleNamespace(family="global", label=f"global r={r}") for r in (4, 16)]
-    specs += [SimpleNamespace(family="dd", N=N, delta=1, label=f"DD N={N} r={r}") for N in (2, 4) for r in (1, 4)]
+    specs = [SimpleNamespace(family="global", label=f"global r={r}", is_ablation=False) for r in (4, 16)]
+    specs += [SimpleNamespace(family="dd", N=N, delta=1, label=f"DD N={N} r={r}", is_ablation=False) for N in (2, 4) for r in (1, 4)]
     params = np.array([400, 1600, 150, 500, 200, 700])
     table = {"params": params}
     for col in ("operator_error", "error_in_band", "error_noise"):
@@ -193,7 +193,7 @@ INPUTS = {
         {opt: {"scales": [1e-3, 1e-2, 1e-1], "off_span_fraction": list(np.array([1e-3, 1e-2, 1e-1]) * f),
                "slope": 1.0} for opt, f in (("adam", 1.0), ("gd", 0.1))}, _bias_rows(), "global r=16"),
     (generalisation, "generalisation_figure"): lambda: generalisation.generalisation_figure(
-        {"K": 4, "modes": np.arange(1, n + 1), "exact": np.full(n, 1e-16),
+        {"K": 4, "modes": np.arange(1, n + 1), "level": np.arange(1, n + 1), "exact": np.full(n, 1e-16),
          "runs": [{"label": lab, "training": tr, "params": 500, "mode_errors": rng.uniform(1e-3, 2, n),
                    "sets": {s: rng.uniform(0.01, 1) for s in ("in_band", "out_of_band", "noise", "point_loads")}}
                   for lab in ("global r=4", "DD N=4") for tr in ("fourier", "noise")]}),
@@ -232,7 +232,8 @@ INPUTS = {
           "pcg_iterations": 5 + k + v, "bound": 4.0 + v * k} for st in ("N", "n", "delta")
          for k, s in enumerate(twod.SERIES_STYLE_2D) for v in (2, 4, 8)]),
     (twod, "frontier_figure_2d"): lambda: twod.frontier_figure_2d(
-        _front([30, 120, 480], rank=np.array([1, 4, 16]), rate_1_over_r=np.array([0.8, 0.3, 0.1])),
+        _front([30, 120, 480], rank=np.array([1, 4, 16]), rate_1_over_r=np.array([0.8, 0.3, 0.1]),
+               rate_perimeter=np.array([0.9, 0.35, 0.12])),
         [_front([50, 150], 0.2, rank=np.array([1, 4]), N=4, delta=1),
          _front([80, 250], 0.1, rank=np.array([1, 4]), N=8, delta=1)],
         [{"N": 4, "delta": 1, "floor_two_norm": 0.002, "floor_two_norm_lower": 0.001, "coarse": "hat"}]),

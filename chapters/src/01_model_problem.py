@@ -60,7 +60,7 @@ order = float(study["order"][-1])
 glue("conv_n_min", int(study["m"][0]), display=False)
 glue("conv_n_max", int(study["m"][-1]), display=False)
 glue("observed_order", order, display=False)
-table(study, columns={"n": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
+table(study, columns={"m": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
       formats={"order": ".3f"},
       caption="Maximum nodal error of the manufactured solution, and the order fitted between consecutive grids")
 
