@@ -265,6 +265,8 @@ def grid_edges(sel: Selection, grid: dict, factor: float = EDGE_FACTOR) -> list[
         neighbour = values[1] if v == values[0] else values[-2]
         other = {kk: vv for kk, vv in sel.chosen.items() if kk != k}
         rows = {r[k]: r["error_validation"] for r in sel.grid if all(r.get(kk) == vv for kk, vv in other.items())}
+        if v not in rows:  # chosen by the protocol's extension of another axis: no grid row to compare with
+            continue
         if rows.get(neighbour, np.inf) > factor * rows[v]:
             out.append(f"{k}={'min' if v == values[0] else 'max'}")
     return out
