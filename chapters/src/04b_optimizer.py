@@ -208,7 +208,8 @@ ERRORS = {"operator_error": "operator", "error_in_band": "in-band", "error_noise
           "error_out_of_band": "out-of-band", "off_span_fraction": "off-span fraction"}
 table(rows, columns={**NAMES, **ERRORS},
       formats={"optimizer": bias.OPTIMIZER_NAMES.get, **{k: 3 for k in ERRORS}},
-      caption=f"Relative errors after tuning, means over {len(SEEDS)} seeds; the references are drawn in the figure above")
+      caption=f"Relative errors after tuning, means over {len(SEEDS)} seeds; the references are drawn in the "
+              "figure above")
 
 # %% [markdown]
 # ## What belongs to the class, and what to the optimizer
