@@ -380,7 +380,8 @@ def report_optimizers(study: dict, rows: list[dict], scale_study: dict, labels: 
                          f"{regime}_{opt}_noise_gap": g["error_noise"] / d["error_noise"],
                          f"{regime}_{opt}_inband_gap": d["error_in_band"] / g["error_in_band"],
                          f"{regime}_{opt}_g_ey": g["operator_error"] / g["eckart_young"],
-                         f"{regime}_{opt}_g_off": g["off_span_fraction"], f"{regime}_{opt}_d_off": d["off_span_fraction"],
+                         f"{regime}_{opt}_g_off": g["off_span_fraction"],
+                         f"{regime}_{opt}_d_off": d["off_span_fraction"],
                          f"{regime}_{opt}_d_structure": d["min_norm"] / d["operator_error"]})
         first = by[regime, opts[0], "global"]
         glue.update({f"{regime}_undetermined": first["undetermined"], f"{regime}_eckart_young": first["eckart_young"],

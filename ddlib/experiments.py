@@ -380,7 +380,8 @@ def training_bands(sel: Selection) -> dict:
     """The training curves of one model for a figure: ``kind`` (its family), and :func:`seed_band` of the in-band
     test error against ``epoch`` and ``seconds`` and of the ``operator`` error against epochs."""
     return {"kind": sel.family, "epoch": seed_band(sel, "error_in_band", "epoch"),
-            "seconds": seed_band(sel, "error_in_band", "seconds"), "operator": seed_band(sel, "operator_error", "epoch")}
+            "seconds": seed_band(sel, "error_in_band", "seconds"),
+            "operator": seed_band(sel, "operator_error", "epoch")}
 
 
 def oracle_error(spec: ModelSpec, problem: Problem) -> float:

@@ -250,13 +250,13 @@ table(report["verdicts"], columns={"regime": "regime", "measure": "measure", "Ad
 #
 # On the band, the two models tuned under one optimizer race to {glue:text}`race_adam_n_targets` in-band targets,
 # log-spaced from half the larger initial error down to just above the lower of their error floors (seed means; a
-# target counts when every seed reaches it). Seconds are epochs times the median step time of the two models timed in turn in one process, never
-# the seconds of a parallel sweep. Under Adam, DD attention is first at {glue:text}`race_adam_dd_first_epochs`
-# targets in epochs and {glue:text}`race_adam_dd_first_seconds` in seconds, the global model at
-# {glue:text}`race_adam_global_first_epochs` and {glue:text}`race_adam_global_first_seconds`. Under heavy-ball
-# gradient descent, DD is first at {glue:text}`race_gd_dd_first_epochs` in epochs and
-# {glue:text}`race_gd_dd_first_seconds` in seconds, the global model at {glue:text}`race_gd_global_first_epochs`
-# and {glue:text}`race_gd_global_first_seconds`. One step costs {glue:text}`race_adam_step_ms_dd:.2g` ms for DD
-# and {glue:text}`race_adam_step_ms_global:.2g` ms for the global model (Adam). In-band, the DD model's test error
-# is {glue:text}`band_adam_inband_gap:.2g` times the global model's under Adam and
-# {glue:text}`band_gd_inband_gap:.2g` times under gradient descent.
+# target counts when every seed reaches it). Seconds are epochs times the median step time of the two models timed in
+# turn in one process, never the seconds of a parallel sweep. Under Adam, DD attention is first at
+# {glue:text}`race_adam_dd_first_epochs` targets in epochs and {glue:text}`race_adam_dd_first_seconds` in seconds, the
+# global model at {glue:text}`race_adam_global_first_epochs` and {glue:text}`race_adam_global_first_seconds`. Under
+# heavy-ball gradient descent, DD is first at {glue:text}`race_gd_dd_first_epochs` in epochs and
+# {glue:text}`race_gd_dd_first_seconds` in seconds, the global model at {glue:text}`race_gd_global_first_epochs` and
+# {glue:text}`race_gd_global_first_seconds`. One step costs {glue:text}`race_adam_step_ms_dd:.2g` ms for DD and
+# {glue:text}`race_adam_step_ms_global:.2g` ms for the global model (Adam). In-band, the DD model's test error is
+# {glue:text}`band_adam_inband_gap:.2g` times the global model's under Adam and {glue:text}`band_gd_inband_gap:.2g`
+# times under gradient descent.
