@@ -48,10 +48,11 @@ from .decomposition import Decomposition
 from .krylov import pcg
 from .problem import Problem
 from .schwarz import schwarz_preconditioner
+from .tables import format_number
 
 __all__ = ["METHODS", "METHOD_LABELS", "METHOD_NAMES", "AMG_FAMILIES", "AMG_CANDIDATES", "TUNED", "BENCHMARK_FILE",
            "amg_hierarchy", "tune_amg", "time_solvers", "solver_comparison", "benchmark_rows", "report_amg",
-           "load_average"]
+           "load_average", "summary_rows", "ROW_NAMES"]
 
 #: The solvers of :func:`time_solvers` (module docstring).
 METHODS = ("direct", "sa_default", "sa", "rs_default", "rs", "schwarz_q1", "schwarz_geneo")
@@ -64,6 +65,10 @@ METHOD_LABELS = {"direct": "the sparse direct solve", "sa_default": "smoothed ag
 METHOD_NAMES = {"direct": "direct (SuperLU)", "sa_default": "SA, defaults", "sa": "SA, tuned",
                 "rs_default": "RS, defaults", "rs": "RS, tuned", "schwarz_q1": "Schwarz, Q1",
                 "schwarz_geneo": "Schwarz, GenEO", "sa_family": "SA", "rs_family": "RS"}
+#: The reader's names of the columns of the timing rows (:func:`time_solvers`; tables and CSV files).
+ROW_NAMES = {"n": "n", "method": "solver", "iterations": "iterations", "converged": "converged",
+             "residual": "relative residual", "setup_s": "setup (s)", "solve_s": "solve (s)", "coarse_dim": "N₀",
+             "load_before": "load before", "load_after": "load after", "seconds": "setup + solve (s)"}
 #: pyamg's builders by family.
 AMG_FAMILIES = {"sa": pyamg.smoothed_aggregation_solver, "rs": pyamg.ruge_stuben_solver}
 _ENERGY = ("energy", {"krylov": "cg", "maxiter": 3, "degree": 2, "weighting": "local"})
@@ -235,4 +240,33 @@ def report_amg(rows: list[dict]) -> dict:
     out["fastest"] = METHOD_LABELS[fastest["method"]]
     out["fastest_total"] = fastest["setup_s"] + fastest["solve_s"]
     out["direct_over_fastest"] = out.get("total_direct", float("nan")) / out["fastest_total"]
+    out["direct_phrase"] = _direct_phrase(fastest["method"], out["direct_over_fastest"])
     return out
+
+
+def _direct_phrase(fastest: str, ratio: float) -> str:
+    """The direct solve against the fastest solver, as a clause that reads right for every outcome."""
+    if fastest == "direct":
+        return "no iterative solver beat it"
+    if not np.isfinite(ratio):
+        return "the direct solve did not run at this size"
+    return f"the direct solve took {format_number(ratio)} times as long"
+
+
+def summary_rows(rows: list[dict]) -> list[dict]:
+    r"""One record per method at the largest ``n`` it ran (the timing rows of :func:`solver_comparison`), in the
+    order of :data:`METHODS`: ``method``, ``n``, ``iterations``, ``converged``, ``residual``, ``seconds`` (setup
+    plus solve), ``coarse_dim``.
+
+    Examples
+    --------
+    >>> r = dict(iterations=3, converged=True, residual=1e-9, setup_s=1.0, solve_s=0.5, coarse_dim=0)
+    >>> summary_rows([dict(r, n=9, method="sa"), dict(r, n=49, method="sa")])[0]["n"]
+    49
+    """
+    last = {}
+    for r in sorted(rows, key=lambda r: r["n"]):
+        last[r["method"]] = r
+    return [dict(method=m, n=r["n"], iterations=r["iterations"], converged=r["converged"], residual=r["residual"],
+                 seconds=r["setup_s"] + r["solve_s"], coarse_dim=r["coarse_dim"])
+            for m in METHODS if (r := last.get(m))]

@@ -39,8 +39,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_choice, check_positive
-from .experiments import (Selection, best_within_budget, cheapest_dd_within, class_best, headline, multiply_adds,
-                          oracle_error, summary_table, time_to_target_curve)
+from .experiments import (Selection, best_within_budget, cheapest_dd_within, class_best, grid_points, headline,
+                          multiply_adds, oracle_error, summary_table, time_to_target_curve)
 from .training import time_to_target
 
 __all__ = ["CLAIMS", "VERDICT_KEYS", "CLASSES", "EDGE_FACTOR", "LEARNED_FRACTION", "ZERO_LEVEL", "ACCURATE_LEVEL",
@@ -318,7 +318,7 @@ def grid_edges(sel: Selection, grid: dict, factor: float = EDGE_FACTOR) -> list[
     the edge of a flat direction is not reported, nor a categorical knob (``schedule``)."""
     factor = check_positive("factor", factor)
     out = []
-    for k, values in grid.items():
+    for k, values in _own_grid(sel, grid).items():
         if len(values) < 2 or any(isinstance(v, str) for v in values):  # categorical knobs have no edge
             continue
         values = sorted(values)
@@ -328,8 +328,24 @@ def grid_edges(sel: Selection, grid: dict, factor: float = EDGE_FACTOR) -> list[
         neighbour = values[1] if v == values[0] else values[-2]
         other = {kk: vv for kk, vv in sel.chosen.items() if kk != k}
         rows = {r[k]: r["error_validation"] for r in sel.grid if all(r.get(kk) == vv for kk, vv in other.items())}
+        if v not in rows:  # chosen by the protocol's extension of another axis: no grid row to compare with
+            continue
         if rows.get(neighbour, np.inf) > factor * rows[v]:
             out.append(f"{k}={'min' if v == values[0] else 'max'}")
+    return out
+
+
+def _own_grid(sel: Selection, grid) -> dict:
+    """The grid a selection's chosen point was searched in: ``grid`` itself, or for a union of grids (a list, e.g.
+    one learning-rate range per optimizer) the union of the values of those grids that contain the chosen
+    optimizer (all of them when the grids name no optimizer)."""
+    if isinstance(grid, dict):
+        return grid
+    mine = [g for g in grid if sel.chosen.get("optimizer") in g.get("optimizer", [sel.chosen.get("optimizer")])]
+    out: dict = {}
+    for g in mine:
+        for k, values in g.items():
+            out[k] = list(dict.fromkeys([*out.get(k, []), *values]))
     return out
 
 
@@ -414,7 +430,7 @@ def _tuning_glue(selections: list[Selection], grid: dict, heads) -> tuple[dict, 
         spread[s.label] = float(np.log10(v.max() / v.min()))
     out = {"n_models": len(selections), "n_on_edge": len(on_edge), "edge_percent": 100 * (EDGE_FACTOR - 1),
            "edge_list": list_text(f"{lab} ({', '.join(edges[lab])})" for lab in on_edge), "decades": spread,
-           "init_min": float(min(grid["init_scale"]))}
+           "init_min": float(min(p["init_scale"] for p in grid_points(grid)))}
     for fam in CLASSES:
         chosen = [s.chosen.get("schedule", s.runs[0].config.schedule) for s in selections if s.family == fam]
         out[f"n_constant_{fam}"], out[f"n_{fam}"] = chosen.count("constant"), len(chosen)

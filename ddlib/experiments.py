@@ -32,10 +32,12 @@ import torch
 
 from ._validate import check_int, check_positive
 from .approximation import global_best_error
-from .attention import operator_error, schwarz_init
+from .attention import DDAttention, Structure, operator_error, schwarz_init
+from .decomposition import Decomposition
 from .data import make_dataset
 from .models import DDSpec, GlobalSpec, ModelSpec
 from .problem import Problem
+from .schwarz import schwarz_preconditioner, to_dense
 from .sweep import run_sweep
 from .training import (EVAL_SETS, TrainConfig, TrainResult, make_optimizer, one_torch_thread, squared_norms,
                        time_to_target, training_step)
@@ -60,6 +62,9 @@ __all__ = [
     "cheapest_dd_beating_global",
     "multiply_adds",
     "step_time",
+    "representation_checks",
+    "training_bands",
+    "learned_operators",
 ]
 
 #: The final metrics summarised per model (history keys).
@@ -371,6 +376,14 @@ def time_to_target_curve(sel: Selection, targets, metric: str = "error_in_band")
     return out
 
 
+def training_bands(sel: Selection) -> dict:
+    """The training curves of one model for a figure: ``kind`` (its family), and :func:`seed_band` of the in-band
+    test error against ``epoch`` and ``seconds`` and of the ``operator`` error against epochs."""
+    return {"kind": sel.family, "epoch": seed_band(sel, "error_in_band", "epoch"),
+            "seconds": seed_band(sel, "error_in_band", "seconds"),
+            "operator": seed_band(sel, "operator_error", "epoch")}
+
+
 def oracle_error(spec: ModelSpec, problem: Problem) -> float:
     r"""The best relative operator error of the spec's class and size on ``problem``: Eckart-Young for a global rank
     (:func:`ddlib.approximation.global_best_error`), the truncated Schwarz oracle for a full DD model (its own
@@ -442,3 +455,50 @@ def step_time(configs, *, steps: int = 30, repeats: int = 5) -> dict:
                 if rep:
                     times[c.label].append((time.perf_counter() - t0) / steps)
     return {label: float(np.median(t)) for label, t in times.items()}
+
+
+def _largest_relative(M, R) -> float:
+    return float(np.abs(M - R).max() / np.abs(R).max())
+
+
+def representation_checks(problem: Problem, Ns, delta: int) -> dict:
+    r"""What DD attention contains, measured for each number of subdomains in ``Ns`` (overlap ``delta``, default
+    structure): ``exact``, the largest relative entry of :math:`M - A^{-1}` for the element initialisation of
+    :func:`ddlib.attention.schwarz_init` at local rank :math:`H/h - 1`, and ``classical``, that of the subdomain
+    initialisation against the weighted two-level Schwarz preconditioner :func:`ddlib.schwarz.schwarz_preconditioner`
+    (hat coarse space), each the largest over ``Ns``. Both are rounding.
+
+    Examples
+    --------
+    >>> c = representation_checks(Problem(63), [4, 8], 1)
+    >>> bool(c["exact"] < 1e-10 and c["classical"] < 1e-10)
+    True
+    """
+    G = problem.inverse()
+    exact, classical = [], []
+    for N in Ns:
+        dec = Decomposition(problem, N, delta)
+        exact.append(_largest_relative(schwarz_init(DDAttention(Structure(dec), dec.box - 1)).dense().numpy(), G))
+        model = schwarz_init(DDAttention(Structure(dec), dec.n_max), "subdomain")
+        reference = to_dense(schwarz_preconditioner(dec, weighting="sqrt", coarse="hat"))
+        classical.append(_largest_relative(model.dense().numpy(), reference))
+    return {"exact": max(exact), "classical": max(classical)}
+
+
+def learned_operators(dd_sel: Selection, global_sel: Selection) -> dict:
+    r"""The learned operators of the first seed, for a figure: ``inverse`` (:math:`A^{-1}`), ``dd`` and ``global``
+    (dense matrices), their ``operator_error_dd`` and ``operator_error_global``, the interior local block
+    ``block`` (index ``block_index`` = :math:`N/2`, :math:`h\,D_i^{1/2}Q_iK_i^TD_i^{1/2}`) beside ``exact_block``,
+    its classical counterpart :math:`D_i^{1/2}A_i^{-1}D_i^{1/2}` in the same units (the subdomain initialisation of
+    :func:`ddlib.attention.schwarz_init`), and ``block_err``, their relative 2-norm difference."""
+    dd_model, g_model = dd_sel.runs[0].model, global_sel.runs[0].model
+    problem = dd_model.problem
+    i = dd_model.decomposition.N // 2
+    block = dd_model.local_blocks()[i]
+    classical = schwarz_init(DDAttention(dd_sel.spec.structure(problem), dd_model.decomposition.n_max), "subdomain")
+    exact_block = classical.local_blocks()[i]
+    M_dd, M_g = dd_model.dense().numpy(), g_model.dense().numpy()
+    return {"inverse": problem.inverse(), "dd": M_dd, "global": M_g, "block": block, "exact_block": exact_block,
+            "block_index": int(i), "operator_error_dd": operator_error(M_dd, problem),
+            "operator_error_global": operator_error(M_g, problem),
+            "block_err": float(np.linalg.norm(block - exact_block, 2) / np.linalg.norm(exact_block, 2))}

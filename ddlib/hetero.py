@@ -47,12 +47,14 @@ from .models import DDSpec, SpanSpec
 from .problem import Problem
 from .schwarz import schwarz_preconditioner
 from .data import make_dataset
+from .tables import change_text, format_number, range_text
 from .training import TrainConfig, predict, squared_norms
 
 __all__ = ["TAU", "COARSES", "LABELS", "FIELD_KNOBS", "field_spec", "field_problem", "kappa_row", "contrast_rows",
            "size_rows", "preconditioner_row", "learning_config", "learning_race", "learned_rows", "span_angles",
            "operator_rows", "report_hetero", "as_operator", "pivot", "geneo_span_model", "validation_error",
-           "report_learning", "report_sizes", "ALIGNED_DEGREES"]
+           "report_learning", "report_sizes", "ALIGNED_DEGREES", "classical_rows", "report_fields",
+           "report_operator", "contrast_text", "ROW_NAMES"]
 
 #: GenEO's threshold :math:`\tau` (the value of the theory papers).
 TAU = 0.15
@@ -63,6 +65,10 @@ COARSES = {"none": dict(coarse="none"), "q1": dict(coarse="hat"), "nicolaides": 
 LABELS = {"none": "one level", "q1": "Q1", "nicolaides": "Nicolaides", "geneo": "GenEO", "learned": "learned",
           "channels": "channels", "lognormal": "log-normal", "inclusions": "inclusions", "dense": "dense spectrum",
           "lanczos": "Lanczos"}
+#: The reader's names of the columns of the rows of :func:`kappa_row` (tables and CSV files).
+ROW_NAMES = {"dim": "d", "field": "field", "m": "m", "n": "n", "N": "N", "delta": "δ", "contrast": "contrast",
+             "coarse": "coarse space", "coarse_dim": "N₀", "kappa": "κ", "iterations": "PCG iterations",
+             "method": "κ from"}
 #: The option of each field that sets its contrast, and the fixed options (seeds) of the random ones.
 FIELD_KNOBS = {"channels": ("contrast", {}), "inclusions": ("contrast", {"seed": 0}),
                "lognormal": ("sigma", {"seed": 0, "length": 0.1})}
@@ -251,15 +257,67 @@ def report_hetero(rows: list[dict], *, tau: float = TAU) -> dict:
     out["geneo_bound_ratio"] = out["kappa_geneo_max"] / out["geneo_bound"]
     out["geneo_dim_low"] = min(r["coarse_dim"] for r in geneo)
     out["geneo_dim_high"] = max(r["coarse_dim"] for r in geneo)
+    out.update(_phrases(out, [c for c in COARSES if f"kappa_{c}_low" in out]))
+    out["geneo_range"] = range_text(out["kappa_geneo_min"], out["kappa_geneo_max"])
     return out
 
 
-def pivot(rows: list[dict], key: str = "contrast", value: str = "kappa") -> list[dict]:
-    """One record per ``key`` value with ``value`` of each coarse space as a column (``none``, ``q1``, ...), plus
-    ``geneo_dim``, the GenEO coarse dimension: the form of the chapter's tables."""
+def contrast_text(value: float) -> str:
+    """A contrast as the text shows it, to one significant digit: ``"1"``, ``"100"``, ``"10,000"``, ``"10⁶"``,
+    ``"3 × 10⁷"`` (:func:`ddlib.tables.format_number`; a power of ten without its mantissa 1, so that "from 1 to
+    10⁶" never reads as "1 to 1").
+
+    Examples
+    --------
+    >>> [contrast_text(v) for v in (1.0, 1e2, 1e4, 1e6, 3e7)]
+    ['1', '100', '10,000', '10⁶', '3 × 10⁷']
+    """
+    text = format_number(float(value), 1)
+    return text[len("1 × "):] if text.startswith("1 × ") else text
+
+
+def _phrases(out: dict, coarses) -> dict:
+    r"""The phrases of :func:`report_hetero`: ``contrast_low_text``, ``contrast_high_text``, per coarse space how its
+    :math:`\kappa` and iterations move from the lowest to the highest contrast (``kappa_<c>_change``,
+    ``its_<c>_change``, :func:`ddlib.tables.change_text`) and GenEO's coarse dimension ``geneo_dim_change``."""
+    ph = dict(contrast_low_text=contrast_text(out["contrast_low"]),
+              contrast_high_text=contrast_text(out["contrast_high"]),
+              geneo_dim_change=change_text(int(out["geneo_dim_low"]), int(out["geneo_dim_high"])))
+    for c in coarses:
+        ph[f"kappa_{c}_change"] = change_text(out[f"kappa_{c}_low"], out[f"kappa_{c}_high"])
+        ph[f"its_{c}_change"] = change_text(int(out[f"its_{c}_low"]), int(out[f"its_{c}_high"]), up="rise",
+                                            down="fall", same="stay at")
+    return ph
+
+
+def report_fields(rows: list[dict]) -> dict:
+    r"""Over the rows of several fields (:func:`contrast_rows`): the largest :math:`\kappa` of each coarse space
+    (``kappa_<coarse>_max``), the largest GenEO coarse dimension ``dim_geneo_max`` and the number of fields and
+    knob values ``cases``."""
+    if not rows:
+        raise ValueError("rows must hold at least one measurement")
+    out = {f"kappa_{c}_max": max(r["kappa"] for r in rows if r["coarse"] == c)
+           for c in COARSES if any(r["coarse"] == c for r in rows)}
+    out["dim_geneo_max"] = max((r["coarse_dim"] for r in rows if r["coarse"] == "geneo"), default=0)
+    out["cases"] = len({(r["dim"], r["field"], r["knob"]) for r in rows})
+    return out
+
+
+def pivot(rows: list[dict], key: str | tuple = "contrast", value: str = "kappa") -> list[dict]:
+    """One record per ``key`` value (or per tuple of values, when ``key`` is a tuple of keys) with ``value`` of each
+    coarse space as a column (``none``, ``q1``, ...), plus ``geneo_dim``, the GenEO coarse dimension: the form of
+    the chapter's tables.
+
+    Examples
+    --------
+    >>> pivot([dict(contrast=1.0, coarse="q1", kappa=9.0), dict(contrast=1.0, coarse="geneo", kappa=5.0,
+    ...                                                          coarse_dim=4)])
+    [{'contrast': 1.0, 'q1': 9.0, 'geneo': 5.0, 'geneo_dim': 4}]
+    """
+    keys = key if isinstance(key, tuple) else (key,)
     out = {}
     for r in rows:
-        rec = out.setdefault(r[key], {key: r[key]})
+        rec = out.setdefault(tuple(r[k] for k in keys), {k: r[k] for k in keys})
         rec[r["coarse"]] = r[value]
         if r["coarse"] == "geneo":
             rec["geneo_dim"] = r["coarse_dim"]
@@ -302,7 +360,9 @@ def report_learning(classical: list[dict], learned: list[dict], angles, oracle_e
     GenEO with the span's functions per box (``kappa_geneo_same``, ``its_geneo_same``), GenEO with the threshold
     (``kappa_geneo_tau``, ``dim_geneo_tau``) and Q1 (``kappa_q1``, ``its_q1``); the GenEO span's validation error
     ``val_geneo`` (``oracle_error``); and of the principal angles (degrees) their number ``angles``, the count below
-    :data:`ALIGNED_DEGREES` ``angles_aligned``, the smallest and the median."""
+    :data:`ALIGNED_DEGREES` ``angles_aligned``, the smallest and the median; ``span_verdict``, the learned span's
+    validation error against GenEO's as a clause; and each :math:`\kappa` as table text (``kappa_span_text``, ...,
+    :func:`ddlib.tables.format_number`)."""
     span = max((r for r in learned if r["model"] == "span"), key=lambda r: r["per_box"])
     dd = next(r for r in learned if r["model"] == "dd")
     find = {(r["coarse"], r.get("per_box")): r for r in classical}
@@ -315,7 +375,20 @@ def report_learning(classical: list[dict], learned: list[dict], angles, oracle_e
                 its_geneo_tau=tau["iterations"], kappa_q1=q1["kappa"], its_q1=q1["iterations"],
                 val_geneo=float(oracle_error), angles=int(a.size),
                 angles_aligned=int(np.sum(a < ALIGNED_DEGREES)), aligned_degrees=ALIGNED_DEGREES,
-                angle_min=float(a.min()), angle_median=float(np.median(a)))
+                angle_min=float(a.min()), angle_median=float(np.median(a)),
+                span_verdict=_span_verdict(span["error_validation"], float(oracle_error)),
+                **{f"{k}_text": format_number(float(r["kappa"])) for k, r in (
+                    ("kappa_span", span), ("kappa_dd", dd), ("kappa_geneo_same", same), ("kappa_geneo_tau", tau),
+                    ("kappa_q1", q1))})
+
+
+def _span_verdict(learned: float, geneo: float) -> str:
+    """How the learned span's validation error compares with GenEO's span in the same class, as a clause."""
+    a, b = format_number(learned), format_number(geneo)
+    if a == b:
+        return "the training reached GenEO's validation error"
+    return ("the training stopped short of GenEO's validation error in its budget" if learned > geneo else
+            "the training found a span with a lower validation error than GenEO's")
 
 
 def report_sizes(rows: list[dict]) -> dict:
@@ -333,4 +406,38 @@ def report_sizes(rows: list[dict]) -> dict:
                 out[f"kappa_{r['coarse']}_{end}"] = r["kappa"]
                 out[f"its_{r['coarse']}_{end}"] = r["iterations"]
                 out[f"dim_{r['coarse']}_{end}"] = r["coarse_dim"]
+    for c in {r["coarse"] for r in rows}:
+        if f"kappa_{c}_first" in out and f"kappa_{c}_last" in out:
+            out[f"kappa_{c}_change"] = change_text(out[f"kappa_{c}_first"], out[f"kappa_{c}_last"])
+            out[f"its_{c}_change"] = change_text(int(out[f"its_{c}_first"]), int(out[f"its_{c}_last"]), up="rise",
+                                                 down="fall", same="stay at")
     return out
+
+
+def classical_rows(dec: Decomposition, per_box=(), *, dense_max: int = 1024) -> list[dict]:
+    r""":func:`kappa_row` of every classical coarse space (:data:`COARSES`, ``per_box = None``) on ``dec`` (the
+    decomposition of a learned model, so both are measured on the same boxes), and of GenEO with a fixed number of
+    functions per box for each ``k`` in ``per_box`` (named ``"geneo"`` with ``per_box = k``)."""
+    kw = dict(split=dec.split, dense_max=dense_max, field="channels")
+    P = dec.problem
+    rows = [kappa_row(P, dec.N, dec.delta, c, per_box=None, **kw) for c in COARSES]
+    return rows + [kappa_row(P, dec.N, dec.delta, geneo_space(dec, per_box=k)[0], name="geneo", per_box=k, **kw)
+                   for k in per_box]
+
+
+def report_operator(rows: list[dict]) -> dict:
+    r"""The numbers of the solution-operator study (:func:`operator_rows`, ordered by contrast): at the lowest and the
+    highest contrast (``contrast_low_text``, ``contrast_high_text``) how the Q1 floor and the global Eckart-Young
+    error move (``floor_q1_change``, ``eckart_young_change``, :func:`ddlib.tables.change_text`), and at the highest
+    contrast the floors with Q1 and GenEO (``floor_q1_high``, ``floor_geneo_high_text``: a number, or why none), the trained DD error
+    ``trained_high`` (NaN without training) and the global rank ``global_rank_high``."""
+    if not rows:
+        raise ValueError("rows must hold at least one operator row")
+    lo, hi = min(rows, key=lambda r: r["contrast"]), max(rows, key=lambda r: r["contrast"])
+    return dict(contrast_low_text=contrast_text(lo["contrast"]), contrast_high_text=contrast_text(hi["contrast"]),
+                floor_q1_change=change_text(lo["floor_q1"], hi["floor_q1"]),
+                eckart_young_change=change_text(lo["eckart_young"], hi["eckart_young"]),
+                floor_q1_high=hi["floor_q1"], floor_geneo_high_text=(
+                    format_number(hi["floor_geneo"]) if np.isfinite(hi["floor_geneo"]) else
+                    f"not computed (GenEO's space has {hi['geneo_dim']:,} functions)"),
+                trained_high=hi.get("trained", float("nan")), global_rank_high=hi["global_rank"])

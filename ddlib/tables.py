@@ -46,7 +46,8 @@ import numpy as np
 from ._io import atomic_write
 from .figures import figures_dir
 
-__all__ = ["Table", "table", "format_value", "format_number", "write_csv", "CsvLink", "DIGITS"]
+__all__ = ["Table", "table", "format_value", "format_number", "write_csv", "CsvLink", "DIGITS", "change_text",
+           "change_cell", "trend_text", "range_text"]
 
 #: What a missing value (``None`` or NaN) shows.
 MISSING = "–"
@@ -347,3 +348,64 @@ def _csv_cell(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return value
+
+
+# ------------------------------------------------------------------------------------------------ phrases
+def change_text(first, last, digits: int = DIGITS, up: str = "grows", down: str = "falls",
+                same: str = "stays at") -> str:
+    """How a quantity moved, for a sentence that reads right for every outcome: ``"grows from 3.20 to 45.1"``,
+    ``"falls from ..."`` or ``"stays at 3.20"``.
+
+    Equality is judged on the text the reader sees (:func:`format_number` with ``digits``), so a change too small to
+    show is told as none, never as "from 19.6 to 19.6".
+
+    Examples
+    --------
+    >>> change_text(41.3, 2.4412), change_text(3, 12, up="rises"), change_text(19.61, 19.64)
+    ('falls from 41.3 to 2.44', 'rises from 3 to 12', 'stays at 19.6')
+    """
+    a, b = format_number(first, digits), format_number(last, digits)
+    if a == b:
+        return f"{same} {a}"
+    return f"{up if float(last) > float(first) else down} from {a} to {b}"
+
+
+def change_cell(first, last, digits: int = DIGITS) -> str:
+    """A change for a table cell: ``"3.20 → 45.1"``, or ``"3.20 (unchanged)"`` when both read the same.
+
+    Examples
+    --------
+    >>> change_cell(1.0, 2.5), change_cell(2.0001, 2.0)
+    ('1.00 → 2.50', '2.00 (unchanged)')
+    """
+    a, b = format_number(first, digits), format_number(last, digits)
+    return f"{a} (unchanged)" if a == b else f"{a} → {b}"
+
+
+def trend_text(values) -> str:
+    """How a sequence moves, in words: ``"never falls"`` (non-decreasing, not constant), ``"never rises"``
+    (non-increasing, not constant), ``"does not change"`` or ``"rises and falls"``.
+
+    Examples
+    --------
+    >>> [trend_text(v) for v in ([1, 2, 2, 5], [5, 3, 3], [4, 4], [1, 3, 2])]
+    ['never falls', 'never rises', 'does not change', 'rises and falls']
+    """
+    d = np.diff(np.asarray(values, dtype=np.float64))
+    if d.size == 0 or np.all(d == 0):
+        return "does not change"
+    if np.all(d >= 0):
+        return "never falls"
+    return "never rises" if np.all(d <= 0) else "rises and falls"
+
+
+def range_text(low, high, digits: int = DIGITS) -> str:
+    """Where values lie, for a sentence: ``"between 3.20 and 4.10"``, or ``"at 3.20"`` when both ends read the same.
+
+    Examples
+    --------
+    >>> range_text(3.2, 4.1), range_text(5.0, 5.0001)
+    ('between 3.20 and 4.10', 'at 5.00')
+    """
+    a, b = format_number(low, digits), format_number(high, digits)
+    return f"at {a}" if a == b else f"between {a} and {b}"

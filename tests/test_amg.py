@@ -76,3 +76,15 @@ def test_benchmark_rows_read_the_file_or_run_a_small_version(tmp_path):
     (tmp_path / amg.BENCHMARK_FILE).write_text(__import__("json").dumps({"rows": rows[:2]}))
     again, source = amg.benchmark_rows(tmp_path)
     assert source == "benchmark" and [r["method"] for r in again] == [r["method"] for r in rows[:2]]
+
+
+def test_summary_rows_and_the_direct_phrase():
+    base = dict(iterations=3, converged=True, residual=1e-9, setup_s=1.0, solve_s=0.5, coarse_dim=0)
+    rows = [dict(base, n=9, method="sa"), dict(base, n=49, method="sa", iterations=5),
+            dict(base, n=49, method="direct", setup_s=4.0), dict(base, n=9, method="schwarz_geneo")]
+    summary = amg.summary_rows(rows)
+    assert [(r["method"], r["n"]) for r in summary] == [("direct", 49), ("sa", 49), ("schwarz_geneo", 9)]
+    assert summary[1]["iterations"] == 5 and summary[0]["seconds"] == 4.5
+    assert amg._direct_phrase("sa", 3.0) == "the direct solve took 3.00 times as long"
+    assert amg._direct_phrase("direct", 1.0) == "no iterative solver beat it"
+    assert amg._direct_phrase("sa", float("nan")) == "the direct solve did not run at this size"

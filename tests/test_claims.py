@@ -74,6 +74,14 @@ def test_grid_edges_report_only_a_still_improving_edge():
     assert grid_edges(S(), grid) == ["lr=max"]        # 0.01 is five times worse: the error still falls towards 0.1
     S.grid[1]["error_validation"] = 1.1
     assert grid_edges(S(), grid) == []                # a flat direction at the edge is not reported
+    S.chosen = {"lr": 0.1, "init_scale": 1.0, "schedule": "cosine"}   # the protocol extended the scale axis
+    assert grid_edges(S(), grid) == []                # no grid row shares the extended scale: nothing to compare
+    S.chosen = {"lr": 0.1, "init_scale": 0.01, "schedule": "cosine", "optimizer": "gd"}
+    union = [{**grid, "optimizer": ["adam"], "lr": [0.3, 1.0]}, {**grid, "optimizer": ["gd"]}]
+    for r in S.grid:
+        r["optimizer"] = "gd"
+    S.grid[1]["error_validation"] = 5.0
+    assert grid_edges(S(), union) == ["lr=max"]       # the edge of the chosen optimizer's own learning rates
 
 
 # ------------------------------------------------------------------------------------------------ synthetic runs

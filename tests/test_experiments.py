@@ -1,4 +1,6 @@
 """ddlib.experiments behind the chapter 4 claims: table bookkeeping (properties over random tables), the oracles of a\nspec, the cost of one application, and step timing through the one trainer."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -6,7 +8,9 @@ from hypothesis import given, settings, strategies as st
 from ddlib import experiments
 from ddlib.approximation import dd_best_error, floor
 from ddlib.experiments import (best_within_budget, cheaper_dd_matches, cheapest_dd_beating_global, cheapest_dd_within,
-                               class_best, multiply_adds, oracle_error, step_time)
+                               class_best, learned_operators, multiply_adds, oracle_error, representation_checks,
+                               Selection, step_time)
+from ddlib.attention import DDAttention, operator_error, schwarz_init
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.problem import Problem
 from ddlib.training import TrainConfig
@@ -126,3 +130,19 @@ def test_step_time_steps_through_the_one_trainer(monkeypatch):
     assert [c.label for c in calls] == [c.label for _ in range(3) for c in configs for _ in range(3)]
     with pytest.raises(ValueError, match="configs must be"):
         step_time([GlobalSpec(3)])
+
+
+def test_learned_operators_of_the_classical_model_have_the_classical_blocks():
+    """learned_operators reads the first seed's models: for a DD model that *is* the subdomain initialisation, the
+    local block equals its classical counterpart to rounding and the dense matrices are the models' own."""
+    P = Problem(63)
+    spec = DDSpec(4, 1, 1)
+    dd = schwarz_init(DDAttention(spec.structure(P), spec.structure(P).decomposition.n_max), "subdomain")
+    g = GlobalSpec(2).build(P, seed=0)
+    sel = lambda s, m: Selection(s, {}, [], [SimpleNamespace(model=m)])  # noqa: E731
+    lo = learned_operators(sel(spec, dd), sel(GlobalSpec(2), g))
+    assert lo["block_index"] == 2 and lo["block_err"] < 1e-12
+    assert np.allclose(lo["dd"], dd.dense().numpy()) and np.allclose(lo["global"], g.dense().numpy())
+    assert lo["operator_error_global"] == pytest.approx(operator_error(g.dense().numpy(), P))
+    c = representation_checks(P, [2, 4], 2)
+    assert c["exact"] < 1e-10 and c["classical"] < 1e-10

@@ -22,13 +22,13 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import ddlib.plotting as plotting  # noqa: E402
-from ddlib.plotting import attention, generalisation, model_problem, performance, preconditioning, schwarz, twod  # noqa: E402,E501
+from ddlib.plotting import attention, bias, generalisation, model_problem, performance, preconditioning, schwarz, twod  # noqa: E402,E501
 from ddlib.plotting.check import figure_problems, print_scale  # noqa: E402
 from ddlib.plotting.style import (FIG_WIDTH_IN, MIN_FONT_PT, PALETTE, ROLE_STYLE, TEXT_WIDTH_IN, finish,  # noqa: E402
                                   legend_below, log_ticks, panel_grid, role_style, spec_role,
                                   use_style)
 
-MODULES = (attention, generalisation, model_problem, performance, preconditioning, schwarz, twod)
+MODULES = (attention, bias, generalisation, model_problem, performance, preconditioning, schwarz, twod)
 rng = np.random.default_rng(0)
 
 
@@ -133,6 +133,17 @@ def _ttt():
     return rec
 
 
+def _bias_rows():
+    rows = []
+    for regime in ("band K = 16", "white noise"):
+        for model, family in (("global r=16", "global"), ("DD N=16 r=1", "dd")):
+            for opt in ("adam", "gd"):
+                rows.append({"regime_label": regime, "model": model, "family": family, "optimizer": opt,
+                             **{k: rng.uniform(1e-3, 1) for k in ("operator_error", "off_span_fraction",
+                                                                  "min_norm", "oracle", "undetermined")}})
+    return rows
+
+
 def _front(params, rate_scale=1.0, **extra):
     params = np.asarray(params, float)
     return {"params": params, "error": rate_scale / params, "rate": rate_scale / params, **extra}
@@ -180,6 +191,9 @@ INPUTS = {
         {"lr": [0.01, 0.03, 0.1, 0.3], "init_scale": [1e-4, 1e-3, 1e-2, 1e-1], "schedule": ["cosine", "constant"]}),
     (attention, "time_to_target_figure"): lambda: attention.time_to_target_figure(
         {"global r=8": ("global", _ttt()), "DD N=4": ("dd", _ttt()), "DD N=8": ("dd", _ttt())}),
+    (bias, "optimizer_figure"): lambda: bias.optimizer_figure(
+        {opt: {"scales": [1e-3, 1e-2, 1e-1], "off_span_fraction": list(np.array([1e-3, 1e-2, 1e-1]) * f),
+               "slope": 1.0} for opt, f in (("adam", 1.0), ("gd", 0.1))}, _bias_rows(), "global r=16"),
     (generalisation, "generalisation_figure"): lambda: generalisation.generalisation_figure(
         {"K": 4, "modes": np.arange(1, n + 1), "level": np.arange(1, n + 1), "exact": np.full(n, 1e-16),
          "runs": [{"label": lab, "training": tr, "params": 500, "mode_errors": rng.uniform(1e-3, 2, n),

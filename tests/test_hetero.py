@@ -11,6 +11,7 @@ from ddlib.coefficients import channels
 from ddlib.decomposition import Decomposition
 from ddlib.models import DDSpec, SpanSpec
 from ddlib.problem import Problem
+from ddlib.tables import range_text
 
 
 def _issue_channels(m, c):
@@ -121,3 +122,35 @@ def test_report_sizes():
     assert (rep["n_first"], rep["n_last"]) == (225, 961)
     assert rep["its_q1_last"] == next(r["iterations"] for r in rows if r["n"] == 961 and r["coarse"] == "q1")
     assert rep["dim_geneo_last"] == rows[-1]["coarse_dim"] and {r["N"] for r in rows} == {2, 4}
+
+
+def test_report_phrases_fields_and_tuple_pivot():
+    rows = hetero.contrast_rows(15, 2, 1, {"channels": [1.0, 1e4]}, coarses=("q1", "geneo"), dense_max=256)
+    rep = hetero.report_hetero(rows)
+    assert rep["contrast_low_text"] == "1" and rep["contrast_high_text"] == "10,000"
+    assert rep["kappa_q1_change"].startswith("grows from") and rep["geneo_dim_change"].startswith("grows from")
+    assert rep["geneo_range"] == range_text(rep["kappa_geneo_min"], rep["kappa_geneo_max"])
+    other = hetero.contrast_rows(15, 2, 1, {"inclusions": [1e2]}, coarses=("q1", "geneo"), dense_max=256)
+    fields = hetero.report_fields(rows + other)
+    assert fields["cases"] == 3 and fields["kappa_q1_max"] == max(r["kappa"] for r in rows + other
+                                                                   if r["coarse"] == "q1")
+    table = hetero.pivot(rows + other, key=("field", "contrast"))
+    assert [(t["field"], t["contrast"]) for t in table][0] == ("channels", 1.0) and len(table) == 3
+    assert [hetero.contrast_text(c) for c in (1.0, 1e2, 1e6)] == ["1", "100", "10⁶"]
+
+
+def test_classical_rows_share_the_boxes_and_name_geneo_per_box():
+    dec = Decomposition(hetero.field_problem(15, 2, "channels", 1e4), 2, 1)
+    rows = hetero.classical_rows(dec, (1, 2), dense_max=256)
+    assert [(r["coarse"], r["per_box"]) for r in rows] == [(c, None) for c in hetero.COARSES] + [("geneo", 1),
+                                                                                               ("geneo", 2)]
+    assert rows[-1]["coarse_dim"] == 2 * 4 and all(r["split"] == dec.split for r in rows)
+
+
+def test_report_operator_reads_the_lowest_and_highest_contrast():
+    rows = [dict(contrast=c, floor_q1=f, eckart_young=e, floor_geneo=g, geneo_dim=d, global_rank=3)
+            for c, f, e, g, d in ((1e4, 0.2, 0.1, float("nan"), 400), (1.0, 0.05, 0.1, 0.01, 4))]
+    rep = hetero.report_operator(rows)
+    assert rep["floor_q1_change"] == "grows from 0.0500 to 0.200" and rep["eckart_young_change"] == "stays at 0.100"
+    assert rep["floor_geneo_high_text"] == "not computed (GenEO's space has 400 functions)"
+    assert np.isnan(rep["trained_high"]) and rep["contrast_high_text"] == "10,000"

@@ -50,6 +50,7 @@ WORKERS = None             # training processes, default the number of cores
 import time
 
 import numpy as np
+import matplotlib.pyplot as plt
 from myst_nb import glue
 
 from ddlib import amg, hetero
@@ -58,7 +59,7 @@ from ddlib.figures import FigureRecorder, glue_numbers, project_root
 from ddlib.models import DDSpec, SpanSpec
 from ddlib.plotting import use_style
 from ddlib.plotting.hetero import amg_figure, fields_figure, kappa_figure, learning_figure
-from ddlib.tables import table
+from ddlib.tables import table, write_csv
 from ddlib.training import TrainConfig
 
 if QUICK:
@@ -70,11 +71,14 @@ use_style()
 params = {k: v for k, v in globals().items() if k.isupper() and k != "QUICK"} | {"QUICK": QUICK}
 fig_rec = FigureRecorder("chapters/09_high_contrast.ipynb", params)
 t_start = time.perf_counter()
-for key in ("M", "N", "DELTA", "M_LEARN", "N_LEARN", "STEPS", "EPOCHS", "DD_RANK", "OP_RANK", "SHOW_M",
-            "SHOW_CONTRAST", "SHOW_SIGMA", "TUNE_M", "AMG_CONTRAST", "SIZE_CONTRAST"):
-    glue(key.lower(), globals()[key], display=False)
-glue("tau", hetero.TAU, display=False)
-glue("contrast_learn", CONTRAST_LEARN, display=False)
+glue_numbers({key.lower(): globals()[key] for key in (
+    "M", "N", "DELTA", "M_LEARN", "N_LEARN", "STEPS", "EPOCHS", "DD_RANK", "OP_RANK", "SHOW_M", "SHOW_SIGMA",
+    "TUNE_M", "H_OVER_H", "M3", "N3")} | {"tau": hetero.TAU})
+glue_numbers({f"{key.lower()}_text": hetero.contrast_text(globals()[key]) for key in (
+    "SHOW_CONTRAST", "AMG_CONTRAST", "SIZE_CONTRAST", "CONTRAST_LEARN")})
+label = hetero.LABELS.get
+kappa_names = {"none": "one level", "q1": "Q1", "nicolaides": "Nicolaides", "geneo": "GenEO",
+               "geneo_dim": "GenEO N₀"}
 
 # %% [markdown]
 # ## The reference field
@@ -86,19 +90,20 @@ glue("contrast_learn", CONTRAST_LEARN, display=False)
 # boundaries and stop short of the Dirichlet boundary. The boxes are $N\times N$ = {glue:text}`n`$^2$ blocks of nodes
 # split at $\mathrm{round}(km/N)$ and extended by $\delta$ = {glue:text}`delta` node layers. Two more fields test
 # the conclusions: a log-normal field $a = e^{\sigma g}$ with $g$ a smooth seeded Gaussian field, and a few square
-# inclusions of high conductivity.
+# inclusions of high conductivity ({numref}`fig-F21`).
 
-# %% tags=["remove-output"]
+# %% tags=["remove-cell"]
 show = {"channels": hetero.field_problem(SHOW_M, 2, "channels", SHOW_CONTRAST), "log-normal": hetero.field_problem(
     SHOW_M, 2, "lognormal", SHOW_SIGMA), "inclusions": hetero.field_problem(SHOW_M, 2, "inclusions", SHOW_CONTRAST)}
-solutions = {k: P.solve(np.ones(P.n)) for k, P in show.items()}
-fig_rec.save(fields_figure(show, solutions), "F21", "fields")
+fig = fields_figure(show, {k: P.solve(np.ones(P.n)) for k, P in show.items()})
+fig_rec.save(fig, "F21", "fields")
+plt.close(fig)
 
 # %% [markdown]
 # ```{figure} ../figures/F21_fields.png
 # :name: fig-F21
-# Top: $\log_{10}a$ of the three fields at $m$ = {glue:text}`show_m` (contrast {glue:text}`show_contrast:.0e`,
-# $\sigma$ = {glue:text}`show_sigma`, contrast {glue:text}`show_contrast:.0e`). Bottom: the
+# Top: $\log_{10}a$ of the three fields at $m$ = {glue:text}`show_m` (channels and inclusions of contrast
+# {glue:text}`show_contrast_text`, the log-normal field with $\sigma$ = {glue:text}`show_sigma`). Bottom: the
 # solutions of $-\nabla\cdot(a\nabla u) = 1$. Along a channel the solution is nearly constant: the channel is one
 # unknown that every box it crosses must agree on.
 # ```
@@ -121,62 +126,64 @@ fig_rec.save(fields_figure(show, solutions), "F21", "fields")
 
 # %%
 ref = hetero.contrast_rows(M, N, DELTA, {"channels": CONTRASTS}, dense_max=DENSE_MAX)
-rep = hetero.report_hetero(ref)
-names = {"contrast": "contrast", "none": "one level", "q1": "Q1", "nicolaides": "Nicolaides", "geneo": "GenEO",
-         "geneo_dim": "GenEO N₀"}
-display(table(hetero.pivot(ref), columns=names, formats={k: ".4g" for k in hetero.COARSES},
-              caption=f"κ(M⁻¹A) on the channel field, m = {M}, N = {N}, δ = {DELTA}"))
-table(hetero.pivot(ref, value="iterations"), columns=names, caption="PCG iterations to 1e-8 on the same field")
+rep = hetero.report_hetero(ref)  # kappa and iterations per coarse space, GenEO's bound
 
-# %% tags=["remove-cell"]
+# %% tags=["remove-input"]
 glue_numbers(rep, prefix="ref_")
+by_contrast = {"contrast": "contrast"} | kappa_names
+display(table(hetero.pivot(ref), columns=by_contrast, formats={"contrast": hetero.contrast_text},
+              caption=f"κ(M⁻¹A) on the channel field, m = {M}, N = {N}, δ = {DELTA}"))
+table(hetero.pivot(ref, value="iterations"), columns=by_contrast, formats={"contrast": hetero.contrast_text},
+      caption="PCG iterations to 10⁻⁸ on the same field")
 
 # %% [markdown]
-# From contrast {glue:text}`ref_contrast_low:g` to {glue:text}`ref_contrast_high:g`, $\kappa$ of the Q1 space
-# grows by a factor {glue:text}`ref_growth_q1:.3g` and Nicolaides' by {glue:text}`ref_growth_nicolaides:.3g`: the
-# coarse grid does not see the channels, and each channel crossing a box boundary leaves one eigenvalue of
-# $M^{-1}A$ of order $1/\text{contrast}$. GenEO's $\kappa$ stays between {glue:text}`ref_kappa_geneo_min:.3g` and
-# {glue:text}`ref_kappa_geneo_max:.3g`; its largest value is {glue:text}`ref_geneo_bound_ratio:.2g` times the
-# theory's bound {glue:text}`ref_geneo_bound:.4g`, which no contrast changes. It has a coarse space that grows from
-# {glue:text}`ref_geneo_dim_low` to {glue:text}`ref_geneo_dim_high` functions: it pays in coarse dimension for what
-# the others pay in iterations ({glue:text}`ref_its_geneo_high` against {glue:text}`ref_its_q1_high` for Q1).
+# From contrast {glue:text}`ref_contrast_low_text` to {glue:text}`ref_contrast_high_text`, $\kappa$ with the Q1
+# space {glue:text}`ref_kappa_q1_change` and with Nicolaides' {glue:text}`ref_kappa_nicolaides_change`. Neither
+# coarse grid sees the channels, and each channel crossing a box boundary leaves one eigenvalue of $M^{-1}A$ of order
+# $1/\text{contrast}$. GenEO's $\kappa$ lies {glue:text}`ref_geneo_range` over all contrasts; its largest value is
+# {glue:text}`ref_geneo_bound_ratio:.2g` times the theory's bound {glue:text}`ref_geneo_bound:,.0f`, which no
+# contrast changes. Its coarse space {glue:text}`ref_geneo_dim_change` functions, and its PCG iterations
+# {glue:text}`ref_its_geneo_change` where Q1's {glue:text}`ref_its_q1_change`.
 
 # %%
-others = hetero.contrast_rows(M, N, DELTA, {"lognormal": SIGMAS, "inclusions": CONTRASTS[1:]}, dense_max=DENSE_MAX)
+fields = {"lognormal": SIGMAS, "inclusions": CONTRASTS[1:]}
+others = hetero.contrast_rows(M, N, DELTA, fields, dense_max=DENSE_MAX)
+three = hetero.contrast_rows(M3, N3, DELTA, {"channels": [1.0, SIZE_CONTRAST]}, dim=3,
+                             dense_max=DENSE_MAX)
 sizes = hetero.size_rows(SIZES, H_OVER_H, SIZE_CONTRAST, dense_max=DENSE_MAX)
-three = hetero.contrast_rows(M3, N3, DELTA, {"channels": [1.0, SIZE_CONTRAST]}, dim=3, dense_max=DENSE_MAX)
-label = hetero.LABELS.get
-display(table(others + three, columns={
-    "dim": "d", "field": "field", "contrast": "contrast", "coarse": "coarse space", "coarse_dim": "N₀",
-    "kappa": "κ", "iterations": "iterations"}, formats={"contrast": ".3g", "kappa": ".4g", "field": label,
-                                                        "coarse": label},
-    caption=f"Other fields (m = {M}) and the channels in 3D (m = {M3}, N = {N3})"))
-table(sizes, columns={"n": "n", "N": "N", "coarse": "coarse space", "coarse_dim": "N₀", "kappa": "κ",
-                      "iterations": "iterations", "method": "κ from"},
-      formats={"kappa": ".4g", "coarse": label, "method": label},
-      caption=f"Against n at H/h = {H_OVER_H}, channels of contrast {SIZE_CONTRAST:g}")
 
-# %% tags=["remove-output"]
+# %% tags=["remove-input"]
+glue_numbers(hetero.report_fields(others + three), prefix="fields_")
+glue_numbers(hetero.report_sizes(sizes), prefix="size_")
+keys = {"dim": "d", "field": "field", "contrast": "contrast"}
+display(table(hetero.pivot(others + three, key=tuple(keys)), columns=keys | kappa_names,
+              formats={"contrast": 3, "field": label},
+              caption=f"κ on the other fields (m = {M}) and on the channels in 3D (m = {M3}, N = {N3})"))
+table(hetero.pivot(sizes, key="n"), columns={"n": "n"} | kappa_names,
+      caption=f"κ against n at H/h = {H_OVER_H}, channels of contrast {SIZE_CONTRAST:,.0f}")
+
+# %% tags=["remove-cell"]
 hetero_rows = ref + others + sizes + three        # F22 is saved with the learned rows too, below
 fig_kappa = kappa_figure(ref, sizes, rep["geneo_bound"])
-glue_numbers(hetero.report_sizes(sizes), prefix="size_")
+write_csv(hetero_rows, "hetero_kappa", columns=hetero.ROW_NAMES)
 
 # %% [markdown]
 # ```{figure} ../figures/F22_kappa_contrast.png
 # :name: fig-F22
 # (a) $\kappa(M^{-1}A)$ and (b) PCG iterations against the contrast of the channel field, per coarse space, with
 # GenEO's theoretical bound dotted; (c) $\kappa$ against $n$ at fixed $H/h$ and contrast
-# {glue:text}`size_contrast:.0e`.
+# {glue:text}`size_contrast_text`.
 # ```
 #
-# The log-normal field and the inclusions tell the same story at smaller scale: the contrast that matters is the
-# one that crosses box boundaries, and GenEO adds functions where it does. Against $n$ at fixed $H/h$ (and so a fixed
-# number of channels per box), from $n$ = {glue:text}`size_n_first` to {glue:text}`size_n_last`, GenEO's $\kappa$
-# goes from {glue:text}`size_kappa_geneo_first:.3g` to {glue:text}`size_kappa_geneo_last:.3g` with
-# {glue:text}`size_dim_geneo_last` coarse functions at the end, Q1's from {glue:text}`size_kappa_q1_first:.3g` to
-# {glue:text}`size_kappa_q1_last:.3g`, and the PCG iterations of Q1 from {glue:text}`size_its_q1_first` to
-# {glue:text}`size_its_q1_last` against GenEO's {glue:text}`size_its_geneo_first` to
-# {glue:text}`size_its_geneo_last`.
+# {numref}`fig-F22` draws the channel field. Over the {glue:text}`fields_cases` other cases (the log-normal field,
+# the inclusions, and the channels in 3D with $m$ = {glue:text}`m3`, $N$ = {glue:text}`n3`), the largest $\kappa$
+# is {glue:text}`fields_kappa_q1_max:.3g` with Q1 and {glue:text}`fields_kappa_geneo_max:.3g` with GenEO, which
+# uses up to {glue:text}`fields_dim_geneo_max` coarse functions. Against $n$ at fixed $H/h$ = {glue:text}`h_over_h`
+# (so a fixed number of channels per box), from $n$ = {glue:text}`size_n_first` to {glue:text}`size_n_last`,
+# GenEO's $\kappa$ {glue:text}`size_kappa_geneo_change` with {glue:text}`size_dim_geneo_last` coarse functions at
+# the end, and Q1's {glue:text}`size_kappa_q1_change`; the PCG iterations of Q1 {glue:text}`size_its_q1_change`,
+# GenEO's {glue:text}`size_its_geneo_change`. Every measurement, iterations included, is in
+# {download}`hetero_kappa.csv <../figures/tables/hetero_kappa.csv>`.
 #
 # ## Algebraic multigrid
 #
@@ -185,64 +192,69 @@ glue_numbers(hetero.report_sizes(sizes), prefix="size_")
 # default SA measures strength symmetrically with threshold 0, so its aggregates ignore the jumps. We tune both as a
 # practitioner would, over strength measures, thresholds and prolongation smoothers, and score each candidate by the
 # work of a solve, CG iterations times operator complexity, on the channel field of contrast
-# {glue:text}`amg_contrast:.0e` at $m$ = {glue:text}`tune_m` (`ddlib.amg.tune_amg`; the choices are recorded in
+# {glue:text}`amg_contrast_text` at $m$ = {glue:text}`tune_m` (`ddlib.amg.tune_amg`; the choices are recorded in
 # `ddlib.amg.TUNED`, which the timings use).
 
 # %%
 P_tune = hetero.field_problem(TUNE_M, 2, "channels", AMG_CONTRAST)
 b_tune = np.random.default_rng(SEED).standard_normal(P_tune.n)
-tuning = [dict(r, family=f) for f in amg.AMG_FAMILIES for r in amg.tune_amg(P_tune.matrix(), b_tune, f)["rows"]]
+tuning = {f: amg.tune_amg(P_tune.matrix(), b_tune, f)["rows"] for f in amg.AMG_FAMILIES}
+
+# %% tags=["remove-input"]
+tuning = [dict(r, family=f) for f, rows in tuning.items() for r in rows]
 table(tuning, columns={"family": "AMG", "candidate": "options", "iterations": "CG iterations",
                        "operator_complexity": "operator complexity", "work": "work"},
-      formats={"operator_complexity": ".2f", "work": ".1f", "family": lambda f: amg.METHOD_NAMES[f + "_family"]},
-      caption=f"Tuning on the channel field, m = {TUNE_M}, contrast {AMG_CONTRAST:g} (work = iterations × "
-              "complexity)")
+      formats={"operator_complexity": ".2f", "work": ".1f",
+               "family": lambda f: amg.METHOD_NAMES[f + "_family"]},
+      caption=f"Tuning on the channel field, m = {TUNE_M}, contrast {AMG_CONTRAST:,.0f} "
+              "(work = iterations × complexity)")
 
 # %% [markdown]
-# The timings below run every solver alone, one after the other, on the channel field of contrast
-# {glue:text}`amg_contrast_rows:.0e`: SA and RS with defaults and tuned, two-level Schwarz with Q1 and with GenEO
-# ($H/h$ = {glue:text}`amg_H_over_h`, all local problems factorized at once; GenEO only up to $n$ =
-# {glue:text}`amg_n_schwarz_geneo`, since its local eigenproblems are the expensive part), and SuperLU's sparse
-# direct solve as the time reference. They come from the {glue:text}`amg_source` (`make bench` writes
-# `_build/bench_amg.json`, read here when present); the machine was shared, with load averages up to
-# {glue:text}`amg_load_max:.1f` on its cores, so read the seconds as a ranking, not as constants.
+# We time seven solvers, one after the other, on the channel field (the table below names them): AMG of both kinds
+# with defaults and tuned, two-level Schwarz with two coarse spaces (Q1, and GenEO up to $n$ =
+# {glue:text}`amg_n_schwarz_geneo:,d`, since its local eigenproblems are the expensive part; $H/h$ =
+# {glue:text}`amg_H_over_h`, all local problems factorized at once), and SuperLU's direct solve as the reference.
+# The timings come from the {glue:text}`amg_source` (`make bench` writes `_build/bench_amg.json`, read here when
+# present); the machine was shared, with load averages up to {glue:text}`amg_load_max:.1f` on its cores, so read
+# the seconds as a ranking, not as constants.
 
 # %%
-amg_rows, amg_source = amg.benchmark_rows(project_root(), fallback_ms=AMG_MS, contrast=AMG_CONTRAST)
+amg_rows, amg_source = amg.benchmark_rows(project_root(), AMG_MS, AMG_CONTRAST)
 rep_amg = amg.report_amg(amg_rows)
-table(amg_rows, columns={"n": "n", "method": "solver", "iterations": "iterations", "converged": "converged",
-                         "setup_s": "setup s", "solve_s": "solve s", "coarse_dim": "N₀", "load_before": "load"},
-      formats={"setup_s": ".3g", "solve_s": ".3g", "load_before": ".1f", "method": amg.METHOD_NAMES.get,
-               "converged": lambda v: "yes" if v else "no"},
-      caption=f"AMG, Schwarz and the direct solve on the channel field, contrast {rep_amg['contrast']:g}")
 
-# %% tags=["remove-output"]
+# %% tags=["remove-input"]
 glue("amg_source", {"benchmark": "benchmark run", "small run": "small run of this build"}[amg_source],
      display=False)
 glue_numbers({k: v for k, v in rep_amg.items() if k != "contrast"}, prefix="amg_")
-glue("amg_contrast_rows", rep_amg["contrast"], display=False)
-fig_rec.save(amg_figure(amg_rows), "F23", "amg", numbers={"amg": amg_rows, "tuning": tuning})
+glue("amg_contrast_rows_text", hetero.contrast_text(rep_amg["contrast"]), display=False)
+write_csv(amg_rows, "amg_timings", columns={k: v for k, v in amg.ROW_NAMES.items() if k != "seconds"})
+names = ("method", "n", "iterations", "residual", "converged", "seconds", "coarse_dim")
+table(amg.summary_rows(amg_rows), columns={k: amg.ROW_NAMES[k] for k in names},
+        formats={"method": amg.METHOD_NAMES.get, "converged": lambda v: "yes" if v else "no"},
+      caption=f"Each solver at the largest n it ran, channels of contrast {rep_amg['contrast']:,.0f}")
+
+# %% tags=["remove-cell"]
+fig = amg_figure(amg_rows)
+fig_rec.save(fig, "F23", "amg", numbers={"amg": amg_rows, "tuning": tuning})
+plt.close(fig)
 
 # %% [markdown]
 # ```{figure} ../figures/F23_amg.png
 # :name: fig-F23
-# (a) Setup plus solve seconds and (b) CG iterations against $n$ on the channel field of the table above.
+# (a) Setup plus solve seconds and (b) CG iterations against $n$ on the channel field of contrast
+# {glue:text}`amg_contrast_rows_text`.
 # ```
 #
-# At the largest size, $n$ = {glue:text}`amg_n_max`, the fastest was {glue:text}`amg_fastest` with
-# {glue:text}`amg_fastest_total:.3g` s, and the direct solve took {glue:text}`amg_direct_over_fastest:.3g` times as
-# long. There, SA with defaults stopped after {glue:text}`amg_its_sa_default` iterations at a relative residual of
-# {glue:text}`amg_residual_sa_default:.1e`, tuned SA needed {glue:text}`amg_its_sa`, RS with defaults
-# {glue:text}`amg_its_rs_default` and tuned RS {glue:text}`amg_its_rs`; Schwarz with Q1 stopped after
-# {glue:text}`amg_its_schwarz_q1` at {glue:text}`amg_residual_schwarz_q1:.1e`, and Schwarz with GenEO needed
-# {glue:text}`amg_its_schwarz_geneo` at $n$ = {glue:text}`amg_n_schwarz_geneo`. AMG's hierarchy adapts to the
+# At the largest size, $n$ = {glue:text}`amg_n_max:,d`, the fastest solver that converged was
+# {glue:text}`amg_fastest` with {glue:text}`amg_fastest_total:.3g` s, and {glue:text}`amg_direct_phrase`
+# ({numref}`fig-F23`). The table gives each solver at its largest size, with the relative residual it reached;
+# every timing is in {download}`amg_timings.csv <../figures/tables/amg_timings.csv>`. AMG's hierarchy adapts to the
 # coefficient through its strength of connection; the Schwarz methods do so only through their coarse space.
 #
 # ## Learning where it can matter
 #
-# If the coarse space is the weak point, it is what learning should target. On the channel field of contrast
-# {glue:text}`contrast_learn:.0e` with $m$ = {glue:text}`m_learn` and $N$ = {glue:text}`n_learn` (the interface
-# split of the attention models), we train (a) the coarse *span* with the exact local solves fixed,
+# If the coarse space is the weak point, learning should target it. On the channel field of contrast
+# {glue:text}`contrast_learn_text`, $m$ = {glue:text}`m_learn`, $N$ = {glue:text}`n_learn`, we train (a) the coarse *span* with the exact local solves fixed,
 # $\Phi = \sum_iR_i^TD_iV_i$ with learnable $V_i$ and the Galerkin coarse solve (`ddlib.coarse_span`; GenEO with the
 # same number of functions per box is one point of this class), and (b) the whole DD attention with non-shared
 # local blocks of rank {glue:text}`dd_rank` on the Q1 span, tied factors and a learned Jacobi term. Both are
@@ -251,46 +263,44 @@ fig_rec.save(amg_figure(amg_rows), "F23", "amg", numbers={"amg": amg_rows, "tuni
 # chosen on the validation set by the tuned protocol.
 
 # %%
-base = hetero.learning_config(M_LEARN, N_LEARN, DELTA, CONTRAST_LEARN, solver="steepest_descent", steps=STEPS,
-                              samples=SAMPLES, epochs=EPOCHS, seed=SEED)
-specs = [SpanSpec(N_LEARN, DELTA, k) for k in PER_BOX] + [DDSpec(N_LEARN, DELTA, DD_RANK, symmetric=True,
-                                                                 diagonal="learned")]
-sels = hetero.learning_race(specs, base, {"lr": LRS, "init_scale": INIT_SCALES}, [SEED], workers=WORKERS)
+base = hetero.learning_config(M_LEARN, N_LEARN, DELTA, CONTRAST_LEARN, steps=STEPS,
+                              solver="steepest_descent", samples=SAMPLES, epochs=EPOCHS,
+                              seed=SEED)
+specs = [SpanSpec(N_LEARN, DELTA, k) for k in PER_BOX]
+specs += [DDSpec(N_LEARN, DELTA, DD_RANK, symmetric=True, diagonal="learned")]
+grid = {"lr": LRS, "init_scale": INIT_SCALES}
+sels = hetero.learning_race(specs, base, grid, [SEED], workers=WORKERS)
+
+# %% tags=["remove-input"]
 learned = hetero.learned_rows(sels, dense_max=DENSE_MAX)
-P_learn = base.problem
-classical = [hetero.kappa_row(P_learn, N_LEARN, DELTA, c, split="interface", dense_max=DENSE_MAX, per_box=None,
-                              field="channels") for c in hetero.COARSES]
-classical += [hetero.kappa_row(P_learn, N_LEARN, DELTA, hetero.geneo_space(sels[0].runs[0].model.decomposition,
-              per_box=k)[0], split="interface", dense_max=DENSE_MAX, name="geneo", per_box=k, field="channels")
-              for k in PER_BOX]
+classical = hetero.classical_rows(sels[0].runs[0].model.decomposition, PER_BOX, dense_max=DENSE_MAX)
 angles = hetero.span_angles(sels[-2].runs[0].model)
 oracle = hetero.validation_error(hetero.geneo_span_model(base.replace(model=specs[-2])), base)
 rep_learn = hetero.report_learning(classical, learned, angles, oracle)
-table(classical + learned, columns={"coarse": "coarse space", "per_box": "per box", "label": "trained model",
-                                    "coarse_dim": "N₀", "kappa": "κ", "iterations": "iterations",
-                                    "error_validation": "validation error"},
-      formats={"kappa": ".4g", "error_validation": ".3g", "coarse": label},
-      caption=f"Classical and learned coarse levels, channels of contrast {CONTRAST_LEARN:g}, m = {M_LEARN}")
-
-# %% tags=["remove-cell"]
 glue_numbers(rep_learn, prefix="learn_")
 fig_rec.save(fig_kappa, "F22", "kappa_contrast", numbers={"hetero": hetero_rows + classical + learned})
+table(classical + learned, columns={"coarse": "coarse space", "per_box": "per box", "model": "trained model",
+                                    "coarse_dim": "N₀", "kappa": "κ", "iterations": "iterations",
+                                    "error_validation": "validation error"},
+      formats={"coarse": label, "model": {"span": "span", "dd": "DD attention"}.get}, caption="Classical and learned coarse levels, channels of contrast "
+                                         f"{CONTRAST_LEARN:,.0f}, m = {M_LEARN}")
 
 # %% [markdown]
-# With {glue:text}`learn_per_box_span` functions per box the learned span reached $\kappa$ =
-# {glue:text}`learn_kappa_span:.4g` ({glue:text}`learn_its_span` iterations) and a validation error of
+# The learned span with the most functions per box ({glue:text}`learn_per_box_span`) reached $\kappa$ =
+# {glue:text}`learn_kappa_span_text` ({glue:text}`learn_its_span` iterations) and a validation error of
 # {glue:text}`learn_val_span:.3g`. GenEO with as many functions per box has $\kappa$ =
-# {glue:text}`learn_kappa_geneo_same:.4g` ({glue:text}`learn_its_geneo_same` iterations) and, as a member of the
-# same class, a validation error of {glue:text}`learn_val_geneo:.3g` on the same objective; GenEO with the threshold
-# has $\kappa$ = {glue:text}`learn_kappa_geneo_tau:.4g` with {glue:text}`learn_dim_geneo_tau` functions, Q1
-# {glue:text}`learn_kappa_q1:.4g`. The gap between the trained span and GenEO's is what the training did not find in
-# its budget, and the objective tells why it is hard to find: energy probes weigh all $n$ eigenvalues of $M^{-1}A$
-# alike, the few that the channels push towards zero carry a small share of the loss, and the gradient towards them
-# is weak. Of the {glue:text}`learn_angles` principal angles between the learned span and GenEO's (energy inner
-# product), {glue:text}`learn_angles_aligned` are below {glue:text}`learn_aligned_degrees:.0f` degrees (smallest
-# {glue:text}`learn_angle_min:.1f`, median {glue:text}`learn_angle_median:.1f`). The DD attention (b), whose coarse
-# span is the Q1 span, reached $\kappa$ = {glue:text}`learn_kappa_dd:.4g` ({glue:text}`learn_its_dd` iterations):
-# learned blocks act inside the boxes and on the coarse coefficients, not on what the span misses.
+# {glue:text}`learn_kappa_geneo_same_text` ({glue:text}`learn_its_geneo_same` iterations) and, as a member of the
+# same class, a validation error of {glue:text}`learn_val_geneo:.3g` on the same objective:
+# {glue:text}`learn_span_verdict`. GenEO with the threshold has $\kappa$ = {glue:text}`learn_kappa_geneo_tau_text`
+# with {glue:text}`learn_dim_geneo_tau` functions, Q1 {glue:text}`learn_kappa_q1_text`. The objective makes
+# GenEO's directions hard to find: energy probes weigh all $n$ eigenvalues of $M^{-1}A$ alike, the few that the
+# channels push towards zero carry a small share of the loss, and the gradient towards them is weak. Of the
+# {glue:text}`learn_angles` principal angles between the learned span and GenEO's (energy inner product),
+# {glue:text}`learn_angles_aligned` are below {glue:text}`learn_aligned_degrees:.0f` degrees (smallest
+# {glue:text}`learn_angle_min:.1f`, median {glue:text}`learn_angle_median:.1f`; {numref}`fig-F24`). The DD
+# attention (b), whose coarse span is the Q1 span, reached $\kappa$ = {glue:text}`learn_kappa_dd_text`
+# ({glue:text}`learn_its_dd` iterations): learned blocks act inside the boxes and on the coarse coefficients, not on
+# what the span misses.
 #
 # ## As a solution operator
 #
@@ -300,25 +310,24 @@ fig_rec.save(fig_kappa, "F22", "kappa_contrast", numbers={"hetero": hetero_rows 
 # attention of local rank {glue:text}`op_rank` trained on Fourier data by the tuned protocol, and the Eckart-Young
 # error of a global low-rank operator with as many parameters.
 
-# %% tags=["remove-output"]
-op_base = TrainConfig(model=DDSpec(N_LEARN, DELTA, OP_RANK), n=M_LEARN**2, dim=2, K=min(4, M_LEARN // 2),
-                      samples=64, validation_samples=32, test_samples=16, epochs=OP_EPOCHS, eval_points=4, seed=SEED)
-op_rows = hetero.operator_rows(M_LEARN, N_LEARN, DELTA, OP_CONTRASTS, local_rank=OP_RANK, base=op_base,
-                               grid={"lr": LRS, "init_scale": INIT_SCALES}, seeds=[SEED], workers=WORKERS)
-fig_rec.save(learning_figure(angles, op_rows), "F24", "learning",
-             numbers={"operator": op_rows, "angles": angles, "learning": rep_learn})
-display(table(op_rows, columns={"contrast": "contrast", "floor_q1": "floor, Q1", "floor_geneo": "floor, GenEO",
-                                "geneo_dim": "GenEO N₀", "trained": "trained DD", "eckart_young": "global EY",
-                                "global_rank": "global rank"},
-              formats={"contrast": ".0e", "floor_q1": ".3g", "floor_geneo": ".3g", "trained": ".3g",
-                       "eckart_young": ".3g"}, caption="Relative operator errors against the contrast"))
+# %%
+op_base = TrainConfig(model=DDSpec(N_LEARN, DELTA, OP_RANK), n=M_LEARN**2, dim=2,
+                      K=min(4, M_LEARN // 2), samples=64, validation_samples=32,
+                      test_samples=16, epochs=OP_EPOCHS, eval_points=4, seed=SEED)
+op_rows = hetero.operator_rows(M_LEARN, N_LEARN, DELTA, OP_CONTRASTS, base=op_base,
+                               local_rank=OP_RANK, grid=grid, seeds=[SEED],
+                               workers=WORKERS)
 
-# %% tags=["remove-cell"]
-glue_numbers({k: v for k, v in op_rows[-1].items() if k in ("floor_q1", "floor_geneo", "trained", "eckart_young",
-                                                            "contrast", "global_rank")}, prefix="op_high_")
-glue_numbers({k: v for k, v in op_rows[0].items() if k in ("floor_q1", "trained", "eckart_young", "contrast")},
-             prefix="op_low_")
+# %% tags=["remove-input"]
+glue_numbers(hetero.report_operator(op_rows), prefix="op_")
+fig = learning_figure(angles, op_rows)
+fig_rec.save(fig, "F24", "learning", numbers={"operator": op_rows, "angles": angles, "learning": rep_learn})
+plt.close(fig)
 glue("seconds", time.perf_counter() - t_start, display=False)
+table(op_rows, columns={"contrast": "contrast", "floor_q1": "floor, Q1", "floor_geneo": "floor, GenEO",
+                        "geneo_dim": "GenEO N₀", "trained": "trained DD", "eckart_young": "global EY",
+                        "global_rank": "global rank"}, formats={"contrast": hetero.contrast_text},
+      caption="Relative operator errors against the contrast")
 
 # %% [markdown]
 # ```{figure} ../figures/F24_learning.png
@@ -328,13 +337,14 @@ glue("seconds", time.perf_counter() - t_start, display=False)
 # Eckart-Young error at equal parameters, against the contrast.
 # ```
 #
-# At contrast {glue:text}`op_low_contrast:g` the Q1 floor is {glue:text}`op_low_floor_q1:.3g` against a global Eckart-Young error of
-# {glue:text}`op_low_eckart_young:.3g`; at contrast {glue:text}`op_high_contrast:g` the Q1 floor is
-# {glue:text}`op_high_floor_q1:.3g` and the global error {glue:text}`op_high_eckart_young:.3g` (rank
-# {glue:text}`op_high_global_rank`). The channels make $A^{-1}$ easier for a global low-rank operator (a few
-# channel modes carry it) and harder for the DD structure with Q1, whose coarse level cannot couple the boxes along a
-# channel; the trained DD operator ({glue:text}`op_high_trained:.3g`) cannot go below its floor. With GenEO's span
-# the floor falls to {glue:text}`op_high_floor_geneo:.3g`: the hierarchy is only as good as its coarse space, and
-# at high contrast that space has to come from the coefficient, computed as GenEO does or learned.
+# From contrast {glue:text}`op_contrast_low_text` to {glue:text}`op_contrast_high_text` the floor of the DD
+# structure with Q1 {glue:text}`op_floor_q1_change`, and the error of a global low-rank operator with as many
+# parameters {glue:text}`op_eckart_young_change` (rank {glue:text}`op_global_rank_high`; {numref}`fig-F24`).
+# A few channel modes carry much of $A^{-1}$ at high contrast, which suits a global low-rank operator, while the Q1
+# coarse level cannot couple the boxes along a channel. The trained DD operator ({glue:text}`op_trained_high:.3g`
+# at the highest contrast) cannot go below its floor; with GenEO's span that floor is
+# {glue:text}`op_floor_geneo_high_text`, against {glue:text}`op_floor_q1_high:.3g` with Q1. The hierarchy is only as
+# good as its coarse space, and at high contrast that space has to come from the coefficient, computed as GenEO does
+# or learned.
 #
 # This chapter ran in {glue:text}`seconds:.0f` s.

@@ -149,31 +149,46 @@ def learned_operators_figure(Ainv, M_dd, M_global, block_learned, block_exact, l
     return finish(fig)
 
 
-def sensitivity_figure(selections, grid: dict):
-    """Each model's final validation error over the knob grid (one heat map per model and schedule, one colour
-    scale per model), the chosen point boxed, diverged runs blank. ``selections`` are
-    :class:`ddlib.experiments.Selection` (their ``grid`` rows)."""
-    lrs, inits = sorted(grid["lr"]), sorted(grid["init_scale"])
-    schedules = list(grid.get("schedule", [None]))
-    rows, cols = len(selections), len(schedules)
+_OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS"}
+
+
+def _sensitivity_columns(grid) -> list[tuple]:
+    """``(title, knobs a row must match, learning rates, initial scales)`` per column of :func:`sensitivity_figure`:
+    one per schedule of a grid, or one per optimizer of a union of grids (a list)."""
+    if isinstance(grid, dict):
+        return [(s or "", {"schedule": s} if s else {}, sorted(grid["lr"]), sorted(grid["init_scale"]))
+                for s in grid.get("schedule", [None])]
+    return [(_OPTIMIZER_NAMES.get(o, o or ""), {"optimizer": o} if o else {}, sorted(g["lr"]),
+             sorted(g["init_scale"])) for g in grid for o in g.get("optimizer", [None])]
+
+
+def sensitivity_figure(selections, grid):
+    """Each model's final validation error on the first seed over the knob grid (one heat map per model and
+    schedule, or per model and optimizer when ``grid`` is a union of grids, one per optimizer; there each cell
+    shows the better schedule; one colour scale per model), the chosen point boxed, diverged runs blank.
+    ``selections`` are :class:`ddlib.experiments.Selection` (their ``grid`` rows)."""
+    columns = _sensitivity_columns(grid)
+    rows, cols = len(selections), len(columns)
     fig, flat, _ = panel_grid(rows * cols, ncols=cols, height=1.75, width=min(6.07, 2.3 * cols + 1.0))
     axes = np.array(flat).reshape(rows, cols)
     for i, sel in enumerate(selections):
         vals = np.log10([r["error_validation"] for r in sel.grid if np.isfinite(r["error_validation"])])
-        for j, sched in enumerate(schedules):
+        for j, (title, match, lrs, inits) in enumerate(columns):
             Z = np.full((len(inits), len(lrs)), np.nan)
             for r in sel.grid:
-                if (sched is None or r.get("schedule") == sched) and np.isfinite(r["error_validation"]):
-                    Z[inits.index(r["init_scale"]), lrs.index(r["lr"])] = np.log10(r["error_validation"])
+                if all(r.get(k) == v for k, v in match.items()) and np.isfinite(r["error_validation"]):
+                    at = inits.index(r["init_scale"]), lrs.index(r["lr"])
+                    Z[at] = np.fmin(Z[at], np.log10(r["error_validation"]))
             ax = axes[i, j]
             im = ax.imshow(Z, origin="lower", cmap="viridis_r", vmin=vals.min(), vmax=vals.max(), aspect="auto")
-            if sched is None or sel.chosen.get("schedule") == sched:
+            if all(sel.chosen.get(k) == v for k, v in match.items()) and sel.chosen["lr"] in lrs \
+                    and sel.chosen["init_scale"] in inits:
                 ax.add_patch(plt.Rectangle((lrs.index(sel.chosen["lr"]) - 0.5, inits.index(sel.chosen["init_scale"])
                                             - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
             ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
             ax.set_yticks(range(len(inits)), [f"{v:g}" for v in inits])
             ax.grid(False)
-            ax.set_title(f"{sel.label}" + (f", {sched}" if sched else ""))
+            ax.set_title(f"{sel.label}" + (f", {title}" if title else ""))
             if i == rows - 1:
                 ax.set_xlabel("learning rate")
             if j == 0:
