@@ -46,7 +46,7 @@ from .training import time_to_target
 __all__ = ["CLAIMS", "VERDICT_KEYS", "CLASSES", "EDGE_FACTOR", "LEARNED_FRACTION", "ZERO_LEVEL", "ACCURATE_LEVEL",
            "speed_ratio", "intervals", "faster", "learning", "steps_per_epoch", "speed", "speed_verdicts", "compare",
            "accuracy", "fewer_parameters",
-           "verdicts", "grid_edges", "holds_text", "error_level", "list_text", "range_text", "interval_text",
+           "verdicts", "grid_edges", "holds_text", "error_level", "list_text", "interval_text",
            "METRIC_NAMES", "target_grid", "report_dd_attention"]
 
 #: The claims, in the paper's order.
@@ -369,20 +369,6 @@ def list_text(items, empty: str = "none", sep: str = ", ") -> str:
     """``items`` joined by ``sep``, or ``empty`` when there are none."""
     items = [str(i) for i in items]
     return sep.join(items) if items else empty
-
-
-def range_text(values, fmt: str = ".2g", empty: str = "none") -> str:
-    """The range of ``values`` for a sentence: ``"1.4 to 3.7"``, one value alone when all round alike (never
-    "from X to X"), ``empty`` when there are none.
-
-    >>> range_text([3.71, 1.4]), range_text([2.01, 2.0]), range_text([])
-    ('1.4 to 3.7', '2', 'none')
-    """
-    values = [float(v) for v in values]
-    if not values:
-        return empty
-    lo, hi = format(min(values), fmt), format(max(values), fmt)
-    return lo if lo == hi else f"{lo} to {hi}"
 
 
 def interval_text(iv: list[tuple[float, float]]) -> str:

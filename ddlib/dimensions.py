@@ -38,6 +38,7 @@ from .decomposition import Decomposition
 from .experiments import summary_table, tuned_comparison
 from .problem import Problem
 from .schwarz import SERIES, kappa_trends, measure, scaling_study
+from .tables import range_text
 
 __all__ = ["default_studies", "kappa_table", "bounded_in_n", "weyl_rows", "approximation_report",
            "floor_against_global", "COARSE_NAMES", "WEIGHTED_SERIES", "growth_in_h", "trained_references",
@@ -237,6 +238,16 @@ def partition_ablation(rmap, base, grid, seeds, model) -> dict:
     return out
 
 
+def _range(values) -> str:
+    """:func:`ddlib.tables.range_text` of ``values`` ("between a and b", "at a"), or "not measured" for none."""
+    values = [float(v) for v in values]
+    return range_text(min(values), max(values)) if values else "not measured"
+
+
+#: Largest :func:`ddlib.bias.span_drift` read as "K untouched off the span" (rounding of a run).
+SPAN_DRIFT_TOL = 1e-8
+
+
 def _value(x: float, fmt: str) -> str:
     return format(x, fmt) if np.isfinite(x) else "never"
 
@@ -294,10 +305,10 @@ def _tally_glue(verdicts: list[dict], names: dict) -> dict:
         for metric, tag in (("operator_error", "op"), (None, "id")):
             r = [v["ratio"] for v in mine if v["claim"] == "more accurate" and
                  v["metric"] == (metric or rg.in_distribution_metric(v["data"]))]
-            values[f"{tag}_ratio"] = claims.range_text(r)
+            values[f"{tag}_ratio"] = _range(r)
         f = [v["ratio"] for v in mine if v["claim"] == "fewer parameters" and v["metric"] == "operator_error"
              and v["holds"]]
-        values["fewer_factor"] = claims.range_text(f)
+        values["fewer_factor"] = _range(f)
         out.update({p + k: v for p in prefixes for k, v in values.items()})
     return out
 
@@ -313,8 +324,8 @@ def _roles(regimes) -> dict:
 def _span_glue(rmap) -> dict:
     """Per role (:func:`_roles`) and optimizer (prefix ``<opt>_``): the regime, the dimension of the data's span, and
     per class the best model's label, operator error, oracle, errors on and off the span and off-span fraction
-    (:func:`ddlib.regimes.mechanism`), the global model's ``k_drift`` (:func:`ddlib.regimes.off_span_drift`) and
-    ``span_verdict`` ("holds": :math:`K` untouched off the span, to :data:`ddlib.regimes.SPAN_TOL`, else "fails");
+    (:func:`ddlib.regimes.mechanism`), the global model's ``k_drift`` (:func:`ddlib.bias.span_drift`) and
+    ``span_verdict`` ("holds": :math:`K` untouched off the span, to :data:`SPAN_DRIFT_TOL`, else "fails");
     the best in-distribution error per class."""
     out = {}
     for role, i in _roles(rmap.regimes).items():
@@ -329,7 +340,7 @@ def _span_glue(rmap) -> dict:
             out[f"{p}_dd_oracle_ratio"] = mech["dd_error"] / mech["dd_oracle"]
             drift = mech["global_k_drift"]
             out[f"{p}_global_k_drift"] = drift
-            out[f"{p}_span_verdict"] = "holds" if drift < rg.SPAN_TOL else "fails"
+            out[f"{p}_span_verdict"] = "holds" if drift < SPAN_DRIFT_TOL else "fails"
             for fam, tag in (("global", "g"), ("dd", "d")):
                 b = ex.class_best(res.table, fam, f"{rg.in_distribution_metric(reg.data)}_mean")
                 out[f"{p}_{tag}_id"], out[f"{p}_{tag}_id_label"] = b["value"], b["label"]
@@ -357,7 +368,7 @@ def training_report(rmap, partition: dict | None = None) -> dict:
     Returns ``glue`` (name -> number or text: :func:`_tally_glue` per optimizer, the tuned protocol's also without
     prefix, among them ``tally_<claim>_<metric>`` "h of k" over the regimes where both classes learn, the regimes
     ``excluded`` with the reason, ``op_ratio`` and ``id_ratio`` (global over DD where both learn,
-    :func:`ddlib.claims.range_text`);
+    :func:`ddlib.tables.range_text`);
     the span split of the few-sample, noise and band regimes per optimizer; the banded baseline's counts; the
     partition ablation as ``abl_*``; the range of the best out-of-band errors per class), ``table`` (one row per
     regime and optimizer, text cells: :func:`_regime_table`), ``counts`` (:func:`ddlib.regimes.verdict_table`) and
@@ -368,8 +379,8 @@ def training_report(rmap, partition: dict | None = None) -> dict:
             **_baseline_glue(rmap), **{f"abl_{k}": v for k, v in (partition or {}).items()}}
     tuned = [results[-1] for results in rmap.results]  # the tuned protocol's (the last grid of optimizer_grids)
     for fam in ("global", "dd"):
-        glue[f"oob_{fam}"] = claims.range_text(
-            [ex.class_best(res.table, fam, "error_out_of_band_mean")["value"] for res in tuned], ".2f")
+        glue[f"oob_{fam}"] = _range([ex.class_best(res.table, fam, "error_out_of_band_mean")["value"]
+                                     for res in tuned])
     return {"glue": glue, "table": _regime_table(rmap), "counts": rg.verdict_table(rmap.verdicts),
             "speeds": [v for v in rmap.verdicts if v["claim"].startswith("trains faster")]}
 

@@ -50,7 +50,7 @@ from . import claims
 from ._validate import check_choice, check_int, check_positive
 from .ablations import ablation_key, compare_to_baseline
 from .approximation import dd_oracle_error
-from .attention import GlobalAttention
+from .bias import bias_measures
 from .data import in_distribution_set, make_dataset
 from .decomposition import Decomposition
 from .experiments import (ORDERED_KNOBS, Selection, class_best, grid_points, oracle_error, step_time,
@@ -63,7 +63,7 @@ __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR"
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
            "REGIME_KEYS", "REGIME_DATA", "in_distribution_metric", "speed_row", "claim_verdicts", "is_ablation",
            "tally_verdicts", "majority_text", "report_beyond", "optimizer_grids", "step_seconds", "on_edge",
-           "edge_rows", "rival_rows", "off_span_drift", "SPAN_TOL", "COUNT_KEYS", "RegimeMap", "run_map",
+           "edge_rows", "rival_rows", "COUNT_KEYS", "RegimeMap", "run_map",
            "verdict_table", "OPTIMIZER_NAMES", "glue_prefixes"]
 
 #: The axes of :func:`regime_axes`.
@@ -284,16 +284,12 @@ def cheapest_match(result: RegimeResult, metric: str) -> dict:
 
 
 def span_split(model, f_train: np.ndarray) -> dict:
-    r"""Relative operator error on and off the span of the training right-hand sides ``f_train`` (rows), and the
-    part of the model itself that lies off the span.
+    r"""Relative operator error on and off the span of the training right-hand sides ``f_train`` (rows).
 
     Returns ``dim`` (the numerical rank of ``f_train``, tolerance :math:`10^{-10}` relative), ``on_span``
-    :math:`= \|EV\|_2/\|A^{-1}\|_2`, ``off_span`` :math:`= \|EP_\perp\|_2/\|A^{-1}\|_2` and ``off_fraction``
-    :math:`= \|MP_\perp\|_2/\|M\|_2` (both zero when the span is everything), with :math:`P_\perp = I - VV^T`,
-    :math:`E = M - A^{-1}` applied through ``apply_columns`` and the solve of the model's problem
-    (:meth:`ddlib.problem.Problem.solve`): :math:`O(n)` memory per vector, no dense :math:`n\times n` matrix. Under
-    gradient descent on :math:`\|MF - U\|^2` a global :math:`M = QK^T` changes :math:`K` only inside the span of
-    :math:`F`, so ``off_fraction`` stays at its initial size; Adam's per-coordinate steps are not so confined.
+    :math:`= \|EV\|_2/\|A^{-1}\|_2` and ``off_span`` :math:`= \|E(I-VV^T)\|_2/\|A^{-1}\|_2` (zero when the span is
+    everything), with :math:`E = M - A^{-1}` applied through ``apply_columns`` and the solve of the model's problem
+    (:meth:`ddlib.problem.Problem.solve`): :math:`O(n)` memory per vector, no dense :math:`n\times n` matrix.
     """
     problem = model.problem
     f = np.asarray(f_train, dtype=np.float64)
@@ -319,33 +315,9 @@ def span_split(model, f_train: np.ndarray) -> dict:
     scale = 1.0 / problem.norm_inverse()
     on = float(np.linalg.norm(E(V), 2)) * scale
     if V.shape[1] == n:
-        return {"dim": n, "on_span": on, "off_span": 0.0, "off_fraction": 0.0}
+        return {"dim": n, "on_span": on, "off_span": 0.0}
     P = lambda X: X - V @ (V.T @ X)  # noqa: E731
-    norm_m = _norm2(n, M, MT)
-    return {"dim": int(V.shape[1]), "on_span": on, "off_span": _norm2(n, E, ET, P) * scale,
-            "off_fraction": _norm2(n, M, MT, P) / norm_m if norm_m > 0 else 0.0}
-
-
-#: Largest relative drift of :func:`off_span_drift` read as "untouched off the span" (rounding of a run).
-SPAN_TOL = 1e-8
-
-
-def off_span_drift(run, f_train: np.ndarray) -> float:
-    r"""How far training moved a global model's factor :math:`K` off the span of the training inputs:
-    :math:`\|P_\perp(K - K_0)\|_F/\|P_\perp K_0\|_F`, with :math:`K_0` the run's initial factor (rebuilt from its
-    seed and initial scale) and :math:`P_\perp` the projector off the span of ``f_train`` (rows). Zero to rounding
-    under gradient descent with :math:`M = wQK^T`, since :math:`\nabla_K = 2wF(MF - U)^TQ`; NaN for models without
-    a separate :math:`K` (DD, banded, symmetric :math:`M = wKK^T`) or when the span is everything."""
-    model, c = run.model, run.config
-    if not isinstance(model, GlobalAttention) or model.Q is None:
-        return float("nan")
-    U, s, _ = np.linalg.svd(np.asarray(f_train, dtype=np.float64).T, full_matrices=False)
-    V = U[:, s > 1e-10 * s[0]]
-    K = model.K.detach().double().cpu().numpy()
-    K0 = c.model.build(c.problem, seed=c.seed, init_scale=c.init_scale).K.detach().double().cpu().numpy()
-    off = lambda X: X - V @ (V.T @ X)  # noqa: E731
-    base = np.linalg.norm(off(K0))
-    return float(np.linalg.norm(off(K - K0)) / base) if base > 0 else float("nan")
+    return {"dim": int(V.shape[1]), "on_span": on, "off_span": _norm2(n, E, ET, P) * scale}
 
 
 def _norm2(n: int, apply, apply_t, project=lambda X: X) -> float:
@@ -381,7 +353,7 @@ def mechanism(result: RegimeResult, base: TrainConfig, splits: dict | None = Non
     ``local_only_error``, ``component`` (``"coarse level"`` if coarse only is within :data:`COMPONENT_FACTOR` of the
     full model, else ``"local blocks"`` if local only is, else ``"both levels"``), and per class (``dd`` and
     ``global``, each its best model): ``<cls>_oracle`` (:func:`ddlib.experiments.oracle_error`), ``<cls>_on_span``,
-    ``<cls>_off_span``, ``<cls>_off_fraction`` (:func:`span_split`), ``<cls>_k_drift`` (:func:`off_span_drift`),
+    ``<cls>_off_span``, ``<cls>_off_fraction`` and ``<cls>_k_drift`` (:func:`ddlib.bias.bias_measures`),
     ``<cls>_limit``; ``data_dim`` is the dimension of the training data's span (first seed), ``dd_coarse_dim`` the
     dimension :math:`N_0` of the best DD model's coarse space. ``splits`` (run key ->
     :func:`span_split`) is read and filled, so results that share a run measure it once.
@@ -401,11 +373,11 @@ def mechanism(result: RegimeResult, base: TrainConfig, splits: dict | None = Non
         if splits is not None:
             splits[key] = split
         oracle = oracle_error(sel.spec, problem)
+        bias = bias_measures(sel.runs[0])
         out.update({f"{cls}_label": b["label"], f"{cls}_error": b["value"], f"{cls}_params": b["params"],
                     f"{cls}_optimizer": sel.runs[0].config.optimizer,
                     f"{cls}_oracle": oracle, f"{cls}_on_span": split["on_span"], f"{cls}_off_span": split["off_span"],
-                    f"{cls}_off_fraction": split["off_fraction"],
-                    f"{cls}_k_drift": off_span_drift(sel.runs[0], f_train),
+                    f"{cls}_off_fraction": bias["off_span_fraction"], f"{cls}_k_drift": bias["span_drift"],
                     f"{cls}_limit": binding_limit(sel.runs[0].final["operator_error"], oracle, split["on_span"],
                                                   split["off_span"])})
         out["data_dim"] = split["dim"]
