@@ -54,13 +54,12 @@ from .problem import Problem
 
 __all__ = ["GlobalAttention", "DDAttention", "Structure", "schwarz_init", "eckart_young_init", "LOCAL_INVERSES",
            "configure_threads", "global_parameter_count", "dd_parameter_count", "operator_error", "DENSE_OPERATOR_MAX",
-           "truncated_factors"]
+           "truncated_factors", "dense_operator_errors"]
 
 #: Names accepted by :func:`schwarz_init`: the exact-decomposition blocks or the subdomain inverses.
 LOCAL_INVERSES = ("element", "subdomain")
 #: Largest ``n`` at which :func:`operator_error` forms the dense error matrix; above it, Lanczos.
 DENSE_OPERATOR_MAX = 511
-
 
 def configure_threads(default: int | None = None) -> int:
     """Set torch's intra-op threads from ``$DDLIB_TORCH_THREADS`` (else ``default``, else leave it); return the count.
@@ -290,9 +289,12 @@ class _FixedSolve(torch.autograd.Function):
     and backward (symmetric)."""
 
     @staticmethod
-    def forward(ctx, S, lu, scale):
-        ctx.lu, ctx.scale = lu, scale
+    def forward(S, lu, scale):
         return _FixedSolve.solve(lu, scale, S)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.lu, ctx.scale = inputs[1], inputs[2]
 
     @staticmethod
     def solve(lu, scale, S):
@@ -302,6 +304,15 @@ class _FixedSolve(torch.autograd.Function):
     @staticmethod
     def backward(ctx, G):
         return _FixedSolve.apply(G, ctx.lu, ctx.scale), None, None
+
+    @staticmethod
+    def vmap(info, in_dims, S, lu, scale):
+        """Under :func:`torch.func.vmap`: the batch axis becomes more columns of one solve (column by column, as
+        alone)."""
+        if in_dims[0] is None:
+            return _FixedSolve.apply(S, lu, scale), None
+        S = S.movedim(in_dims[0], -1)                                          # (N0, columns, batch)
+        return _FixedSolve.apply(S.reshape(S.shape[0], -1), lu, scale).reshape(S.shape), S.ndim - 1
 
 
 class DDAttention(_Operator):
@@ -459,10 +470,12 @@ class DDAttention(_Operator):
 
     def _window_operands(self, plan, coarse_in_window: bool) -> dict:
         """The operands of the window pass (:meth:`ddlib._window.WindowPlan.operands`), weights folded in; cached
-        while grad is off, keyed on the parameters' storage and version counters (an update invalidates them)."""
+        while grad is off, keyed on the parameters' storage and version counters (an update invalidates them); not
+        cached for parameters passed in by :func:`torch.func.functional_call`."""
         key = None
-        if not torch.is_grad_enabled():
-            key = (coarse_in_window, *((p.data_ptr(), p._version, p.dtype) for p in self.parameters()))
+        params = list(self.parameters())
+        if not torch.is_grad_enabled() and all(isinstance(p, torch.nn.Parameter) for p in params):
+            key = (coarse_in_window, *((p.data_ptr(), p._version, p.dtype) for p in params))
             if self.__dict__.get("_window_key") == key:
                 return self.__dict__["_window_ops"]
         if plan.hat_win.dtype != self.dtype or plan.hat_win.device != self.device:
@@ -621,9 +634,16 @@ def operator_error(M, problem: Problem | None = None) -> float:
     M = M.to(device="cpu", dtype=torch.float64)
     if M.ndim != 2 or tuple(M.shape) != (problem.n, problem.n):
         raise ValueError(f"M must be a square n x n matrix with n = {problem.n}; got shape {tuple(M.shape)}")
-    E = M - torch.from_numpy(problem.inverse())
-    top = torch.linalg.eigvalsh(E.T @ E)[-1].clamp_min(0.0)
-    return float(torch.sqrt(top) / problem.norm_inverse())
+    return float(dense_operator_errors(M[None], problem)[0])
+
+
+def dense_operator_errors(Ms: torch.Tensor, problem: Problem) -> np.ndarray:
+    r""":math:`\|M_j - A^{-1}\|_2/\|A^{-1}\|_2` for a stack of dense matrices ``Ms`` (shape ``(k, n, n)``): the largest
+    eigenvalue of :math:`E_j^TE_j` by a dense symmetric eigensolver, one batched call (:func:`operator_error`'s dense
+    branch)."""
+    E = Ms.detach().to(device="cpu", dtype=torch.float64) - torch.from_numpy(problem.inverse())
+    top = torch.linalg.eigvalsh(E.mT @ E)[:, -1].clamp_min(0.0)
+    return (torch.sqrt(top) / problem.norm_inverse()).numpy()
 
 
 def _operator_error_lanczos(model) -> float:
