@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Build and apply time and memory of the two-level Schwarz preconditioner at n = 2^20 (a benchmark, not a test).
 
-Usage: ``python benchmarks/bench_schwarz.py [--log2n 20] [--m 1024] [--delta 8] [--repeat 10]``.
+Usage: ``python benchmarks/bench_schwarz.py [--log2n 20] [--box 1024] [--delta 8] [--repeat 10]``.
 
 For each variant it prints the time to build :math:`M^{-1}` (local LDL^T factorization of all subdomains in one
 LAPACK call, sparse transfer matrices, sparse LU of :math:`A_0`), the mean time of one application, the bytes the
@@ -20,24 +20,24 @@ import numpy as np
 
 from ddlib.decomposition import Decomposition
 from ddlib.krylov import pcg
-from ddlib.problem import laplacian_1d
+from ddlib.problem import Problem
 from ddlib.schwarz import schwarz_preconditioner
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--log2n", type=int, default=20, help="n = 2^log2n - 1 grid nodes")
-    ap.add_argument("--m", type=int, default=1024, help="nodes per block, H/h (N = 2^log2n / m)")
+    ap.add_argument("--box", type=int, default=1024, help="nodes per block, H/h (N = 2^log2n / box)")
     ap.add_argument("--delta", type=int, default=8, help="overlap in nodes per side")
     ap.add_argument("--repeat", type=int, default=10, help="applications timed")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     n = 2**args.log2n - 1
-    N = (n + 1) // args.m
-    A = laplacian_1d(n)
-    dec = Decomposition(n, N, args.delta)
+    N = (n + 1) // args.box
+    dec = Decomposition(Problem(n), N, args.delta)
+    A = dec.problem.matrix()
     x = np.random.default_rng(args.seed).standard_normal(n)
-    print(f"n = {n}, N = {N}, H/h = {args.m}, delta = {args.delta}")
+    print(f"n = {n}, N = {N}, H/h = {args.box}, delta = {args.delta}")
     print(f"{'weighting, coarse':28s} {'build s':>8s} {'apply ms':>9s} {'stored MB':>10s} {'B/node':>7s} {'peak MB':>8s} "
           f"{'PCG its':>7s} {'PCG s':>6s}")
     for weighting, coarse, partition in [("none", "none", "multiplicity"), ("none", "hat", "multiplicity"),

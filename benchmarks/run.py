@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""The benchmark suite (``make bench``): scaling of DD and global attention, the bmm ceiling, the banded-solve anchor,
-time to a target test error, and the book's build times. Writes ``_build/bench.json`` and prints the headline numbers.
+"""The benchmark suite (``make bench``): scaling of DD and global attention in 1D, the bmm ceiling, the direct-solve
+anchor, the scaling of DD attention's default path in 2D and 3D, time to a target test error, and the book's build
+times. Writes ``_build/bench.json`` and prints the headline numbers.
 
-    .venv/bin/python benchmarks/run.py                 # full suite: n = 2^8 .. 2^20 (backward and global to 2^16)
+    .venv/bin/python benchmarks/run.py                 # full suite: n = 2^8 .. 2^20 (backward and global to 2^16),
+                                                       # 2D to n = 511^2, 3D to n = 63^3
     .venv/bin/python benchmarks/run.py --quick         # n up to 2^12, a short training race (a smoke test)
     .venv/bin/python benchmarks/run.py --time-book     # also time `make book` and `make book QUICK=1` end to end
 
@@ -42,12 +44,32 @@ def thread_study(p: int, threads: list[int], repeats: int) -> list[dict]:
     before = torch.get_num_threads()
     for t in threads:
         torch.set_num_threads(t)
-        row = bm.scaling_benchmark([p], banded=False, gather=False, memory=False, global_max_p=0, repeats=repeats)[0]
+        row = bm.scaling_benchmark([p], direct=False, gather=False, memory=False, global_max_p=0, repeats=repeats)[0]
         out.append({"threads": t, "dd_forward": row["dd_forward"], "dd_forward_best": row["dd_forward_best"],
                     "columns_forward": row["columns_forward"], "bmm_forward": row["bmm_forward"],
-                    "dd_vs_bmm_paired": row["dd_vs_bmm_paired"],
-                    "dd_fwd_bwd": row["dd_fwd_bwd"]})
+                    "dd_vs_bmm": row["dd_vs_bmm"], "dd_fwd_bwd": row["dd_fwd_bwd"]})
     torch.set_num_threads(before)
+    return out
+
+
+#: The 2D and 3D scaling of the default path: dimension -> (box nodes a side, overlap, boxes a side N).
+DIMENSIONS = {2: (16, 2, [2, 4, 8, 16, 32]), 3: (8, 1, [2, 3, 4, 6, 8])}
+QUICK_DIMENSIONS = {2: (8, 2, [2, 4]), 3: (4, 1, [2, 3])}  # a smoke test
+
+
+def dimension_study(quick: bool, repeats: int) -> dict:
+    """DD attention's default path (the generic gather path) in 2D and 3D: rows and their summary per dimension
+    (fitted over ddlib.benchmarks.dimension_fit)."""
+    out = {}
+    for dim, (box, delta, Ns) in (QUICK_DIMENSIONS if quick else DIMENSIONS).items():
+        rows = bm.dimension_scaling(dim, Ns, box=box, delta=delta, repeats=repeats)
+        for r in rows:
+            print(f"  {dim}D n = {r['n']:7d} (N = {r['N']:2d})  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  grad mode "
+                  f"{r['dd_grad_forward'] * 1e3:9.2f} ms  fwd+bwd {r['dd_fwd_bwd'] * 1e3:9.2f} ms  paired ratio to "
+                  f"bmm {r['dd_vs_bmm']:.2f}", flush=True)
+        fit = bm.dimension_fit(rows)
+        out[str(dim)] = {"box": box, "delta": delta, "rows": rows,
+                         "summary": bm.summarize_scaling(rows, fit=fit, ratio_at=fit[1])}
     return out
 
 
@@ -94,13 +116,15 @@ def main(argv=None) -> int:
 
     rows = bm.scaling_benchmark(range(8, max_p + 1), backward_max_p=big, global_max_p=max_p, repeats=args.repeats)
     for r in rows:
-        print(f"  n = 2^{r['p']:2d} - 1  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  gather {r.get('gather_forward', np.nan) * 1e3:9.2f}"
-              f" ms  grad mode {r['dd_grad_forward'] * 1e3:9.2f} ms  columns {r.get('columns_forward', np.nan) * 1e3:9.2f} ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms"
-              f"  global(acc) {r['global_accuracy_forward'] * 1e3:9.2f} ms  banded {r['banded_solve'] * 1e3:8.2f} ms",
-              flush=True)
-    fit_from = 10 if max_p >= 12 else 8
-    summary = bm.summarize_scaling(rows, fit_from=fit_from, fit_to=big, ratio_at=big)
-    summary_best = bm.summarize_scaling(rows, fit_from=fit_from, fit_to=big, ratio_at=big, statistic="best")
+        print(f"  n = 2^{r['p']:2d} - 1  DD fwd {r['dd_forward'] * 1e3:9.2f} ms  columns {r['columns_forward'] * 1e3:9.2f}"
+              f" ms  grad mode {r['dd_grad_forward'] * 1e3:9.2f} ms  columns grad {r['columns_grad_forward'] * 1e3:9.2f}"
+              f" ms  gather {r.get('gather_forward', np.nan) * 1e3:9.2f} ms  bmm {r['bmm_forward'] * 1e3:8.2f} ms"
+              f"  global(P) {r.get('global_forward', np.nan) * 1e3:9.2f} ms  global(acc) "
+              f"{r['global_accuracy_forward'] * 1e3:9.2f} ms  direct {r['direct_solve'] * 1e3:8.2f} ms", flush=True)
+    fit = (2**(10 if max_p >= 12 else 8) - 1, 2**big - 1)
+    summary = bm.summarize_scaling(rows, fit=fit, ratio_at=2**big - 1)
+    summary_best = bm.summarize_scaling(rows, fit=fit, ratio_at=2**big - 1, statistic="best")
+    dims = dimension_study(args.quick, args.repeats)
     threads_tab = thread_study(big, sorted({1, cpus}), args.repeats)
     race = None if args.no_train else training_race(args.quick)
 
@@ -117,15 +141,19 @@ def main(argv=None) -> int:
         "dd_time_exponent": summary["dd_time_exponent"],
         "dd_vs_bmm_ratio": summary["dd_vs_bmm_ratio"],
         "dd_vs_bmm_ratio_definition": "median over alternating DD/bmm timing blocks of the per-pair time ratio "
-                                      "(ddlib.timing.time_paired); summary.dd_vs_bmm_ratio_of_medians is the "
-                                      "ratio of the two medians over the same blocks; the gather/columns/dd_grad "
-                                      "ratios are timed separately from the bmm",
+                                      "(ddlib.timing.time_paired), for each of the paths of ddlib.benchmarks.PATHS "
+                                      "(summary.<path>_vs_bmm_ratio with quartiles); summary.dd_vs_bmm_ratio_of_medians "
+                                      "is the ratio of the two medians over the same blocks; the gather ratio is "
+                                      "timed separately from the bmm",
+        "time_exponent_2d": dims["2"]["summary"]["dd_time_exponent"],
+        "time_exponent_3d": dims["3"]["summary"]["dd_time_exponent"],
         "book_seconds": book_seconds,
         "book_quick_seconds": book_quick_seconds,
         "book_seconds_source": "make book wall-clock" if args.time_book else "notebook execution from _build/status-*.json",
         "summary": summary,
         "summary_best": summary_best,
         "scaling": rows,
+        "dimensions": dims,
         "threads": threads_tab,
         "training_race": race,
         "book": book,
@@ -139,21 +167,28 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(to_jsonable(result), indent=1))
 
     s, sb = summary, summary_best
-    print(f"\nDD attention forward time exponent (n = 2^{fit_from}..2^{big}): {s['dd_time_exponent']:.3f}"
+    print(f"\nDD attention forward time exponent (n = {fit[0]}..{fit[1]}): {s['dd_time_exponent']:.3f}"
           f" +- {s['dd_time_exponent_stderr']:.3f} (fastest repeats: {sb['dd_time_exponent']:.3f}); "
-          f"gather path {s['gather_time_exponent']:.3f}, "
-          f"apply_columns {s['columns_time_exponent']:.3f}, grad mode {s['dd_grad_time_exponent']:.3f}")
-    print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}: {s['dd_vs_bmm_ratio']:.2f} paired median "
-          f"(quartiles {s.get('dd_vs_bmm_ratio_q1', np.nan):.2f} .. {s.get('dd_vs_bmm_ratio_q3', np.nan):.2f}); "
-          f"ratio of the two medians {s['dd_vs_bmm_ratio_of_medians']:.2f}, "
-          f"of fastest repeats {sb['dd_vs_bmm_ratio']:.2f}; gather path {s['gather_vs_bmm_ratio']:.2f}, "
-          f"apply_columns {s['columns_vs_bmm_ratio']:.2f}, grad mode {s['dd_grad_vs_bmm_ratio']:.2f}")
+          f"apply_columns {s['columns_time_exponent']:.3f}, grad mode {s['dd_grad_time_exponent']:.3f}, "
+          f"gather path {s['gather_time_exponent']:.3f}")
+    for dim, d in dims.items():
+        ds = d["summary"]
+        print(f"{dim}D default path, forward time exponent (n = {ds['fit_range_n'][0]}..{ds['fit_range_n'][1]}): "
+              f"{ds['dd_time_exponent']:.3f} +- {ds['dd_time_exponent_stderr']:.3f}; grad mode "
+              f"{ds['dd_grad_time_exponent']:.3f}; paired ratio to the equal-FLOP bmm at n = {ds['ratio_at_n']}: "
+              f"{ds['dd_vs_bmm_ratio']:.2f}")
+    for path, label in (("dd", "forward dd(f) on rows"), ("columns", "apply_columns"),
+                        ("dd_grad", "grad mode dd(f) on rows"), ("columns_grad", "grad mode apply_columns")):
+        print(f"DD forward / equal-FLOP torch.bmm at n = {s['ratio_at_n']}, {label}: {s[f'{path}_vs_bmm_ratio']:.2f} "
+              f"paired median (quartiles {s[f'{path}_vs_bmm_ratio_q1']:.2f} .. {s[f'{path}_vs_bmm_ratio_q3']:.2f})")
+    print(f"  ratio of the two medians {s['dd_vs_bmm_ratio_of_medians']:.2f}, of fastest repeats "
+          f"{sb['dd_vs_bmm_ratio']:.2f}; gather path {s['gather_vs_bmm_ratio']:.2f}")
     print(f"memory-traffic model (ddlib.costmodel.dd_traffic / bmm_traffic): DD moves "
           f"{s['dd_vs_bmm_bytes_ratio']:.2f} times the bytes of the bmm")
     print(f"global attention at matched accuracy: time exponent {s['global_accuracy_time_exponent']:.3f}")
     for t in threads_tab:
         print(f"threads {t['threads']}: DD forward {t['dd_forward'] * 1e3:.2f} ms, bmm {t['bmm_forward'] * 1e3:.2f} ms,"
-              f" paired ratio {t['dd_vs_bmm_paired']:.2f}")
+              f" paired ratio {t['dd_vs_bmm']:.2f}")
     if race:
         for k, v in race["results"].items():
             print(f"training race, {k}: target {race['target']} reached after {v['seconds']:.2f} s (epoch {v['epoch']}),"

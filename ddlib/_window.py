@@ -1,258 +1,235 @@
-r"""The 1D sliding-window fast path of :class:`ddlib.attention.DDAttention` (private; a test proves it equal to the
-generic gather path of every dimension).
+r"""The two layouts of :class:`ddlib.attention.DDAttention`'s passes (private; a test proves them equal).
 
-On a 1D decomposition with the interface rule and ``N >= 3`` blocks of :math:`b = H/h` nodes, subdomain ``i`` is the
-window of :math:`L = b + 2\delta` consecutive nodes starting at :math:`s_i = ib - \delta` (:math:`s_0 = 0`): the padded
-layout of the decomposition *is* a strided view of the right-hand sides. One batched product over the windows
-:math:`X_i` gives :math:`T_i = \tilde K_i^T X_i`, the local coefficients and, from two extra columns holding the hat
-functions in closed form, :math:`\Phi^TF`; after the coarse step a second batched product writes every window's core
-block (nodes ``i b .. i b + b - 1``) straight into the output, including :math:`\Phi Q_0K_0^T\Phi^TF`, and the
-``2 delta`` overlap rows are added as two slice additions. No gather, no scatter, :math:`O(Bn)` memory traffic.
+Both compute the same two passes on the right-hand sides ``F`` ``(n, B)`` (columns; any strides) with the folded
+factors ``K``, ``Q`` ``(n_sub, n_max, c)`` of the padded box layout (:func:`fold`: the ``r`` local columns with their
+weights, then the ``k`` columns of the coarse basis on the box cores, :func:`core_columns`), which must vanish on
+padding slots:
 
-The pass is one :class:`torch.autograd.Function` with a hand-written backward (:class:`_WindowApply`: the same batched
-products, transposed), so autograd keeps no full-size temporaries of the slicing. It works on operands stacked on a
-leading member axis (one model is a stack of one) and has a batching rule, so :func:`torch.func.vmap` over the stacked
-parameters of many models (:mod:`ddlib.batched`) runs the same pass with the members side by side.
+* **restrict**, :math:`T_i = K_i^T R_i F` for every box: ``(n_sub, c, B)``;
+* **prolong**, :math:`U = \sum_i R_i^T Q_i T_i`: ``(n, B)``.
+
+:class:`GatherPlan` (every dimension) gathers the padded boxes (``index_select``), multiplies with
+:func:`torch.bmm` and scatter-adds back (``index_add``), a chunk of boxes at a time; autograd differentiates it.
+
+:class:`WindowPlan` (1D, interface rule, ``N >= 3``) uses that box ``i`` is the window of :math:`L = b + 2\delta`
+consecutive nodes starting at :math:`s_i = ib - \delta` (:math:`s_0 = 0`): restrict is one batched product on strided
+views of ``F`` (no gather, whatever its strides, so rows ``f.T`` cost nothing); prolong writes every window's core
+block (nodes :math:`ib .. ib + b - 1`) straight into the output and adds the :math:`2\delta` overlap rows of each
+window as slice additions (no scatter). The two passes are adjoint, so each one's backward is the other one plus
+:meth:`WindowPlan.outer` (:class:`_Restrict`, :class:`_Prolong`: hand-written, no full-size autograd temporaries).
+``DDAttention`` takes it from :data:`WINDOW_MIN_ENTRIES` right-hand-side entries on.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
-__all__ = ["WindowPlan"]
+__all__ = ["GatherPlan", "WindowPlan", "core_columns", "fold", "CHUNK_BYTES", "WINDOW_MIN_ENTRIES"]
+
+#: Bytes of the gathered boxes that :class:`GatherPlan` processes at a time.
+CHUNK_BYTES = 2**20
+#: Right-hand-side entries (``n`` times the batch) from which the window layout is the faster one: below, its
+#: per-call work in Python (views, hand-written backward) outweighs the gather and scatter it saves. Measured
+#: (paired) on the book's machine: a training step at parity near ``n B = 6.5e4`` (``n = 1023, B = 64``;
+#: ``n = 2047, B = 32``), the gather layout 1.3 times faster at ``n = 255, B = 32``, the window layout 1.7 times
+#: faster at ``n = 65535, B = 64``.
+WINDOW_MIN_ENTRIES = 2**16
+
+
+def core_columns(dec, Phi) -> tuple[np.ndarray, np.ndarray]:
+    r"""The coarse basis on the box *cores* (each box without its overlap; the cores partition the nodes).
+
+    Returns ``index`` ``(n_sub, k)``: the ``k`` (at most) coarse functions that touch core ``i`` (``N_0`` on padding),
+    and ``values`` ``(n_sub, n_max, k)``: :math:`\Phi` on the core slots of box ``i``, zero elsewhere. Then
+    :math:`\Phi^TF = \sum_i \mathrm{values}_i^T R_iF` scattered by ``index`` and :math:`\Phi C` on core ``i`` is
+    :math:`\mathrm{values}_i\,C_{\mathrm{index}_i}`: the coarse level rides in ``k`` extra columns of both passes
+    (``k = 2^d`` for the hat space, :math:`3^d` for Nicolaides).
+    """
+    N0 = Phi.shape[1]
+    if N0 == 0:
+        return np.zeros((dec.n_sub, 0), dtype=np.int64), np.zeros((dec.n_sub, dec.n_max, 0))
+    core = (dec.padded_partition_of_unity("boolean") > 0) & dec.mask
+    box, slot = np.nonzero(core)
+    P = sp.csr_matrix(Phi)[dec.padded_indices[box, slot]].tocoo()
+    b, s, col = box[P.row], slot[P.row], P.col
+    pairs, local = np.unique(b * N0 + col, return_inverse=True)
+    counts = np.bincount(pairs // N0, minlength=dec.n_sub)
+    k = int(counts.max()) if pairs.size else 0
+    j = np.arange(pairs.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    index = np.full((dec.n_sub, k), N0, dtype=np.int64)
+    index[pairs // N0, j] = pairs % N0
+    values = np.zeros((dec.n_sub, dec.n_max, k))
+    values[b, s, j[local]] = P.data
+    return index, values
+
+
+class _Fold(torch.autograd.Function):
+    r"""One pass that lays out a folded factor: :math:`[P_{c(i)} \odot w_i \mid V_i]` per box ``i`` (``c``: the
+    box's position class for shared factors, else ``i``; ``w`` the slot weights; ``V`` fixed columns). Backward:
+    :math:`dP = dX_{:, :, :r} \odot w`, summed over the boxes of a class."""
+
+    @staticmethod
+    def forward(P, cls, w, V):
+        r = P.shape[2]
+        out = P.new_empty(w.shape[0], w.shape[1], r + V.shape[2])
+        torch.mul(P if cls is None else P.index_select(0, cls), w, out=out[:, :, :r])
+        out[:, :, r:] = V
+        return out
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        P, cls, w, _ = inputs
+        ctx.save_for_backward(w)
+        ctx.cls, ctx.classes, ctx.r = cls, P.shape[0], P.shape[2]
+
+    @staticmethod
+    def vmap(info, in_dims, P, cls, w, V):
+        """Under :func:`torch.func.vmap` over stacked factors ``P`` (``S`` members; ``cls``, ``w``, ``V`` shared):
+        one fold of the ``S`` members' boxes side by side, class ``c`` of member ``j`` being class ``j C + c``."""
+        if any(d is not None for d in in_dims[1:]):
+            raise ValueError("only the factor P may be batched in a fold")
+        S, boxes = info.batch_size, w.shape[0]
+        P = P.movedim(in_dims[0], 0) if in_dims[0] is not None else P.expand(S, *P.shape)
+        if cls is not None:
+            cls = (torch.arange(S, device=P.device)[:, None] * P.shape[1] + cls).reshape(-1)
+        out = _Fold.apply(P.reshape(-1, *P.shape[2:]), cls, w.repeat(S, 1, 1), V.repeat(S, 1, 1))
+        return out.view(S, boxes, *out.shape[1:]), 0
+
+    @staticmethod
+    def backward(ctx, dX):
+        (w,) = ctx.saved_tensors
+        dP = dX[:, :, :ctx.r] * w
+        if ctx.cls is not None:
+            dP = dP.new_zeros(ctx.classes, *dP.shape[1:]).index_add_(0, ctx.cls, dP)
+        return dP, None, None, None
+
+
+#: ``fold(P, cls, w, V)``: a factor in the layout of both passes (:class:`_Fold`).
+fold = _Fold.apply
+
+
+class GatherPlan:
+    """Restrict and prolong by ``index_select``, :func:`torch.bmm` and ``index_add`` (every dimension), a chunk of
+    boxes at a time: each chunk's gathered block (about :data:`CHUNK_BYTES`) stays in cache between the gather and
+    the product, and no temporary grows with ``n`` (large fresh allocations cost page faults on every call)."""
+
+    def __init__(self, padded_indices: np.ndarray, n: int):
+        self.idx = torch.as_tensor(padded_indices)
+        self.n, self.n_sub, self.n_max = n, *padded_indices.shape
+
+    def _chunks(self, F: torch.Tensor) -> list[int]:
+        """Boxes per chunk (a list summing to ``n_sub``)."""
+        step = max(1, CHUNK_BYTES // (self.n_max * F.shape[1] * F.element_size()))
+        return [min(step, self.n_sub - a) for a in range(0, self.n_sub, step)]
+
+    def restrict(self, F: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        F = F.contiguous()  # rows f.T: one transposition, then every gathered row is B contiguous numbers
+        sizes = self._chunks(F)  # split, not slices: its backward is one concatenation, not a full-size copy each
+        T = [torch.bmm(k.transpose(1, 2), F.index_select(0, i.reshape(-1)).view(*i.shape, F.shape[1]))
+             for k, i in zip(K.split(sizes), self.idx.to(F.device).split(sizes))]
+        return torch.cat(T) if len(T) > 1 else T[0]
+
+    def prolong(self, Q: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        U = T.new_zeros(self.n, T.shape[2])
+        sizes = self._chunks(U)
+        for q, t, i in zip(Q.split(sizes), T.split(sizes), self.idx.to(T.device).split(sizes)):
+            U.index_add_(0, i.reshape(-1), torch.bmm(q, t).view(-1, T.shape[2]))
+        return U
 
 
 class WindowPlan:
-    r"""What the window layout needs of a decomposition: ``N`` windows of ``L = b + 2 delta`` slots, the hat values.
+    r"""The sliding-window layout of a 1D decomposition: ``N`` windows of ``L = b + 2 delta`` slots.
 
     Parameters
     ----------
     N, box, delta, n : int
         Blocks (``N >= 3``), nodes per block :math:`b = H/h`, overlap and unknowns (``n = N b - 1``).
-    dtype, device
-        Of the hat buffers.
     """
 
-    def __init__(self, N: int, box: int, delta: int, n: int, dtype=torch.float64, device="cpu"):
+    def __init__(self, N: int, box: int, delta: int, n: int):
         if N < 3 or n != N * box - 1:
             raise ValueError(f"the window layout needs N >= 3 and n = N * box - 1; got N = {N}, box = {box}, n = {n}")
-        self.N, self.b, self.d, self.n = N, box, delta, n
-        self.L = box + 2 * delta
-        b = np.arange(1, box + 1) / box               # the two hat pieces on the core of a window: 1 - (j+1)/b, (j+1)/b
-        core = np.zeros(N, dtype=np.int64)
-        core[1:] = delta                                  # o_i: slot of the core's first node in window i
-        hat = np.zeros((N, self.L, 2))
-        rows, slots = np.arange(N)[:, None], core[:, None] + np.arange(box)[None, :]
-        hat[rows, slots, 0], hat[rows, slots, 1] = 1.0 - b, b
-        kw = dict(dtype=dtype, device=device)
-        self.hat_win = torch.as_tensor(hat, **kw)
-        self.hat_core = torch.as_tensor(hat[rows, slots], **kw)
-        i = torch.cat([torch.arange(N - 1), torch.arange(1, N)])[:, None].expand(-1, delta)
-        j = torch.cat([torch.arange(box - delta, box)[None].expand(N - 1, -1),
-                       torch.arange(delta)[None].expand(N - 1, -1)])
-        self.tail_slots = (i.to(device), j.to(device))
+        self.N, self.b, self.d, self.n, self.L = N, box, delta, n, box + 2 * delta
 
-    def to(self, dtype, device) -> "WindowPlan":
-        return WindowPlan(self.N, self.b, self.d, self.n, dtype, device)
+    def restrict(self, F: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        return _Restrict.apply(F, K, self) if torch.is_grad_enabled() else self._restrict(F, K)
 
-    # ------------------------------------------------------------------------------------------------ operands
-    def operands(self, K: torch.Tensor | None, Q: torch.Tensor | None, coarse) -> dict:
-        r"""The factors of the window formulation: ``Kw`` :math:`[K_i \mid \phi^a \mid \phi^b]` per window
-        ``(N, L, c)``, ``Qc`` the core rows of :math:`[Q_i \mid \phi^a \mid \phi^b]` ``(N, b, c)``, ``Qtail`` the
-        ``delta`` rows before and after the core of :math:`Q_i` ``(N, 2 delta, r)``; weights and scales are folded
-        into ``K`` and ``Q`` by the caller. ``coarse`` is None (no coarse level), a pair ``(Q0, K0)`` or a fixed
-        symmetric solve ``S -> C`` (the Galerkin block)."""
-        b, d = self.b, self.d
-        ops = {"r": 0, "coarse": coarse}
-        Kparts, Qparts = [], []
-        if K is not None:
-            Kparts.append(K)
-            # split, not slices: its backward is one concatenation instead of a zero-filled copy per slice
-            Q0w, Qiw = Q.split([1, Q.shape[0] - 1])
-            core0, right0, _ = Q0w.split([b, d, Q.shape[1] - b - d], 1)
-            lefti, corei, righti = Qiw.split([d, b, d], 1)
-            Qparts.append(torch.cat([core0, corei]))
-            if d:
-                left = torch.cat([Q.new_zeros(1, d, Q.shape[-1]), lefti])
-                ops["Qtail"] = torch.cat([left, torch.cat([right0, righti])], 1)
-            ops["r"] = K.shape[-1]
-        if coarse is not None:
-            Kparts.append(self.hat_win)
-            Qparts.append(self.hat_core)
-        ops["Kw"] = torch.cat(Kparts, 2) if len(Kparts) > 1 else Kparts[0]
-        ops["Qc"] = torch.cat(Qparts, 2) if len(Qparts) > 1 else Qparts[0]
-        return ops
+    def prolong(self, Q: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        return _Prolong.apply(Q, T, self) if torch.is_grad_enabled() else self._prolong(Q, T)
 
-    def apply(self, F: torch.Tensor, ops: dict) -> torch.Tensor:
-        r"""The local level and/or the hat coarse level on the columns of ``F`` ``(n, B)``; differentiable (one
-        :class:`_WindowApply`, which :func:`torch.func.vmap` maps over stacked operands)."""
-        Q0, K0 = ops["coarse"] if isinstance(ops["coarse"], tuple) else (None, None)
-        solve = ops["coarse"] if callable(ops["coarse"]) else None
-        one = lambda t: None if t is None else t[None]  # noqa: E731  (the member axis of one model)
-        U = _WindowApply.apply(F[None], one(ops["Kw"]), one(ops["Qc"]), one(ops.get("Qtail")), one(Q0), one(K0),
-                               self, ops["r"], ops["coarse"] is not None, solve)[0]
-        return U[0]
-
-    # ------------------------------------------------------------------------------------------------- passes
-    # Every pass below works on operands stacked on a leading member axis: F (S, n, B), Kw (S, N, L, c), Qc (S, N, b,
-    # c), Qtail (S, N, 2 delta, r), Q0 and K0 (S, N0, r0); one model is S = 1, and all products fold the member axis
-    # into the window axis of one torch.bmm.
+    # ------------------------------------------------------------------------------------------------- kernels
     def pieces(self, F: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The windows of ``F`` ``(S, n, B)`` as ``(S, 1, L, B)``, ``(S, N - 2, L, B)`` (strided views) and
-        ``(S, 1, L, B)`` (the last window, zero-padded beyond node ``n - 1``)."""
+        """The windows of ``F`` ``(n, B)`` as ``(1, L, B)``, ``(N - 2, L, B)`` (strided views) and ``(1, L, B)`` (the
+        last window, zero-padded beyond node ``n - 1``)."""
         b, d, N, L = self.b, self.d, self.N, self.L
-        return (F[:, None, :L], F[:, b - d:].unfold(1, L, b)[:, :N - 2].transpose(2, 3),
-                torch.nn.functional.pad(F[:, (N - 1) * b - d:], (0, 0, 0, d + 1))[:, None])
+        return (F[None, :L], F[b - d:].unfold(0, L, b)[:N - 2].transpose(1, 2),
+                torch.nn.functional.pad(F[(N - 1) * b - d:], (0, 0, 0, d + 1))[None])
 
-    def restrict(self, F: torch.Tensor, Kw: torch.Tensor) -> torch.Tensor:
-        r""":math:`T_i = \tilde K_i^T X_i` for all windows, shape ``(S, N, c, B)``."""
-        T = F.new_empty(F.shape[0], self.N, Kw.shape[-1], F.shape[-1])
-        for X, K, out in zip(self.pieces(F), Kw.transpose(2, 3).split([1, self.N - 2, 1], 1),
-                             T.split([1, self.N - 2, 1], 1)):
-            _bmm(K, X, out)
-        return T
+    def _per_window(self, F: torch.Tensor, other: torch.Tensor, shape, left: bool) -> torch.Tensor:
+        """``other_i^T X_i`` (``left``) or ``X_i other_i^T`` per window ``X_i`` of ``F``, written into one array."""
+        out = F.new_empty(shape)
+        split = [1, self.N - 2, 1]
+        for X, M, o in zip(self.pieces(F), other.transpose(1, 2).split(split), out.split(split)):
+            torch.bmm(M, X, out=o) if left else torch.bmm(X, M, out=o)
+        return out
 
-    def solve(self, solve, s: torch.Tensor) -> torch.Tensor:
-        """The fixed coarse solve ``solve`` (columns ``(N0, B)`` to ``(N0, B)``) of every member's ``s`` ``(S, N0, B)``,
-        as one solve with the members side by side."""
-        S, N0, B = s.shape
-        return solve(s.transpose(0, 1).reshape(N0, S * B)).reshape(N0, S, B).transpose(0, 1)
+    def _restrict(self, F: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        r""":math:`T_i = K_i^TX_i`, ``(N, c, B)``."""
+        return self._per_window(F, K, (self.N, K.shape[2], F.shape[1]), left=True)
 
-    def forward(self, F: torch.Tensor, ops: dict):
-        r"""The pass on the operands ``ops`` (no gradient); returns the output ``U`` ``(S, n, B)``, the coefficients
-        ``T`` ``(S, N, c, B)`` after the coarse step and the hat sums ``s`` (:math:`\Phi^TF`, ``(S, N - 1, B)``; empty
-        without a coarse level)."""
-        b, d, N, n = self.b, self.d, self.N, self.n
-        S, B, r = F.shape[0], F.shape[-1], ops["r"]
-        T = self.restrict(F, ops["Kw"])                                    # (S, N, c, B)
-        s = F.new_zeros(0)
-        if ops["coarse"] is not None:
-            Ga, Gb = T[:, :, r], T[:, :, r + 1]
-            s = Gb[:, :-1] + Ga[:, 1:]                                     # Phi^T F, (S, N - 1, B): node k b - 1
-            coarse = ops["coarse"]
-            c = self.solve(coarse, s) if callable(coarse) else coarse[0] @ (coarse[1].transpose(1, 2) @ s)
-            T[:, 0, r].zero_()                                             # window i needs c_i (slot r) and c_{i+1}
-            T[:, 1:, r] = c
-            T[:, :-1, r + 1] = c
-            T[:, -1, r + 1].zero_()
-        Z = _bmm(ops["Qc"], T)                                             # (S, N, b, B): node i b + j in Z[:, i, j]
-        if "Qtail" in ops:
-            tails = _bmm(ops["Qtail"], T[:, :, :r])                       # (S, N, 2 delta, B)
-            Z[:, :-1, b - d:] += tails[:, 1:, :d]                          # left overlap of window i + 1
-            Z[:, 1:, :d] += tails[:, :-1, d:]                              # right overlap of window i - 1
-        return Z.view(S, N * b, B)[:, :n], T, s
+    def outer(self, F: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        r""":math:`X_iT_i^T` per window ``(N, L, c)``: the gradient of either pass with respect to its factor."""
+        return self._per_window(F, T, (self.N, self.L, T.shape[1]), left=False)
+
+    def _prolong(self, Q: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        r""":math:`U = \sum_i R_i^TQ_iT_i`: core blocks by two batched products into the output, overlaps added."""
+        b, d, N, B = self.b, self.d, self.N, T.shape[2]
+        Z = T.new_empty(N, b, B)                                          # node i b + j in Z[i, j]
+        torch.bmm(Q[:1, :b], T[:1], out=Z[:1])                           # window 0 starts at node 0
+        torch.bmm(Q[1:, d:d + b], T[1:], out=Z[1:])
+        if d:
+            Z[:-1, b - d:] += torch.bmm(Q[1:, :d], T[1:])                 # left overlap of window i: block i - 1
+            Z[1, :d] += torch.mm(Q[0, b:b + d], T[0])                     # right overlap of window 0: block 1
+            Z[2:, :d] += torch.bmm(Q[1:-1, d + b:], T[1:-1])              # right overlap of window i: block i + 1
+        return Z.view(N * b, B)[:self.n]
 
 
-def _bmm(A: torch.Tensor, X: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """``A @ X`` for stacks of windows ``(S, k, p, q)`` and ``(S, k, q, t)``: one :func:`torch.bmm` over the ``S k``
-    pairs (views for one member; the strided window views of several members are copied once), into ``out`` when
-    given."""
-    S, k, p, q = A.shape
-    flat = torch.bmm(A.reshape(S * k, p, q), X.reshape(S * k, q, X.shape[-1]),
-                     out=None if out is None or S > 1 else out.view(k, p, X.shape[-1]))
-    if out is None:
-        return flat.view(S, k, p, X.shape[-1])
-    if S > 1:
-        out.copy_(flat.view(S, k, p, X.shape[-1]))
-    return out
-
-
-class _WindowApply(torch.autograd.Function):
-    r"""One pass of :meth:`WindowPlan.forward` on stacked operands with a hand-written backward, and a batching rule
-    (:meth:`vmap`: the batch axis becomes the member axis), so that :func:`torch.func.vmap` over stacked parameters
-    (:mod:`ddlib.batched`) takes this path too. Returns ``(U, T, s)``; ``T`` and ``s`` are kept for the backward.
-
-    Backward, for the output gradient :math:`G` (blocks :math:`G_i`): :math:`d\tilde Q_{i,core} = G_i T_i^T`,
-    :math:`dT_i = \tilde Q_{i,core}^T G_i` plus :math:`Q_{tail,i}^T\,dtail_i` (the overlap rows of :math:`G` that window
-    ``i`` wrote), :math:`dQ_{tail,i} = dtail_i T_{i,1:r}^T`; through the coarse step :math:`dc` (the sum of the two
-    slots that received :math:`c_k`), :math:`dQ_0 = dc\,(K_0^Ts)^T`, :math:`dK_0 = s\,(Q_0^Tdc)^T`,
-    :math:`ds = K_0Q_0^Tdc` (or the fixed symmetric solve of :math:`dc`) into the hat rows; finally
-    :math:`d\tilde K_i = X_i\,dT_i^T` and :math:`dX_i = \tilde K_i\,dT_i` added back onto the nodes of window ``i``.
-    Not itself differentiable (``once_differentiable``); the output must not be modified in place while grad is on.
-    """
+class _Restrict(torch.autograd.Function):
+    r""":math:`T = \mathrm{restrict}(F, K)`; backward :math:`dF = \mathrm{prolong}(K, dT)`, :math:`dK_i = X_i\,dT_i^T`.
+    Not itself differentiable (``once_differentiable``)."""
 
     @staticmethod
-    def forward(F, Kw, Qc, Qtail, Q0, K0, plan, r, coarse, solve):
-        ops = {"r": r, "Kw": Kw, "Qc": Qc, "coarse": (solve if solve is not None else (Q0, K0)) if coarse else None}
-        if Qtail is not None:
-            ops["Qtail"] = Qtail
-        return plan.forward(F, ops)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        F, Kw, Qc, Qtail, Q0, K0, plan, r, coarse, solve = inputs
-        _, T, s = output
-        ctx.mark_non_differentiable(T, s)
-        ctx.save_for_backward(F, Kw, Qc, Qtail, Q0, K0, T, s)
-        ctx.plan, ctx.coarse, ctx.r, ctx.solve = plan, coarse, r, solve
-
-    @staticmethod
-    def vmap(info, in_dims, F, Kw, Qc, Qtail, Q0, K0, plan, r, coarse, solve):
-        """Under :func:`torch.func.vmap`: the members of the vmapped batch, each a stack of one, side by side."""
-        def members(t, dim):
-            if t is None:
-                return None
-            t = t.expand(info.batch_size, *t.shape) if dim is None else t.movedim(dim, 0)
-            return t.flatten(0, 1)                                         # (batch, 1, ...) -> (batch, ...)
-        args = [members(t, dim) for t, dim in zip((F, Kw, Qc, Qtail, Q0, K0), in_dims[:6])]
-        U, T, s = _WindowApply.apply(*args, plan, r, coarse, solve)
-        return (U[:, None], T[:, None], s[:, None] if s.numel() else s), (0, 0, 0 if s.numel() else None)
+    def forward(ctx, F, K, plan):
+        ctx.save_for_backward(F, K)
+        ctx.plan = plan
+        return plan._restrict(F, K)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, gU, _gT, _gs):
-        F, Kw, Qc, Qtail, Q0, K0, T, s = ctx.saved_tensors
-        need, plan = ctx.needs_input_grad, ctx.plan
-        b, d, N, n = plan.b, plan.d, plan.N, plan.n
-        r, S, B = ctx.r, gU.shape[0], gU.shape[-1]
-        Gm = gU[:, :(N - 1) * b].unflatten(1, (N - 1, b))                 # blocks 0 .. N-2 (views)
-        Gl = torch.nn.functional.pad(gU[:, (N - 1) * b:], (0, 0, 0, N * b - n))[:, None]
+    def backward(ctx, dT):
+        F, K = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (ctx.plan._prolong(K, dT) if need[0] else None, ctx.plan.outer(F, dT) if need[1] else None, None)
 
-        def blockwise(left, right, shape):  # left_i @ right_i over all blocks, one of the two being G
-            out = gU.new_empty(shape)
-            for a, c, o in zip(left, right, out.split([N - 1, 1], 1)):
-                _bmm(a, c, o)
-            return out
 
-        c = T.shape[2]
-        dQc = blockwise((Gm, Gl), T.transpose(2, 3).split([N - 1, 1], 1), (S, N, b, c)) if need[2] else None
-        dT = blockwise(Qc.transpose(2, 3).split([N - 1, 1], 1), (Gm, Gl), (S, N, c, B))
-        dQtail = None
-        if Qtail is not None:
-            dtail = gU.new_zeros(S, N, 2 * d, B)   # the overlap rows window i wrote: block i - 1's last, i + 1's first
-            dtail[:, 1:, :d] = Gm[:, :, b - d:]
-            dtail[:, :-2, d:] = Gm[:, 1:, :d]
-            dtail[:, -2, d:] = Gl[:, 0, :d]
-            if need[3]:
-                dQtail = _bmm(dtail, T[:, :, :r].transpose(2, 3))
-            dT[:, :, :r] += _bmm(Qtail.transpose(2, 3), dtail)
-        dQ0 = dK0 = None
-        if ctx.coarse:
-            dc = dT[:, 1:, r] + dT[:, :-1, r + 1]                          # c_k sat in window k and window k - 1
-            if ctx.solve is not None:  # the fixed Galerkin block is symmetric
-                ds = plan.solve(ctx.solve, dc)
-            else:
-                dy = Q0.transpose(1, 2) @ dc
-                if need[4]:
-                    dQ0 = dc @ (K0.transpose(1, 2) @ s).transpose(1, 2)
-                if need[5]:
-                    dK0 = s @ dy.transpose(1, 2)
-                ds = K0 @ dy
-            dT[:, 0, r] = 0
-            dT[:, 1:, r] = ds
-            dT[:, :-1, r + 1] = ds
-            dT[:, -1, r + 1] = 0
-        dKw = None
-        if need[1]:
-            dKw = Kw.new_empty(Kw.shape)
-            for X, t, o in zip(plan.pieces(F), dT.split([1, N - 2, 1], 1), dKw.split([1, N - 2, 1], 1)):
-                _bmm(X, t.transpose(2, 3), o)
-        dF = None
+class _Prolong(torch.autograd.Function):
+    r""":math:`U = \mathrm{prolong}(Q, T)`; backward :math:`dT = \mathrm{restrict}(G, Q)`, :math:`dQ_i = G_iT_i^T`
+    on the slots the pass reads (window 0 ends at its box). Not itself differentiable."""
+
+    @staticmethod
+    def forward(ctx, Q, T, plan):
+        ctx.save_for_backward(Q, T)
+        ctx.plan = plan
+        return plan._prolong(Q, T)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        Q, T = ctx.saved_tensors
+        plan, need = ctx.plan, ctx.needs_input_grad
+        dQ = None
         if need[0]:
-            dX = _bmm(Kw, dT)                                              # (S, N, L, B): window i's share of dF
-            core = torch.cat([dX[:, :1, :b], dX[:, 1:, d:d + b]], 1)       # (S, N, b, B), window 0 starts at node 0
-            if d:
-                core[:, 1:, :d] += torch.cat([dX[:, :1, b:b + d], dX[:, 1:, d + b:]], 1)[:, :-1]  # right -> block i + 1
-                core[:, :-1, b - d:] += dX[:, 1:, :d]                                             # left -> block i - 1
-            dF = core.view(S, N * b, B)[:, :n]
-        return dF, dKw, dQc, dQtail, dQ0, dK0, None, None, None, None
+            dQ = plan.outer(G, T)
+            dQ[0, plan.b + plan.d:] = 0                                   # beyond box 0: not read by prolong
+        return dQ, plan._restrict(G, Q) if need[1] else None, None

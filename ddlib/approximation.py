@@ -156,8 +156,9 @@ def dd_oracle_error(problem: Problem, N: int, delta: int, local_rank: int, coars
 
 
 def dd_frontier(problem: Problem, N: int, delta: int, local_ranks=None, **oracle) -> dict:
-    """Arrays ``rank``, ``params`` (full coarse rank) and ``error`` (:func:`dd_oracle_error`, measured) of the
-    truncated Schwarz oracle, plus ``N`` and ``delta``; default ranks ``1 .. H/h - 1``."""
+    """Arrays ``rank``, ``params`` (full coarse rank), ``error`` (:func:`dd_oracle_error`, measured) of the
+    truncated Schwarz oracle and ``rate``, :math:`H^2/(r+1)^2` (the continuum rate of the 1D element oracle, fact 4;
+    a reference line only in 1D), plus ``N`` and ``delta``; default ranks ``1 .. H/h - 1``."""
     dec = Decomposition(problem, N, delta)
     r = (np.arange(1, (dec.box or dec.axis.sizes.min()))) if local_ranks is None else \
         _ranks("local_ranks", local_ranks, dec.n_max)
@@ -166,7 +167,8 @@ def dd_frontier(problem: Problem, N: int, delta: int, local_ranks=None, **oracle
               for k in r]
     s = Structure(dec, **{k2: oracle[k2] for k2 in oracle if k2 in keys[:3]})
     params = [DDAttention(s, int(k)).parameter_formula() for k in r]
-    return {"rank": r, "params": np.array(params), "error": np.array(errors), "N": N, "delta": delta}
+    return {"rank": r, "params": np.array(params), "error": np.array(errors),
+            "rate": 1.0 / (N * (r + 1.0)) ** 2, "N": N, "delta": delta}
 
 
 def band_error_split(M, problem: Problem, K: int) -> dict:

@@ -1,6 +1,7 @@
 r"""Softmax-free attention operators that act on a right-hand side ``f``, in any dimension (torch, float64).
 
-Two operator classes (and the structured baseline of :mod:`ddlib.banded`), :class:`torch.nn.Module` s with ``forward(f)`` on a batch of shape ``(batch, n)`` (rows are
+Two operator classes (and the structured baseline of :mod:`ddlib.banded`), :class:`torch.nn.Module` s with
+``forward(f)`` on a batch of shape ``(batch, n)`` (rows are
 samples, as in :mod:`ddlib.data`) and ``apply_columns(F)`` on right-hand sides as columns ``(n, batch)``; each is
 built on a :class:`ddlib.problem.Problem` and carries its quadrature weight :math:`w = h^d` in front, so the learned
 products approximate the Green's function with entries of order one, independently of ``n``.
@@ -17,12 +18,14 @@ products approximate the Green's function with entries of order one, independent
     :math:`Q_i, K_i \in \mathbb{R}^{n_i\times r}`, :math:`Q_0, K_0 \in \mathbb{R}^{N_0\times r_0}`:
     :math:`2r\sum_i n_i + 2N_0r_0` parameters. The paper's weighting is :math:`W^L_i = W^R_i = D_i^{1/2}`.
 
-**One path for every dimension.** :class:`DDAttention` gathers ``f`` into padded subdomain blocks
-(``F[padded_indices]``), applies both factors as batched products (:func:`torch.bmm`) with the weights folded into
-them, and scatter-adds back (``index_add``): memory :math:`O(n)` and no Python loop over subdomains
-(:meth:`DDAttention.gather_apply`). On a 1D decomposition whose boxes are windows of a strided view (the interface
-rule, ``N >= 3``) it takes the sliding-window fast path of :mod:`ddlib._window` instead (no gather, no scatter, a
-hand-written backward), which a test proves equal to the gather path.
+**One path for every dimension.** :class:`DDAttention` runs two passes over padded boxes, *restrict*
+:math:`T_i = \tilde K_i^TR_iF` and *prolong* :math:`\sum_iR_i^T\tilde Q_iT_i`, with the weights folded into the
+factors and the coarse basis on each box's core riding in a few extra columns of both (:mod:`ddlib._window`):
+:meth:`DDAttention.gather_apply` gathers the boxes, multiplies with :func:`torch.bmm` and scatter-adds back, a chunk
+of boxes at a time (memory :math:`O(n)`, no loop over subdomains). On a 1D decomposition whose boxes are windows of
+a strided view (the interface rule, ``N >= 3``) :meth:`DDAttention.apply_columns` takes the sliding-window fast path
+instead, once the right-hand sides are large enough to gain from it (no gather, no scatter, a hand-written backward),
+which a test proves equal to the gather path.
 
 Examples
 --------
@@ -47,19 +50,21 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh, splu
 
 from ._validate import check_choice, check_int, check_positive, env_int
-from ._window import WindowPlan
-from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition, padded_support
+from ._window import WINDOW_MIN_ENTRIES, GatherPlan, WindowPlan, core_columns, fold
+from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .memory import check_dense
 from .problem import Problem
 
-__all__ = ["GlobalAttention", "DDAttention", "Structure", "schwarz_init", "eckart_young_init", "LOCAL_INVERSES",
-           "configure_threads", "global_parameter_count", "dd_parameter_count", "operator_error", "DENSE_OPERATOR_MAX",
-           "truncated_factors", "dense_operator_errors"]
+__all__ = ["GlobalAttention", "DDAttention", "Structure", "schwarz_init", "eckart_young_init",
+           "LOCAL_INVERSES", "configure_threads", "global_parameter_count", "dd_parameter_count",
+           "operator_error", "DENSE_OPERATOR_MAX", "truncated_factors",
+           "WINDOW_MIN_ENTRIES", "dense_operator_errors"]
 
 #: Names accepted by :func:`schwarz_init`: the exact-decomposition blocks or the subdomain inverses.
 LOCAL_INVERSES = ("element", "subdomain")
 #: Largest ``n`` at which :func:`operator_error` forms the dense error matrix; above it, Lanczos.
 DENSE_OPERATOR_MAX = 511
+
 
 def configure_threads(default: int | None = None) -> int:
     """Set torch's intra-op threads from ``$DDLIB_TORCH_THREADS`` (else ``default``, else leave it); return the count.
@@ -133,9 +138,8 @@ class _Operator(torch.nn.Module):
         self.problem, self.n, self.weight = problem, problem.n, problem.weight
 
     def _some_tensor(self) -> torch.Tensor:
-        """The first floating-point parameter or buffer (whose dtype and device the operator computes in)."""
-        return next((t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()),
-                    torch.zeros((), dtype=torch.float64))
+        floats = (t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point())
+        return next(floats, torch.zeros((), dtype=torch.float64))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -152,15 +156,15 @@ class _Operator(torch.nn.Module):
 
     def forward(self, f) -> torch.Tensor:
         r"""Apply the operator to each row of ``f`` (shape ``(batch, n)`` or ``(n,)``, finite): ``apply_columns`` on
-        the contiguous columns, returned as rows."""
+        the transposed view (no copy), returned as rows."""
         f = torch.as_tensor(f, dtype=self.dtype, device=self.device)
         single = f.ndim == 1
         f = f[None] if single else f
         if f.ndim != 2 or f.shape[1] != self.n:
             raise ValueError(f"f must have shape (batch, n) or (n,) with n = {self.n}; got shape {tuple(f.shape)}")
-        if not bool(torch.isfinite(f).all()):
+        if not bool(torch.isfinite(f.sum())) and not bool(torch.isfinite(f).all()):  # one cheap pass first
             raise ValueError("f must be finite; it holds NaN or infinite entries")
-        u = self.apply_columns(f.T.contiguous()).T
+        u = self.apply_columns(f.T).T
         return u[0] if single else u
 
     def dense(self) -> torch.Tensor:
@@ -263,9 +267,10 @@ class Structure:
         # box position class per axis (0 first, 1 interior, 2 last), combined: the classes of shared factors
         pos = np.minimum(np.arange(dec.N), 1) + (np.arange(dec.N) == dec.N - 1) * (dec.N > 1)
         self.box_class = dec._outer(pos[:, None], lambda a, b: a * 3 + b)[:, 0]
+        self.core_index, self.core_values = core_columns(dec, self.Phi)
+        self.gather = GatherPlan(dec.padded_indices, dec.n)
         ok = dec.split == "interface" and dec.N >= 3 and dec.m == dec.N * (dec.box or 0) - 1 and dec.n == dec.m
         self.windows = WindowPlan(dec.N, dec.box, dec.delta, dec.n) if ok else None
-        self.hat = self.coarse == "hat" and not coarse_options
 
     def __repr__(self) -> str:
         return (f"Structure({self.decomposition!r}, partition={self.partition!r}, weighting={self.weighting!r}, "
@@ -297,6 +302,14 @@ class _FixedSolve(torch.autograd.Function):
         ctx.lu, ctx.scale = inputs[1], inputs[2]
 
     @staticmethod
+    def vmap(info, in_dims, S, lu, scale):
+        """Under :func:`torch.func.vmap` (:mod:`ddlib.batched`): the members' columns side by side, one solve."""
+        if in_dims[0] is None:
+            return _FixedSolve.apply(S, lu, scale), None
+        S = S.movedim(in_dims[0], -1)                                          # (N0, columns, members)
+        return _FixedSolve.apply(S.reshape(S.shape[0], -1), lu, scale).reshape(S.shape), S.ndim - 1
+
+    @staticmethod
     def solve(lu, scale, S):
         X = lu.solve(np.ascontiguousarray(S.detach().cpu().double().numpy()))
         return torch.as_tensor(X * scale, dtype=S.dtype, device=S.device)
@@ -304,15 +317,6 @@ class _FixedSolve(torch.autograd.Function):
     @staticmethod
     def backward(ctx, G):
         return _FixedSolve.apply(G, ctx.lu, ctx.scale), None, None
-
-    @staticmethod
-    def vmap(info, in_dims, S, lu, scale):
-        """Under :func:`torch.func.vmap`: the batch axis becomes more columns of one solve (column by column, as
-        alone)."""
-        if in_dims[0] is None:
-            return _FixedSolve.apply(S, lu, scale), None
-        S = S.movedim(in_dims[0], -1)                                          # (N0, columns, batch)
-        return _FixedSolve.apply(S.reshape(S.shape[0], -1), lu, scale).reshape(S.shape), S.ndim - 1
 
 
 class DDAttention(_Operator):
@@ -382,9 +386,8 @@ class DDAttention(_Operator):
         self.register_buffer("idx", torch.as_tensor(dec.padded_indices), persistent=False)
         self.register_buffer("wl", torch.as_tensor(s.wl), persistent=False)
         self.register_buffer("wr", torch.as_tensor(s.wr), persistent=False)
-        cidx, cval = padded_support(s.Phi)
-        self.register_buffer("cidx", torch.as_tensor(cidx), persistent=False)
-        self.register_buffer("cval", torch.as_tensor(cval), persistent=False)
+        self.register_buffer("core_index", torch.as_tensor(s.core_index), persistent=False)
+        self.register_buffer("core_values", torch.as_tensor(s.core_values), persistent=False)
         classes = np.unique(s.box_class)
         self.register_buffer("cls", torch.as_tensor(np.searchsorted(classes, s.box_class)), persistent=False)
         self._lu = None
@@ -448,75 +451,73 @@ class DDAttention(_Operator):
         Q0, K0 = self.coarse_factors()
         return Q0 * scale, K0
 
-    def _weighted_local(self) -> tuple[torch.Tensor, torch.Tensor]:
-        r""":math:`(w\,s\,W^L_iQ_i,\ W^R_iK_i)` with the quadrature weight ``w`` and the shared scale ``s`` folded in."""
-        Q, K = self.local_factors()
-        return Q * (self.wl[:, :, None] * (self.weight * self.local_scale)), K * self.wr[:, :, None]
-
     # ----------------------------------------------------------------------------------------------- apply
-    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``): the
-        window fast path where the structure allows it (1D), else :meth:`gather_apply`."""
-        self._check_columns(F)
-        plan = self.structure.windows
-        if plan is None:
-            return self.gather_apply(F)
-        coarse_in_window = self.coarse_rank > 0 and self.structure.hat
-        U = (plan.apply(F, self._window_operands(plan, coarse_in_window)) if (self.local_rank or coarse_in_window)
-             else F.new_zeros(F.shape))
-        if self.coarse_rank and not coarse_in_window:
-            U = U + self.coarse_part(F) * self.weight
-        return U
-
-    def _window_operands(self, plan, coarse_in_window: bool) -> dict:
-        """The operands of the window pass (:meth:`ddlib._window.WindowPlan.operands`), weights folded in; cached
-        while grad is off, keyed on the parameters' storage and version counters (an update invalidates them); not
-        cached for parameters passed in by :func:`torch.func.functional_call`."""
+    def _operands(self) -> tuple[torch.Tensor, torch.Tensor, object]:
+        r"""``(K~, Q~, step)``: :math:`\tilde K_i = [W^R_iK_i \mid \Phi^{core}_i]`,
+        :math:`\tilde Q_i = [w\,s\,W^L_iQ_i \mid \Phi^{core}_i]` (``(N^d, n_max, r + k)``,
+        :func:`ddlib._window.core_columns`) and the coarse step times ``w``; cached while grad is off, keyed on the
+        parameters' storage and version counters (an update invalidates them)."""
         key = None
-        params = list(self.parameters())
-        if not torch.is_grad_enabled() and all(isinstance(p, torch.nn.Parameter) for p in params):
-            key = (coarse_in_window, *((p.data_ptr(), p._version, p.dtype) for p in params))
-            if self.__dict__.get("_window_key") == key:
-                return self.__dict__["_window_ops"]
-        if plan.hat_win.dtype != self.dtype or plan.hat_win.device != self.device:
-            plans = self.__dict__.setdefault("_plans", {})
-            plan = plans.setdefault((self.dtype, self.device), plan.to(self.dtype, self.device))
-        Qw, Kw = self._weighted_local() if self.local_rank else (None, None)
-        ops = plan.operands(Kw, Qw, self._coarse_step(self.weight) if coarse_in_window else None)
+        if not torch.is_grad_enabled() and all(isinstance(p, torch.nn.Parameter) for p in self.parameters()):
+            # (parameters passed in by torch.func.functional_call are not cached)
+            key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in (*self.parameters(), *self.buffers()))
+            if self.__dict__.get("_operands_key") == key:
+                return self.__dict__["_operands_value"]
+        V = self.core_values if self.coarse_rank else self.core_values[:, :, :0]
+        Kw = Qw = V
+        if self.local_rank:
+            Q, K = (self.K if self.symmetric else self.Q), self.K
+            cls = self.cls if self.shared else None
+            Kw = fold(K, cls, self.wr[:, :, None], V)
+            Qw = fold(Q, cls, self.wl[:, :, None] * (self.weight * self.local_scale), V)
+        ops = (Kw, Qw, self._coarse_step(self.weight) if self.coarse_rank else None)
         if key is not None:
-            self.__dict__["_window_key"], self.__dict__["_window_ops"] = key, ops
+            self.__dict__["_operands_key"], self.__dict__["_operands_value"] = key, ops
         return ops
+
+    def _passes(self, F: torch.Tensor, plan, local: bool = True, coarse: bool = True) -> torch.Tensor:
+        r"""Both passes of ``plan`` (:mod:`ddlib._window`) with the local and/or the coarse columns: restrict
+        :math:`T_i = \tilde K_i^TR_iF`, the coarse step on :math:`\Phi^TF` (scatter of the core columns of ``T``),
+        prolong :math:`\sum_iR_i^T\tilde Q_iT_i`."""
+        self._check_columns(F)
+        Kw, Qw, step = self._operands()
+        r = self.local_rank if local else 0
+        cols = slice(0 if local else self.local_rank, Kw.shape[2] if coarse else self.local_rank)
+        T = plan.restrict(F, Kw[:, :, cols])
+        if coarse and self.coarse_rank:
+            index = self.core_index
+            B, N0 = F.shape[1], self.structure.N0
+            S = T.new_zeros(N0 + 1, B).index_add(0, index.reshape(-1), T[:, r:].reshape(-1, B))[:N0]   # Phi^T F
+            C = step(S) if callable(step) else step[0] @ (step[1].T @ S)
+            T = torch.cat([T[:, :r], torch.cat([C, C.new_zeros(1, B)])[index]], 1)
+        return plan.prolong(Qw[:, :, cols], T)
+
+    def apply_columns(self, F: torch.Tensor) -> torch.Tensor:
+        r""":math:`M_\theta^{-1}F` for right-hand sides stored as the columns of ``F`` (shape ``(n, batch)``, any
+        strides): the window fast path where the structure allows it (1D) and ``F`` is large enough to gain from it
+        (:data:`ddlib._window.WINDOW_MIN_ENTRIES`), else :meth:`gather_apply`."""
+        self._check_columns(F)
+        windows = self.structure.windows
+        large = windows is not None and F.numel() >= WINDOW_MIN_ENTRIES
+        return self._passes(F, windows if large else self.structure.gather)
 
     def gather_apply(self, F: torch.Tensor) -> torch.Tensor:
         r"""The generic path of every dimension: :math:`w(\Phi Q_0K_0^T\Phi^TF + \sum_i R_i^TW^L_iQ_iK_i^TW^R_iR_iF)`
         with :math:`R_iF` as ``F[padded_indices]``, two batched products and one ``index_add``."""
-        self._check_columns(F)
-        U = self.local_part(F, weighted=True) if self.local_rank else F.new_zeros(F.shape)
-        if self.coarse_rank:
-            U = U + self.coarse_part(F) * self.weight
-        return U
+        return self._passes(F, self.structure.gather)
 
     def local_part(self, F: torch.Tensor, weighted: bool = False) -> torch.Tensor:
-        r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` (times ``w`` with ``weighted``) by gather and scatter."""
+        r""":math:`\sum_i R_i^T W^L_i Q_iK_i^T W^R_i R_i F` (times ``w`` with ``weighted``)."""
         if not self.local_rank:
             return torch.zeros_like(F)
-        Qw, Kw = self._weighted_local()
-        flat = self.idx.reshape(-1)
-        X = F.index_select(0, flat).view(*self.idx.shape, F.shape[1])            # R_i F, (N^d, n_max, batch)
-        Y = torch.bmm(Qw, torch.bmm(Kw.transpose(1, 2), X))
-        U = F.new_zeros(F.shape).index_add(0, flat, Y.reshape(-1, F.shape[1]))
+        U = self._passes(F, self.structure.gather, coarse=False)
         return U if weighted else U / self.weight
 
     def coarse_part(self, F: torch.Tensor) -> torch.Tensor:
-        r""":math:`\Phi Q_0K_0^T\Phi^TF` (no ``w``): gather on the padded supports of the basis, two small products,
-        scatter-add back (memory :math:`O(n)`)."""
+        r""":math:`\Phi Q_0K_0^T\Phi^TF` (no ``w``)."""
         if not self.coarse_rank:
             return torch.zeros_like(F)
-        S = (F[self.cidx] * self.cval[:, :, None]).sum(1)                       # Phi^T F, (N0, batch)
-        step = self._coarse_step()
-        C = step(S) if callable(step) else step[0] @ (step[1].T @ S)
-        Y = (self.cval[:, :, None] * C[:, None, :]).reshape(-1, F.shape[1])
-        return F.new_zeros(F.shape).index_add(0, self.cidx.reshape(-1), Y)
+        return self._passes(F, self.structure.gather, local=False) / self.weight
 
     # -------------------------------------------------------------------------------------------- analysis
     def local_blocks(self) -> list[np.ndarray]:
@@ -524,7 +525,7 @@ class DDAttention(_Operator):
         if not self.local_rank:
             return []
         with torch.no_grad():
-            Q, K = (t.cpu().numpy() for t in self._weighted_local())
+            Q, K = (t[:, :, :self.local_rank].cpu().numpy() for t in self._operands()[1::-1])
         mask = self.decomposition.mask
         return [Q[i, mask[i]] @ K[i, mask[i]].T for i in range(self.decomposition.n_sub)]
 
@@ -638,9 +639,9 @@ def operator_error(M, problem: Problem | None = None) -> float:
 
 
 def dense_operator_errors(Ms: torch.Tensor, problem: Problem) -> np.ndarray:
-    r""":math:`\|M_j - A^{-1}\|_2/\|A^{-1}\|_2` for a stack of dense matrices ``Ms`` (shape ``(k, n, n)``): the largest
+    r""":math:`\|M_j - A^{-1}\|_2/\|A^{-1}\|_2` for a stack of dense matrices ``Ms`` ``(k, n, n)``: the largest
     eigenvalue of :math:`E_j^TE_j` by a dense symmetric eigensolver, one batched call (:func:`operator_error`'s dense
-    branch)."""
+    branch; :mod:`ddlib.batched` evaluates its members with it)."""
     E = Ms.detach().to(device="cpu", dtype=torch.float64) - torch.from_numpy(problem.inverse())
     top = torch.linalg.eigvalsh(E.mT @ E)[:, -1].clamp_min(0.0)
     return (torch.sqrt(top) / problem.norm_inverse()).numpy()

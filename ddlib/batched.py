@@ -47,6 +47,7 @@ Examples
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -210,6 +211,17 @@ def _bad_kind(kind):
     raise ValueError(f"kinds must be among {BATCHED_OPTIMIZERS}; got {kind!r}")
 
 
+def _gather_only(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with its DD passes on the gather layout at every batch size (its structure's copy without the 1D
+    window layout, whose hand-written kernels :func:`torch.func.vmap` cannot map); the numbers agree to rounding
+    (:mod:`ddlib._window`)."""
+    inner = getattr(model, "model", model)  # a wrapper (WithJacobi) holds the operator as .model
+    if getattr(inner, "structure", None) is not None and inner.structure.windows is not None:
+        inner.structure = copy.copy(inner.structure)
+        inner.structure.windows = None
+    return model
+
+
 class _Apply(torch.nn.Module):
     """``forward(*args) = fn(model, *args)``: lets :func:`torch.func.functional_call` run any function of the model
     with other parameters."""
@@ -261,7 +273,7 @@ class _Batch:
         self.seconds = [0.0] * len(configs)
         self.diverged: dict[int, TrainingDiverged] = {}
         self.bar = _Progress(c.epochs, f"{c.label} batch of {len(configs)}", progress)
-        template = self.models[0]
+        template = _gather_only(c.build_model(dtype, device))
         loss = _Apply(template, lambda model, F, U, w: batch_loss(c, model, F, U, w))
         metrics = _Apply(template, lambda model, sets: evaluation_metrics(c, model, sets))
         dense = _Apply(template, lambda model: model.dense())

@@ -34,7 +34,9 @@ The training distribution is one of :data:`TRAINING_KINDS`:
     orthonormal sine transform; constant coefficient) and :math:`f = A^{1/2}w`. In the energy norm,
     :math:`\mathbb E\,\|(MA - I)z\|_A^2 = \sum_i (1 - \mu_i)^2` with :math:`\mu_i` the eigenvalues of :math:`MA`
     (symmetric :math:`M`): a function of the preconditioned spectrum alone (``loss="energy"`` of
-    :class:`ddlib.training.TrainConfig`).
+    :class:`ddlib.training.TrainConfig`). With a variable coefficient the sine transform no longer diagonalises
+    :math:`A`; then :math:`f = Bw` with :math:`BB^T = A` (:func:`gradient_factor`, ``w`` one normal draw per edge)
+    and :math:`u = A^{-1}f`, again :math:`u \sim \mathcal N(0, A^{-1})`.
 
 The named sets (:data:`DATASETS`) are ``"train"`` and ``"validation"`` (independent draws from the training
 distribution; the validation set chooses hyper-parameters, it is never a test set), and the held-out test sets
@@ -63,12 +65,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft
+import scipy.sparse as sp
 
 from ._validate import check_choice, check_int
 from .problem import Problem
 
 __all__ = ["DATASETS", "TEST_SETS", "TRAINING_KINDS", "SMOOTH_DECAY", "IN_DISTRIBUTION", "Dataset", "band_modes",
-           "sine_synthesis", "make_dataset", "make_datasets", "in_distribution_set", "relative_l2_error"]
+           "sine_synthesis", "make_dataset", "make_datasets", "in_distribution_set", "relative_l2_error",
+           "gradient_factor"]
 
 #: The data-set names accepted by :func:`make_dataset`, in the order used to derive their random streams.
 DATASETS = ("train", "in_band", "out_of_band", "noise", "point_loads", "validation")
@@ -186,11 +190,11 @@ def _probes(rng: np.random.Generator, problem: Problem, samples: int, energy: bo
     :math:`u = S\Lambda^{-1/2}w \sim \mathcal N(0, A^{-1})` and :math:`f = S\Lambda^{1/2}w`, where :math:`S` is the
     orthonormal DST-I (the normalised eigenvectors of the constant-coefficient :math:`A`) and :math:`\Lambda` the
     eigenvalues: :math:`O(n\log n)` per sample."""
+    if energy and not problem.constant:
+        return _energy_probes_variable(rng, problem, samples)
     w = rng.standard_normal((samples, problem.n))
     if not energy:
         return problem.stencil(w.T).T, w
-    if not problem.constant:
-        raise ValueError("training 'energy_probes' needs a constant coefficient (the sine transform diagonalises A)")
     lam = problem.eigenvalues(np.indices(problem.shape).reshape(problem.dim, -1).T + 1)
     axes = tuple(range(1, problem.dim + 1))
     dst = lambda a: scipy.fft.dstn(a.reshape(samples, *problem.shape), type=1, norm="ortho",  # noqa: E731
@@ -202,6 +206,22 @@ def in_distribution_set(training: str) -> str:
     """The named set whose error is the error on the training distribution ``training``: the in-band test set for
     Fourier data, the white-noise test set for noise data, the validation set otherwise (no test set of its own)."""
     return IN_DISTRIBUTION[check_choice("training", training, TRAINING_KINDS)]
+
+
+def gradient_factor(problem: Problem) -> sp.csr_matrix:
+    r"""The factor :math:`B = h^{-1}\,[\,G_1^TW_1^{1/2}\ \cdots\ G_d^TW_d^{1/2}\,]` (``n x edges``, sparse) with
+    :math:`BB^T = A` (:mod:`ddlib.problem`: :math:`A = h^{-2}\sum_kG_k^TW_kG_k`), for any coefficient."""
+    return sp.hstack([problem.gradient(k).T @ sp.diags(np.sqrt(w.ravel()))
+                      for k, w in enumerate(problem.edge_weights())], format="csr") / problem.h
+
+
+def _energy_probes_variable(rng: np.random.Generator, problem: Problem, samples: int):
+    r"""Energy probes for a variable coefficient: :math:`f = Bw`, :math:`w \sim \mathcal N(0, I)` over the edges, and
+    :math:`u = A^{-1}f`, with :math:`BB^T = A` (:func:`gradient_factor`): :math:`\mathrm{Cov}(u) =
+    A^{-1}BB^TA^{-1} = A^{-1}`, as with the sine transform, at the price of one sparse solve per sample."""
+    B = gradient_factor(problem)
+    f = (B @ rng.standard_normal((B.shape[1], samples))).T
+    return f, problem.solve(f)
 
 
 def relative_l2_error(u_pred, u_true) -> np.ndarray:

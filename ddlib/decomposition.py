@@ -23,8 +23,9 @@ tensor product of its 1D factors, so one implementation serves d = 1, 2 and 3.
 
 **Coarse spaces** (:func:`coarse_space`) are functions (decomposition, options) -> sparse :math:`\Phi` (``n x N_0``),
 registered by name in :data:`COARSE_SPACES`: ``"hat"`` (tensor-product hats, Q1 in 2D), ``"nicolaides"``,
-``"spectral"`` (local Neumann eigenvectors of the constant-coefficient box), ``"none"``; spectral spaces that need
-the matrix (GenEO, :mod:`ddlib.hetero`) register themselves the same way. :math:`A_0 = \Phi^TA\Phi` (Galerkin).
+``"spectral"`` (local Neumann eigenvectors of the constant-coefficient box), ``"none"``; spectral spaces that read
+the coefficient (``"geneo"``, :mod:`ddlib.geneo`, imported at the end of this module) register themselves the same
+way. :math:`A_0 = \Phi^TA\Phi` (Galerkin).
 
 Examples
 --------
@@ -146,14 +147,23 @@ class Split:
 
     def hat(self, cells: int | None = None) -> sp.csr_matrix:
         r"""Hat functions :math:`\phi_k(x) = \max(0, 1 - |x - k/C|\,C)` on the ``C - 1`` interior nodes of the coarse
-        grid of ``C = cells`` (default ``N``) cells, as a sparse ``m x (C-1)`` matrix."""
+        grid of ``C = cells`` (default ``N``) cells, as a sparse ``m x (C-1)`` matrix: node :math:`x` meets only the
+        two hats :math:`k = \lfloor xC\rfloor` and :math:`k + 1`, so it is built in :math:`O(m)`.
+
+        >>> s = Split(15, 4)
+        >>> x, k = np.arange(1, 16) / 16, np.arange(1, 4)
+        >>> bool(np.array_equal(s.hat().toarray(), np.maximum(0, 1 - np.abs(x[:, None] * 4 - k))))
+        True
+        >>> Split(2**20 - 1, 2**14).hat().nnz          # 2 H/h - 1 per hat, never a dense n x (N - 1) array
+        2080641
+        """
         C = self.N if cells is None else check_int("cells", cells, low=1)
-        x = np.arange(1, self.m + 1) / (self.m + 1)
-        k = np.arange(1, C)
-        vals = np.maximum(0.0, 1.0 - np.abs(x[:, None] * C - k[None, :]))
-        P = sp.csr_matrix(vals)
-        P.eliminate_zeros()
-        return P
+        t = np.arange(1, self.m + 1) / (self.m + 1) * C
+        left = np.floor(t).astype(np.int64)
+        rows, cols = np.tile(np.arange(self.m), 2), np.concatenate([left, left + 1])
+        vals = np.maximum(0.0, 1.0 - np.abs(t[rows] - cols))            # the dense formula, entry by entry
+        keep = (cols >= 1) & (cols <= C - 1) & (vals > 0)
+        return sp.csr_matrix((vals[keep], (rows[keep], cols[keep] - 1)), shape=(self.m, max(C - 1, 0)))
 
     def elements(self) -> list[np.ndarray]:
         r"""The nodes strictly inside each coarse element :math:`(k/N, (k+1)/N)`, ``k = 0..N-1``."""
@@ -391,7 +401,7 @@ def _spectral(dec: Decomposition, per_box: int = 1, partition: str = "multiplici
     coefficient; per axis :math:`\cos(p\pi(s+\frac12)/n_k)` with eigenvalue :math:`4\sin^2\frac{p\pi}{2n_k}`, ties by
     the mode numbers), multiplied by :math:`D_i`. ``per_box = 1`` is the Nicolaides space; in 2D ``per_box`` in
     ``1, 3, 6, 10, ...`` keeps whole shells. ``partition`` must be positive on the box (``"multiplicity"`` or
-    ``"ramp"``). A spectral space that reads the coefficient is GenEO (:mod:`ddlib.hetero`)."""
+    ``"ramp"``). A spectral space that reads the coefficient is GenEO (:mod:`ddlib.geneo`)."""
     if check_choice("partition", partition, PARTITIONS_OF_UNITY) == "boolean":
         raise ValueError("partition must be 'multiplicity' or 'ramp' for the spectral coarse space (positive on the "
                          "whole box, so the weighted eigenvectors stay independent); got 'boolean'")
@@ -439,3 +449,6 @@ def padded_support(Phi) -> tuple[np.ndarray, np.ndarray]:
         idx[col, slot] = P.indices
         val[col, slot] = P.data
     return idx, val
+
+
+from . import geneo as _geneo_module  # noqa: E402,F401  (registers "geneo"; it imports this module, so it comes last)

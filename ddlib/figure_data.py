@@ -163,7 +163,8 @@ def figure_panels(fig) -> list[dict]:
         if not rows:
             continue
         letter = string.ascii_lowercase[len(panels)] if len(panels) < 26 else f"p{len(panels) + 1}"
-        panels.append({"panel": letter, "title": _plain(ax.get_title()), "x": _plain(ax.get_xlabel()),
+        title = next((t for t in (ax.get_title(loc=w) for w in ("center", "left", "right")) if t), "")
+        panels.append({"panel": letter, "title": _plain(title), "x": _plain(ax.get_xlabel()),
                        "y": _plain(ax.get_ylabel()), "value": _value_label(ax), "rows": rows})
     return panels
 

@@ -20,6 +20,8 @@ spec                    operator                                                
 :class:`DDSpec`         two-level DD attention (:class:`ddlib.attention.DDAttention`) on ``N`` boxes per   dd
                         direction, with the ablation switches (coarse only, local only, weights, coarse
                         space, tied or shared factors, a damped Jacobi term)
+:class:`SpanSpec`       two-level additive Schwarz with exact local solves and a learned coarse span         dd
+                        :math:`\Phi = \sum_iR_i^TD_iV_i` (:class:`ddlib.coarse_span.SpanSchwarz`)
 :class:`BandedSpec`     a learned stencil of half-width ``b`` plus low rank, :math:`w\,(B + UV^T)`         banded
                         (:class:`ddlib.banded.BandedLowRank`)
 ======================  ================================================================================  ==========
@@ -48,10 +50,11 @@ import torch
 from ._validate import check_choice, check_int, check_positive
 from .attention import DDAttention, GlobalAttention, Structure
 from .banded import BandedLowRank, banded_lowrank_parameter_count
+from .coarse_span import SpanSchwarz, span_parameter_count
 from .decomposition import PARTITIONS_OF_UNITY, WEIGHTINGS, Decomposition
 from .problem import Problem
 
-__all__ = ["ModelSpec", "GlobalSpec", "DDSpec", "BandedSpec", "spec_from_dict", "SPEC_KINDS", "FAMILIES",
+__all__ = ["ModelSpec", "GlobalSpec", "DDSpec", "SpanSpec", "BandedSpec", "spec_from_dict", "SPEC_KINDS", "FAMILIES",
            "DIAGONALS"]
 
 #: The families a verdict compares.
@@ -258,6 +261,40 @@ class DDSpec(ModelSpec):
     def is_ablation(self) -> bool:
         """True for a mechanism ablation (coarse only or local only), which no class verdict counts."""
         return not (self.use_local and self.use_coarse and self.coarse != "none")
+
+
+@_register
+@dataclass(frozen=True)
+class SpanSpec(ModelSpec):
+    r"""Two-level additive Schwarz on ``N`` boxes per direction with overlap ``delta``, exact local solves and the
+    coarse span :math:`\Phi = \sum_iR_i^TD_iV_i`, ``per_box`` learned functions per box, Galerkin coarse solve
+    (:class:`ddlib.coarse_span.SpanSchwarz`)."""
+
+    N: int
+    delta: int
+    per_box: int
+    partition: str = "multiplicity"
+    kind: ClassVar[str] = "span"
+    family: ClassVar[str] = "dd"
+    _fields: ClassVar[dict] = {"N": ("int", 1), "delta": ("int", 0), "per_box": ("int", 1),
+                               "partition": ("choice", ("multiplicity", "ramp"))}
+    _label_fields: ClassVar[tuple] = ("N", "delta", "per_box")
+
+    def _decomposition(self, problem) -> Decomposition:
+        dec = Decomposition(_check_problem(problem), self.N, self.delta)
+        check_int("per_box", self.per_box, low=1, high=int(dec.sizes.min()))
+        return dec
+
+    def build(self, problem, *, seed=0, init_scale=0.1):
+        return SpanSchwarz(self._decomposition(problem), self.per_box, partition=self.partition, seed=seed,
+                           init_scale=init_scale)
+
+    def parameter_count(self, problem) -> int:
+        return span_parameter_count(self._decomposition(problem), self.per_box)
+
+    @property
+    def label(self) -> str:
+        return f"learned span N={self.N} δ={self.delta} k={self.per_box}" + self.options()
 
 
 @_register

@@ -51,6 +51,11 @@ def _support(dec):
     return S
 
 
+
+def _same(a, b):
+    """Equal to rounding: the coarse part is summed box by box, so its rounding depends on the boxes."""
+    return np.allclose(a, b, rtol=0, atol=1e-13 * np.abs(b).max())
+
 @FAST
 @given(cfg=configs())
 def test_no_coarse_and_coarse_only_remove_exactly_one_level(cfg):
@@ -58,7 +63,7 @@ def test_no_coarse_and_coarse_only_remove_exactly_one_level(cfg):
     assert np.array_equal(o["local"], b["local"]) and not o["coarse"].any()
     assert np.allclose(model.dense().numpy(), b["local"], atol=1e-14)
     b, o, model = _pair(cfg, use_local=False)
-    assert np.array_equal(o["coarse"], b["coarse"]) and not o["local"].any()
+    assert _same(o["coarse"], b["coarse"]) and not o["local"].any()
     assert np.allclose(model.dense().numpy(), b["coarse"], atol=1e-14)
 
 
@@ -68,11 +73,11 @@ def test_weighting_and_boolean_change_only_the_local_part_where_weights_differ(c
     dec = Decomposition(cfg["problem"], cfg["spec"].N, cfg["spec"].delta)
     S = _support(dec)
     b, o, _ = _pair(cfg, weighting="left")
-    assert np.array_equal(o["coarse"], b["coarse"])
+    assert _same(o["coarse"], b["coarse"])
     assert not (o["local"] - b["local"])[~S].any()
     assert np.abs(o["local"] - b["local"]).max() > 0
     b, o, _ = _pair(cfg, partition="boolean")
-    assert np.array_equal(o["coarse"], b["coarse"])
+    assert _same(o["coarse"], b["coarse"])
     single = dec.multiplicity == 1          # both partitions weigh these nodes by 1
     diff = o["local"] - b["local"]
     assert np.abs(diff[np.ix_(single, single)]).max() < 1e-14
@@ -83,7 +88,7 @@ def test_weighting_and_boolean_change_only_the_local_part_where_weights_differ(c
 @given(cfg=configs())
 def test_no_overlap_gives_block_diagonal_local_part_and_same_coarse(cfg):
     b, o, _ = _pair(cfg, delta=0)
-    assert np.array_equal(o["coarse"], b["coarse"])
+    assert _same(o["coarse"], b["coarse"])
     blocks = _support(Decomposition(cfg["problem"], cfg["spec"].N, 0))
     assert not o["local"][~blocks].any()
     assert b["local"][~blocks].any()         # the overlapping baseline couples across interfaces

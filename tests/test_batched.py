@@ -47,7 +47,7 @@ def _close(a, b, rtol=RTOL):
 
 CASES = {
     "global 1D": TrainConfig(model=GlobalSpec(4), **SMALL),
-    "DD 1D (window path)": TrainConfig(model=DDSpec(8, 1, 2), **SMALL),
+    "DD 1D": TrainConfig(model=DDSpec(8, 1, 2), **SMALL),
     "DD 1D mini-batch": TrainConfig(model=DDSpec(8, 1, 2), batch_size=6, **SMALL),
     "global 2D": TrainConfig(model=GlobalSpec(3), **SMALL_2D),
     "DD 2D": TrainConfig(model=DDSpec(4, 1, 2, partition="ramp"), **SMALL_2D),
@@ -76,7 +76,7 @@ def test_a_batch_gives_every_run_its_history_and_model_alone(name):
 def test_a_diverging_member_leaves_the_others_undisturbed():
     """The same members with and without one that diverges at once: equal histories and models, to rounding; the
     diverged member is the TrainingDiverged that train raises, message and all."""
-    base = CASES["DD 1D (window path)"]
+    base = CASES["DD 1D"]
     calm = _knobs(base)
     storm = calm[:2] + [base.replace(lr=1e8, seed=2)] + calm[2:]
     with_it, without = train_batch(storm), train_batch(calm)
@@ -101,7 +101,7 @@ def test_members_must_be_compatible():
 def test_batches_are_a_function_of_the_configs_alone():
     """Compatible runs in order of first appearance, split evenly: 12 runs at most 8 a batch are two batches of 6;
     L-BFGS alone; nothing else (executor, workers) enters."""
-    base, other = CASES["global 1D"], CASES["DD 1D (window path)"]
+    base, other = CASES["global 1D"], CASES["DD 1D"]
     configs = ([base.replace(seed=s) for s in range(11)] + [base.replace(optimizer="lbfgs")]
                + [other.replace(lr=lr) for lr in (1e-2, 1e-1)] + [base.replace(seed=99)])
     assert plan_batches(configs, members=8) == [list(range(6)), [6, 7, 8, 9, 10, 14], [11], [12, 13]]
@@ -125,7 +125,7 @@ def test_a_sweep_caches_each_run_of_a_batch_under_its_own_key(cache_in_tmp):
 
 
 def test_a_sweep_gives_the_same_numbers_on_any_number_of_workers():
-    configs = [CASES["DD 1D (window path)"].replace(seed=s, lr=lr) for s in (0, 1) for lr in (1e-2, 3e-2)] + \
+    configs = [CASES["DD 1D"].replace(seed=s, lr=lr) for s in (0, 1) for lr in (1e-2, 3e-2)] + \
         [CASES["global 2D"].replace(seed=s) for s in (0, 1)] + [CASES["global 1D"].replace(optimizer="lbfgs", lr=0.5)]
     one, two = (run_sweep(configs, workers=w, cache_results=False) for w in (1, 2))
     for a, b in zip(one, two):

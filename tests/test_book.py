@@ -58,6 +58,8 @@ MANIFEST_ROWS = {
     ("F19", "floor2d"): {"m", "N", "delta", "coarse", "floor_two_norm", "floor_fro", "params"},
     ("F20", "regimes2d"): {"n", "N", "K", "samples", "data", "params_budget", "metric", "best_global",
                            "best_global_label", "best_dd", "best_dd_label", "seeds"},
+    ("F22", "hetero"): {"m", "N", "delta", "field", "contrast", "coarse", "kappa", "iterations", "coarse_dim"},
+    ("F23", "amg"): {"n", "method", "iterations", "setup_s", "solve_s", "load_before", "load_after"},
 }
 HEADLINE_KEYS = {"params_global", "params_dd", "error_global", "error_dd", "operator_error_global",
                  "operator_error_dd", "epochs_to_target_global", "epochs_to_target_dd", "seconds_to_target_global",
@@ -78,6 +80,15 @@ def test_manifest_carries_the_required_rows(quick_book):
     tuned = {r["label"] for r in manifest["F15"]["numbers"]["tuning"]}
     assert any(lab.startswith("global") for lab in tuned) and any(lab.startswith("DD") for lab in tuned)
     assert "learned_dd_shared" in {r["preconditioner"] for r in manifest["F11"]["numbers"]["pcg"]}
+    # issue 22: the reference rows (channels, m = 31, N = 4, delta = 1) at four contrasts and every classical coarse
+    # space, learned rows, and the AMG timings at three or more sizes
+    hetero = manifest["F22"]["numbers"]["hetero"]
+    ref = {(r["contrast"], r["coarse"]) for r in hetero if (r["field"], r["m"], r["N"], r["delta"], r["split"]) ==
+           ("channels", 31, 4, 1, "round")}
+    assert {(c, k) for c in (1.0, 1e2, 1e4, 1e6) for k in ("none", "q1", "nicolaides", "geneo")} <= ref
+    assert "learned" in {r["coarse"] for r in hetero}
+    amg_rows = manifest["F23"]["numbers"]["amg"]
+    assert len({r["n"] for r in amg_rows}) >= 3 and {"sa", "rs", "schwarz_q1"} <= {r["method"] for r in amg_rows}
 
 
 def test_status_page_and_provenance(quick_book):
@@ -178,8 +189,10 @@ def test_pdf_of_the_quick_book(quick_pdf, quick_book):
         assert re.search(rf"Part [IVX]+\s+{re.escape(part['caption'])}", flat), part["caption"]
     assert re.search(r"Appendix A\s+Reproduce this book", flat) or "A Reproduce this book" in flat
     manifest = json.loads((quick_book.figures / "manifest.json").read_text())
-    for fig_id in manifest:  # every figure, with its numbered caption
-        assert re.search(rf"Fig\. \d+\.\d+: {fig_id}\b", flat), f"no caption of {fig_id} in the PDF"
+    images = sum(1 for entry in manifest.values() for f in entry["files"] if f.endswith(".png"))
+    captions = re.findall(r"Fig\. \d+\.\d+: (\S+)", flat)  # every figure has its numbered caption
+    assert len(captions) >= images, f"{len(captions)} numbered captions for {images} figures"
+    assert not [c for c in captions if re.fullmatch(r"F\d+[,.:]?", c)], "internal figure ids in captions"
     assert "??" not in text, "an unresolved reference"
     assert not re.search(r"\{(cite|numref|eq|ref|glue)", text), "raw MyST roles in the PDF"
     assert re.search(r"\(\d+\.\d+\)", flat), "no numbered equation"
@@ -197,3 +210,213 @@ def test_pdf_embeds_the_figures_as_vector_pdf_and_is_linked_beside_the_html(quic
     copy = quick_book.html / quick_pdf.pdf.name
     assert copy.read_bytes() == quick_pdf.pdf.read_bytes()
     assert f'href="{quick_pdf.pdf.name}"' in (quick_book.html / "reproduce.html").read_text()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the PDF reads like a book: no code or logs in its text, nothing past the margins, a book's bibliography
+
+#: Chapters still to get their pass of issue 21 (code and logs out of the PDF, figures and tables as a book's): their
+#: assertions below are expected to fail until then (xfail, not skipped, so that they report when they pass).
+PENDING_CHAPTERS = ("chapters/04_dd_attention", "chapters/05_beyond", "chapters/06_preconditioning",
+                    "chapters/08_two_d")
+PENDING_REASON = ("issue 21: chapters 4, 5, 6 and 8 still print code, logs and dicts into the book; they are cleaned "
+                  "in their chapter's pass (remaining: " + ", ".join(p.split("/")[1] for p in PENDING_CHAPTERS) + ")")
+#: Most pages the PDF may have, new chapters included (issue 21).
+MAX_PAGES = 84
+#: Lines a chapter's PDF text must not have, each with what it means.
+CODE_LINE = re.compile(r"^\s*(?:import |from ddlib|print\(|glue\()", re.M)
+BAD_TEXT = {
+    "a log line with NaNs": re.compile(r"\bnan ratio nan\b"),
+    "a printed dict": re.compile(r"\{'"),
+    "a number that does not change, told as a change": re.compile(
+        r"\bfrom\s+([^\s,;()]*\d[^\s,;()]*)\s+to\s+\1(?![\w.])"),
+    "the same number on both sides of 'to'": re.compile(r"(?<![\w.])(\d[\d,.]*)\s+to\s+\1(?![\w.])"),
+}
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    """The PDF's text, page by page (pdftotext separates pages with form feeds)."""
+    return _pdf_text(pdf).split("\f")
+
+
+def _is_contents(page: str) -> bool:
+    return bool(re.search(r"\. \. \. |\.{5,}", page)) or page.lstrip()[:40].upper().startswith("CONTENTS")
+
+
+def chapter_texts(pdf: Path) -> dict[str, str]:
+    """``{toc entry: its text in the PDF}``: each page of the book, from the page that opens with its title (within
+    its first lines, after the table of contents) to the page before the next one."""
+    entries = [e for e in toc_entries(ROOT / "_toc.yml")]
+    titles = ["Introduction", *_chapter_titles()]
+    pages = _pdf_pages(pdf)
+    norm = [" ".join(p.split()).upper() for p in pages]
+    starts, k = [], 0
+    for title in titles:
+        t = " ".join(title.split()).upper()
+        while k < len(pages) and (t not in norm[k][:300] or _is_contents(pages[k])):
+            k += 1
+        starts.append(k)
+    if k >= len(pages):
+        raise AssertionError(f"chapter starts not found in the PDF: {dict(zip(entries, starts))}")
+    ends = starts[1:] + [len(pages)]
+    return {e: "\f".join(pages[a:b]) for e, a, b in zip(entries, starts, ends)}
+
+
+def _bad_lines(text: str) -> list[str]:
+    out = [f"code: {m.group(0).strip()!r}" for m in CODE_LINE.finditer(text)]
+    for what, pat in BAD_TEXT.items():
+        out += [f"{what}: {text[max(0, m.start() - 30): m.end() + 30]!r}" for m in pat.finditer(text)]
+    return out
+
+
+def _entries_with(pending_marks: bool):
+    out = []
+    for e in toc_entries(ROOT / "_toc.yml"):
+        marks = [pytest.mark.xfail(reason=PENDING_REASON, strict=False)] if pending_marks and e in PENDING_CHAPTERS \
+            else []
+        out.append(pytest.param(e, marks=marks, id=e))
+    return out
+
+
+@pytest.fixture(scope="module")
+def pdf_chapters(quick_pdf):
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    return chapter_texts(quick_pdf.pdf)
+
+
+@pytest.mark.parametrize("entry", _entries_with(True))
+def test_pdf_text_has_no_code_logs_or_dicts(pdf_chapters, entry):
+    """No line of the PDF starts with code (``import``, ``from ddlib``, ``print(``, ``glue(``), and no text is a
+    log line, a printed dict or a change from a number to itself."""
+    problems = _bad_lines(pdf_chapters[entry])
+    assert not problems, "\n".join(problems)
+
+
+def test_the_pdf_text_checks_catch_what_they_name():
+    text = ("Intro\nimport numpy as np\n  print(x)\nepoch 3 nan ratio nan\n{'as1': 1}\n"
+            "kappa from 19.6 to 19.6 and 41 to 41 but from 19.6 to 19.7 and 2 to 20, 1.5 to 1.50\n")
+    found = _bad_lines(text)
+    assert sum(p.startswith("code") for p in found) == 2
+    assert any("NaNs" in p for p in found) and any("dict" in p for p in found)
+    assert sum("told as a change" in p for p in found) == 1 and sum("both sides" in p for p in found) == 2
+    assert not _bad_lines("We use ddlib's tables, from 1 to 2, from 3.1 to 3.14, 10 to 100 and 2 to 20.")
+
+
+@pytest.mark.xfail(reason=PENDING_REASON, strict=False)
+def test_pdf_has_fewer_pages_than_the_limit(quick_pdf):
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    info = subprocess.run(["pdfinfo", str(quick_pdf.pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert pages <= MAX_PAGES, f"{pages} pages (at most {MAX_PAGES})"
+
+
+def overfull_boxes(tex: str, log: str) -> dict[str, list[str]]:
+    """LaTeX's overfull horizontal boxes (text or equations running into the margin), by toc entry: each box's
+    source line in the .tex is mapped to the page of the book whose ``\\label{...::doc}`` precedes it."""
+    starts = sorted((tex.count("\n", 0, m.start()) + 1, m.group(1)) for m in
+                    re.finditer(r"\\label\{\\detokenize\{([^}:]+)::doc\}\}", tex))
+    out: dict[str, list[str]] = {}
+    for m in re.finditer(r"Overfull \\hbox \(([\d.]+)pt too wide\) (?:in paragraph at lines (\d+)--\d+|"
+                         r"(?:in alignment|detected) at lines? (\d+))", log):
+        line = int(m.group(2) or m.group(3))
+        doc = next((d for start, d in reversed(starts) if start <= line), "front matter")
+        out.setdefault(doc, []).append(f"{m.group(1)} pt too wide at .tex line {line}")
+    return out
+
+
+def test_overfull_boxes_are_mapped_to_their_chapter():
+    tex = "\\chapter{A}\n\\label{\\detokenize{intro::doc}}\nx\n\\label{\\detokenize{chapters/02_b::doc}}\ny\nz\n"
+    log = ("Overfull \\hbox (3.5pt too wide) in paragraph at lines 3--3\nOverfull \\hbox (12.0pt too wide) "
+           "detected at line 6\nOverfull \\vbox (1pt too high) detected at line 6\n")
+    assert overfull_boxes(tex, log) == {"intro": ["3.5 pt too wide at .tex line 3"],
+                                        "chapters/02_b": ["12.0 pt too wide at .tex line 6"]}
+
+
+@pytest.fixture(scope="module")
+def pdf_overfull(quick_pdf):
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    return overfull_boxes(quick_pdf.pdf.with_suffix(".tex").read_text(),
+                          quick_pdf.pdf.with_suffix(".log").read_text(errors="replace"))
+
+
+@pytest.mark.parametrize("entry", _entries_with(True))
+def test_pdf_has_no_overfull_boxes(pdf_overfull, entry):
+    """LaTeX reports no line of text, equation, table or code of the page running past the margin."""
+    assert not pdf_overfull.get(entry), "\n".join(pdf_overfull[entry])
+
+
+def test_pdf_is_set_at_the_text_width_the_figures_are_drawn_for(quick_pdf):
+    from ddlib.plotting.style import TEXT_WIDTH_IN
+
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    log = quick_pdf.pdf.with_suffix(".log").read_text(errors="replace")
+    width_pt = float(re.search(r"BOOK-TEXTWIDTH=([\d.]+)pt", log).group(1))
+    assert abs(width_pt / 72.27 - TEXT_WIDTH_IN) < 0.01 * TEXT_WIDTH_IN, f"\\textwidth is {width_pt / 72.27:.2f} in"
+
+
+def footer_collisions(layout_pages: list[str]) -> list[str]:
+    """Footers (the last line of a page, as ``pdftotext -layout`` sets it) whose page number touches their text:
+    ``40Chapter 5. Beyond ...`` (even pages, number left) or ``... regimes43`` (odd pages, number right)."""
+    out = []
+    for k, page in enumerate(layout_pages, start=1):
+        lines = [line for line in page.splitlines() if line.strip()]
+        if lines and re.search(r"^\s*\d+[^\s\d.]|[^\s\d.]\d+\s*$", lines[-1]):
+            out.append(f"page {k}: {lines[-1].strip()[:80]!r}")
+    return out
+
+
+def test_footer_collisions_are_found():
+    assert footer_collisions(["text\n40Chapter 5. Beyond", "x\n5.3. Where the claims hold 43\n", "\n 7 \n"]) == [
+        "page 1: '40Chapter 5. Beyond'"]
+
+
+def test_pdf_footers_do_not_run_into_text(quick_pdf):
+    """No page number touches the chapter or section title in its footer."""
+    assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
+    layout = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(quick_pdf.pdf), "-"], capture_output=True,
+                            text=True, check=True).stdout.split("\f")
+    bad = footer_collisions(layout)
+    assert not bad, "\n".join(bad)
+
+
+def test_pdf_bibliography_is_author_year_like_its_citations(pdf_chapters):
+    text = " ".join(pdf_chapters["intro"].split())
+    assert "(Köhler and Rheinbach, 2026)" in text, "the introduction cites the paper by author and year"
+    bib = _pdf_text_after("BIBLIOGRAPHY", pdf_chapters)
+    assert not re.search(r"\[[A-Z][A-Za-z+]*\d{2}[a-z]?\]", bib), "alphabetic labels ([KR26]) in the bibliography"
+    firsts = re.findall(r"^([A-ZÀ-Ý][^\s,.]+)[^\n]*$", bib, re.M)
+    assert "Köhler" in " ".join(bib.split()), "the paper is not in the bibliography"
+    assert firsts, "no entries found in the bibliography"
+
+
+def _pdf_text_after(heading: str, pdf_chapters: dict) -> str:
+    last = pdf_chapters[toc_entries(ROOT / "_toc.yml")[-1]]
+    k = last.upper().find(heading)  # the heading (the running footers below repeat it)
+    assert k >= 0, f"no {heading} in the PDF"
+    return last[k + len(heading):]
+
+
+#: Longest line of visible code that the PDF sets without wrapping (DejaVu Sans Mono at 0.85 of 10 pt on a 6.27 in
+#: text width holds about 88 characters).
+MAX_CODE_LINE = 88
+
+
+@pytest.mark.parametrize("entry", [pytest.param(e, marks=[pytest.mark.xfail(reason=PENDING_REASON, strict=False)]
+                                                if e in PENDING_CHAPTERS else [], id=e)
+                                   for e in toc_entries(ROOT / "_toc.yml") if (ROOT / f"{e}.ipynb").is_file()])
+def test_visible_code_fits_the_page(entry):
+    """The code a reader sees (cells not tagged remove-cell or remove-input, nor hidden behind hide-input, which
+    the PDF prints in full) has no line longer than the PDF's code width, and no print()."""
+    nb = nbformat.read(ROOT / f"{entry}.ipynb", as_version=4)
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or {"remove-cell", "remove-input"} & set(tags):
+            continue
+        if "hide-input" in tags or "hide-cell" in tags:
+            problems.append(f"cell {i} is hidden behind a toggle in HTML but printed whole in the PDF")
+        problems += [f"cell {i}: {len(line)} characters: {line[:60]!r}" for line in cell.source.splitlines()
+                     if len(line) > MAX_CODE_LINE]
+        problems += [f"cell {i} prints: {line.strip()[:60]!r}" for line in cell.source.splitlines()
+                     if re.match(r"\s*print\(", line)]
+    assert not problems, "\n".join(problems)

@@ -14,7 +14,12 @@ For every HTML page of the QUICK book (the ``book_html`` fixture in ``conftest.p
   values appear, in the weight of the text around them (not bold); likewise the keys of ``{cite}`` roles against
   the rendered citations;
 - checks that every results table (``ddlib.tables``, class ``ddlib-table``) fits the page without scrolling;
-- saves a full-page screenshot to ``_build/screenshots/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder);
+- lays the page out at each width of :data:`OVERFLOW_WIDTHS` (a phone, 390 px, and a laptop, 1280 px) and records
+  every horizontal overflow of text or equations: the page scrolling sideways, a display equation wider than its
+  column, a block of text (paragraph, list item, heading, caption) whose content runs past it (code blocks and
+  results tables scroll by design and are not counted);
+- saves a full-page screenshot to ``_build/screenshots/<page>.png`` and, at 390 px, to
+  ``_build/screenshots/390/<page>.png`` (``$DDLIB_SCREENSHOTS`` overrides the folder);
 - records every link that leaves the book (no button may lead to the placeholder repository ``OWNER``), and a link
   to the book's PDF (``make pdf`` puts it beside the pages) whose file is absent separately from broken links.
 
@@ -62,6 +67,11 @@ KNOWN_CONSOLE = (
     "Got invalid theme mode",  # pydata-sphinx-theme on a fresh browser profile (no stored light/dark choice)
 )
 MAX_SCREENSHOT_HEIGHT = 20000  # px; longer pages are cut there
+#: Viewport widths (px) at which every page is checked for horizontal overflow: a phone and a laptop.
+OVERFLOW_WIDTHS = (390, 1280)
+#: Pages whose overflow is still expected until their chapter's pass (issue 21); their tests are xfail, not skipped.
+#: Empty: the display equations of chapters 4, 6 and 8 were split, and every page fits at both widths.
+OVERFLOW_PENDING: tuple = ()
 # The book's PDF, which `make pdf` (not `make book`) copies beside the pages: latex_documents.targetname as .pdf
 BOOK_PDF = Path(yaml.safe_load((ROOT / "_config.yml").read_text())["latex"]["latex_documents"]["targetname"]
                 ).with_suffix(".pdf").name
@@ -142,6 +152,13 @@ class PageReport:
     mathjax: str = ""
     screenshot: str | None = None
     text_chars: int = 0
+    overflow: dict = field(default_factory=dict)  # viewport width -> [(kind, text, content px, column px)]
+
+    def overflow_problems(self, width: int | None = None) -> list[str]:
+        """The horizontal overflows found at ``width`` (default: every width checked)."""
+        widths = [width] if width is not None else sorted(self.overflow)
+        return [f"runs past the page at {w} px ({kind}, {content} px in a {column} px column): {text!r}"
+                for w in widths for kind, text, content, column in self.overflow.get(w, [])]
 
     def problems(self) -> list[str]:
         out = [f"image not loaded: {s}" for s in self.broken_images]
@@ -161,6 +178,7 @@ class PageReport:
             out.append(f"citations: the source cites {self.cites_expected} keys, the page links "
                        f"{self.cites_found}")
         out += [f"browser console: {s}" for s in self.console_errors]
+        out += self.overflow_problems()
         return [f"{self.page}: {p}" for p in out]
 
 
@@ -278,6 +296,43 @@ Promise.all([Promise.race([imagesSettled, deadline]), Promise.race([mathjaxSettl
     height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight),
   });
 });
+"""
+
+
+# Runs in the page at one viewport width: fits the equations as ddlib.js does on a resize, then reports every text
+# block and display equation that runs past its column, and the page itself scrolling sideways.
+_OVERFLOW_JS = r"""
+if (window.ddlibFitEquations) window.ddlibFitEquations();
+const main = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+const column = main.getBoundingClientRect();
+const out = [];
+const short = e => e.textContent.replace(/\s+/g, " ").trim().slice(0, 100);
+const page = document.documentElement.scrollWidth;
+if (page > window.innerWidth + 1) out.push(["page", "the page scrolls sideways", page, window.innerWidth]);
+for (const eq of document.querySelectorAll('mjx-container[display="true"]')) {
+  const holder = eq.closest("div.math") || eq.parentElement;
+  const box = holder.getBoundingClientRect();
+  const math = (eq.querySelector("mjx-math") || eq).getBoundingClientRect();
+  const eqno = holder.querySelector("span.eqno");  // floats at the right: the formula must not run under it
+  const no = eqno ? eqno.getBoundingClientRect() : null;
+  const right = no && no.width > 0 && no.top < math.bottom && no.bottom > math.top ? Math.min(box.right, no.left)
+                                                                                  : box.right;
+  const clipped = eq.scrollWidth > eq.clientWidth + 1;  // MathJax's box scrolls (its scroll bar may be hidden)
+  if (math.width > 0 && (clipped || math.right > right + 1 || math.left < box.left - 1 || math.right > column.right + 1))
+    out.push(["equation", short(holder), Math.round(Math.max(math.width, eq.scrollWidth)),
+              Math.round(Math.min(right - box.left, eq.clientWidth))]);
+}
+for (const el of main.querySelectorAll("p, li, dt, dd, h1, h2, h3, h4, figcaption, blockquote")) {
+  if (el.closest("pre, div.highlight, .ddlib-table, table, mjx-container")) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width === 0) continue;
+  // inline formulas and code do not break: measure them too (a block's scrollWidth may not count them)
+  const widest = Math.max(r.right, ...[...el.querySelectorAll('mjx-container:not([display="true"]), code')]
+                                        .map(x => x.getBoundingClientRect().right));
+  if (el.scrollWidth > el.clientWidth + 1 || widest > Math.min(r.right, column.right) + 1)
+    out.push(["text", short(el), Math.round(Math.max(el.scrollWidth, widest - r.left)), Math.round(el.clientWidth)]);
+}
+return out;
 """
 
 
@@ -404,19 +459,39 @@ class BookChecker:
                               if e["level"] == "SEVERE" and not any(k in e["message"] for k in KNOWN_CONSOLE)]
         if shots is not None:
             rep.screenshot = str(self._screenshot(shots, page, data["height"]))
+        for width in OVERFLOW_WIDTHS:
+            rep.overflow[width] = self._overflow(width, shots / str(width) if shots and width != 1280 else None,
+                                                 page)
         return rep
 
+    def _viewport(self, width: int, height: int) -> None:
+        self.browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                     {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+        time.sleep(0.3)  # let the page lay itself out again
+
+    def _overflow(self, width: int, shots: Path | None, page: str) -> list:
+        """The page's horizontal overflows at a viewport ``width`` (with ``shots``, a screenshot there too)."""
+        self._viewport(width, 1000)
+        try:
+            found = [tuple(x) for x in self.browser.execute_script(_OVERFLOW_JS)]
+            if shots is not None:
+                height = self.browser.execute_script("return document.documentElement.scrollHeight;")
+                self._capture(shots, page, width, height)
+        finally:
+            self.browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        return found
+
     def _screenshot(self, folder: Path, page: str, height: int) -> Path:
+        return self._capture(folder, page, 1280, height)
+
+    def _capture(self, folder: Path, page: str, width: int, height: int) -> Path:
         import base64
 
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / (page[: -len(".html")].replace("/", "__") + ".png")
-        h = int(min(max(height, 400), MAX_SCREENSHOT_HEIGHT))
         # a window as tall as the page (capturing beyond the viewport instead drops the theme's sticky sidebars)
-        self.browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                     {"width": 1280, "height": h, "deviceScaleFactor": 1, "mobile": False})
+        self._viewport(width, int(min(max(height, 400), MAX_SCREENSHOT_HEIGHT)))
         try:
-            time.sleep(0.3)  # let the page lay itself out again
             shot = self.browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
         finally:
             self.browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
@@ -524,6 +599,23 @@ def test_results_tables_fit_the_page(book_reports):
     problems = [f"{r.page}: {t}" for r in book_reports.values() for t in r.overflowing_tables]
     assert not problems, "\n".join(problems)
     assert sum(r.tables for r in book_reports.values()) >= 10, "fewer results tables than the chapters show"
+
+
+def _overflow_params():
+    reason = ("issue 21: display equations and text of chapters 4, 5, 6 and 8 are made to fit in their chapter's "
+              "pass (remaining: " + ", ".join(OVERFLOW_PENDING) + ")")
+    return [pytest.param(page, width, id=f"{page}-{width}px",
+                         marks=[pytest.mark.xfail(reason=reason, strict=False)] if page in OVERFLOW_PENDING else [])
+            for page in _toc_pages() for width in OVERFLOW_WIDTHS]
+
+
+@pytest.mark.parametrize("page, width", _overflow_params())
+def test_nothing_runs_past_the_page(book_reports, page, width):
+    """At a phone's width (390 px) and a laptop's (1280 px) no text or display equation runs past its column and
+    the page never scrolls sideways (code blocks and results tables scroll inside their own boxes)."""
+    assert page in book_reports, f"{page} was not checked"
+    problems = book_reports[page].overflow_problems(width)
+    assert not problems, "\n".join(problems)
 
 
 def test_no_browser_console_errors(book_reports):
@@ -663,6 +755,18 @@ def test_checker_catches_broken_cross_references_as_sphinx_renders_them(checker,
     assert any("#nowhere" in s for s in rep.broken_links), rep.problems()
     assert not rep.untypeset_math and rep.math == 1  # the good parts pass
     assert not any("sec-here" in s or "eq-here" in s for s in rep.unresolved_refs + rep.broken_links)
+
+
+def test_checker_catches_an_equation_and_a_word_wider_than_the_page(checker, tmp_path):
+    terms = " + ".join(f"a_{{{k}}}" for k in range(80))
+    html_dir = _mini_book(tmp_path / "wide", f"# Wide\n\n$$\nx = {terms}\n$$ (eq-wide)\n\n{'w' * 50}\n\n"
+                                             "$$\ny = 1\n$$\n\nA short paragraph.\n")
+    (rep,) = checker.check_book(html_dir, pages=["intro.html"])
+    for width in OVERFLOW_WIDTHS:
+        kinds = [kind for kind, *_ in rep.overflow[width]]
+        assert kinds.count("equation") == 1, rep.overflow_problems(width)  # the long one, not y = 1
+    assert any(kind == "text" and text.startswith("www") for kind, text, *_ in rep.overflow[390])
+    assert not any(kind == "text" for kind, *_ in rep.overflow[1280])  # 50 letters fit at 1280 px
 
 
 def test_checker_rejects_a_folder_without_pages(tmp_path):

@@ -115,6 +115,18 @@ def test_parameters_are_parsed_against_the_type_of_their_default():
         "QUICK": True, "n": 511, "OMEGA": 1.0, "PARTITION": "flat top", "LRS": [0.1, 1.0], "SCHEDULES": ["constant"],
         "REGIMES": [["noise", 16]]}
     assert nbp.typed_parameters(KNOWN, {"QUICK": "0", "PARTITION": "3"}, "ch") == {"QUICK": False, "PARTITION": "3"}
+
+
+def test_the_stage_publishes_linked_tables_but_not_figure_data(tmp_path):
+    figures = tmp_path / "figures"
+    (figures / "tables").mkdir(parents=True)
+    for name in ("F1_x.png", "F1_x_a.csv", "manifest.lock", ".F1_x.png.1.tmp", "tables/scaling.csv"):
+        (figures / name).write_text("x")
+    shutil.copytree(figures, tmp_path / "stage", ignore=bb._stage_ignore)
+    assert sorted(p.relative_to(tmp_path / "stage").as_posix() for p in (tmp_path / "stage").rglob("*.*")) == [
+        "F1_x.png", "tables/scaling.csv"]
+
+
     with pytest.raises(ValueError, match="NAME=VALUE"):
         nbp.split_parameters(["n"])
     with pytest.raises(ValueError, match="parameter n is given twice"):

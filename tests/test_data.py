@@ -122,8 +122,22 @@ def test_bad_input_names_the_parameter(kwargs, match):
         data.make_dataset(**args)
 
 
-def test_energy_probes_need_a_constant_coefficient():
-    with pytest.raises(ValueError, match="constant coefficient"):
-        data.make_dataset("train", Problem((7, 7), channels(7, 2, 10.0)), 2, 2, 0, training="energy_probes")
+@pytest.mark.parametrize("shape", [15, (7, 7), (4, 4, 4)])
+def test_gradient_factor_squares_to_A_for_a_variable_coefficient(shape):
+    P = Problem(shape)
+    P = Problem(shape, channels(P.m, P.dim, 1e3) * (1 + np.arange((P.m + 1) ** P.dim).reshape((P.m + 1,) * P.dim)
+                                                   % 3))
+    B = data.gradient_factor(P)
+    assert abs(B @ B.T - P.matrix()).max() <= 1e-12 * abs(P.matrix()).max()
+
+
+def test_energy_probes_with_a_variable_coefficient_have_covariance_A_inverse():
+    # f = B w with B B^T = A, u = A^{-1} f: E[u u^T] = A^{-1}; checked on the quadratic forms of two vectors
+    P = Problem((7, 7), channels(7, 2, 10.0))
+    s = data.make_dataset("train", P, samples=20000, K=2, seed=0, training="energy_probes")
+    assert np.allclose((P.matrix() @ s.u.T).T, s.f, atol=1e-9 * np.abs(s.f).max())
+    G = P.inverse()
+    for v in (np.ones(P.n), np.random.default_rng(1).standard_normal(P.n)):
+        assert np.mean((s.u @ v) ** 2) == pytest.approx(v @ G @ v, rel=0.04)
     with pytest.raises(ValueError, match="hi must be >= lo"):
         data.band_modes(3, 2)

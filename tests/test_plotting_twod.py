@@ -7,9 +7,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from ddlib.approximation2d import dd_frontier_2d, floor_study_2d, global_frontier_2d  # noqa: E402
+from ddlib.approximation import dd_frontier, floor_study, global_frontier  # noqa: E402
 from ddlib.plotting.twod import floor_figure_2d, frontier_figure_2d, kappa_figure_2d  # noqa: E402
-from ddlib.schwarz2d import SERIES_2D, fit_constants_2d, kappa_study_2d  # noqa: E402
+from ddlib.problem import Problem  # noqa: E402
+from ddlib.schwarz import SERIES, add_bounds, scaling_study  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -19,9 +20,11 @@ def _close():
 
 
 def test_kappa_figure_draws_every_series_and_its_theory_line():
-    studies = {"N": [(7, 2, 1), (15, 4, 1)], "n": [(7, 2, 1), (15, 2, 2)], "delta": [(15, 2, 0), (15, 2, 2)]}
-    rows = kappa_study_2d(studies, {k: SERIES_2D[k] for k in ("one-level ASM", "two-level ASM, Q1")})
-    fit_constants_2d(rows)
+    sq = lambda m: (m, m)  # noqa: E731
+    studies = {"N": [(sq(7), 2, 1), (sq(15), 4, 1)], "n": [(sq(7), 2, 1), (sq(15), 2, 2)],
+               "delta": [(sq(15), 2, 0), (sq(15), 2, 2)]}
+    rows = scaling_study(studies, {k: SERIES[k] for k in ("one-level ASM", "two-level ASM, hat")}, dense_max=256)
+    add_bounds(rows)
     fig = kappa_figure_2d(rows)
     axes = fig.axes
     assert len(axes) == 6
@@ -33,10 +36,12 @@ def test_kappa_figure_draws_every_series_and_its_theory_line():
 
 
 def test_frontier_and_floor_figures():
-    m = 15
-    g = global_frontier_2d(m, [1, 4, 16, 64])
-    fronts = [dd_frontier_2d(m, 4, 1, [1, 4, 36])]
-    rows = floor_study_2d(m, [2, 4], [0, 1], [("hat", {}), ("hat", {"refine": 2})])
+    P = Problem((15, 15))
+    g = global_frontier(P, [1, 4, 16, 64])
+    fronts = [dd_frontier(P, 4, 1, [1, 4, 36], local_inverse="subdomain")]
+    rows = floor_study(P, [2, 4], [0, 1], [("hat", {}), ("hat", {"refine": 2})])
+    for r in rows:
+        r.setdefault("refine", 1)
     fig = frontier_figure_2d(g, fronts, [r for r in rows if r["N"] == 4 and r["delta"] == 1 and r["refine"] == 1])
     ys = [np.asarray(line.get_ydata(), dtype=float) for line in fig.axes[0].get_lines()]
 
@@ -55,11 +60,11 @@ def test_frontier_and_floor_figures():
 
 def test_regimes_figure_draws_each_class_at_its_seed_means_and_the_references():
     from ddlib.experiments import Selection
-    from ddlib.models import DD2DSpec, GlobalSpec
+    from ddlib.models import DDSpec, GlobalSpec
     from ddlib.plotting.twod import regimes_figure_2d
     from ddlib.regimes import Regime, RegimeResult
 
-    specs = [GlobalSpec(4), GlobalSpec(16), DD2DSpec(4, 1, 1), DD2DSpec(4, 1, 4), DD2DSpec(4, 1, 2, use_local=False)]
+    specs = [GlobalSpec(4), GlobalSpec(16), DDSpec(4, 1, 1), DDSpec(4, 1, 4), DDSpec(4, 1, 2, use_local=False)]
     params = np.array([1800, 7200, 900, 3600, 100])
     mean = np.array([0.5, 0.4, 0.3, 0.2, 1e-3])
     table = {"label": np.array([s.label for s in specs]), "family": np.array([s.family for s in specs]),
@@ -67,14 +72,15 @@ def test_regimes_figure_draws_each_class_at_its_seed_means_and_the_references():
     for col in ("operator_error", "error_noise"):
         table.update({f"{col}_mean": mean, f"{col}_min": 0.9 * mean, f"{col}_max": 1.1 * mean})
     res = RegimeResult(Regime(225, 4, 3, 16, "noise", dim=2), [Selection(s, {}, []) for s in specs], table)
-    front = global_frontier_2d(15, [1, 4, 16])
-    fig = regimes_figure_2d([res, res], ("in_distribution", "operator_error"), {(15, 4, 1): 0.02}, {15: front})
-    axes = np.array(fig.axes[:4]).reshape(2, 2)
-    for ax in axes.ravel():
-        lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "s")]
-        ys = sorted(float(y) for ln in lines for y in ln.get_ydata())
-        assert ys == sorted(mean[:4].tolist())                  # the ablation is not drawn
-    bottom = axes[1, 0].get_lines()
+    front = global_frontier(Problem((15, 15)), [1, 4, 16])
+    figs = {m: regimes_figure_2d([res, res], m, {(15, 4, 1): 0.02}, {15: front})
+            for m in ("in_distribution", "operator_error")}
+    for fig in figs.values():
+        for ax in fig.axes[:2]:
+            lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "s")]
+            ys = sorted(float(y) for ln in lines for y in ln.get_ydata())
+            assert ys == sorted(mean[:4].tolist())                  # the ablation is not drawn
+    bottom = figs["operator_error"].axes[0].get_lines()
     assert any(list(ln.get_ydata()) == [0.02, 0.02] for ln in bottom)                      # the floor
     assert any(len(ln.get_ydata()) == 3 and np.allclose(ln.get_ydata(), front["error"]) for ln in bottom)  # E-Y
-    assert not any(list(ln.get_ydata()) == [0.02, 0.02] for ln in axes[0, 0].get_lines())
+    assert not any(list(ln.get_ydata()) == [0.02, 0.02] for ln in figs["in_distribution"].axes[0].get_lines())

@@ -348,10 +348,15 @@ def test_regime_map_and_slice_figures_plot_the_rows():
                 rows.append({**reg.record(), "params_budget": f * reg.n, "metric": metric, "best_global": g,
                              "best_global_min": g, "best_global_max": g, "best_dd": d, "best_dd_min": d,
                              "best_dd_max": d})
-    fig = regime_map_figure(rows, ("error_in_band", "operator_error"), base.record())
-    ax = fig.axes[0]                                      # n axis (fixed N), in-band, first budget: global then DD
+    fig = regime_map_figure(rows, "error_in_band", base.record())
+    ax = fig.axes[0]                                      # n axis (fixed N), first budget: global then DD
     ys = [list(line.get_ydata()) for line in ax.get_lines() if len(line.get_ydata())]
     assert [0.8, 1.6] in ys and [0.08, 0.16] in ys       # base (k = 0) and n = 1023 (k = 1) at budget 8n
+    xs = [list(line.get_xdata()) for line in ax.get_lines() if len(line.get_xdata())]
+    assert [base.n, 1023] in xs                           # a numeric axis at its values (log scale)
+    data_panel = fig.axes[1]                              # the data kind: categorical, points only
+    assert [t.get_text() for t in data_panel.get_xticklabels()] == ["fourier", "noise"]
+    assert all(line.get_linestyle() == "None" for line in data_panel.get_lines() if len(line.get_xdata()) > 1)
     fig2 = slice_figure(rows, ("operator_error",))
     Z = fig2.axes[0].get_images()[0].get_array()
     assert np.isclose(np.nanmax(Z), 1.0)                  # log10(global / DD) = log10(10)

@@ -4,6 +4,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from ddlib.tables import MISSING, Table, table
@@ -84,9 +86,71 @@ def test_column_selection_and_order():
 
 
 def test_default_formats():
+    """Integers in full with thousands grouped, reals to three significant digits, text and flags as they are."""
     t = table({"i": [np.int64(12345678)], "x": [np.float32(0.1)], "s": ["text"], "flag": [True]})
-    assert t.rows == [["12345678", "0.1", "text", "True"]]
+    assert t.rows == [["12,345,678", "0.100", "text", "True"]]
     assert t.numeric == [True, True, False, False]
+
+
+@pytest.mark.parametrize("value, text", [
+    (65535, "65,535"), (-1200, "-1,200"), (0.5, "0.500"), (2 / 3, "0.667"), (12.26, "12.3"), (999.96, "1,000"),
+    (1234.5, "1,230"), (999_999.0, "1.00 × 10⁶"), (0.001, "0.00100"), (0.00099951, "0.00100"),
+    (0.0009994, "9.99 × 10⁻⁴"), (-4.2e-7, "-4.20 × 10⁻⁷"), (6.02e23, "6.02 × 10²³"), (0.0, "0"),
+    (float("-inf"), "-∞"),
+])
+def test_format_number_golden(value, text):
+    """Rounding happens before the choice of notation: 999.96 rounds to 1000 (four digits, fixed point) and
+    999,999 to 1.00 × 10⁶ (past the fixed-point range); 0.00099951 rounds up into it."""
+    from ddlib.tables import format_number
+
+    assert format_number(value) == text
+
+
+def _parse(text: str) -> float:
+    if "×" in text:
+        mant, power = text.split(" × 10")
+        return float(mant) * 10.0 ** int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+    return float(text.replace(",", ""))
+
+
+@given(st.floats(min_value=1e-300, max_value=1e300), st.integers(1, 6), st.booleans())
+def test_format_number_keeps_the_digits_it_promises(x, digits, negative):
+    """Read back, the text is the number to ``digits`` significant digits: relative error at most 5 × 10^-digits."""
+    from ddlib.tables import format_number
+
+    value = -x if negative else x
+    back = _parse(format_number(value, digits))
+    assert abs(back - value) <= 5 * 10.0 ** -digits * abs(value) * (1 + 1e-9)
+
+
+def test_significant_digits_as_a_format_and_units_in_the_heading():
+    t = table({"k": [3.14159], "t": [0.25]}, formats={"k": 5}, units={"t": "ms"})
+    assert t.header == ["k", "t (ms)"] and t.rows == [["3.1416", "0.250"]]
+    with pytest.raises(ValueError, match=r"units: unknown column\(s\) \['x'\]"):
+        table({"k": [1]}, units={"x": "s"})
+    with pytest.raises(ValueError, match="digits must be an integer >= 1"):
+        table({"k": [1.0]}, formats={"k": 0})
+
+
+def test_write_csv_writes_the_whole_table_atomically_and_links_it(tmp_path, monkeypatch):
+    import csv
+
+    from ddlib.tables import write_csv
+
+    rows = [{"n": 15, "kappa": 2.0000000000000004, "method": "dense"}, {"n": 31, "kappa": float("nan"),
+                                                                        "method": "Lanczos"}]
+    link = write_csv(rows, "study", columns={"n": "grid nodes", "kappa": "κ"}, units={"n": "count"},
+                     directory=tmp_path)
+    assert link.path == tmp_path / "study.csv" and link.rows == 2
+    with open(link.path, newline="") as fh:
+        assert list(csv.reader(fh)) == [["grid nodes (count)", "κ"], ["15", "2.0000000000000004"], ["31", ""]]
+    assert [p.name for p in tmp_path.iterdir()] == ["study.csv"]  # no temporary file left behind
+    assert link._repr_markdown_() == "[study.csv](../figures/tables/study.csv)" and str(link) == link.href
+    monkeypatch.setenv("DDLIB_FIGURES", str(tmp_path / "fig"))
+    assert write_csv({"a": [1]}, "x", text="the data").path == tmp_path / "fig" / "tables" / "x.csv"
+    for bad in ("../x", "a b", "", "x.csv"):
+        with pytest.raises(ValueError, match="name must be letters"):
+            write_csv({"a": [1]}, bad, directory=tmp_path)
 
 
 def test_infinity_is_shown_and_nan_is_missing():

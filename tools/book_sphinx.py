@@ -15,15 +15,28 @@ the LaTeX build, and a PDF that reads like a book.
   - drops sections left empty (the root page's "References": Sphinx gathers citations at the end of the document,
     where they become the bibliography);
   - keeps "Contents" as the name of the table of contents (Sphinx would use the first part's caption).
+* **Author-year citations** (both builders). The text cites ``(Köhler and Rheinbach, 2026)`` (the referencing style
+  ``author_year_round``: sphinxcontrib-bibtex's author-year style in round brackets), and the bibliography lists
+  the works sorted by author and year, each under the same author-year label (the pybtex style ``authoryear``);
+  the PDF sets the list without labels, each entry with a hanging indent (``_config.yml``, the LaTeX preamble).
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pybtex.plugin
+import sphinxcontrib.bibtex.plugin
 from docutils import nodes
 from docutils.transforms import Transform
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.richtext import Text
+from pybtex.style.labels import BaseLabelStyle
 from sphinx import addnodes
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 CHAPTER_NUMBER = re.compile(r"^\s*\d+\.\s+")
 
@@ -106,6 +119,65 @@ def restructure(app, doctree: nodes.document, docname: str) -> None:
             body.append(_raw(r"\part{" + caption.replace("&", r"\&") + "}"))
         body += chapters
     root.extend(body)
+
+
+def _round_brackets() -> BracketStyle:
+    return BracketStyle(left="(", right=")")
+
+
+@dataclass
+class RoundAuthorYear(AuthorYearReferenceStyle):
+    """Author-year citations in round brackets: ``(Köhler and Rheinbach, 2026)``, ``Köhler and Rheinbach (2026)``."""
+
+    bracket_parenthetical: BracketStyle = field(default_factory=_round_brackets)
+    bracket_textual: BracketStyle = field(default_factory=_round_brackets)
+    bracket_author: BracketStyle = field(default_factory=_round_brackets)
+    bracket_label: BracketStyle = field(default_factory=_round_brackets)
+    bracket_year: BracketStyle = field(default_factory=_round_brackets)
+
+
+def _last_names(persons) -> list[str]:
+    """The last names as a reader sees them (TeX accents resolved: ``K\\"ohler`` -> ``Köhler``)."""
+    return [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text") for p in persons]
+
+
+def author_year_label(entry) -> str:
+    """``Last, Year``, ``Last and Other, Year`` or ``Last et al., Year`` (editors, else the key, without authors),
+    as the author-year citations of the text read."""
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    names = _last_names(persons)
+    who = (names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2
+           else f"{names[0]} et al." if names else entry.key)
+    return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels that match the author-year citations; a second work of the same authors and year gets
+    ``a``, ``b``, ... after the year."""
+
+    def format_labels(self, sorted_entries):
+        labels = [author_year_label(e) for e in sorted_entries]
+        repeated = {lab for lab, k in Counter(labels).items() if k > 1}
+        seen: Counter = Counter()
+        for lab in labels:
+            if lab in repeated:
+                seen[lab] += 1
+                yield lab + "abcdefghijklmnopqrstuvwxyz"[seen[lab] - 1]
+            else:
+                yield lab
+
+
+class AuthorYearStyle(UnsrtStyle):
+    """pybtex's ``unsrt`` entries, sorted by author, year and title, under author-year labels."""
+
+    default_label_style = AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+pybtex.plugin.register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabels)
+pybtex.plugin.register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
+sphinxcontrib.bibtex.plugin.register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round",
+                                            RoundAuthorYear)
 
 
 def _latex_builder_inited(app) -> None:

@@ -374,6 +374,14 @@ def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, fig
     return dict(zip(notebooks, records))
 
 
+def _stage_ignore(folder: str, names: list[str]) -> set[str]:
+    """What the stage leaves out of the figures folder: locks, temporary and hidden files, and the figures' data
+    (CSV), but not the tables the chapters link for download (``tables/*.csv``, :func:`ddlib.tables.write_csv`)."""
+    keep_csv = Path(folder).name == "tables"
+    return {n for n in names if n.endswith((".lock", ".tmp")) or n.startswith(".")
+            or (n.endswith(".csv") and not keep_csv)}
+
+
 def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int:
     """Steps 1-6 of the module docstring. Ctrl-C at any step publishes nothing and says which book stays published."""
     stage = build / "book"
@@ -397,7 +405,7 @@ def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int
         runs = execute_all(root, stage, notebooks, params, new_figures, cache, args.jobs, build_id, published)
         total = time.perf_counter() - t0
         shutil.rmtree(stage / "figures", ignore_errors=True)  # chapters show the saved files as ../figures/<name>
-        shutil.copytree(new_figures, stage / "figures", ignore=shutil.ignore_patterns("*.lock", ".*", "*.csv"))
+        shutil.copytree(new_figures, stage / "figures", ignore=_stage_ignore)  # and tables/*.csv
         records = staged_records(stage, notebooks, build_id, runs)
         if "status" in entries:  # the book's status page, where its _toc.yml has one
             atomic_write(stage / "status.md", status_page(records, total, build_id))

@@ -19,17 +19,15 @@ from myst_nb import glue
 
 from ddlib import problem, data
 from ddlib.figures import FigureRecorder
-from ddlib.tables import table
+from ddlib.tables import format_number, table
 from ddlib.plotting import use_style
-from ddlib.plotting.model_problem import model_problem_figure
+from ddlib.plotting.model_problem import data_sets_figure, model_problem_figure
 
 use_style()
 fig_rec = FigureRecorder("chapters/01_model_problem.ipynb", dict(QUICK=QUICK, n=n, K=K, SEED=SEED))
 conv_ns = [2**p - 1 for p in range(4, 9 if QUICK else 13)]
 glue("n", n, display=False)
 glue("K", K, display=False)
-glue("K2", 2 * K, display=False)
-glue("Kp1", K + 1, display=False)
 
 # %% [markdown]
 # ## Discretization
@@ -37,30 +35,34 @@ glue("Kp1", K + 1, display=False)
 # With $n$ interior nodes, mesh width $h = 1/(n+1)$ and nodes $x_j = jh$, the second difference gives
 #
 # $$
-# A = \frac{1}{h^2}\begin{pmatrix} 2 & -1 & & \\ -1 & 2 & \ddots & \\ & \ddots & \ddots & -1 \\ & & -1 & 2 \end{pmatrix}
-# \in \mathbb{R}^{n\times n}, \qquad A u = f, \quad f_j = f(x_j).
+# \begin{aligned}
+# A &= \frac{1}{h^2}\begin{pmatrix} 2 & -1 & & \\ -1 & 2 & \ddots & \\ & \ddots & \ddots & -1 \\ & & -1 & 2 \end{pmatrix}
+# \in \mathbb{R}^{n\times n},\\
+# A u &= f, \qquad f_j = f(x_j).
+# \end{aligned}
 # $$ (eq-A)
 #
-# We take $n =$ {glue:text}`n` as the headline size. `ddlib.problem.laplacian_1d` returns $A$ as a sparse matrix;
-# `ddlib.problem.solve` solves with the banded LAPACK routine in $O(n)$ operations.
+# We take $n$ = {glue:text}`n` as the headline size. `ddlib.problem.Problem(n)` is the problem on that grid (the same
+# class holds the 2D and 3D problems of chapter 8, given a grid shape): `matrix()` returns $A$ as a sparse matrix,
+# `solve` solves with two sine transforms in $O(n\log n)$ operations.
 #
 # ### Second-order convergence
 #
 # For the manufactured solution $u(x) = e^x \sin(\pi x)$ (so $f = -u''$ in closed form) the maximum nodal error
-# should fall like $h^2$. We solve on grids from $n =$ {glue:text}`conv_n_min` to $n =$ {glue:text}`conv_n_max`
+# should fall like $h^2$. We solve on grids from $n$ = {glue:text}`conv_n_min` to $n$ = {glue:text}`conv_n_max`
 # and fit the order between consecutive grids.
 
 # %%
 study = problem.convergence_study(conv_ns)
-order = float(study["order"][-1])
-table(study, columns={"n": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
-      formats={"h": ".3e", "error": ".3e", "order": ".3f"},
-      caption="Maximum nodal error of the manufactured solution, and the order fitted between consecutive grids")
 
-# %% tags=["remove-cell"]
-glue("conv_n_min", int(study["n"][0]), display=False)
-glue("conv_n_max", int(study["n"][-1]), display=False)
+# %% tags=["remove-input"]
+order = float(study["order"][-1])
+glue("conv_n_min", int(study["m"][0]), display=False)
+glue("conv_n_max", int(study["m"][-1]), display=False)
 glue("observed_order", order, display=False)
+table(study, columns={"n": "n", "h": "h", "error": "max nodal error", "order": "observed order"},
+      formats={"order": ".3f"},
+      caption="Maximum nodal error of the manufactured solution, and the order fitted between consecutive grids")
 
 # %% [markdown]
 # The observed order on the finest pair of grids is {glue:text}`observed_order:.4f`: second order, as the
@@ -71,36 +73,40 @@ glue("observed_order", order, display=False)
 # The eigenpairs of $A$ are known in closed form:
 #
 # $$
-# \lambda_k = \frac{4}{h^2}\sin^2\!\Big(\frac{k\pi h}{2}\Big), \qquad v_k(x_j) = \sin(k\pi x_j), \qquad k = 1, \dots, n.
+# \begin{aligned}
+# \lambda_k &= \frac{4}{h^2}\sin^2\!\Big(\frac{k\pi h}{2}\Big),\\
+# v_k(x_j) &= \sin(k\pi x_j), \qquad k = 1, \dots, n.
+# \end{aligned}
 # $$ (eq-eig)
 #
 # So $\lambda_1 \approx \pi^2$, $\lambda_n \approx 4h^{-2}$ and the condition number grows like $h^{-2}$. The
 # sine modes are exact eigenvectors of the *discrete* operator, not only of $-d^2/dx^2$: a right-hand side made of
-# modes $1..K$ has a solution made of the same modes, each divided by its $\lambda_k$.
+# modes $1, \dots, K$ has a solution made of the same modes, each divided by its $\lambda_k$. We compare the closed
+# forms with a dense eigensolver:
 
 # %%
-h, x = problem.grid(n)
-A = problem.laplacian_1d(n)
+P = problem.Problem(n)
+A = P.matrix()
 eig_computed = np.linalg.eigvalsh(A.toarray())
-eig_closed = problem.eigenvalues(n)
-V = problem.eigenvectors(n)
+eig_closed = P.eigenvalues()
+
+# %% tags=["remove-input"]
+V = P.eigenvectors(np.arange(1, n + 1))
 eig_err = float(np.max(np.abs(eig_computed - eig_closed) / eig_closed))
 vec_res = float(np.max(np.abs(A @ V - V * eig_closed) / eig_closed))
 kappa = float(eig_closed[-1] / eig_closed[0])
 eps = float(np.finfo(np.float64).eps)
+glue("eig_rel_err_text", format_number(eig_err, 2), display=False)
+glue("kappa_eps_text", format_number(kappa * eps, 2), display=False)
 table([("largest relative difference, computed and closed-form eigenvalues", eig_err),
        ("largest residual |A v_k - λ_k v_k| / λ_k of the closed-form eigenvectors", vec_res),
        ("rounding level κ(A) ε of a backward-stable eigensolver, relative to λ_1", kappa * eps),
        ("λ_1", float(eig_closed[0])), ("π² (the continuum's λ_1)", np.pi**2), ("κ(A) = λ_n / λ_1", kappa)],
-      columns=["quantity", "value"], formats={"value": ".4g"}, caption=f"The spectrum of A at n = {n}")
-
-# %% tags=["remove-cell"]
-glue("eig_rel_err", eig_err, display=False)
-glue("kappa_eps", kappa * eps, display=False)
+      columns=["quantity", "value"], caption=f"The spectrum of A at n = {n}")
 
 # %% [markdown]
 # The computed eigenvalues agree with {eq}`eq-eig` to rounding error: their largest relative difference,
-# {glue:text}`eig_rel_err:.1e`, is of the size of $\kappa(A)\,\varepsilon =$ {glue:text}`kappa_eps:.1e`, the
+# {glue:text}`eig_rel_err_text`, is of the size of $\kappa(A)\,\varepsilon$ = {glue:text}`kappa_eps_text`, the
 # perturbation $\varepsilon\,\lambda_n$ of a backward-stable eigensolver relative to $\lambda_1$. The table has the
 # eigenvector residual, $\lambda_1$ beside $\pi^2$, and $\kappa(A)$.
 #
@@ -118,26 +124,38 @@ glue("kappa_eps", kappa * eps, display=False)
 # approximation expensive and local-plus-coarse approximation cheap, which is the theme of the chapters that follow.
 
 # %%
-Ainv = problem.inverse(n)
-green_err = float(np.max(np.abs(np.linalg.inv(A.toarray()) - Ainv)) / np.max(np.abs(Ainv)))
-print(f"max |inv(A) - h G| / max |h G| = {green_err:.2e}")
+Ainv = P.inverse()  # equals h G(x_i, x_j)
+green_err = np.max(np.abs(np.linalg.inv(A.toarray()) - Ainv)) / np.max(np.abs(Ainv))
 
 # %% tags=["remove-cell"]
-glue("green_err", green_err, display=False)
+glue("green_err_text", format_number(float(green_err), 2), display=False)
+fig = model_problem_figure(n, Ainv, eig_closed, eig_computed, study)
+fig_rec.save(fig, "F1", "model_problem", numbers=dict(observed_order=order, eig_rel_err=eig_err,
+             green_err=float(green_err), kappa_A=kappa, n=n, K=K))
+plt.close(fig)
 
 # %% [markdown]
-# The numerically inverted matrix and {eq}`eq-green` agree to {glue:text}`green_err:.1e` (relative).
+# The numerically inverted matrix and {eq}`eq-green` agree to {glue:text}`green_err_text` (relative).
+# {numref}`fig-F1` shows $A^{-1}$, its columns, the spectrum and the convergence study.
+#
+# ```{figure} ../figures/F1_model_problem.png
+# :name: fig-F1
+# :width: 100%
+#
+# **The model problem.** (a) $A^{-1}$ at $n$ = {glue:text}`n`; (b) three of its columns, divided by $h$: the
+# Green's function $G(\cdot, y)$; (c) computed eigenvalues against the closed form {eq}`eq-eig` and the continuum
+# $(k\pi)^2$; (d) second-order convergence of the maximum nodal error.
+# ```
 #
 # ## Data: Fourier right-hand sides and four test sets
 #
 # Training data are $f = \sum_{k=1}^{K} a_k \sin(k\pi x)$ with $a_k$ drawn from a seeded standard normal
-# distribution (`ddlib.data.make_dataset`), here with $K =$ {glue:text}`K`, and $u = A^{-1}f$. Four held-out test sets
-# probe different things:
+# distribution, here with $K$ = {glue:text}`K`, and $u = A^{-1}f$. Four held-out test sets probe different things:
 #
 # | set | right-hand sides | what it tests |
 # |---|---|---|
-# | in-band | new draws of modes $1..K$ | fitting the training distribution |
-# | out-of-band | modes $K+1..2K$ | whether the operator learned $A^{-1}$ or only its action on the band |
+# | in-band | new draws of modes $1, \dots, K$ | fitting the training distribution |
+# | out-of-band | modes $K+1, \dots, 2K$ | whether the operator learned $A^{-1}$ or only its action on the band |
 # | white noise | $f_j \sim \mathcal N(0,1)$ | all $n$ modes at once |
 # | point loads | $f = e_j/h$ | single columns of $A^{-1}$: the Green's function |
 #
@@ -146,39 +164,29 @@ glue("green_err", green_err, display=False)
 # perfectly. This is the *data trap* that chapter 3 measures: results on the training band alone prove little.
 
 # %%
-sets = data.make_datasets(n, samples=64, K=K, seed=SEED)
-again = data.make_datasets(n, samples=64, K=K, seed=SEED)
-same = all(np.array_equal(sets[s].f, again[s].f) for s in sets)
-V_band = problem.eigenvectors(n, np.arange(1, K + 1), normalized=True)
-f_train = sets["train"].f
-outside = float(np.linalg.norm(f_train - (f_train @ V_band) @ V_band.T) / np.linalg.norm(f_train))
-print(f"same seed, same data: {same}; share of training f outside span(v_1..v_K): {outside:.1e}")
+sets = data.make_datasets(P, samples=64, K=K, seed=SEED)
 
 # %% tags=["remove-cell"]
-glue("train_outside_band", outside, display=False)
+again = data.make_datasets(P, samples=64, K=K, seed=SEED)
+same = all(np.array_equal(sets[s].f, again[s].f) for s in sets)
+V_band = P.eigenvectors(np.arange(1, K + 1), normalized=True)
+f_train = sets["train"].f
+outside = float(np.linalg.norm(f_train - (f_train @ V_band) @ V_band.T) / np.linalg.norm(f_train))
+glue("train_outside_band_text", format_number(outside, 2), display=False)
 glue("same_seed", "gives identical arrays" if same else "does not give identical arrays", display=False)
-
-# %% [markdown]
-# The part of the training right-hand sides outside the span of $v_1, \dots, v_K$ is {glue:text}`train_outside_band:.1e`:
-# the data really live in a $K$-dimensional subspace. Drawing the sets twice from the same seed
-# {glue:text}`same_seed`.
-#
-# ```{figure} ../figures/F1_model_problem.png
-# :name: fig-F1
-# :width: 100%
-#
-# **F1, the model problem.** (a) $A^{-1}$ at $n$ = {glue:text}`n`; (b) its columns are the Green's function;
-# (c) computed eigenvalues against the closed form {eq}`eq-eig` and the continuum $(k\pi)^2$; (d) second-order
-# convergence; (e-h) normalised solutions $u$ for three samples of the training band, the out-of-band set, white
-# noise and point loads.
-# ```
-
-# %% tags=["remove-output"]
-fig = model_problem_figure(n, Ainv, eig_closed, eig_computed, study, sets)
-fig_rec.save(fig, "F1", "model_problem", numbers=dict(observed_order=order, eig_rel_err=eig_err,
-             green_err=green_err, kappa_A=kappa, train_outside_band=outside, n=n, K=K))
+fig = data_sets_figure(n, sets)
+fig_rec.save(fig, "F1", "data_sets", numbers=dict(train_outside_band=outside, same_seed=bool(same)))
 plt.close(fig)
 
 # %% [markdown]
-# {numref}`fig-F1` summarises the chapter. The figure is written to `figures/F1_model_problem.png` (and `.pdf`), and
-# `figures/manifest.json` records that this notebook made it, with which parameters, and the numbers quoted above.
+# The part of the training right-hand sides outside the span of $v_1, \dots, v_K$ is
+# {glue:text}`train_outside_band_text` of their norm: the data really live in a $K$-dimensional subspace. Drawing the
+# sets twice from the same seed {glue:text}`same_seed`. {numref}`fig-F1-data` shows three samples of each set.
+#
+# ```{figure} ../figures/F1_data_sets.png
+# :name: fig-F1-data
+# :width: 100%
+#
+# **The data sets** at $n$ = {glue:text}`n`, $K$ = {glue:text}`K`: solutions $u$ of three samples of (a) the training
+# band, (b) the out-of-band set, (c) white noise and (d) point loads, each divided by its largest modulus.
+# ```

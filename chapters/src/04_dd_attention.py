@@ -68,8 +68,11 @@ glue("K", K, display=False)
 # of {ref}`ch-schwarz`, the DD attention is
 #
 # $$
-# M_\theta^{-1} f = h\Big(\Phi\, Q_0 K_0^T\, \Phi^T f + \sum_{i=1}^{N} R_i^T D_i^{1/2}\, Q_i K_i^T\, D_i^{1/2} R_i f\Big),
-# \qquad Q_i, K_i \in \mathbb R^{n_i\times r},\quad Q_0, K_0 \in \mathbb R^{N_0\times r_0},
+# \begin{aligned}
+# M_\theta^{-1} f &= h\,\Phi\, Q_0 K_0^T\, \Phi^T f\\
+# &\quad + h\sum_{i=1}^{N} R_i^T D_i^{1/2}\, Q_i K_i^T\, D_i^{1/2} R_i f,\\
+# Q_i, K_i &\in \mathbb R^{n_i\times r},\qquad Q_0, K_0 \in \mathbb R^{N_0\times r_0},
+# \end{aligned}
 # $$ (eq-dd-operator)
 #
 # with the same quadrature factor $h$ as the global operator {eq}`eq-global-attention`, so that every block
@@ -127,7 +130,10 @@ table([("exact initialisation against A⁻¹ (relative, largest entry)", max(che
 # $\delta$ nodes to both neighbours. Hence
 #
 # $$
-# P_{\mathrm{DD}} = 2r\,\big(n + 2\delta(N-1)\big) + 2N_0 r_0 \qquad\text{against}\qquad P_{\mathrm{glob}} = 2nr.
+# \begin{aligned}
+# P_{\mathrm{DD}} &= 2r\,\big(n + 2\delta(N-1)\big) + 2N_0 r_0 &&\text{(DD attention)},\\
+# P_{\mathrm{glob}} &= 2nr &&\text{(global attention)}.
+# \end{aligned}
 # $$ (eq-dd-params)
 #
 # A DD model with local rank $r$ costs about as much as a global model of the *same* rank, plus a small coarse block,
@@ -213,7 +219,7 @@ for key, value in {**report["glue"], **settings}.items():
 # :name: fig-F13
 # :width: 100%
 #
-# **F13, tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
+# **Tuning sensitivity** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, first seed): the final validation error of
 # each model over the whole grid, one row per model (the headline pair and the most accurate model of each class),
 # one column per schedule; the chosen point is boxed, diverged runs are blank.
 # ```
@@ -245,7 +251,7 @@ plt.close(fig)
 # :name: fig-F14
 # :width: 100%
 #
-# **F14, time to target**: epochs (a) and training seconds (b) to reach each in-band test error, seed mean with
+# **Time to target**: epochs (a) and training seconds (b) to reach each in-band test error, seed mean with
 # min-max bars, for the headline pair and the most accurate model of each class. Targets decrease to the right.
 # ```
 
@@ -270,7 +276,7 @@ plt.close(fig)
 # :name: fig-F6
 # :width: 100%
 #
-# **F6, training curves of the headline pair** ({glue:text}`g_head_label` and {glue:text}`dd_head_label`, $n$ =
+# **Training curves of the headline pair** ({glue:text}`g_head_label` and {glue:text}`dd_head_label`, $n$ =
 # {glue:text}`n`, $K$ = {glue:text}`K`): geometric mean over {glue:text}`n_seeds` seeds (line) and range (band). (a)
 # In-band test error against epochs and (b) against measured training seconds; (c) operator error against epochs.
 # ```
@@ -306,7 +312,7 @@ plt.close(fig)
 # :name: fig-F7
 # :width: 100%
 #
-# **F7, final error against parameter count** after {glue:text}`epochs` epochs under the tuned protocol (seed mean and
+# **Final error against parameter count** after {glue:text}`epochs` epochs under the tuned protocol (seed mean and
 # min-max range), all global and DD models of the sweep; stars mark the headline pair. (a) in-band test error; (b)
 # out-of-band test error (modes $K+1..2K$); (c) operator error, with the best achievable errors of both classes.
 # ```
@@ -327,7 +333,7 @@ plt.close(fig)
 # :name: fig-F8
 # :width: 100%
 #
-# **F8, learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
+# **Learned operators** (first seed). (a) $A^{-1}$; (b) the learned {glue:text}`dd_head_label` operator and (c) its
 # difference to $A^{-1}$; (d) the difference of the learned {glue:text}`g_head_label` operator; (e-g) one interior
 # local block $h\,D_i^{1/2}Q_iK_i^TD_i^{1/2}$ beside its classical Schwarz counterpart $D_i^{1/2}A_i^{-1}D_i^{1/2}$
 # (the block of the subdomain initialisation above) and their difference; (h) one column (the response to a point

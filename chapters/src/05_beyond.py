@@ -92,7 +92,8 @@ for key, value in {**SETTINGS, **{k: cl.list_text(map(str, v)) for k, v in LISTS
 # $v_k/\lambda_k$. The relative error of an operator $M$ on mode $k$,
 #
 # $$
-# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2} = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
+# e_k(M) = \frac{\|M v_k - v_k/\lambda_k\|_2}{\|v_k/\lambda_k\|_2}
+#        = \frac{\|\lambda_k M v_k - v_k\|_2}{\|v_k\|_2},
 # $$ (eq-mode-error)
 #
 # is zero for $A^{-1}$ and one for $M = 0$ (`ddlib.generalisation.mode_errors`). It takes apart the four test sets of
@@ -140,7 +141,7 @@ table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
 # :name: fig-F9
 # :width: 100%
 #
-# **F9, generalisation per Fourier mode** ($n$ = {glue:text}`n`, training band $K$ = {glue:text}`K`). Relative error
+# **Generalisation per Fourier mode** ($n$ = {glue:text}`n`, training band $K$ = {glue:text}`K`). Relative error
 # $e_k$ {eq}`eq-mode-error` of {glue:text}`g_label` and {glue:text}`d_label` on every mode, (a) trained on the Fourier
 # band, (b) trained on white noise; the dotted line is the exact $A^{-1}$ (rounding only). (c) Mean relative errors
 # on the four held-out test sets; hatched bars: noise-trained.
@@ -201,7 +202,7 @@ table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_
 # :name: fig-F10
 # :width: 100%
 #
-# **F10, ablations** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`abl_epochs` epochs, parameter counts in
+# **Ablations** ($n$ = {glue:text}`n`, $K$ = {glue:text}`K`, {glue:text}`abl_epochs` epochs, parameter counts in
 # brackets). (a) Mean relative errors on the in-band, out-of-band and white-noise test sets and the operator error
 # (bars: range over seeds). (b) Operator error against parameters.
 # ```
@@ -291,30 +292,46 @@ plt.close(fig_generalisation)
 plt.close(fig_ablations)
 
 # %% [markdown]
-# ```{figure} ../figures/F15_regime_map.png
+# ```{figure} ../figures/F15_regime_map_error_in_band.png
 # :name: fig-F15
 # :width: 100%
 #
-# **F15, the regime map.** One column per axis, one row per error measure; in each panel the best global (orange)
-# and the best DD model (green) within the smallest (dashed) and the largest (solid) parameter budget, seed means
-# with min-max bars, against the value of the axis (the base regime is part of every axis).
+# **The regime map, in-band test error.** One panel per axis of the map; in each the best global (vermillion
+# circles) and the best DD model (blue squares) within the smallest (hollow, dashed) and the largest (filled, solid)
+# parameter budget, seed means with min-max bars, against the value of the axis (the base regime is part of every
+# axis).
+# ```
+#
+# ```{figure} ../figures/F15_regime_map_error_noise.png
+# :name: fig-F15-noise
+# :width: 100%
+#
+# **The regime map, white-noise test error**, drawn as in {numref}`fig-F15`.
+# ```
+#
+# ```{figure} ../figures/F15_regime_map_operator_error.png
+# :name: fig-F15-operator
+# :width: 100%
+#
+# **The regime map, operator error** $\|M_\theta^{-1} - A^{-1}\|_2/\|A^{-1}\|_2$, drawn as in {numref}`fig-F15`.
 # ```
 
 # %% tags=["remove-output"]
-fig = regime_map_figure(map_rows, ("error_in_band", "error_noise", "operator_error"), base_regime.record())
 tuning = [{"label": sel.label, "lr": sel.chosen["lr"], "init_scale": sel.chosen["init_scale"]}
           for sel in results[0].selections]
-fig_rec.save(fig, "F15", "regime_map", numbers=dict(regimes=map_rows, tuning=tuning, verdicts=verdicts,
-                                                    mechanisms=mechanisms, claims=rg.claim_map(verdicts, regimes),
-                                                    budget_factors=BUDGET_FACTORS))
-plt.close(fig)
+for metric in ("error_in_band", "error_noise", "operator_error"):
+    fig = regime_map_figure(map_rows, metric, base_regime.record())
+    fig_rec.save(fig, "F15", f"regime_map_{metric}", numbers=dict(
+        regimes=map_rows, tuning=tuning, verdicts=verdicts, mechanisms=mechanisms, claims=rg.claim_map(verdicts, regimes),
+        budget_factors=BUDGET_FACTORS))
+    plt.close(fig)
 
 # %% [markdown]
 # ```{figure} ../figures/F16_regime_slice.png
 # :name: fig-F16
 # :width: 100%
 #
-# **F16, the samples $\times$ data slice**: $\log_{10}$ of the best global error over the best DD error (largest
+# **The samples $\times$ data slice**: $\log_{10}$ of the best global error over the best DD error (largest
 # budget; positive: DD more accurate) for Fourier-band and white-noise training data and each sample count.
 # ```
 

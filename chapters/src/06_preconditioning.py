@@ -59,8 +59,10 @@ t_start = time.perf_counter()
 # factors, $Q_i = K_i$ and $Q_0 = K_0$, makes every block a Gram matrix,
 #
 # $$
-# M_\theta = h\Big(\Phi K_0K_0^T\Phi^T + \sum_i R_i^T D_i^{1/2} K_iK_i^T D_i^{1/2} R_i\Big), \qquad
-# x^T M_\theta x = h\Big(\|K_0^T\Phi^Tx\|^2 + \sum_i\|K_i^TD_i^{1/2}R_ix\|^2\Big) \ge 0,
+# \begin{aligned}
+# M_\theta &= h\Big(\Phi K_0K_0^T\Phi^T + \sum_i R_i^T D_i^{1/2} K_iK_i^T D_i^{1/2} R_i\Big),\\
+# x^T M_\theta x &= h\Big(\|K_0^T\Phi^Tx\|^2 + \sum_i\|K_i^TD_i^{1/2}R_ix\|^2\Big) \ge 0,
+# \end{aligned}
 # $$ (eq-sym-dd)
 #
 # positive semi-definite for every parameter value, and singular: its rank is at most $\sum_i r + r_0 < n$. The
@@ -119,8 +121,10 @@ table(pre.pivot(old["rows"]), columns={"n": "n", **{k: plot_pre.LABELS[k] for k 
 # *steepest descent* from $x_0 = 0$ (`ddlib.training.predict`):
 #
 # $$
-# L(\theta) = \frac{1}{S}\sum_{s=1}^{S}\frac{\|x_k(f_s) - u_s\|_A^2}{\|u_s\|_A^2}, \qquad
-# x_{j+1} = x_j + \alpha_j M r_j,\quad \alpha_j = \frac{r_j^TMr_j}{(Mr_j)^TA(Mr_j)}.
+# \begin{aligned}
+# L(\theta) &= \frac{1}{S}\sum_{s=1}^{S}\frac{\|x_k(f_s) - u_s\|_A^2}{\|u_s\|_A^2},\\
+# x_{j+1} &= x_j + \alpha_j M r_j,\qquad \alpha_j = \frac{r_j^TMr_j}{(Mr_j)^TA(Mr_j)}.
+# \end{aligned}
 # $$ (eq-precond-loss)
 #
 # With exact line search each step contracts the energy error by at most $(\kappa - 1)/(\kappa + 1)$,
@@ -142,21 +146,28 @@ table(pre.pivot(old["rows"]), columns={"n": "n", **{k: plot_pre.LABELS[k] for k 
 # With $(k + 1)h = (r+1)/m$ these are $\frac{4c}{h^2}\sin^2\theta_r$ and $\frac{4c}{h^2}\cos^2\theta_r$, so
 #
 # $$
-# \kappa(MA) \;\ge\; \cot^2\theta_r \qquad\text{for every parameter value, every } \omega \text{ and every } n
+# \kappa(MA) \;\ge\; \cot^2\theta_r \qquad \text{for all } \theta,\ \omega,\ n
 # $$ (eq-kappa-lower)
 #
 # (`ddlib.preconditioning.kappa_lower_bound`; vacuous once $\theta_r \ge \pi/4$).
 #
 # **A member that nearly attains it.** The exact decomposition of chapter 4 splits
-# $x^TA^{-1}x = x^T\Phi A_0^{-1}\Phi^Tx + \sum_E\sum_j (v_j^Tx_E)^2/\lambda^E_j$ over the eigenpairs of the element
-# matrices $A_E$ ($m - 1$ nodes, $\lambda^E_j = \frac{4}{h^2}\sin^2\frac{j\pi}{2m}$). The *truncated oracle* keeps
+#
+# $$
+# x^TA^{-1}x = x^T\Phi A_0^{-1}\Phi^Tx + \sum_E\sum_j (v_j^Tx_E)^2/\lambda^E_j
+# $$
+#
+# over the eigenpairs of the element matrices $A_E$ ($m - 1$ nodes, $\lambda^E_j = \frac{4}{h^2}\sin^2\frac{j\pi}{2m}$). The *truncated oracle* keeps
 # $j \le r$, $M_r = \Phi A_0^{-1}\Phi^T + \sum_E R_E^T[A_E^{-1}]_rR_E + cI$
 # (`ddlib.preconditioning.truncated_oracle`; a member of the class, with shared factors). Since
 # $c|x|^2 \ge c\lambda^E_{r+1}\sum_E\sum_{j>r}(v_j^Tx_E)^2/\lambda^E_j$ and $c|x|^2 \le c\lambda_{\max}(A)\,x^TA^{-1}x$,
 #
 # $$
-# \lambda_{\min}(M_rA) \ge \min(1,\ 2\omega\sin^2\theta_r), \qquad \lambda_{\max}(M_rA) \le 1 + 2\omega, \qquad
-# \kappa(M_rA) \le \frac{1 + 2\omega}{\min(1,\ 2\omega\sin^2\theta_r)}
+# \begin{aligned}
+# \lambda_{\min}(M_rA) &\ge \min(1,\ 2\omega\sin^2\theta_r),\\
+# \lambda_{\max}(M_rA) &\le 1 + 2\omega,\\
+# \kappa(M_rA) &\le \frac{1 + 2\omega}{\min(1,\ 2\omega\sin^2\theta_r)}
+# \end{aligned}
 # $$ (eq-kappa-upper)
 #
 # (`ddlib.preconditioning.kappa_upper_bound`), again independent of $n$; the first inequality is an equality here
@@ -222,7 +233,7 @@ table(pre.pivot(rows), columns={"n": "n", **{k: plot_pre.LABELS[k] for k in pre.
 # :name: fig-F11
 # :width: 100%
 #
-# **F11, a learned preconditioner** at fixed $H/h$ = {glue:text}`m`. (a) PCG iterations to a relative residual of
+# **A learned preconditioner** at fixed $H/h$ = {glue:text}`m`. (a) PCG iterations to a relative residual of
 # $10^{-8}$ and (b) $\kappa(MA)$ against $n$, with the old per-$n$ band-trained operator dashed and, in (b), the lower
 # bound {eq}`eq-kappa-lower` of the class at rank {glue:text}`rank` (dashed black). (c) Iterations and (d) $\kappa$
 # against the local rank at $n$ = {glue:text}`n_hi`, with the CG bound of the oracle's $\kappa$ and the value implied
