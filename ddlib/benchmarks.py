@@ -37,15 +37,17 @@ import torch
 
 from ._validate import check_choice, check_finite, check_int, check_positive
 from .attention import DDAttention, GlobalAttention, Structure
+from .batched import train_batch
 from .costmodel import (best_relative_error_global, bmm_traffic, dd_factor_nnz, dd_flops, dd_traffic, equal_flop_rows,
                         matched_accuracy_rank, matched_parameter_rank, traffic_ratio)
 from .decomposition import Decomposition
 from .memory import peak_memory
 from .problem import Problem
 from .timing import Timing, fit_exponent, time_callable, time_paired
-from .training import time_to_target, train
+from .training import TrainingDiverged, time_to_target, train
 
 __all__ = [
+    "batched_speedup",
     "equal_flop_bmm",
     "time_module",
     "time_bmm",
@@ -496,18 +498,9 @@ def report_performance(rows: list[dict], dimensions: dict, race: dict, status: d
                 "gather_over_dd": last["gather_forward"] / last["dd_forward"],
                 "dd_over_direct": last["dd_forward"] / last["direct_solve"],
                 "target_exponent": target_exponent, "target_ratio": target_ratio}
-    for path in (*PATHS, "gather"):
-        numbers[f"{path}_ms"] = 1e3 * last[f"{path}_forward"]
-        numbers[f"{path}_vs_bmm"] = s[f"{path}_vs_bmm_ratio"]
-    for path in PATHS:
-        q1, q3 = s[f"{path}_vs_bmm_ratio_q1"], s[f"{path}_vs_bmm_ratio_q3"]
-        numbers[f"{path}_vs_bmm_q1"], numbers[f"{path}_vs_bmm_q3"] = q1, q3
-        numbers[f"{path}_verdict"] = target_verdict(s[f"{path}_vs_bmm_ratio"], target_ratio, q1, q3) if assessed \
-            else short
+    numbers |= _report_paths(last, s, target_ratio, short if not assessed else None)
     numbers["exponent_verdict"] = target_verdict(s["dd_time_exponent"], target_exponent) if assessed else short
-    speed = numbers["dd_over_direct"]
-    numbers["direct_cmp"] = (f"{speed:.1f} times slower than the direct solve" if speed > 1 else
-                             f"{1 / speed:.1f} times faster than the direct solve")
+    numbers["direct_cmp"] = _times_than(numbers["dd_over_direct"], "the direct solve")
     numbers["steal_text"] = ("could not be read on this machine" if not np.isfinite(steal) else
                              f"was {100 * steal:.1f}%")
     dims = _report_dimensions(dimensions, target_n, target_exponent)
@@ -526,6 +519,25 @@ def report_performance(rows: list[dict], dimensions: dict, race: dict, status: d
                         (f"byte ratio DD / bmm at a batch of {last['batch']}", numbers["bytes_ratio"]),
                         (f"byte ratio at a batch of {small_batch}", numbers["bytes_ratio_small"]),
                         ("byte ratio for very many right-hand sides", numbers["bytes_ratio_inf"])]}
+
+
+def _times_than(speed: float, other: str) -> str:
+    """``"x times slower than <other>"`` or ``"x times faster than <other>"`` for a time ratio ``speed``."""
+    return f"{speed:.1f} times slower than {other}" if speed > 1 else f"{1 / speed:.1f} times faster than {other}"
+
+
+def _report_paths(last: dict, s: dict, target_ratio: float, short: str | None) -> dict:
+    """Per path of :data:`PATHS` (and the gather): milliseconds at the last size, the paired ratio to the ``bmm``
+    with its quartiles and the verdict against ``target_ratio`` (``short`` when the run is not assessed)."""
+    numbers = {}
+    for path in (*PATHS, "gather"):
+        numbers[f"{path}_ms"] = 1e3 * last[f"{path}_forward"]
+        numbers[f"{path}_vs_bmm"] = s[f"{path}_vs_bmm_ratio"]
+    for path in PATHS:
+        q1, q3 = s[f"{path}_vs_bmm_ratio_q1"], s[f"{path}_vs_bmm_ratio_q3"]
+        numbers[f"{path}_vs_bmm_q1"], numbers[f"{path}_vs_bmm_q3"] = q1, q3
+        numbers[f"{path}_verdict"] = short or target_verdict(s[f"{path}_vs_bmm_ratio"], target_ratio, q1, q3)
+    return numbers
 
 
 def dimension_fit(rows: list[dict]) -> tuple[int, int]:
@@ -595,3 +607,41 @@ def _report_builds(status: dict) -> dict:
             "time; slowest: " + ", ".join(f"{r['notebook'].split('/')[-1]} {r['seconds']:.0f} s" for r in
                                           sorted(rec["notebooks"], key=lambda r: -r["seconds"])[:3]) + ")")
     return out
+
+
+def batched_speedup(configs, *, repeats: int = 3) -> dict:
+    r"""The batched trainer against training one run after another, paired: ``repeats`` alternating pairs, each
+    training every configuration of ``configs`` (compatible, :func:`ddlib.batched.batch_key`) once one at a time with
+    :func:`ddlib.training.train` and once as one batch with :func:`ddlib.batched.train_batch`, in this process, cache
+    off, evaluation included (:func:`ddlib.timing.time_paired`, ``number=1``, no warm-up).
+
+    Returns ``{"runs", "epochs", "sequential_seconds", "batched_seconds", "speedup", "speedup_q1", "speedup_q3",
+    "max_relative_deviation"}``: medians of the wall-clock seconds of all runs, the median per-pair ratio
+    sequential / batched with its quartiles, and the largest deviation of a batched run's final validation error from
+    the same run alone, relative to it (rounding, to be read beside the speed-up).
+    """
+    configs = list(configs)
+    last: dict = {}
+
+    def sequential():
+        last["alone"] = [_train_or_diverge(c) for c in configs]
+
+    def batched():
+        last["batch"] = train_batch(configs, progress=False)
+
+    paired = time_paired(sequential, batched, warmup=0, repeats=check_int("repeats", repeats, low=1), number=1)
+    dev = max((abs(b.curve("error_validation")[-1] / a.curve("error_validation")[-1] - 1)
+               for a, b in zip(last["alone"], last["batch"]) if not isinstance(a, TrainingDiverged)), default=0.0)
+    q1, q3 = paired.quartiles
+    return {"runs": len(configs), "epochs": configs[0].epochs, "sequential_seconds": paired.a.median,
+            "batched_seconds": paired.b.median, "speedup": paired.ratio, "speedup_q1": q1, "speedup_q3": q3,
+            "max_relative_deviation": float(dev)}
+
+
+def _train_or_diverge(config):
+    """:func:`ddlib.training.train` without the cache, a divergence returned (as :func:`ddlib.batched.train_batch`
+    returns it)."""
+    try:
+        return train(config, cache_results=False, progress=False)
+    except TrainingDiverged as exc:
+        return exc

@@ -37,7 +37,7 @@ __all__ = [
 
 
 def _structure(structure):
-    from .attention import Structure  # the cost model reads a structure; attention imports torch
+    from .attention import Structure  # import here: the cost model reads a structure; attention imports torch
 
     if not isinstance(structure, Structure):
         raise ValueError(f"structure must be a ddlib.attention.Structure; got {type(structure).__name__}")

@@ -59,6 +59,7 @@ interpolated linearly in :math:`\log(\mathrm{error})` between the two recorded p
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 import sys
@@ -267,13 +268,21 @@ def eval_epochs(epochs: int, points: int) -> np.ndarray:
     return np.concatenate([[0], e])
 
 
-def run_key(config: TrainConfig, dtype=torch.float64, device="cpu") -> str:
-    """The cache key of a run (:func:`ddlib.cache.entry_key` of the configuration, data type and device)."""
-    return cache.entry_key({"config": config.to_dict(), "dtype": str(dtype), "device": str(torch.device(device))})
+def run_key(config: TrainConfig, dtype=torch.float64, device="cpu", start: dict | None = None) -> str:
+    """The cache key of a run (:func:`ddlib.cache.entry_key` of the configuration, data type and device, and of the
+    SHA-256 of a warm start's parameters, :func:`train`'s ``start``)."""
+    record = {"config": config.to_dict(), "dtype": str(dtype), "device": str(torch.device(device))}
+    if start is not None:
+        digest = hashlib.sha256()
+        for name in sorted(start):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(torch.as_tensor(start[name]).detach().cpu().double().numpy()))
+        record["start"] = digest.hexdigest()
+    return cache.entry_key(record)
 
 
 def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | None = None, device="cpu",
-          dtype=torch.float64) -> TrainResult:
+          dtype=torch.float64, start: dict | None = None) -> TrainResult:
     """Train the model of ``config`` (or load the cached run); see the module docstring.
 
     Parameters
@@ -286,6 +295,9 @@ def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | N
         Show a progress bar; default: only when stderr is a terminal and ``$CI`` is unset.
     device, dtype
         Where and in which precision to train (both part of the cache key).
+    start : dict, optional
+        A warm start: a state dict of the config's model to begin from instead of its seeded initialisation (the
+        data and the batch order still come from ``config.seed``; part of the cache key).
 
     Raises
     ------
@@ -294,13 +306,13 @@ def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | N
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
-    key = run_key(config, dtype, device)
+    key = run_key(config, dtype, device, start)
     if cache_results:
         hit = load_cached(config, key, device, dtype)
         if hit is not None:
             return hit
     with one_torch_thread():
-        history, model = _fit(config, device, dtype, progress)
+        history, model = _fit(config, device, dtype, progress, start)
     result = TrainResult(config, history, model, int(model.num_parameters()), key=key)
     if cache_results:
         store(result)
@@ -366,10 +378,12 @@ def _norms(R: torch.Tensor, loss: str, problem: Problem) -> torch.Tensor:
     return torch.linalg.vector_norm(R, dim=0) if loss == "l2" else squared_norms(R, loss, problem).sqrt()
 
 
-def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.Module]:
+def _fit(config: TrainConfig, device, dtype, progress, start=None) -> tuple[dict, torch.nn.Module]:
     """The training loop (the only one in the package)."""
     sets = _datasets(config, device, dtype)
     model = config.build_model(dtype, device)
+    if start is not None:
+        model.load_state_dict({k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in start.items()})
     problem = config.problem
     F, U = sets["train"]
     w = 1.0 / squared_norms(U, config.loss, problem)  # 1 / ||u_s||^2
