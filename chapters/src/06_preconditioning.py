@@ -41,8 +41,8 @@ from ddlib.plotting import preconditioning as plot_pre, use_style
 from ddlib.tables import table
 
 if QUICK:
-    M, N_TRAIN, RANKS, NS, SAMPLES, EPOCHS = 16, 63, [2, 4, 8], [63, 255, 1023], 16, 60
-    LRS, GD_LRS, INIT_SCALES, SEEDS, OLD_NS, OLD_EPOCHS = [1e-2], [1e-1], [0.03], [0, 1], [63, 127, 255], 60
+    M, N_TRAIN, RANKS, NS, SAMPLES, EPOCHS = 16, 63, [2, 4, 8], [63, 255, 1023], 16, 40
+    LRS, GD_LRS, INIT_SCALES, SEEDS, OLD_NS, OLD_EPOCHS = [1e-2], [1e-1], [0.03], [0, 1], [63, 127, 255], 40
 configure_threads(1)
 use_style()
 params = {k: v for k, v in globals().items() if k.isupper()}  # the parameters above, after QUICK
