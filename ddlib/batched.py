@@ -10,8 +10,9 @@ model whose training step costs mostly per-operation overhead. :func:`train_batc
 * **Stacked parameters.** Every member's model is built from its own configuration (its seed and initial scale) and
   the parameters of all members are stacked on a leading axis. One step evaluates every member's loss and gradient at
   once: :func:`torch.func.vmap` of :func:`ddlib.training.batch_loss`, run by :func:`torch.func.functional_call` on
-  one template module, so the math is the model's own code (the 1D window path included: its autograd function has
-  a batching rule), and one backward pass of the sum of the members' losses (they share no parameter, so each
+  one template module, so the math is the model's own code (DD attention on its gather layout at every size: the
+  fold of its factors and its fixed coarse solve have batching rules, the 1D window layout's hand-written kernels
+  have none and are not used; the two layouts agree to rounding), and one backward pass of the sum of the members' losses (they share no parameter, so each
   member's slice of the gradient is its own). The data of each member are its own, drawn from its seed.
 * **Per-member optimizers** (:class:`StackedOptimizer`): the formulas of :class:`torch.optim.Adam` (defaults
   :data:`ADAM_BETAS`, :data:`ADAM_EPS`) and of heavy-ball :class:`torch.optim.SGD` (momentum
