@@ -106,7 +106,7 @@ def plan_batches(configs, members: int = BATCH_MEMBERS) -> list[list[int]]:
     >>> from ddlib.models import GlobalSpec
     >>> c = TrainConfig(model=GlobalSpec(2), n=15, K=4)
     >>> plan_batches([c.replace(seed=s) for s in range(5)] + [c.replace(optimizer="lbfgs")], members=2)
-    [[0, 1, 2], [3, 4], [5]]
+    [[0, 1], [2, 3], [4], [5]]
     """
     configs = list(configs)
     members = check_int("members", members, low=1)

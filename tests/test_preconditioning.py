@@ -490,7 +490,8 @@ def chapter_records(tmp_path_factory):
             members={r: member_comparison(by_rank[r].runs[0]) for r in (min(ranks), max(ranks))},
             variants=compare_losses(base, grid, [0], ns=[max(ns)], m=m, workers=1),
             sensitivity=outlier_sensitivity(model, base, count=2), grid=grid,
-            seconds={"train": 1.0, "variants": 2.0, "total": 3.0})
+            seconds={"train": 1.0, "variants": 2.0, "total": 3.0},
+            checks=pre.optimizer_check(by_rank[max(ranks)].runs[0], longer=2, gd_lrs=(1e-2,), workers=1))
         return records, pre.report_preconditioning(**records)
 
 
@@ -537,6 +538,12 @@ def test_report_numbers_are_the_records(chapter_records):
     assert rep["sens_count"] == 2 and rep["sens_sd_ratio"] == pytest.approx(
         rep["sens_steepest_descent_outliers"] / rep["sens_steepest_descent"], rel=1e-15)
     assert {f"loss_{name}_its" for name in pre.LOSS_VARIANTS} <= set(rep)
+    checks = {c["variant"]: c for c in rec["checks"]}
+    assert [c["variant"] for c in rec["checks"]] == list(pre.OPTIMIZER_VARIANTS)
+    assert checks["chosen"]["validation"] == top.final["error_validation"] and checks["longer"]["epochs"] == 16
+    assert all(rep[f"opt_{k}_val"] == c["validation"] for k, c in checks.items())
+    assert pre._grid_text([{"optimizer": ["adam"], "lr": [0.01]}, {"optimizer": ["gd"], "lr": [0.1, 1]}]) == (
+        "Adam: learning rate ∈ {0.01}; heavy-ball gradient descent: learning rate ∈ {0.1, 1}")
 
 
 def test_verdict_words_follow_the_numbers(chapter_records):
