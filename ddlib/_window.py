@@ -70,14 +70,31 @@ class _Fold(torch.autograd.Function):
     :math:`dP = dX_{:, :, :r} \odot w`, summed over the boxes of a class."""
 
     @staticmethod
-    def forward(ctx, P, cls, w, V):
+    def forward(P, cls, w, V):
         r = P.shape[2]
         out = P.new_empty(w.shape[0], w.shape[1], r + V.shape[2])
         torch.mul(P if cls is None else P.index_select(0, cls), w, out=out[:, :, :r])
         out[:, :, r:] = V
-        ctx.save_for_backward(w)
-        ctx.cls, ctx.classes, ctx.r = cls, P.shape[0], r
         return out
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        P, cls, w, _ = inputs
+        ctx.save_for_backward(w)
+        ctx.cls, ctx.classes, ctx.r = cls, P.shape[0], P.shape[2]
+
+    @staticmethod
+    def vmap(info, in_dims, P, cls, w, V):
+        """Under :func:`torch.func.vmap` over stacked factors ``P`` (``S`` members; ``cls``, ``w``, ``V`` shared):
+        one fold of the ``S`` members' boxes side by side, class ``c`` of member ``j`` being class ``j C + c``."""
+        if any(d is not None for d in in_dims[1:]):
+            raise ValueError("only the factor P may be batched in a fold")
+        S, boxes = info.batch_size, w.shape[0]
+        P = P.movedim(in_dims[0], 0) if in_dims[0] is not None else P.expand(S, *P.shape)
+        if cls is not None:
+            cls = (torch.arange(S, device=P.device)[:, None] * P.shape[1] + cls).reshape(-1)
+        out = _Fold.apply(P.reshape(-1, *P.shape[2:]), cls, w.repeat(S, 1, 1), V.repeat(S, 1, 1))
+        return out.view(S, boxes, *out.shape[1:]), 0
 
     @staticmethod
     def backward(ctx, dX):

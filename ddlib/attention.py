@@ -58,7 +58,7 @@ from .problem import Problem
 __all__ = ["GlobalAttention", "DDAttention", "Structure", "schwarz_init", "eckart_young_init",
            "LOCAL_INVERSES", "configure_threads", "global_parameter_count", "dd_parameter_count",
            "operator_error", "DENSE_OPERATOR_MAX", "truncated_factors",
-           "WINDOW_MIN_ENTRIES"]
+           "WINDOW_MIN_ENTRIES", "dense_operator_errors"]
 
 #: Names accepted by :func:`schwarz_init`: the exact-decomposition blocks or the subdomain inverses.
 LOCAL_INVERSES = ("element", "subdomain")
@@ -294,9 +294,20 @@ class _FixedSolve(torch.autograd.Function):
     and backward (symmetric)."""
 
     @staticmethod
-    def forward(ctx, S, lu, scale):
-        ctx.lu, ctx.scale = lu, scale
+    def forward(S, lu, scale):
         return _FixedSolve.solve(lu, scale, S)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.lu, ctx.scale = inputs[1], inputs[2]
+
+    @staticmethod
+    def vmap(info, in_dims, S, lu, scale):
+        """Under :func:`torch.func.vmap` (:mod:`ddlib.batched`): the members' columns side by side, one solve."""
+        if in_dims[0] is None:
+            return _FixedSolve.apply(S, lu, scale), None
+        S = S.movedim(in_dims[0], -1)                                          # (N0, columns, members)
+        return _FixedSolve.apply(S.reshape(S.shape[0], -1), lu, scale).reshape(S.shape), S.ndim - 1
 
     @staticmethod
     def solve(lu, scale, S):
@@ -447,7 +458,8 @@ class DDAttention(_Operator):
         :func:`ddlib._window.core_columns`) and the coarse step times ``w``; cached while grad is off, keyed on the
         parameters' storage and version counters (an update invalidates them)."""
         key = None
-        if not torch.is_grad_enabled():
+        if not torch.is_grad_enabled() and all(isinstance(p, torch.nn.Parameter) for p in self.parameters()):
+            # (parameters passed in by torch.func.functional_call are not cached)
             key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in (*self.parameters(), *self.buffers()))
             if self.__dict__.get("_operands_key") == key:
                 return self.__dict__["_operands_value"]
@@ -623,9 +635,16 @@ def operator_error(M, problem: Problem | None = None) -> float:
     M = M.to(device="cpu", dtype=torch.float64)
     if M.ndim != 2 or tuple(M.shape) != (problem.n, problem.n):
         raise ValueError(f"M must be a square n x n matrix with n = {problem.n}; got shape {tuple(M.shape)}")
-    E = M - torch.from_numpy(problem.inverse())
-    top = torch.linalg.eigvalsh(E.T @ E)[-1].clamp_min(0.0)
-    return float(torch.sqrt(top) / problem.norm_inverse())
+    return float(dense_operator_errors(M[None], problem)[0])
+
+
+def dense_operator_errors(Ms: torch.Tensor, problem: Problem) -> np.ndarray:
+    r""":math:`\|M_j - A^{-1}\|_2/\|A^{-1}\|_2` for a stack of dense matrices ``Ms`` ``(k, n, n)``: the largest
+    eigenvalue of :math:`E_j^TE_j` by a dense symmetric eigensolver, one batched call (:func:`operator_error`'s dense
+    branch; :mod:`ddlib.batched` evaluates its members with it)."""
+    E = Ms.detach().to(device="cpu", dtype=torch.float64) - torch.from_numpy(problem.inverse())
+    top = torch.linalg.eigvalsh(E.mT @ E)[:, -1].clamp_min(0.0)
+    return (torch.sqrt(top) / problem.norm_inverse()).numpy()
 
 
 def _operator_error_lanczos(model) -> float:

@@ -110,7 +110,9 @@ class Selection:
         return np.array([r.final[metric] for r in self.runs], dtype=np.float64)
 
     def seconds_per_epoch(self) -> np.ndarray:
-        """Measured training seconds per epoch of every seed (evaluation excluded)."""
+        """Recorded training seconds per epoch of every seed (evaluation excluded): a run's share of its batch's
+        time when it trained in a batch (``runs[j].timing["mode"] == "batched"``, :mod:`ddlib.batched`), and never a
+        solo timing inside a parallel sweep; races in seconds time their models alone."""
         return np.array([r.final["seconds"] / max(r.final["epoch"], 1) for r in self.runs])
 
 

@@ -66,7 +66,7 @@ from .models import DDSpec, GlobalSpec
 from .problem import Problem
 from .schwarz import SchwarzPreconditioner, schwarz_preconditioner
 from .sweep import run_sweep
-from .training import TrainConfig, TrainResult, predict, squared_norms
+from .training import TrainConfig, TrainResult, predict, squared_norms, train
 
 __all__ = [
     "WithJacobi",
@@ -91,6 +91,17 @@ __all__ = [
     "shared_study",
     "rank_study",
     "member_comparison",
+    "OPTIMIZER_VARIANTS",
+    "OPTIMIZER_VARIANT_LABELS",
+    "optimizer_check",
+    "oracle_start",
+    "THEORY_COLUMNS",
+    "THEORY_FORMATS",
+    "CHECK_COLUMNS",
+    "CHECK_FORMATS",
+    "loss_table",
+    "SELECTION_COLUMNS",
+    "selection_rows",
     "LOSS_VARIANTS",
     "compare_losses",
     "probe_error",
@@ -814,6 +825,101 @@ def member_comparison(run: TrainResult, *, omega: float = 0.5, seed: int = 0) ->
     return out
 
 
+#: Columns of :func:`selection_rows` and their headings.
+SELECTION_COLUMNS = {"r": "r", "params": "parameters", "optimizer": "optimizer", "lr": "learning rate",
+                     "init_scale": "initial scale", "val": "validation loss, seed mean", "omega": "learned ω",
+                     "edge": "on the grid's edge"}
+
+
+def selection_rows(selections) -> list[dict]:
+    r"""One table row per tuned shared operator (:func:`ddlib.experiments.tuned_comparison`): rank, parameters, the
+    chosen knobs, the mean validation loss over the seeds, the first seed's learned :math:`\omega` and the knobs
+    whose chosen value is still on the edge of the extended grid ("–" for none)."""
+    rows = []
+    for sel in selections:
+        run = sel.runs[0]
+        rows.append({"r": run.model.local_rank, "params": sel.params,
+                     "optimizer": _OPTIMIZER_NAMES[sel.chosen.get("optimizer", run.config.optimizer)],
+                     "lr": sel.chosen.get("lr", run.config.lr),
+                     "init_scale": sel.chosen.get("init_scale", run.config.init_scale),
+                     "val": float(sel.final("error_validation").mean()), "omega": run.model.omega_value(),
+                     "edge": ", ".join(_KNOB_NAMES[k] for k, v in sel.on_edge.items() if v) or "–"})
+    return rows
+
+
+#: Columns and formats of the table of :func:`rank_theory`.
+THEORY_COLUMNS = {"local_rank": "r", "kappa_lower": "κ lower bound", "kappa_oracle": "κ of the oracle",
+                  "kappa_upper": "κ upper bound", "iterations_predicted": "CG bound, iterations"}
+THEORY_FORMATS = {k: ".2f" for k in ("kappa_lower", "kappa_oracle", "kappa_upper")}
+#: Columns and formats of the table of :func:`optimizer_check`.
+CHECK_COLUMNS = {"variant": "run", "epochs": "epochs", "validation": "validation loss", "kappa": "κ(MA)",
+                 "iterations": "PCG iterations"}
+CHECK_FORMATS = {"variant": lambda v: OPTIMIZER_VARIANT_LABELS[v], "validation": ".3e", "kappa": ".3g"}
+
+
+def loss_table(n: int, labels: dict) -> tuple[dict, dict]:
+    """Columns and formats of the table of :func:`compare_losses` measured at ``n``, the targets named by
+    ``labels``."""
+    return ({"name": "training target", "diverged": "grid points diverged", f"kappa_{n}": "κ(MA)",
+             f"iterations_{n}": "PCG iterations"},
+            {"name": lambda v: labels[v], f"kappa_{n}": ".3g", f"iterations_{n}": ".0f"})
+
+
+#: The optimizer variants of :func:`optimizer_check`, in the order of its rows.
+OPTIMIZER_VARIANTS = ("chosen", "longer", "gd", "lbfgs", "warm")
+
+
+def oracle_start(config: TrainConfig, omega: float = 0.5) -> dict:
+    r"""A warm start for :func:`ddlib.training.train` (``start=``): the parameters of ``config``'s shared model
+    (:func:`shared_spec`, learned Jacobi weight) set to :func:`truncated_oracle` at its rank, :math:`\omega` =
+    ``omega``; the operator it starts from is the oracle's."""
+    model = config.build_model()
+    if not (isinstance(model, WithJacobi) and model.learned and isinstance(model.model, DDAttention)
+            and model.model.shared and not model.model.learned_coarse):
+        raise ValueError("config.model must be a shared_spec with the Galerkin coarse level (shared factors, learned "
+                         "Jacobi weight)")
+    oracle = truncated_oracle(model.decomposition, int(model.local_rank), check_positive("omega", omega))
+    return {**model.state_dict(), "model.K": oracle.model.K.detach().clone(),
+            "log_omega": torch.tensor(math.log(omega), dtype=torch.float64)}
+
+
+def optimizer_check(run: TrainResult, *, longer: int = 4, gd_lrs=(1e-2, 1e-1, 1.0), lbfgs_lr: float = 1.0,
+                    omega: float = 0.5, seed: int = 0, workers: int | None = None) -> list[dict]:
+    r"""Does more optimisation close the gap between a trained shared operator and the best member of its class?
+
+    ``run`` is the tuned run (:func:`preconditioner_config`); the other rows train the same model on the same data
+    (:data:`OPTIMIZER_VARIANTS`): ``longer`` times the epochs at the chosen knobs (``"longer"``); heavy-ball gradient
+    descent, best of ``gd_lrs`` on the validation error (``"gd"``); L-BFGS at ``lbfgs_lr`` (``"lbfgs"``); and the
+    chosen knobs from a warm start at :func:`truncated_oracle` (its factors, :math:`\omega` its Jacobi weight:
+    ``"warm"``). Each row: ``variant``, ``optimizer``, ``lr``, ``epochs``, ``validation`` (the run's final
+    ``error_validation``; infinite when every run of the variant diverged) and the :func:`pcg_row` keys at the
+    training size with a dense spectrum (``kappa``, ``iterations``, ...).
+    """
+    if not isinstance(run, TrainResult):
+        raise ValueError(f"run must be a ddlib.training.TrainResult; got {type(run).__name__}")
+    cfg, longer = run.config, check_int("longer", longer, low=2)
+    gd = [cfg.replace(optimizer="gd", lr=check_positive("gd_lrs[i]", lr)) for lr in gd_lrs]
+    lbfgs = cfg.replace(optimizer="lbfgs", lr=check_positive("lbfgs_lr", lbfgs_lr))
+    out = run_sweep([cfg.replace(epochs=longer * cfg.epochs), *gd, lbfgs], workers=workers)
+    warm = train(cfg, start=oracle_start(cfg, omega), progress=False)
+    best_gd = min(out[1:1 + len(gd)], key=lambda o: o.result.final["error_validation"] if o.ok else math.inf)
+    results = {"chosen": run, "longer": out[0].result if out[0].ok else None,
+               "gd": best_gd.result if best_gd.ok else None, "lbfgs": out[-1].result if out[-1].ok else None,
+               "warm": warm}
+    A, b = cfg.problem.matrix(), np.random.default_rng(check_int("seed", seed, low=0)).standard_normal(cfg.n)
+    rows = []
+    for name in OPTIMIZER_VARIANTS:
+        res = results[name]
+        c = res.config if res is not None else {"longer": out[0].config, "gd": gd[0], "lbfgs": lbfgs}[name]
+        row = {"variant": name, "optimizer": c.optimizer, "lr": c.lr, "epochs": c.epochs,
+               "validation": res.final["error_validation"] if res is not None else math.inf}
+        if res is not None:
+            row.update(pcg_row(A, learned_preconditioner(res.model), b, n=cfg.n, preconditioner=name,
+                               dense_max=cfg.n))
+        rows.append(row)
+    return rows
+
+
 #: The training targets :func:`compare_losses` measures: ``(data, loss, solver, steps)``, ``None`` steps meaning the
 #: ``solver_steps`` of the base configuration.
 LOSS_VARIANTS = {
@@ -1029,7 +1135,9 @@ def _report_rank(rank_rows: list[dict], theory: list[dict], members: dict) -> di
     top, low = members[r_max], members[r_min]
     t, c = top["learned"], top["corrected"]
     top_off, bottom_off = t["lambda_max"] / c["lambda_max"], c["lambda_min"] / t["lambda_min"]
+    close = [r for r in ratios if ratios[r] <= WITHIN]
     return {"rank_ratio_min": min(ratios.values()), "rank_ratio_max": max(ratios.values()),
+            "ranks_within": _ranks_text(close), "ranks_within_count": len(close), "ranks_count": len(ratios),
             "rank_ratio_argmax": max(ratios, key=ratios.get),
             "top_learned_its": learned[r_max]["iterations"], "top_learned_ka": learned[r_max]["kappa"],
             "top_oracle_its": oracle[r_max]["iterations"], "top_as2_its": as2["iterations"],
@@ -1049,6 +1157,38 @@ def _report_rank(rank_rows: list[dict], theory: list[dict], members: dict) -> di
             "ka_rmin_over_oracle": learned[r_min]["kappa"] / th[r_min]["kappa_oracle"]}
 
 
+def _ranks_text(ranks: list[int]) -> str:
+    """``"r = 4 and 8"``, ``"r = 2, 4 and 8"``, ``"no rank"``: the ranks of a finding, for the text."""
+    if not ranks:
+        return "no rank"
+    words = [str(r) for r in sorted(ranks)]
+    return "r = " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1])
+
+
+def _report_optimizers(checks: list[dict], corrected: dict) -> dict:
+    """More optimisation at the largest rank (:func:`optimizer_check`) against the corrected member of the class:
+    each variant's validation error and PCG count, the best variant, and ``gap_verdict``: "closes" when the best
+    variant's validation error is within :data:`WITHIN` times the corrected member's, "narrows" when it is at least
+    :data:`WITHIN` times below the tuned run's, else "does not narrow"."""
+    by = {c["variant"]: c for c in checks}
+    out = {f"opt_{k}_val": c["validation"] for k, c in by.items()}
+    out |= {f"opt_{k}_its": c.get("iterations", math.nan) for k, c in by.items()}
+    out |= {"opt_gd_lr": by["gd"]["lr"], "opt_longer_epochs": by["longer"]["epochs"]}
+    best = min((k for k in by if k != "chosen"), key=lambda k: by[k]["validation"])
+    val, chosen = by[best]["validation"], by["chosen"]["validation"]
+    verdict = "closes" if val <= WITHIN * corrected["validation"] else (
+        "narrows" if val * WITHIN <= chosen else "does not narrow")
+    return out | {"opt_best": _OPT_NAMES[best], "opt_best_val": val, "gap_verdict": verdict}
+
+
+#: How the text names the variants of :func:`optimizer_check` (and, capitalised, its table).
+_OPT_NAMES = {"chosen": "the tuned run", "longer": "the longer run", "gd": "heavy-ball gradient descent",
+              "lbfgs": "L-BFGS", "warm": "the warm start at the oracle"}
+#: Headings of the rows of :func:`optimizer_check`.
+OPTIMIZER_VARIANT_LABELS = {k: v.removeprefix("the ").capitalize() if k != "lbfgs" else v
+                            for k, v in _OPT_NAMES.items()}
+
+
 def _report_losses(variants: list[dict], sensitivity: dict, n: int) -> dict:
     """The training targets at ``n`` (:func:`compare_losses`) and the outlier test (:func:`outlier_sensitivity`)."""
     out = {}
@@ -1066,6 +1206,28 @@ def _report_losses(variants: list[dict], sensitivity: dict, n: int) -> dict:
 _KNOB_NAMES = {"lr": "learning rate", "init_scale": "initial scale", "schedule": "schedule"}
 
 
+def _edge_text(ranks: list[int]) -> str:
+    """The sentence on choices left on the edge of the extended grid."""
+    if not ranks:
+        return "No operator's choice lies on the edge of the extended grid."
+    return (f"The choice at {_ranks_text(ranks)} still lies on the edge of the extended grid (last column): "
+            "a better value may lie beyond it.")
+
+
+def _grid_text(grid) -> str:
+    """The knob grid (a dict, or a list of them: their union) in words, one clause per grid, led by its optimizer."""
+    def clause(g):
+        opt = g.get("optimizer", ["adam"])
+        knobs = " × ".join(f"{_KNOB_NAMES.get(k, k)} ∈ {{{', '.join(f'{x:g}' for x in v)}}}"
+                           for k, v in g.items() if k != "optimizer")
+        return f"{' or '.join(_OPTIMIZER_NAMES[o] for o in opt)}: {knobs}"
+    return "; ".join(clause(g) for g in ([grid] if isinstance(grid, dict) else grid))
+
+
+#: How the text names the optimizers of :data:`ddlib.training.OPTIMIZERS`.
+_OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball gradient descent", "lbfgs": "L-BFGS"}
+
+
 def _plain(value):
     """A glue-able Python value: NumPy scalars become Python ones, a negative zero becomes zero."""
     value = value.item() if isinstance(value, np.generic) else value
@@ -1074,7 +1236,8 @@ def _plain(value):
 
 def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selections: dict, learned_coarse,
                            ablation: dict, rows: list[dict], rank_rows: list[dict], members: dict,
-                           variants: list[dict], sensitivity: dict, grid: dict, seconds: dict) -> dict:
+                           variants: list[dict], sensitivity: dict, grid, seconds: dict,
+                           checks: list[dict]) -> dict:
     r"""The numbers and verdict words of the chapter "A learned preconditioner", as one flat record of plain values
     (``name -> int | float | str``, the chapter glues each).
 
@@ -1099,10 +1262,12 @@ def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selectio
         ``r -> member_comparison`` at the smallest and the largest rank.
     variants, sensitivity : list of dict, dict
         :func:`compare_losses` (measured at the largest ``n``) and :func:`outlier_sensitivity`.
-    grid : dict
-        The knob grid of the tuned protocol.
+    grid : dict or list of dict
+        The knob grid of the tuned protocol (a union of grids: one learning-rate range per optimizer).
     seconds : dict
         Measured wall-clock seconds ``train``, ``variants`` and ``total``, passed through.
+    checks : list of dict
+        :func:`optimizer_check` of the largest rank's tuned run.
 
     The settings the text quotes (``m``, ``delta``, ``omega``, ``rank``, ``n_train``, ...) are read from these
     records, so every glued value comes from here.
@@ -1123,13 +1288,14 @@ def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selectio
     model, cfg = head.runs[0].model, head.runs[0].config
     th = {t["local_rank"]: t for t in theory}
     ns, s = [r["n"] for r in rows], old["settings"]
-    out = {"m": s["m"], "delta": s["delta"], "omega": s["omega"], "old_epochs": s["epochs"],
+    out = {"m": s["m"], "delta": s["delta"], "omega": s["omega"], "old_epochs": s["epochs"], "old_lr": s["lr"],
            "old_init": s["init_scale"], "rank": rank, "r_min": min(th), "r_max": max(th), "th_n": theory[0]["n"],
            "n_lo": min(ns), "n_hi": max(ns),
            "n_train": cfg.n, "samples": cfg.samples, "epochs": cfg.epochs, "steps": cfg.solver_steps,
            "bounded_exponent": BOUNDED_EXPONENT, "within_factor": WITHIN, "grid_points": len(grid_points(grid)),
-           "grid_text": " × ".join(f"{_KNOB_NAMES.get(k, k)} ∈ {{{', '.join(f'{x:g}' for x in v)}}}"
-                                   for k, v in grid.items()),
+           "grid_text": _grid_text(grid), "seeds": len(head.runs),
+           "head_optimizer": _OPTIMIZER_NAMES[head.chosen.get("optimizer", cfg.optimizer)],
+           "edge_text": _edge_text([r for r, sel in selections.items() if any(sel.on_edge.values())]),
            "head_params": model.num_parameters(), "head_lr": head.chosen["lr"],
            "head_init": head.chosen["init_scale"], "head_omega": model.omega_value(),
            "head_seconds": head.runs[0].final["seconds"],
@@ -1143,4 +1309,5 @@ def report_preconditioning(*, old: dict, theory: list[dict], rank: int, selectio
     out.update(_report_study(rows, th[rank]))
     out.update(_report_rank(rank_rows, theory, members))
     out.update(_report_losses(variants, sensitivity, max(r["n"] for r in rows)))
+    out.update(_report_optimizers(checks, members[max(members)]["corrected"]))
     return {k: _plain(v) for k, v in out.items()}

@@ -4,17 +4,24 @@ r"""The sweep runner: many training runs through one executor, cached, resumable
 the same order:
 
 1. every config already in the cache is loaded on the calling side (the *client*);
-2. the others are sent, as plain JSON dicts, to an executor: in-process (``workers=1``), local worker processes
+2. the others are grouped into batches of compatible runs (:func:`ddlib.batched.plan_batches`: the same model,
+   problem, data sizes, epochs and batch size, differing in learning rate, initial scale, schedule, seed or
+   optimizer), a function of the pending configs alone; a batch of several trains as one batched model
+   (:func:`ddlib.batched.train_batch`), a batch of one (or an L-BFGS run, or one with a ``max_seconds`` budget) by
+   :func:`ddlib.training.train`. The batches are sent, as plain JSON dicts, to an executor: in-process (``workers=1``), local worker processes
    (:class:`concurrent.futures.ProcessPoolExecutor`, the default; no server to start), or a **dask.distributed**
    cluster when a scheduler address is given (``scheduler="tcp://host:port"``, or ``$DDLIB_SCHEDULER``, which ``make
    book SCHEDULER=...`` and ``tools/build_book.py --scheduler`` set). A :class:`distributed.Client` is used through
    its :class:`concurrent.futures.Executor` interface, so both paths share one loop;
-3. a worker trains with the cache off and returns the history and the parameters; the client writes the cache entry
-   as each result arrives, so an interrupted sweep keeps every finished run and resumes where it stopped, and workers
-   on other machines need no shared disk.
+3. a worker trains with the cache off and returns the histories and the parameters; the client writes each run's
+   cache entry under its own key as each batch arrives, so an interrupted sweep keeps every finished run and resumes
+   where it stopped, and workers on other machines need no shared disk.
 
-Every run uses one torch thread and seeded generators (see :mod:`ddlib.training`), so the histories are identical
-whatever the executor and the number of workers (only the measured ``seconds`` differ). A run that diverges is an
+Every run uses one torch thread and seeded generators (see :mod:`ddlib.training`), and the batches depend on the
+configs alone, so the histories are identical whatever the executor and the number of workers (only the measured
+``seconds`` differ). A batched run agrees with the same run trained alone to rounding (its last bits depend on the
+batch it was trained in), and its ``seconds`` are its share of the batch's time, flagged by
+:attr:`ddlib.training.TrainResult.timing`: not a solo timing. A run that diverges is an
 outcome like any other (``diverged=True``; the selection rule of :mod:`ddlib.experiments` counts it as infinitely
 bad). A run that raises reports its config and the worker's traceback; the other runs finish and are cached first,
 then :func:`run_sweep` raises :class:`SweepError` listing the failures (``errors="return"`` returns them instead).
@@ -48,6 +55,7 @@ import torch
 from distributed import Client
 
 from ._validate import check_int, check_positive, env_int, env_positive
+from .batched import plan_batches, train_batch
 from .training import TrainConfig, TrainingDiverged, TrainResult, load_cached, run_key, store, train
 
 __all__ = ["Outcome", "SweepError", "ClusterError", "CLUSTER_TIMEOUT", "run_sweep", "scheduler_address",
@@ -133,18 +141,37 @@ def _cluster_timeout(timeout: float | None = None) -> float:
     return CLUSTER_TIMEOUT if value is None else value
 
 
-def _run_remote(payload: dict) -> dict:
-    """Worker side: train one config (cache off) and return plain data, never raising."""
+def _run_remote(payload: dict) -> list[dict]:
+    """Worker side: train one batch of configs (cache off; :func:`ddlib.batched.train_batch`, or
+    :func:`ddlib.training.train` for a batch of one) and return one reply of plain data per config, never raising.
+    A batch that raises is retried one config at a time, so that the error is reported for the run that raised and
+    the others finish."""
+    dtype = getattr(torch, payload["dtype"].removeprefix("torch."))
+    device = payload["device"]
+    if len(payload["configs"]) > 1:
+        try:
+            configs = [TrainConfig.from_dict(d) for d in payload["configs"]]
+            return [_reply(r) for r in train_batch(configs, device=device, dtype=dtype, progress=False)]
+        except Exception:  # noqa: BLE001  (one of the runs raises: find it by running them alone)
+            pass
+    return [_run_alone(d, device, dtype) for d in payload["configs"]]
+
+
+def _run_alone(config: dict, device, dtype) -> dict:
     try:
-        config = TrainConfig.from_dict(payload["config"])
-        dtype = getattr(torch, payload["dtype"].removeprefix("torch."))
-        res = train(config, cache_results=False, progress=False, device=payload["device"], dtype=dtype)
-        state = {k: v.detach().cpu().numpy() for k, v in res.model.state_dict().items()}
-        return {"history": res.history, "state": state, "num_parameters": res.num_parameters}
+        res = train(TrainConfig.from_dict(config), cache_results=False, progress=False, device=device, dtype=dtype)
+        return _reply(res)
     except TrainingDiverged as exc:
-        return {"diverged": str(exc)}
+        return _reply(exc)
     except Exception:  # noqa: BLE001  (reported to the client with the traceback)
         return {"error": traceback.format_exc()}
+
+
+def _reply(res: TrainResult | TrainingDiverged) -> dict:
+    if isinstance(res, TrainingDiverged):
+        return {"diverged": str(res)}
+    state = {k: v.detach().cpu().numpy() for k, v in res.model.state_dict().items()}
+    return {"history": res.history, "state": state, "num_parameters": res.num_parameters, "timing": res.timing}
 
 
 def _init_worker() -> None:
@@ -162,7 +189,7 @@ def _receive(config: TrainConfig, reply: dict, key: str, device, dtype, cache_re
         return Outcome(config, error=reply["error"])
     model = config.build_model(dtype, device)
     model.load_state_dict({k: torch.as_tensor(np.asarray(v), device=device) for k, v in reply["state"].items()})
-    result = TrainResult(config, reply["history"], model, reply["num_parameters"], key=key)
+    result = TrainResult(config, reply["history"], model, reply["num_parameters"], key=key, timing=reply["timing"])
     if cache_results:
         store(result)
     return Outcome(config, result=result)
@@ -306,17 +333,18 @@ def run_sweep(configs, *, scheduler: str | None = None, workers: int | None = No
         if hit is not None:
             outcomes[i] = Outcome(c, result=hit)
     pending = [i for i, o in enumerate(outcomes) if o is None]
-    workers = min(default_workers() if workers is None else check_int("workers", workers, low=1), len(pending))
+    batches = [[pending[j] for j in b] for b in plan_batches([configs[i] for i in pending])]
+    workers = min(default_workers() if workers is None else check_int("workers", workers, low=1), len(batches))
     receive = _Receiver(configs, keys, outcomes, _Bar(len(configs), len(configs) - len(pending), progress),
                         device, dtype, cache_results)
     executor, client = _executor(address, workers, timeout) if pending else (None, None)
     try:
-        if executor is None:  # in this process, one after the other
-            for i in pending:
-                receive(i, _run_remote(receive.payload(i)))
+        if executor is None:  # in this process, one batch after the other
+            for batch in batches:
+                receive(batch, _run_remote(receive.payload(batch)))
         else:
             watch = _ClusterWatch(client, address, timeout, cache_results) if client is not None else None
-            _dispatch(executor, pending, receive, watch)
+            _dispatch(executor, batches, receive, watch)
     except BaseException as exc:
         _abandon(executor)
         if isinstance(exc, KeyboardInterrupt):
@@ -336,26 +364,30 @@ def run_sweep(configs, *, scheduler: str | None = None, workers: int | None = No
 
 
 class _Receiver:
-    """Client side: ``receive(i, reply)`` turns the worker's reply for config ``i`` into its outcome (and a cache
-    entry) and advances the progress bar; ``payload(i)`` is what a worker gets."""
+    """Client side: ``receive(batch, replies)`` turns the worker's replies for the configs of ``batch`` (indices)
+    into their outcomes (and cache entries, each under its own config's key) and advances the progress bar;
+    ``payload(batch)`` is what a worker gets."""
 
     def __init__(self, configs, keys, outcomes, bar, device, dtype, cache_results):
         self.configs, self.keys, self.outcomes, self.bar = configs, keys, outcomes, bar
         self.device, self.dtype, self.cache_results = device, dtype, cache_results
 
-    def payload(self, i: int) -> dict:
-        return {"config": self.configs[i].to_dict(), "dtype": str(self.dtype), "device": str(self.device)}
+    def payload(self, batch: list[int]) -> dict:
+        return {"configs": [self.configs[i].to_dict() for i in batch], "dtype": str(self.dtype),
+                "device": str(self.device)}
 
-    def __call__(self, i: int, reply: dict) -> None:
-        self.outcomes[i] = _receive(self.configs[i], reply, self.keys[i], self.device, self.dtype,
-                                    self.cache_results)
-        self.bar.advance(self.outcomes[i])
+    def __call__(self, batch: list[int], replies: list[dict]) -> None:
+        for i, reply in zip(batch, replies):
+            self.outcomes[i] = _receive(self.configs[i], reply, self.keys[i], self.device, self.dtype,
+                                        self.cache_results)
+            self.bar.advance(self.outcomes[i])
 
 
-def _dispatch(executor: Executor, pending: list[int], receive: _Receiver, watch: _ClusterWatch | None) -> None:
-    """Submit every pending run and receive the replies as they come; a lost cluster raises (``watch``), and on
-    any exception the runs not yet finished are cancelled."""
-    futures: dict[Future, int] = {executor.submit(_run_remote, receive.payload(i)): i for i in pending}
+def _dispatch(executor: Executor, batches: list[list[int]], receive: _Receiver,
+              watch: _ClusterWatch | None) -> None:
+    """Submit every batch and receive the replies as they come; a lost cluster raises (``watch``), and on any
+    exception the batches not yet finished are cancelled."""
+    futures: dict[Future, list[int]] = {executor.submit(_run_remote, receive.payload(b)): b for b in batches}
     waiting = set(futures)
     poll = 1.0 if watch is None else min(1.0, watch.timeout / 4)
     try:
@@ -367,10 +399,10 @@ def _dispatch(executor: Executor, pending: list[int], receive: _Receiver, watch:
                     lost = True
                     continue
                 try:
-                    reply = fut.result()
-                except Exception as exc:  # noqa: BLE001  (a worker died: report the run, keep the others)
-                    reply = {"error": f"the worker failed: {type(exc).__name__}: {exc}"}
-                receive(futures[fut], reply)
+                    replies = fut.result()
+                except Exception as exc:  # noqa: BLE001  (a worker died: report its runs, keep the others)
+                    replies = [{"error": f"the worker failed: {type(exc).__name__}: {exc}"}] * len(futures[fut])
+                receive(futures[fut], replies)
             if lost and watch is not None:
                 raise watch.error("scheduler", receive.outcomes)
             if watch is not None and not done:

@@ -35,7 +35,9 @@ generators are left untouched, and the run uses one torch thread, so a configura
 **History.** At ``eval_points`` epochs (geometric, always including 0 and the last; :func:`eval_epochs`):
 
 ``epoch``, ``seconds``
-    the epoch and the cumulative wall-clock seconds of the training steps (evaluation excluded);
+    the epoch and the cumulative wall-clock seconds of the training steps (evaluation excluded); a run trained in a
+    batch (:mod:`ddlib.batched`) records its share of the batch's seconds instead, and says so in
+    :attr:`TrainResult.timing`;
 ``train_loss``
     the loss over the whole training set;
 ``error_<set>``
@@ -57,6 +59,7 @@ interpolated linearly in :math:`\log(\mathrm{error})` between the two recorded p
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 import sys
@@ -76,9 +79,8 @@ from .models import ModelSpec, spec_from_dict
 from .problem import DIMS, Problem
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "EVAL_SETS", "SCHEDULES", "OPTIMIZERS", "MOMENTUM",
-           "LOSSES", "SOLVERS",
-           "HISTORY_KEYS", "train", "predict", "squared_norms", "make_optimizer", "training_step", "run_key",
-           "load_cached", "eval_epochs",
+           "LOSSES", "SOLVERS", "HISTORY_KEYS", "train", "predict", "batch_loss", "evaluation_metrics",
+           "squared_norms", "make_optimizer", "training_step", "run_key", "load_cached", "eval_epochs",
            "time_to_target", "one_torch_thread"]
 
 #: The sets evaluated during training (history keys ``error_<name>``): validation first, then the test sets.
@@ -221,7 +223,11 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """A finished run: its configuration, history (lists, see the module docstring) and trained model."""
+    """A finished run: its configuration, history (lists, see the module docstring) and trained model.
+
+    ``timing`` says how its ``seconds`` were measured: ``{"mode": "solo"}`` (the run trained alone in its process,
+    :func:`train`) or ``{"mode": "batched", "members": k}`` (its share of a batch of ``k`` runs trained as one,
+    :mod:`ddlib.batched`: not the time it takes alone)."""
 
     config: TrainConfig
     history: dict
@@ -229,6 +235,7 @@ class TrainResult:
     num_parameters: int
     cached: bool = False
     key: str = ""
+    timing: dict = dataclasses.field(default_factory=lambda: {"mode": "solo"})
 
     def curve(self, name: str) -> np.ndarray:
         """One history column as a float array."""
@@ -261,13 +268,21 @@ def eval_epochs(epochs: int, points: int) -> np.ndarray:
     return np.concatenate([[0], e])
 
 
-def run_key(config: TrainConfig, dtype=torch.float64, device="cpu") -> str:
-    """The cache key of a run (:func:`ddlib.cache.entry_key` of the configuration, data type and device)."""
-    return cache.entry_key({"config": config.to_dict(), "dtype": str(dtype), "device": str(torch.device(device))})
+def run_key(config: TrainConfig, dtype=torch.float64, device="cpu", start: dict | None = None) -> str:
+    """The cache key of a run (:func:`ddlib.cache.entry_key` of the configuration, data type and device, and of the
+    SHA-256 of a warm start's parameters, :func:`train`'s ``start``)."""
+    record = {"config": config.to_dict(), "dtype": str(dtype), "device": str(torch.device(device))}
+    if start is not None:
+        digest = hashlib.sha256()
+        for name in sorted(start):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(torch.as_tensor(start[name]).detach().cpu().double().numpy()))
+        record["start"] = digest.hexdigest()
+    return cache.entry_key(record)
 
 
 def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | None = None, device="cpu",
-          dtype=torch.float64) -> TrainResult:
+          dtype=torch.float64, start: dict | None = None) -> TrainResult:
     """Train the model of ``config`` (or load the cached run); see the module docstring.
 
     Parameters
@@ -280,6 +295,9 @@ def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | N
         Show a progress bar; default: only when stderr is a terminal and ``$CI`` is unset.
     device, dtype
         Where and in which precision to train (both part of the cache key).
+    start : dict, optional
+        A warm start: a state dict of the config's model to begin from instead of its seeded initialisation (the
+        data and the batch order still come from ``config.seed``; part of the cache key).
 
     Raises
     ------
@@ -288,13 +306,13 @@ def train(config: TrainConfig, *, cache_results: bool = True, progress: bool | N
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
-    key = run_key(config, dtype, device)
+    key = run_key(config, dtype, device, start)
     if cache_results:
         hit = load_cached(config, key, device, dtype)
         if hit is not None:
             return hit
     with one_torch_thread():
-        history, model = _fit(config, device, dtype, progress)
+        history, model = _fit(config, device, dtype, progress, start)
     result = TrainResult(config, history, model, int(model.num_parameters()), key=key)
     if cache_results:
         store(result)
@@ -319,34 +337,53 @@ class _Evaluator:
 
     def __init__(self, config: TrainConfig, sets: dict):
         self.config, self.sets = config, sets
-        self.sq = lambda R: squared_norms(R, config.loss, config.problem)  # noqa: E731
-        self.norm = (lambda R: torch.linalg.vector_norm(R, dim=0)) if config.loss == "l2" else \
-            (lambda R: self.sq(R).sqrt())
-        self.norms = {s: self.norm(sets[s][1]) for s in EVAL_SETS}
         self.history = {k: [] for k in HISTORY_KEYS}
         self.history["loss"] = []
 
     def __call__(self, model, epoch: int, seconds: float, last: bool) -> None:
-        h = self.history
         with torch.no_grad():
-            F, U = self.sets["train"]
-            r = predict(model, F, self.config.solver_steps, self.config.solver, self.config.problem) - U
-            h["epoch"].append(int(epoch))
-            h["seconds"].append(float(seconds))
-            h["train_loss"].append(float((self.sq(r) / self.sq(U)).mean()))
-            for s in EVAL_SETS:
-                Ft, Ut = self.sets[s]
-                err = self.norm(predict(model, Ft, self.config.solver_steps, self.config.solver,
-                                        self.config.problem) - Ut) / self.norms[s]
-                h[f"error_{s}"].append(float(err.mean()))
+            values = evaluation_metrics(self.config, model, self.sets)
         every = self.config.n <= DENSE_OPERATOR_MAX
-        h["operator_error"].append(self.config.operator_error(model) if (every or last) else float("nan"))
+        self.append(epoch, seconds, [float(v) for v in values],
+                    self.config.operator_error(model) if (every or last) else float("nan"))
+
+    def append(self, epoch: int, seconds: float, values: list[float], op_error: float) -> None:
+        """One row: ``values`` are ``train_loss`` and the errors of :data:`EVAL_SETS`, in order."""
+        h = self.history
+        h["epoch"].append(int(epoch))
+        h["seconds"].append(float(seconds))
+        for name, v in zip(("train_loss", *(f"error_{s}" for s in EVAL_SETS)), values):
+            h[name].append(float(v))
+        h["operator_error"].append(float(op_error))
 
 
-def _fit(config: TrainConfig, device, dtype, progress) -> tuple[dict, torch.nn.Module]:
+def evaluation_metrics(config: TrainConfig, model: torch.nn.Module, sets: dict) -> torch.Tensor:
+    r"""The evaluated columns of one history row as a tensor: the training loss over the whole training set, then
+    the mean relative error :math:`\|\mathrm{predict}(f) - u\|/\|u\|` on each set of :data:`EVAL_SETS`, in the norm
+    of ``config.loss``. A pure function of the model's parameters (the batched trainer, :mod:`ddlib.batched`, maps it
+    over stacked parameters)."""
+    problem = config.problem
+    sq = lambda R: squared_norms(R, config.loss, problem)  # noqa: E731
+    F, U = sets["train"]
+    out = [(sq(predict(model, F, config.solver_steps, config.solver, problem) - U) / sq(U)).mean()]
+    for s in EVAL_SETS:
+        Ft, Ut = sets[s]
+        R = predict(model, Ft, config.solver_steps, config.solver, problem) - Ut
+        out.append((_norms(R, config.loss, problem) / _norms(Ut, config.loss, problem)).mean())
+    return torch.stack(out)
+
+
+def _norms(R: torch.Tensor, loss: str, problem: Problem) -> torch.Tensor:
+    """Norms of the columns of ``R`` in the norm of ``loss``."""
+    return torch.linalg.vector_norm(R, dim=0) if loss == "l2" else squared_norms(R, loss, problem).sqrt()
+
+
+def _fit(config: TrainConfig, device, dtype, progress, start=None) -> tuple[dict, torch.nn.Module]:
     """The training loop (the only one in the package)."""
     sets = _datasets(config, device, dtype)
     model = config.build_model(dtype, device)
+    if start is not None:
+        model.load_state_dict({k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in start.items()})
     problem = config.problem
     F, U = sets["train"]
     w = 1.0 / squared_norms(U, config.loss, problem)  # 1 / ||u_s||^2
@@ -398,16 +435,21 @@ def training_step(config: TrainConfig, model: torch.nn.Module, opt: torch.optim.
     the loss of the module docstring, :math:`\frac1{|B|}\sum_s w_s\|\mathrm{predict}(f_s) - u_s\|^2` in the
     norm of ``config.loss`` on ``config.problem``, as the closure every optimizer takes. Returns the loss (before
     the step). :func:`train` and :func:`ddlib.experiments.step_time` both step through here."""
-    problem = config.problem
-
     def closure():
         opt.zero_grad(set_to_none=True)
-        R = predict(model, F, config.solver_steps, config.solver, problem) - U
-        loss = (squared_norms(R, config.loss, problem) * w).mean()
+        loss = batch_loss(config, model, F, U, w)
         loss.backward()
         return loss
 
     return opt.step(closure)
+
+
+def batch_loss(config: TrainConfig, model: torch.nn.Module, F: torch.Tensor, U: torch.Tensor,
+               w: torch.Tensor) -> torch.Tensor:
+    r"""The loss of the module docstring on the batch ``(F, U)`` with sample weights ``w``,
+    :math:`\frac1{|B|}\sum_s w_s\|\mathrm{predict}(f_s) - u_s\|^2`: the one loss of every trainer."""
+    R = predict(model, F, config.solver_steps, config.solver, config.problem) - U
+    return (squared_norms(R, config.loss, config.problem) * w).mean()
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -484,7 +526,8 @@ def store(result: TrainResult) -> None:
     """Write a finished run to the cache (:func:`ddlib.cache.store_entry`)."""
     history = {k: [None if isinstance(v, float) and not math.isfinite(v) else v for v in col]  # strict JSON
                for k, col in result.history.items()}
-    record = {"config": result.config.to_dict(), "history": history, "num_parameters": int(result.num_parameters)}
+    record = {"config": result.config.to_dict(), "history": history, "num_parameters": int(result.num_parameters),
+              "timing": dict(result.timing)}
     cache.store_entry(result.key, record, result.model.state_dict())
 
 
@@ -510,7 +553,8 @@ def load_cached(config: TrainConfig, key: str, device="cpu", dtype=torch.float64
     record, state = entry
     model.load_state_dict(state)
     history = {k: [float("nan") if v is None else v for v in col] for k, col in record["history"].items()}
-    return TrainResult(config, history, model, record["num_parameters"], cached=True, key=key)
+    timing = record.get("timing", {"mode": "solo"})  # entries written before batching were all solo runs
+    return TrainResult(config, history, model, record["num_parameters"], cached=True, key=key, timing=timing)
 
 
 def time_to_target(result: TrainResult, target: float, metric: str = "error_in_band") -> tuple[float, float]:

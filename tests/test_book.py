@@ -227,8 +227,8 @@ def test_pdf_embeds_the_figures_as_vector_pdf_and_is_linked_beside_the_html(quic
 
 #: Chapters still to get their pass of issue 21 (code and logs out of the PDF, figures and tables as a book's): their
 #: assertions below are expected to fail until then (xfail, not skipped, so that they report when they pass).
-PENDING_CHAPTERS = ("chapters/04_dd_attention", "chapters/06_preconditioning")
-PENDING_REASON = ("issue 21: chapters 4, 5, 6 and 8 still print code, logs and dicts into the book; they are cleaned "
+PENDING_CHAPTERS: tuple = ()  # every chapter has had its pass
+PENDING_REASON = ("issue 21: a chapter before its pass prints code, logs and dicts into the book; it is cleaned "
                   "in their chapter's pass (remaining: " + ", ".join(p.split("/")[1] for p in PENDING_CHAPTERS) + ")")
 #: Most pages the PDF may have, new chapters included (issue 21).
 MAX_PAGES = 84

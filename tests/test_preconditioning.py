@@ -490,7 +490,8 @@ def chapter_records(tmp_path_factory):
             members={r: member_comparison(by_rank[r].runs[0]) for r in (min(ranks), max(ranks))},
             variants=compare_losses(base, grid, [0], ns=[max(ns)], m=m, workers=1),
             sensitivity=outlier_sensitivity(model, base, count=2), grid=grid,
-            seconds={"train": 1.0, "variants": 2.0, "total": 3.0})
+            seconds={"train": 1.0, "variants": 2.0, "total": 3.0},
+            checks=pre.optimizer_check(by_rank[max(ranks)].runs[0], longer=2, gd_lrs=(1e-2,), workers=1))
         return records, pre.report_preconditioning(**records)
 
 
@@ -537,6 +538,12 @@ def test_report_numbers_are_the_records(chapter_records):
     assert rep["sens_count"] == 2 and rep["sens_sd_ratio"] == pytest.approx(
         rep["sens_steepest_descent_outliers"] / rep["sens_steepest_descent"], rel=1e-15)
     assert {f"loss_{name}_its" for name in pre.LOSS_VARIANTS} <= set(rep)
+    checks = {c["variant"]: c for c in rec["checks"]}
+    assert [c["variant"] for c in rec["checks"]] == list(pre.OPTIMIZER_VARIANTS)
+    assert checks["chosen"]["validation"] == top.final["error_validation"] and checks["longer"]["epochs"] == 16
+    assert all(rep[f"opt_{k}_val"] == c["validation"] for k, c in checks.items())
+    assert pre._grid_text([{"optimizer": ["adam"], "lr": [0.01]}, {"optimizer": ["gd"], "lr": [0.1, 1]}]) == (
+        "Adam: learning rate ∈ {0.01}; heavy-ball gradient descent: learning rate ∈ {0.1, 1}")
 
 
 def test_verdict_words_follow_the_numbers(chapter_records):
@@ -578,3 +585,32 @@ def test_a_bare_shared_model_gets_the_jacobi_weight_of_the_study():
     assert abs(other["kappa"] / got["kappa"] - 1) > 1e-3
     ranked = rank_study({3: bare}, 127, m=16, omega=0.7)[-1]
     assert ranked["kappa"] == pytest.approx(want["kappa"], rel=1e-12)
+
+
+def test_a_warm_start_at_the_oracle_starts_from_the_oracles_operator():
+    """oracle_start: the first history row of a warm-started run is the oracle's validation error (probe_error), to
+    rounding, and the start enters the cache key; a start at the model's own initialisation changes nothing."""
+    from ddlib.training import run_key
+    cfg = pre.preconditioner_config(16, 1, 2, n_train=63, samples=8, epochs=2)
+    start = pre.oracle_start(cfg, omega=0.5)
+    warm = train(cfg, start=start, cache_results=False, progress=False)
+    oracle = pre.truncated_oracle(Decomposition(Problem(63), 4, 1), 2, 0.5)
+    assert warm.history["error_validation"][0] == pytest.approx(pre.probe_error(oracle, cfg), rel=1e-12)
+    cold = train(cfg, cache_results=False, progress=False)
+    same = train(cfg, start=cfg.build_model().state_dict(), cache_results=False, progress=False)
+    assert same.history["train_loss"] == cold.history["train_loss"]
+    assert len({run_key(cfg), run_key(cfg, start=start), warm.key}) == 2 and warm.key == run_key(cfg, start=start)
+    with pytest.raises(ValueError, match="shared_spec"):
+        pre.oracle_start(cfg.replace(model=cfg.model.replace(coarse_inverse="learned")))
+
+
+def test_the_optimizer_verdict_and_the_rank_list_follow_the_numbers():
+    rows = lambda vals: [{"variant": k, "validation": v, "lr": 0.1, "epochs": 10, "iterations": 5}  # noqa: E731
+                         for k, v in zip(pre.OPTIMIZER_VARIANTS, vals)]
+    corrected = {"validation": 1e-3}
+    assert pre._report_optimizers(rows([1e-1, 1.2e-3, 5e-2, 5e-2, 5e-2]), corrected)["gap_verdict"] == "closes"
+    out = pre._report_optimizers(rows([1e-1, 5e-2, 6e-2, 0.2, 0.3]), corrected)
+    assert out["gap_verdict"] == "narrows" and out["opt_best"] == "the longer run" and out["opt_best_val"] == 5e-2
+    assert pre._report_optimizers(rows([1e-1, 9e-2, 0.2, 0.1, 0.1]), corrected)["gap_verdict"] == "does not narrow"
+    assert [pre._ranks_text(r) for r in ([], [8], [8, 4], [2, 4, 8])] == [
+        "no rank", "r = 8", "r = 4 and 8", "r = 2, 4 and 8"]
