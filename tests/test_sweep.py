@@ -179,4 +179,5 @@ def test_ctrl_c_stops_the_local_workers_and_keeps_the_finished_run(monkeypatch, 
     while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in workers):
         assert time.monotonic() < deadline, "a worker process kept running after Ctrl-C"
         time.sleep(0.1)
-    assert (cache_in_tmp / f"{run_key(QUICK_RUN)}.json").is_file()
+    # the run that came back first is cached (on a loaded machine a 3-second run may beat the quick one)
+    assert any((cache_in_tmp / f"{run_key(c)}.json").is_file() for c in [QUICK_RUN, *LONG_RUNS])
