@@ -60,7 +60,7 @@ MANIFEST_ROWS = {
                            "validation_mean", "seeds", "on_edge", "operator_error", "error_in_band"},
     ("F20", "budgets2d"): {"n", "N", "K", "samples", "data", "params_budget", "metric", "best_global",
                            "best_global_label", "best_dd", "best_dd_label", "seeds"},
-    ("F21", "optimizers"): {"regime", "model", "optimizer", "lr", "init_scale", "schedule", "validation_mean", "seeds",
+    ("F25", "optimizers"): {"regime", "model", "optimizer", "lr", "init_scale", "schedule", "validation_mean", "seeds",
                             "on_edge", "operator_error", "error_in_band", "error_noise", "error_out_of_band",
                             "off_span_fraction", "eckart_young"},
     ("F22", "hetero"): {"m", "N", "delta", "field", "contrast", "coarse", "kappa", "iterations", "coarse_dim"},
@@ -83,10 +83,10 @@ def test_manifest_carries_the_required_rows(quick_book):
         for row in value:
             assert keys <= set(row), (fig_id, key, keys - set(row))
     # issue 23: both regimes, both optimizers, both classes; the global class's oracle per regime
-    rows = manifest["F21"]["numbers"]["optimizers"]
+    rows = manifest["F25"]["numbers"]["optimizers"]
     assert {(r["regime"], r["optimizer"], r["model"].split()[0]) for r in rows} == {
         (g, o, m) for g in ("band", "noise") for o in ("adam", "gd") for m in ("global", "DD")}
-    assert set(manifest["F21"]["numbers"]["eckart_young"]) == {"band", "noise"}
+    assert set(manifest["F25"]["numbers"]["eckart_young"]) == {"band", "noise"}
     tuned = {r["label"] for r in manifest["F15"]["numbers"]["tuning"]}
     assert any(lab.startswith("global") for lab in tuned) and any(lab.startswith("DD") for lab in tuned)
     assert "learned_dd_shared" in {r["preconditioner"] for r in manifest["F11"]["numbers"]["pcg"]}

@@ -157,7 +157,7 @@ table(rows, columns={**NAMES, "lr": "learning rate", "init_scale": "initial scal
 # The span drift of every global model trained by gradient descent is at most {glue:text}`drift_max_gd:.0e`:
 # rounding, as the theorem says. Under Adam it is up to {glue:text}`drift_max_adam:.2f`. To see consequence (i), we
 # train the global model once more, on the band and the first seed, at initial scales {glue:text}`scales` with each
-# optimizer's chosen learning rate ({numref}`fig-F21` a). The least-squares slope of $\log$(off-span fraction)
+# optimizer's chosen learning rate ({numref}`fig-F25` a). The least-squares slope of $\log$(off-span fraction)
 # against $\log s$ is {glue:text}`slope_gd:.2f` under gradient descent and {glue:text}`slope_adam:.2f` under Adam:
 # a slope of 1 is proportionality, a slope of 0 means the initial scale does not matter.
 
@@ -171,8 +171,8 @@ report = bias.report_optimizers(study, rows, scale, LABELS, race)
 glue_numbers(report["glue"])
 
 # %% [markdown]
-# ```{figure} ../figures/F21_optimizer_bias.png
-# :name: fig-F21
+# ```{figure} ../figures/F25_optimizer_bias.png
+# :name: fig-F25
 # :width: 100%
 #
 # **The optimizer's implicit bias** ($n$ = {glue:text}`n`, {glue:text}`samples` samples). (a) Off-span fraction
@@ -186,7 +186,7 @@ glue_numbers(report["glue"])
 # %% tags=["remove-cell"]
 fig = optimizer_figure(scale, rows, specs[0].label)
 eckart_young = {reg: next(r["eckart_young"] for r in rows if r["regime"] == reg) for reg in regimes}
-fig_rec.save(fig, "F21", "optimizer_bias", numbers=dict(
+fig_rec.save(fig, "F25", "optimizer_bias", numbers=dict(
     optimizers=rows, eckart_young=eckart_young, scale_study=scale, race=race, labels=LABELS))
 plt.close(fig)
 

@@ -1,4 +1,4 @@
-"""Figure F21: the optimizer's implicit bias (chapter "The optimizer's implicit bias"). Takes computed results
+"""Figure F25: the optimizer's implicit bias (chapter "The optimizer's implicit bias"). Takes computed results
 (:func:`ddlib.bias.init_scale_study`, :func:`ddlib.bias.optimizer_rows`), returns a figure in the book's style:
 each model class in its role's colour and marker, Adam filled, heavy-ball gradient descent hollow, references grey."""
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _legend_handles(rows: list[dict], references: dict) -> list:
 
 
 def optimizer_figure(scale_study: dict, rows: list[dict], model: str):
-    """F21: (a) the off-span fraction of the global model ``model`` against its initial scale per optimizer
+    """F25: (a) the off-span fraction of the global model ``model`` against its initial scale per optimizer
     (:func:`ddlib.bias.init_scale_study`); (b) the operator error of every tuned model of
     :func:`ddlib.bias.optimizer_rows`, per regime, model and optimizer, with the minimum-norm fit on the span
     (dashed) and the class's oracle (dotted); (c) their off-span fractions, with that of :math:`A^{-1}` (dashed: what
