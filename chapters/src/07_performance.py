@@ -49,7 +49,7 @@ from ddlib.figures import FigureRecorder, glue_numbers, project_root
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.plotting import use_style
 from ddlib.plotting.performance import performance_figure, race_figure
-from ddlib.tables import table
+from ddlib.tables import table, write_csv
 from ddlib.timing import cpu_times, steal_fraction
 from ddlib.training import TrainConfig
 
@@ -168,10 +168,10 @@ TIMES = {"dd_forward": "model(f)", "columns_forward": "apply_columns", "dd_grad_
          "columns_grad_forward": "apply_columns, grad", "gather_forward": "gather path", "bmm_forward": "bmm",
          "global_forward": "global, matched P", "global_accuracy_forward": "global, matched accuracy",
          "direct_solve": "direct solve"}
+write_csv([{"n": r["n"], **{k: 1e3 * r[k] for k in TIMES}} for r in rows], "forward_times_1d",
+          columns={"n": "n", **TIMES}, units=dict.fromkeys(TIMES, "ms"))
 
 # %% tags=["remove-input"]
-display(table(rows, columns={"n": "n", **TIMES}, formats=dict.fromkeys(TIMES, lambda t: f"{1e3 * t:.3f}"),
-              caption=f"One-dimensional forward time over a batch of {BATCH} right-hand sides (ms)"))
 display(table(rows, columns={"n": "n", "dd_params": "DD attention", "global_params_params": "global, matched P",
                              "global_accuracy_rank": "global rank at matched accuracy",
                              "global_accuracy_params": "global, matched accuracy"}, caption="Trainable parameters"))
@@ -213,12 +213,15 @@ plt.close(fig)
 # %% [markdown]
 # ## What the measurements say
 #
+# Every forward time drawn in {numref}`fig-F12` (a), per size and path, is in
+# {download}`forward_times_1d.csv <../figures/tables/forward_times_1d.csv>`.
+#
 # **Linear growth.** Between $n =$ {glue:text}`fit_lo` and $n =$ {glue:text}`fit_hi` the forward time of DD attention
 # in 1D grows like $n^{p}$ with fitted $p =$ {glue:text}`dd_exponent:.2f` (standard error
-# {glue:text}`dd_exponent_se:.2f`; {numref}`fig-F12` (a)); the third table gathers the exponents of every
+# {glue:text}`dd_exponent_se:.2f`; {numref}`fig-F12` (a)); the second table gathers the exponents of every
 # operation. Our target was an
 # exponent of at most {glue:text}`target_exponent:.1f`: it is {glue:text}`exponent_verdict`. In two and three
-# dimensions (fifth table), where `DDAttention` runs its generic gather layout, the fitted exponents are
+# dimensions (fourth table), where `DDAttention` runs its generic gather layout, the fitted exponents are
 # {glue:text}`exponent_2d:.2f` and {glue:text}`exponent_3d:.2f`: against the same target,
 # {glue:text}`exponent_2d_verdict` in 2D and {glue:text}`exponent_3d_verdict` in 3D. Panel (b) of
 # {numref}`fig-F12` shows the time per unknown, flat where the cost is linear.
@@ -229,7 +232,7 @@ plt.close(fig)
 # `torch.bmm`, whose work is exactly linear in $n$, shows it too: its fitted exponent is
 # {glue:text}`bmm_exponent:.2f`. Global attention at matched accuracy is the one that grows like $n^2$: at the largest
 # size it would need {glue:text}`acc_params_last` parameters to match DD attention's best error, against
-# {glue:text}`dd_params_last` for DD attention (second table). Single sizes can be disturbed by other processes on a
+# {glue:text}`dd_params_last` for DD attention (first table). Single sizes can be disturbed by other processes on a
 # shared machine; on a virtual machine the hypervisor can also run other guests on our cores: the share of CPU time
 # it took during these measurements (the *steal* counter of `/proc/stat`, `ddlib.timing.steal_fraction`)
 # {glue:text}`steal_text`.
@@ -237,7 +240,7 @@ plt.close(fig)
 # **Distance to the ceiling.** Measured in pairs at $n =$ {glue:text}`n_last`, `model(f)` takes
 # {glue:text}`dd_vs_bmm:.2f` times as long as the equal-FLOP `torch.bmm`, `apply_columns`
 # {glue:text}`columns_vs_bmm:.2f` times; with grad enabled {glue:text}`dd_grad_vs_bmm:.2f` and
-# {glue:text}`columns_grad_vs_bmm:.2f` times (the fourth table has the times and the quartiles of the per-pair
+# {glue:text}`columns_grad_vs_bmm:.2f` times (the third table has the times and the quartiles of the per-pair
 # ratios). Our target was a ratio of at most {glue:text}`target_ratio:.0f` for each: for `model(f)` it is
 # {glue:text}`dd_verdict`; for `apply_columns` {glue:text}`columns_verdict`; with grad {glue:text}`dd_grad_verdict`
 # and {glue:text}`columns_grad_verdict`. We report the ratios as measured rather than tune the comparison.
@@ -313,7 +316,7 @@ plt.close(fig)
 # ## What is left to do
 #
 # At $n =$ {glue:text}`n_last` forward+backward takes {glue:text}`fb_over_fwd:.1f` times as long as the inference
-# forward pass (fourth table): the backward does twice the forward's products, the weights are folded into the
+# forward pass (third table): the backward does twice the forward's products, the weights are folded into the
 # factors and back on every call, and the timed loss $\tfrac1B\sum_b\|M f_b\|^2$ passes over full-size arrays too.
 # What the forward pass would need to come closer to the `bmm` is said above: a fused kernel. In two and three
 # dimensions the gather and the `index_add` scatter are the price of boxes that are not strided views. A second

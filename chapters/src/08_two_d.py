@@ -299,7 +299,7 @@ for metric in ("in_distribution", "operator_error"):
         floors=[{"m": k[0], "N": k[1], "delta": k[2], "floor_two_norm": v} for k, v in floors_f20.items()]))
     plt.close(fig)
 table(report["table"], columns={
-    "regime": "regime", "optimizer": "optimizer", "faster": "faster (epochs)", "acc_id": "more accurate, in dist.",
+    "regime": "regime", "optimizer": "optimizer", "faster": "faster in epochs", "acc_id": "more accurate, in dist.",
     "acc_op": "more accurate, operator", "fewer": "fewer parameters", "banded": "banded vs DD, operator",
     "counted": "counted"}, caption="The claims per regime and optimizer (global against DD; seed means)")
 
