@@ -249,7 +249,8 @@ def _pdf_pages(pdf: Path) -> list[str]:
 
 
 def _is_contents(page: str) -> bool:
-    return bool(re.search(r"\. \. \. |\.{5,}", page)) or page.lstrip()[:40].upper().startswith("CONTENTS")
+    """Dot leaders (five or more dots; a formula's \\dots prints only three) or the heading."""
+    return bool(re.search(r"(?:\. ){5,}|\.{5,}", page)) or page.lstrip()[:40].upper().startswith("CONTENTS")
 
 
 def chapter_texts(pdf: Path) -> dict[str, str]:
@@ -258,7 +259,7 @@ def chapter_texts(pdf: Path) -> dict[str, str]:
     entries = [e for e in toc_entries(ROOT / "_toc.yml")]
     titles = ["Introduction", *_chapter_titles()]
     pages = _pdf_pages(pdf)
-    norm = [" ".join(p.split()).upper() for p in pages]
+    norm = [" ".join(p.split()).upper().replace("\u2019", "'") for p in pages]  # LaTeX prints ' as a curly quote
     starts, k = [], 0
     for title in titles:
         t = " ".join(title.split()).upper()

@@ -53,7 +53,7 @@ from ddlib.data import make_dataset
 from ddlib.figures import FigureRecorder, glue_numbers
 from ddlib.models import DDSpec, GlobalSpec
 from ddlib.problem import Problem
-from ddlib.tables import table
+from ddlib.tables import format_number, table
 from ddlib.training import MOMENTUM, TrainConfig
 from ddlib.plotting import use_style
 from ddlib.plotting.generalisation import ablation_figure, generalisation_figure, regime_map_figure, slice_figure
@@ -241,13 +241,14 @@ rmap = rg.run_map(regimes, map_base, specs_of, GRIDS, MAP_SEEDS, metrics=METRICS
 
 # %% tags=["remove-input"]
 display(table(rg.verdict_table(rmap.verdicts), caption="Where each claim holds: counted regimes per optimizer"))
-display(table([{"regime": reg.short(), **mech} for reg, mech in zip(regimes, rmap.of("tuned", "mechanisms"))],
-              columns={"regime": "regime", "global_error": "best global", "global_optimizer": "(optimizer)",
-                       "dd_error": "best DD", "dd_optimizer": "(optimizer) ", "coarse_only_error": "coarse only",
-                       "component": "work done by", "dd_limit": "DD limit", "global_limit": "global limit"},
-              formats=dict.fromkeys(("global_error", "dd_error", "coarse_only_error"), 3),
-              caption="Operator error per regime, optimizer tuned (seed means): the best model of each class, "
-                      "the coarse-only ablation, and the binding limits"))
+best = {c: lambda m, c=c: f"{format_number(m[c + '_error'], 3)} ({m[c + '_optimizer']})" for c in ("global", "dd")}
+display(table([{"regime": reg.short(), **mech, **{f"{c}_best": f(mech) for c, f in best.items()}}
+               for reg, mech in zip(regimes, rmap.of("tuned", "mechanisms"))],
+              columns={"regime": "regime", "global_best": "best global", "dd_best": "best DD",
+                       "coarse_only_error": "coarse only", "component": "work done by",
+                       "dd_limit": "DD limit", "global_limit": "global limit"}, formats={"coarse_only_error": 3},
+              caption="Operator error per regime, optimizer tuned (seed means; the optimizer in brackets): the best "
+                      "model of each class, the coarse-only ablation, and the binding limits"))
 fig_generalisation, fig_ablations = generalisation_figure(study), ablation_figure(rows)
 f9_numbers = {"K": K, "n": n, "global_noise_trained": {str(S): v for S, v in by_samples.items()}}
 f10_numbers = {"n": n, "K": K, "epochs": ABL_EPOCHS, "seeds": len(ABL_SEEDS),
