@@ -312,7 +312,6 @@ def test_the_pdf_text_checks_catch_what_they_name():
     assert not _bad_lines("We use ddlib's tables, from 1 to 2, from 3.1 to 3.14, 10 to 100 and 2 to 20.")
 
 
-@pytest.mark.xfail(reason=PENDING_REASON, strict=False)
 def test_pdf_has_fewer_pages_than_the_limit(quick_pdf):
     assert quick_pdf.returncode == 0, quick_pdf.output[-4000:]
     info = subprocess.run(["pdfinfo", str(quick_pdf.pdf)], capture_output=True, text=True, check=True).stdout
