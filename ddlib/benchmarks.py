@@ -43,7 +43,7 @@ from .decomposition import Decomposition
 from .memory import peak_memory
 from .problem import Problem
 from .timing import Timing, fit_exponent, time_callable, time_paired
-from .training import time_to_target, train
+from .training import OPTIMIZER_NAMES, time_to_target, train
 
 __all__ = [
     "equal_flop_bmm",
@@ -449,7 +449,8 @@ def report_performance(rows: list[dict], dimensions: dict, race: dict, status: d
     dimensions : dict
         ``{dim: dimension_scaling rows}`` (2D, 3D), fitted over :func:`dimension_fit`.
     race : dict
-        ``{"target", "results": race(...), "chosen": {name: {"lr", "init_scale"}}}``.
+        ``{"target", "results": race(...), "chosen": {name: {"lr", "init_scale"[, "optimizer"]}}}`` (no
+        ``optimizer``: Adam).
     status : dict
         The build records of ``tools/build_status.py`` (``{"full": record or None, "quick": ...}``).
     fit : (int, int)
@@ -577,8 +578,10 @@ def _report_race(race: dict, epochs: int) -> tuple[list[dict], dict]:
     """Table rows of the race and the phrases that compare the two models in seconds and per epoch."""
     names = {"dd": "DD attention", "global": "global attention"}
     res = race["results"]
-    rows = [{"model": names.get(k, k), "parameters": r["parameters"], "lr": race["chosen"][k]["lr"],
-             "init": race["chosen"][k]["init_scale"], "epoch": r["epoch"] if np.isfinite(r["seconds"]) else None,
+    rows = [{"model": names.get(k, k), "parameters": r["parameters"],
+             "optimizer": OPTIMIZER_NAMES[race["chosen"][k].get("optimizer", "adam")],
+             "lr": race["chosen"][k]["lr"], "init": race["chosen"][k]["init_scale"],
+             "epoch": r["epoch"] if np.isfinite(r["seconds"]) else None,
              "seconds": r["seconds"] if np.isfinite(r["seconds"]) else None, "final": r["final_error"],
              "per_epoch": 1e3 * r["total_seconds"] / epochs} for k, r in res.items()]
     seconds = {k: r["seconds"] if np.isfinite(r["seconds"]) else np.inf for k, r in res.items()}

@@ -65,7 +65,7 @@ from .data import make_dataset
 from .experiments import (Selection, oracle_error, step_time, summarize, summary_table, time_to_target_curve,
                           tuned_comparison)
 from .sweep import run_sweep
-from .training import OPTIMIZERS, TrainConfig, TrainResult
+from .training import OPTIMIZER_NAMES, OPTIMIZERS, TrainConfig, TrainResult
 
 __all__ = ["SPAN_RTOL", "OPTIMIZER_NAMES", "ROW_KEYS", "span_basis", "off_span_fraction", "span_drift",
            "min_norm_operator", "training_inputs", "bias_measures", "references", "optimizer_grid", "optimizer_study",
@@ -167,8 +167,6 @@ def references(spec, config: TrainConfig) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ the study
-#: How the book names the optimizers (:data:`ddlib.training.OPTIMIZERS`).
-OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS"}
 #: The columns of a row of :func:`optimizer_rows` (the manifest's ``numbers.optimizers``).
 ROW_KEYS = ("regime", "regime_label", "model", "family", "optimizer", "lr", "init_scale", "schedule",
             "validation_mean", "seeds", "on_edge", "operator_error", "error_in_band", "error_noise",

@@ -40,7 +40,7 @@ import numpy as np
 
 from ._validate import check_choice, check_positive
 from .experiments import (Selection, best_within_budget, cheapest_dd_within, class_best, grid_points, headline,
-                          multiply_adds, oracle_error, summary_table, time_to_target_curve)
+                          multiply_adds, oracle_error, steps_per_epoch, summary_table, time_to_target_curve)
 from .training import time_to_target
 
 __all__ = ["CLAIMS", "VERDICT_KEYS", "CLASSES", "EDGE_FACTOR", "LEARNED_FRACTION", "ZERO_LEVEL", "ACCURATE_LEVEL",
@@ -118,12 +118,6 @@ def _mean_epochs(sel: Selection, target: float, metric: str) -> float:
     """Seed mean of the epochs to ``target`` (:func:`ddlib.training.time_to_target`); NaN if a seed misses it."""
     tt = np.array([time_to_target(r, target, metric)[0] for r in sel.runs])
     return float(tt.mean()) if np.isfinite(tt).all() else np.nan
-
-
-def steps_per_epoch(sel: Selection) -> int:
-    r"""Optimizer steps per epoch of the selection's runs: :math:`\lceil S/B\rceil` (1 for a full batch)."""
-    c = sel.runs[0].config
-    return 1 if c.batch_size is None else -(-c.samples // c.batch_size)
 
 
 def learning(groups: dict, metric: str) -> dict:
@@ -420,6 +414,12 @@ def _tuning_glue(selections: list[Selection], grid: dict, heads) -> tuple[dict, 
     for fam in CLASSES:
         chosen = [s.chosen.get("schedule", s.runs[0].config.schedule) for s in selections if s.family == fam]
         out[f"n_constant_{fam}"], out[f"n_{fam}"] = chosen.count("constant"), len(chosen)
+    schedules = sorted({p.get("schedule", selections[0].runs[0].config.schedule) for p in grid_points(grid)})
+    out["schedule_grid"] = " or ".join(schedules)
+    out["schedule_sentence"] = (
+        f"It chose the constant schedule for {out['n_constant_dd']} of the {out['n_dd']} DD models and "
+        f"{out['n_constant_global']} of the {out['n_global']} global ones." if len(schedules) > 1 else
+        f"Every run used the {schedules[0]} schedule.")
     for tag, s in zip(("g_head", "d_head"), heads):
         out.update({f"{tag}_label": s.label, f"decades_{tag}": spread[s.label], f"{tag}_init": s.chosen["init_scale"],
                     f"{tag}_lr": s.chosen["lr"]})
@@ -486,7 +486,8 @@ def report_dd_attention(selections: list[Selection], grid: dict, heads, step_sec
     heads : (Selection, Selection)
         The headline pair, global and DD, fixed before training.
     step_seconds : dict
-        :func:`ddlib.experiments.step_time` of (at least) the headline pair, by label.
+        :func:`ddlib.experiments.step_time` by label, of (at least) the headline pair and the most accurate model of
+        each class: every second of the race is epochs times a step timed alone, never a sweep's shared clock.
     n_targets : int
         Number of in-band targets of the time-to-target study (:func:`target_grid`).
 
@@ -503,9 +504,12 @@ def report_dd_attention(selections: list[Selection], grid: dict, heads, step_sec
     table = summary_table(selections)
     best, shown = _shown(selections, heads)
     targets = target_grid(heads, shown, n_targets)
-    curves = {s.label: time_to_target_curve(s, targets) for s in shown}
+    missing = [s.label for s in shown if s.label not in step_seconds]
+    if missing:
+        raise ValueError(f"step_seconds must time every model the figures show; missing: {', '.join(missing)}")
+    curves = {s.label: time_to_target_curve(s, targets, step_seconds=step_seconds[s.label]) for s in shown}
     mid = float(targets[len(targets) // 2])
-    head = headline(heads[0], heads[1], mid)
+    head = headline(heads[0], heads[1], mid, step_seconds)
     tuning, rows = _tuning_glue(selections, grid, heads)
     speed_out, claim1 = _speed_glue(heads, best, curves, step_seconds)
     acc, acc_rows = _accuracy_glue(table, heads, head)

@@ -7,13 +7,15 @@ schedule **and optimizer** (:data:`ddlib.training.OPTIMIZERS`: Adam, heavy-ball 
 
 1. **Rank** every grid point on the first seed by its final **validation** error (an independent draw from the
    training distribution; no test set is read; a diverged run counts as infinitely bad).
-2. **Finalists**: the best ``finalists`` points (at least 3, or the whole grid if smaller) are trained on every
-   seed; :func:`select` keeps the one with the lowest **mean** validation error over the seeds (a point that diverges
-   on any seed is out; ties go to the smaller learning rate, then the smaller scale).
+2. **Finalists**: the best ``finalists`` points (at least 3, or the whole grid if smaller, which then trains on
+   every seed in step 1 already) are trained on every seed; :func:`select` keeps the one with the lowest **mean**
+   validation error over the seeds (a point that diverges on any seed is out; ties go to the smaller learning rate,
+   then the smaller scale).
 3. **Edges**: a chosen learning rate or initial scale that is the smallest or largest value of its axis (among the
    points that share the other knobs) extends that axis by one step beyond it (the ratio of the two values next to
-   the edge), trained on every seed, and the extension is kept if its seed mean is better. Each chosen value is
-   recorded with its ``on_edge`` flag (after the extension), so a verdict that still rests on an edge says so.
+   the edge), trained on every seed, and the extension is kept if its seed mean is better; while the choice moves
+   to the new edge this repeats, at most :data:`EXTEND_STEPS` times. Each chosen value is recorded with its
+   ``on_edge`` flag (after the extension), so a verdict that still rests on an edge says so.
 
 Every run goes through :func:`ddlib.sweep.run_sweep` (cached; local processes or a dask cluster).
 
@@ -57,6 +59,7 @@ __all__ = [
     "best_within_budget",
     "cheapest_dd_within",
     "cheaper_dd_matches",
+    "steps_per_epoch",
     "time_to_target_curve",
     "oracle_error",
     "cheapest_dd_beating_global",
@@ -75,6 +78,8 @@ KNOBS = ("lr", "init_scale", "schedule", "optimizer")
 ORDERED_KNOBS = ("lr", "init_scale")
 #: Finalists per model trained on every seed (:func:`tuned_comparison`).
 FINALISTS = 3
+#: Most extension rounds of an axis whose chosen value keeps moving to its edge (:func:`tuned_comparison`).
+EXTEND_STEPS = 3
 
 
 @dataclass
@@ -200,8 +205,10 @@ def tuned_comparison(specs, base: TrainConfig, grid, seeds, *, finalists: int = 
     if not seeds or not specs:
         raise ValueError("specs and seeds must each hold at least one entry")
     points = grid_points(grid)
-    out1 = run_sweep([base.replace(model=s, seed=seeds[0], **p) for s in specs for p in points],
-                     scheduler=scheduler, workers=workers)
+    # every point a finalist: it trains on every seed in this one sweep (stage 2 then finds them all in the cache)
+    first = seeds if len(points) <= finalists else seeds[:1]
+    out1 = run_sweep([base.replace(model=s, seed=seed, **p) for s in specs for p in points for seed in first],
+                     scheduler=scheduler, workers=workers)[::len(first)]
     grids = []
     for j in range(len(specs)):
         block = out1[j * len(points):(j + 1) * len(points)]
@@ -216,8 +223,9 @@ def tuned_comparison(specs, base: TrainConfig, grid, seeds, *, finalists: int = 
                                  scheduler, workers))
     finals = [[_finalist_row(p, next(results)) for p in ps] for ps in per_model]
     selections = [_choose(spec, grids[j], finals[j]) for j, spec in enumerate(specs)]
-    if extend:
-        _extend(selections, base, seeds, scheduler, workers)
+    for _ in range(EXTEND_STEPS if extend else 0):
+        if not _extend(selections, base, seeds, scheduler, workers):
+            break
     for sel in selections:
         sel.grid = [{k: v for k, v in r.items() if k != "outcome"} for r in sel.grid]
     return selections
@@ -235,14 +243,15 @@ def _choose(spec: ModelSpec, grid: list[dict], finals: list[dict]) -> Selection:
     return sel
 
 
-def _extend(selections: list[Selection], base, seeds, scheduler, workers) -> None:
-    """One step beyond every edge the chosen point sits on, on every seed; the better seed mean wins."""
+def _extend(selections: list[Selection], base, seeds, scheduler, workers) -> bool:
+    """One step beyond every edge the chosen point sits on, on every seed; the better seed mean wins. Returns whether
+    there was an edge to extend."""
     todo = [(sel, k, {**sel.chosen, k: v}) for sel in selections for k, v in edge_steps(
         sel.chosen, [*sel.grid, *sel.finalists]).items()]
     results = _on_all_seeds([(sel.spec, p) for sel, _, p in todo], base, seeds, scheduler, workers)
     for (sel, k, point), outcomes in zip(todo, results):
         row = _finalist_row(point, outcomes)
-        sel.extended.append(k)
+        sel.extended += [k] if k not in sel.extended else []
         sel.finalists.append({key: v for key, v in row.items() if key != "outcomes"})
         if _score(row, "validation_mean") < _score({**sel.chosen, "validation_mean": _mean_of(sel)},
                                                    "validation_mean"):
@@ -250,6 +259,7 @@ def _extend(selections: list[Selection], base, seeds, scheduler, workers) -> Non
     for sel in selections:
         sel.on_edge = {k: k in edge_steps(sel.chosen, [*sel.grid, *sel.finalists]) for k in ORDERED_KNOBS
                        if k in sel.chosen}
+    return bool(todo)
 
 
 def _mean_of(sel: Selection) -> float:
@@ -279,12 +289,17 @@ def summary_table(selections: list[Selection], target: float | None = None) -> d
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
-def seed_band(sel: Selection, metric: str = "error_in_band", x: str = "epoch", points: int = 60):
+def seed_band(sel: Selection, metric: str = "error_in_band", x: str = "epoch", points: int = 60,
+              step_seconds: float | None = None):
     """Geometric mean, min and max of ``metric`` over the seeds against ``x`` (``"epoch"`` or ``"seconds"``).
 
     Seeds share their evaluation epochs; against seconds each seed's curve is interpolated (log-log) onto a common grid
-    of ``points`` times up to the shortest run. Returns ``(grid, mean, lo, hi)``.
+    of ``points`` times up to the shortest run, or, given ``step_seconds`` (as in :func:`time_to_target_curve`), the
+    epochs are scaled by :func:`steps_per_epoch` times ``step_seconds``. Returns ``(grid, mean, lo, hi)``.
     """
+    if x == "seconds" and step_seconds is not None:
+        grid, *band = seed_band(sel, metric, "epoch")
+        return (grid * steps_per_epoch(sel) * check_positive("step_seconds", step_seconds), *band)
     if x == "epoch":
         grid = sel.runs[0].curve("epoch")
         Y = np.array([r.curve(metric) for r in sel.runs])
@@ -299,9 +314,14 @@ def seed_band(sel: Selection, metric: str = "error_in_band", x: str = "epoch", p
     return grid, np.exp(np.log(Y).mean(0)), Y.min(0), Y.max(0)
 
 
-def headline(global_sel: Selection, dd_sel: Selection, target: float) -> dict:
-    """The F7 headline numbers for one global and one DD model (in-band errors are seed means)."""
+def headline(global_sel: Selection, dd_sel: Selection, target: float, step_seconds: dict | None = None) -> dict:
+    """The F7 headline numbers for one global and one DD model (in-band errors are seed means); seconds from the
+    timed steps ``step_seconds[label]`` where given (:func:`time_to_target_curve`)."""
     g, d = summarize(global_sel, target), summarize(dd_sel, target)
+    for row, sel in ((g, global_sel), (d, dd_sel)):
+        if step_seconds and sel.label in step_seconds:
+            row["seconds_to_target"] = float(time_to_target_curve(sel, [target], step_seconds=step_seconds[
+                sel.label])["seconds_mean"][0])
     return {
         "params_global": int(g["params"]), "params_dd": int(d["params"]),
         "error_global": g["error_in_band_mean"], "error_dd": d["error_in_band_mean"],
@@ -363,11 +383,24 @@ def cheaper_dd_matches(table: dict, column: str = "error_in_band_mean") -> list[
     return out
 
 
-def time_to_target_curve(sel: Selection, targets, metric: str = "error_in_band") -> dict:
+def steps_per_epoch(sel: Selection) -> int:
+    r"""Optimizer steps per epoch of the selection's runs: :math:`\lceil S/B\rceil` (1 for a full batch)."""
+    c = sel.runs[0].config
+    return 1 if c.batch_size is None else -(-c.samples // c.batch_size)
+
+
+def time_to_target_curve(sel: Selection, targets, metric: str = "error_in_band",
+                         step_seconds: float | None = None) -> dict:
     """Epochs and seconds to each target (:func:`ddlib.training.time_to_target`) over the seeds: ``targets``,
-    ``epochs_mean/_min/_max`` and ``seconds_mean/_min/_max``, NaN at a target that some seed never reaches."""
+    ``epochs_mean/_min/_max`` and ``seconds_mean/_min/_max``, NaN at a target that some seed never reaches.
+
+    Seconds are the runs' recorded clocks, or, given ``step_seconds`` (one step timed alone, :func:`step_time`), the
+    epochs times :func:`steps_per_epoch` times ``step_seconds``: a sweep's clock shares its batch and its cores, so a
+    race in seconds uses the timed step."""
     targets = np.asarray([check_positive("targets[i]", t) for t in targets])
     tt = np.array([[time_to_target(r, t, metric) for t in targets] for r in sel.runs])  # (seeds, targets, 2)
+    if step_seconds is not None:
+        tt[:, :, 1] = tt[:, :, 0] * steps_per_epoch(sel) * check_positive("step_seconds", step_seconds)
     out = {"targets": targets}
     for j, name in enumerate(("epochs", "seconds")):
         v = tt[:, :, j]
@@ -378,11 +411,12 @@ def time_to_target_curve(sel: Selection, targets, metric: str = "error_in_band")
     return out
 
 
-def training_bands(sel: Selection) -> dict:
+def training_bands(sel: Selection, step_seconds: float | None = None) -> dict:
     """The training curves of one model for a figure: ``kind`` (its family), and :func:`seed_band` of the in-band
-    test error against ``epoch`` and ``seconds`` and of the ``operator`` error against epochs."""
+    test error against ``epoch`` and ``seconds`` (timed steps with ``step_seconds``) and of the ``operator`` error
+    against epochs."""
     return {"kind": sel.family, "epoch": seed_band(sel, "error_in_band", "epoch"),
-            "seconds": seed_band(sel, "error_in_band", "seconds"),
+            "seconds": seed_band(sel, "error_in_band", "seconds", step_seconds=step_seconds),
             "operator": seed_band(sel, "operator_error", "epoch")}
 
 

@@ -57,7 +57,7 @@ from .experiments import (ORDERED_KNOBS, Selection, class_best, grid_points, ora
                           summary_table, tuned_comparison)
 from .models import DDSpec, GlobalSpec, ModelSpec
 from .problem import Problem
-from .training import OPTIMIZERS, TrainConfig
+from .training import OPTIMIZER_NAMES as _NAMES, OPTIMIZERS, TrainConfig
 
 __all__ = ["Regime", "RegimeResult", "AXES", "ORACLE_FACTOR", "COMPONENT_FACTOR", "regime_axes", "regime_specs",
            "run_regime", "budget_rows", "cheapest_match", "span_split", "binding_limit", "mechanism", "claim_map",
@@ -618,7 +618,7 @@ def _ablation_glue(rows: list[dict], problem: Problem, baseline: DDSpec) -> dict
 
 
 #: The column order of :func:`verdict_table` and the names of its columns.
-OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS", "tuned": "optimizer tuned"}
+OPTIMIZER_NAMES = {**_NAMES, "tuned": "optimizer tuned"}
 
 
 def verdict_table(records: list[dict]) -> list[dict]:

@@ -40,6 +40,7 @@ workers as batch jobs; pass its ``scheduler_address``.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -175,10 +176,27 @@ def _reply(res: TrainResult | TrainingDiverged) -> dict:
 
 
 def _init_worker() -> None:
-    """Local workers: one thread each; Ctrl-C (sent to the whole process group) is the parent's to handle."""
+    """Local workers: one thread each; Ctrl-C (sent to the whole process group) is the parent's to handle; a worker
+    ends with its parent (:func:`_end_with_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(os.getppid())
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``): a killed notebook
+    kernel or build would otherwise leave its workers training until their batch ends. Elsewhere nothing happens (the
+    workers then notice the closed pipe after their batch)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no libc to ask
+        return
+    if os.getppid() != parent:  # the parent died before the request: end now
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _receive(config: TrainConfig, reply: dict, key: str, device, dtype, cache_results: bool) -> Outcome:

@@ -91,6 +91,8 @@ SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("adam", "gd", "lbfgs")
 #: The momentum of heavy-ball gradient descent (``optimizer="gd"``).
 MOMENTUM = 0.9
+#: How the book names the optimizers of :data:`OPTIMIZERS` (tables, legends, sentences).
+OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS"}
 #: Norms of the loss: the Euclidean norm, or the energy norm :math:`\|e\|_A` of the model problem.
 LOSSES = ("l2", "energy")
 #: Iterations whose ``solver_steps``-th iterate is the prediction (:func:`predict`).

@@ -167,6 +167,8 @@ def test_report_of_chapter_4_glues_what_its_records_say(sels, n_targets):
     assert glue["n_on_edge"] == sum(bool(grid_edges(s, GRID)) for s in sels) == sum(bool(r["grid_edges"])
                                                                                        for r in rep["tuning"])
     assert rep["headline"]["params_global"] == heads[0].params and set(rep["curves"]) == set(rep["shown"])
+    for label, c in rep["curves"].items():                        # seconds: epochs times the step timed alone
+        np.testing.assert_allclose(c["seconds_mean"], c["epochs_mean"] * steps[label], rtol=1e-12)
 
 
 @FAST

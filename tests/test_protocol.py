@@ -4,10 +4,10 @@ import pytest
 
 import ddlib.training as training
 from ddlib.data import TEST_SETS, Dataset
-from ddlib.experiments import (edge_steps, grid_points, headline, seed_band, select, summarize, summary_table,
-                               time_to_target_curve, tuned_comparison)
+from ddlib.experiments import (EXTEND_STEPS, edge_steps, grid_points, headline, seed_band, select, summarize,
+                               summary_table, time_to_target_curve, tuned_comparison)
 from ddlib.models import DDSpec, GlobalSpec
-from ddlib.training import TrainConfig
+from ddlib.training import TrainConfig, train
 
 SMALL = dict(n=31, K=4, samples=16, validation_samples=8, test_samples=8, epochs=30, eval_points=5)
 GRID = {"lr": [3e-3, 3e-2, 1e6], "init_scale": [0.01, 0.3]}
@@ -65,15 +65,36 @@ def test_selection_uses_every_seed_of_the_finalists(monkeypatch):
     assert first["lr"] == 3e-3 and sel.chosen["lr"] == 3e-2
 
 
-def test_a_choice_on_an_edge_extends_its_axis_by_one_step():
+def test_a_choice_on_an_edge_extends_its_axis_step_by_step():
     base = TrainConfig(model=GlobalSpec(1), **SMALL)
     sel = tuned_comparison([GlobalSpec(4)], base, {"lr": [1e-4, 3e-4], "init_scale": [0.1]}, seeds=[0, 1],
                            workers=1)[0]
-    # training for 30 epochs at these tiny rates: the larger rate wins, on the grid's edge; one step beyond is 9e-4
+    # training for 30 epochs at these tiny rates: the larger rate wins, on the grid's edge; each step beyond (x3) wins
+    # again, so the axis grows EXTEND_STEPS times: 9e-4, 2.7e-3, 8.1e-3
+    steps = [3e-4 * 3**k for k in range(1, EXTEND_STEPS + 1)]
     assert sel.extended == ["lr"]
-    assert any(f["lr"] == pytest.approx(9e-4) and f["seeds"] == 2 for f in sel.finalists)
-    assert sel.chosen["lr"] == pytest.approx(9e-4) and sel.on_edge["lr"]   # still the largest value tried
-    assert sel.on_edge["init_scale"] is False                               # a single value has no edge
+    for lr in steps:
+        assert any(f["lr"] == pytest.approx(lr) and f["seeds"] == 2 for f in sel.finalists)
+    assert sel.chosen["lr"] == pytest.approx(steps[-1]) and sel.on_edge["lr"]   # still the largest value tried
+    assert sel.on_edge["init_scale"] is False                                    # a single value has no edge
+
+
+def test_an_extension_that_loses_ends_the_extension(monkeypatch):
+    """The choice leaves the edge once the step beyond it is worse: one round, and the choice is interior."""
+    import ddlib.experiments as ex
+    real = ex.run_sweep
+
+    def rigged(configs, **kw):  # validation error grows with the learning rate beyond 3e-4
+        out = real(configs, **kw)
+        for c, o in zip(configs, out):
+            o.result.history["error_validation"][-1] = 1.0 + (c.lr > 3.1e-4) - c.lr
+        return out
+
+    monkeypatch.setattr(ex, "run_sweep", rigged)
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    sel = tuned_comparison([GlobalSpec(4)], base, {"lr": [1e-4, 3e-4]}, seeds=[0, 1], workers=1)[0]
+    assert sel.chosen["lr"] == 3e-4 and not sel.on_edge["lr"]
+    assert sorted(f["lr"] for f in sel.finalists) == pytest.approx([1e-4, 3e-4, 9e-4])
 
 
 def test_edge_steps():
@@ -126,6 +147,40 @@ def test_select_rule_and_its_errors():
         select([rows[2]])
     with pytest.raises(ValueError, match="grid knobs"):
         grid_points({"momentum": [0.9]})
+
+
+def test_a_grid_of_finalists_trains_every_seed_in_one_sweep(monkeypatch):
+    """With no more points than finalists every point is a finalist: the first sweep trains all seeds and the
+    finalist stage finds every run in the cache; the selection is the one the two-stage protocol makes."""
+    import ddlib.experiments as ex
+    calls = []
+    real = ex.run_sweep
+
+    def counting(configs, **kw):
+        configs = list(configs)
+        calls.append(configs)
+        return real(configs, **kw)
+
+    monkeypatch.setattr(ex, "run_sweep", counting)
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    sel = tuned_comparison([GlobalSpec(2)], base, {"lr": [1e-2, 3e-2]}, seeds=[0, 1], workers=1, extend=False)[0]
+    assert sorted((c.lr, c.seed) for c in calls[0]) == [(1e-2, 0), (1e-2, 1), (3e-2, 0), (3e-2, 1)]
+    assert [f["seeds"] for f in sel.finalists] == [2, 2]
+    means = {f["lr"]: f["validation_mean"] for f in sel.finalists}
+    assert sel.chosen["lr"] == min(means, key=means.get)
+    for f in sel.finalists:                                       # the finalists' means are of both seeds' runs
+        runs = [train(base.replace(model=GlobalSpec(2), lr=f["lr"], seed=s)) for s in (0, 1)]
+        assert f["validation_mean"] == pytest.approx(np.mean([r.final["error_validation"] for r in runs]), rel=1e-9)
+
+
+def test_time_to_target_curve_uses_the_timed_step():
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    sel = tuned_comparison([GlobalSpec(2)], base, {"lr": [3e-2]}, seeds=[0, 1], workers=1)[0]
+    floor = max(r.curve("error_in_band").min() for r in sel.runs)
+    curve = time_to_target_curve(sel, [floor * 2], step_seconds=0.25)
+    assert curve["seconds_mean"][0] == pytest.approx(curve["epochs_mean"][0] * 0.25)
+    with pytest.raises(ValueError, match="step_seconds"):
+        time_to_target_curve(sel, [floor * 2], step_seconds=-1.0)
 
 
 def test_time_to_target_curve_is_nan_where_a_seed_misses():

@@ -4,6 +4,9 @@ naming its address instead of waiting forever; Ctrl-C stops the workers and keep
 import os
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 
 import numpy as np
@@ -181,3 +184,33 @@ def test_ctrl_c_stops_the_local_workers_and_keeps_the_finished_run(monkeypatch, 
         time.sleep(0.1)
     # the run that came back first is cached (on a loaded machine a 3-second run may beat the quick one)
     assert any((cache_in_tmp / f"{run_key(c)}.json").is_file() for c in [QUICK_RUN, *LONG_RUNS])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_local_workers_end_with_a_killed_parent(tmp_path):
+    """A notebook kernel killed mid-sweep (SIGKILL: no Ctrl-C handler, no atexit) takes its workers with it instead
+    of leaving them training until their batch ends."""
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, pathlib, signal, time
+        from ddlib import sweep
+
+        def task(i):  # a batch in progress: it says so, then works for ten minutes
+            pathlib.Path(r"{tmp_path}", f"started{{i}}").write_text(str(os.getpid()))
+            time.sleep(600)
+
+        if __name__ == "__main__":
+            pool = sweep._local_pool(2)
+            futures = [pool.submit(task, i) for i in range(2)]
+            while not all(pathlib.Path(r"{tmp_path}", f"started{{i}}").is_file() for i in range(2)):
+                time.sleep(0.05)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """))
+    with open(tmp_path / "stderr.txt", "w") as err:  # a file, not a pipe: a surviving worker would hold a pipe open
+        out = subprocess.run([sys.executable, str(script)], stdout=subprocess.DEVNULL, stderr=err, timeout=120)
+    assert out.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()[-2000:]
+    workers = [int((tmp_path / f"started{i}").read_text()) for i in range(2)]
+    deadline = time.monotonic() + 20
+    while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in workers):
+        assert time.monotonic() < deadline, "a worker kept running after its parent was killed"
+        time.sleep(0.1)

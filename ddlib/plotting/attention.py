@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .style import finish, legend_below, legend_panel, panel_grid, role_style
+from ..training import OPTIMIZER_NAMES
 
 __all__ = ["approximation_figure", "training_curves_figure", "pareto_figure", "learned_operators_figure",
            "sensitivity_figure", "time_to_target_figure"]
@@ -149,7 +150,6 @@ def learned_operators_figure(Ainv, M_dd, M_global, block_learned, block_exact, l
     return finish(fig)
 
 
-_OPTIMIZER_NAMES = {"adam": "Adam", "gd": "heavy-ball GD", "lbfgs": "L-BFGS"}
 
 
 def _sensitivity_columns(grid) -> list[tuple]:
@@ -158,7 +158,7 @@ def _sensitivity_columns(grid) -> list[tuple]:
     if isinstance(grid, dict):
         return [(s or "", {"schedule": s} if s else {}, sorted(grid["lr"]), sorted(grid["init_scale"]))
                 for s in grid.get("schedule", [None])]
-    return [(_OPTIMIZER_NAMES.get(o, o or ""), {"optimizer": o} if o else {}, sorted(g["lr"]),
+    return [(OPTIMIZER_NAMES.get(o, o or ""), {"optimizer": o} if o else {}, sorted(g["lr"]),
              sorted(g["init_scale"])) for g in grid for o in g.get("optimizer", [None])]
 
 
