@@ -10,7 +10,8 @@ schedule **and optimizer** (:data:`ddlib.training.OPTIMIZERS`: Adam, heavy-ball 
 2. **Finalists**: the best ``finalists`` points (at least 3, or the whole grid if smaller, which then trains on
    every seed in step 1 already) are trained on every seed; :func:`select` keeps the one with the lowest **mean**
    validation error over the seeds (a point that diverges on any seed is out; ties go to the smaller learning rate,
-   then the smaller scale).
+   then the smaller scale). A model whose every point diverged first trains the grid again at a tenth of its
+   learning rates (:data:`DIVERGED_STEP`, at most :data:`DIVERGED_ROUNDS` times).
 3. **Edges**: a chosen learning rate or initial scale that is the smallest or largest value of its axis (among the
    points that share the other knobs) extends that axis by one step beyond it (the ratio of the two values next to
    the edge), trained on every seed, and the extension is kept if its seed mean is better; while the choice moves
@@ -78,8 +79,12 @@ KNOBS = ("lr", "init_scale", "schedule", "optimizer")
 ORDERED_KNOBS = ("lr", "init_scale")
 #: Finalists per model trained on every seed (:func:`tuned_comparison`).
 FINALISTS = 3
-#: Most extension rounds of an axis whose chosen value keeps moving to its edge (:func:`tuned_comparison`).
-EXTEND_STEPS = 3
+#: A model whose every grid point diverged trains them again with the learning rates times this, at most
+#: ``DIVERGED_ROUNDS`` times (:func:`tuned_comparison`).
+DIVERGED_STEP, DIVERGED_ROUNDS = 0.1, 3
+#: Most extension rounds of an axis whose chosen value keeps moving to its edge (:func:`tuned_comparison`): one
+#: step beyond the grid, so an axis that keeps improving outwards stays flagged ``on_edge`` and the book says so.
+EXTEND_STEPS = 1
 
 
 @dataclass
@@ -209,15 +214,10 @@ def tuned_comparison(specs, base: TrainConfig, grid, seeds, *, finalists: int = 
     first = seeds if len(points) <= finalists else seeds[:1]
     out1 = run_sweep([base.replace(model=s, seed=seed, **p) for s in specs for p in points for seed in first],
                      scheduler=scheduler, workers=workers)[::len(first)]
-    grids = []
-    for j in range(len(specs)):
-        block = out1[j * len(points):(j + 1) * len(points)]
-        grids.append([{**p, "diverged": not o.ok,
-                       "error_validation": o.result.final["error_validation"] if o.ok else float("inf"),
-                       "train_loss": o.result.final["train_loss"] if o.ok else float("inf"), "outcome": o}
-                      for p, o in zip(points, block)])
+    grids = [_grid_rows(points, out1[j * len(points):(j + 1) * len(points)]) for j in range(len(specs))]
+    _lower_diverged(grids, specs, base, seeds[0], scheduler, workers)
     # stage 2: the finalists of every model on every seed (the first seed's runs are cached)
-    per_model = [[{k: grids[j][i][k] for k in points[i]} for i in ranked(grids[j], finalists)]
+    per_model = [[{k: grids[j][i][k] for k in KNOBS if k in grids[j][i]} for i in ranked(grids[j], finalists)]
                  for j in range(len(specs))]
     results = iter(_on_all_seeds([(specs[j], p) for j, ps in enumerate(per_model) for p in ps], base, seeds,
                                  scheduler, workers))
@@ -229,6 +229,31 @@ def tuned_comparison(specs, base: TrainConfig, grid, seeds, *, finalists: int = 
     for sel in selections:
         sel.grid = [{k: v for k, v in r.items() if k != "outcome"} for r in sel.grid]
     return selections
+
+
+def _grid_rows(points: list[dict], outcomes: list) -> list[dict]:
+    """Stage-1 rows: the knobs, ``diverged``, the final validation error and training loss, the outcome."""
+    return [{**p, "diverged": not o.ok, "error_validation": o.result.final["error_validation"] if o.ok else float("inf"),
+             "train_loss": o.result.final["train_loss"] if o.ok else float("inf"), "outcome": o}
+            for p, o in zip(points, outcomes)]
+
+
+def _lower_diverged(grids: list[list[dict]], specs, base, seed: int, scheduler, workers) -> None:
+    """A model whose every grid point diverged trains its last points again with every learning rate times
+    :data:`DIVERGED_STEP`, at most :data:`DIVERGED_ROUNDS` times (the grid's edge extended downwards; if all still
+    diverge, :func:`select` says so)."""
+    size = len(grids[0]) if grids else 0
+    for _ in range(DIVERGED_ROUNDS):
+        todo = [j for j, rows in enumerate(grids) if all(r["diverged"] for r in rows)]
+        if not todo:
+            return
+        new = {j: [{**{k: r[k] for k in KNOBS if k in r}, "lr": r.get("lr", base.lr) * DIVERGED_STEP}
+                  for r in grids[j][-size:]]
+               for j in todo}
+        out = iter(run_sweep([base.replace(model=specs[j], seed=seed, **p) for j in todo for p in new[j]],
+                             scheduler=scheduler, workers=workers))
+        for j in todo:
+            grids[j] += _grid_rows(new[j], [next(out) for _ in new[j]])
 
 
 def _choose(spec: ModelSpec, grid: list[dict], finals: list[dict]) -> Selection:

@@ -53,7 +53,6 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import torch
-from distributed import Client
 
 from ._validate import check_int, check_positive, env_int, env_positive
 from .batched import plan_batches, train_batch
@@ -217,6 +216,7 @@ def _executor(scheduler: str | None, workers: int, timeout: float) -> tuple[Exec
     """The executor for the pending runs and what to close afterwards (a dask client, or nothing)."""
     if scheduler:
         try:
+            from distributed import Client  # only a dask sweep needs it (importing it costs a second)
             client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the dask scheduler at {scheduler} within {timeout:g} s "
@@ -233,7 +233,7 @@ class _ClusterWatch:
     """Tells, while runs are pending, whether the dask cluster behind ``client`` is lost: the connection to the
     scheduler gone, or no worker connected, for ``timeout`` seconds without a break."""
 
-    def __init__(self, client: Client, address: str, timeout: float, cached: bool):
+    def __init__(self, client, address: str, timeout: float, cached: bool):
         self.client, self.address, self.timeout, self.cached = client, address, timeout, cached
         self.since: float | None = None  # since when the cluster has been seen in trouble
 

@@ -431,3 +431,16 @@ def test_bad_jobs_and_scheduler_are_named(env, args, message):
     proc = subprocess.run(BUILD + args, capture_output=True, text=True, timeout=60,
                           env={**os.environ, **env})
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+
+
+def test_notebooks_run_longest_first_after_a_recorded_build(tmp_path):
+    """The order of execution (not of the book): by the seconds of the latest complete build of the same kind,
+    longest first, notebooks it did not run first; book order on a fresh clone or for the other kind."""
+    book = ["chapters/a", "chapters/b", "chapters/c", "chapters/d"]
+    assert bb.longest_first(book, tmp_path, quick=False) == book                 # nothing recorded yet
+    recs = [{"notebook": f"{e}.ipynb", "seconds": s, "ok": True} for e, s in zip(book[:3], (5.0, 50.0, 20.0))]
+    (tmp_path / "status-full.json").write_text(json.dumps(bb.status_record(recs, 75.0, False, 2, "x")))
+    assert bb.longest_first(book, tmp_path, quick=False) == ["chapters/d", "chapters/b", "chapters/c", "chapters/a"]
+    assert bb.longest_first(book, tmp_path, quick=True) == book                  # a QUICK build has no record
+    (tmp_path / "status-quick.json").write_text("{not json")
+    assert bb.longest_first(book, tmp_path, quick=True) == book                  # an unreadable record orders nothing

@@ -70,7 +70,7 @@ def test_a_choice_on_an_edge_extends_its_axis_step_by_step():
     sel = tuned_comparison([GlobalSpec(4)], base, {"lr": [1e-4, 3e-4], "init_scale": [0.1]}, seeds=[0, 1],
                            workers=1)[0]
     # training for 30 epochs at these tiny rates: the larger rate wins, on the grid's edge; each step beyond (x3) wins
-    # again, so the axis grows EXTEND_STEPS times: 9e-4, 2.7e-3, 8.1e-3
+    # again, so the axis grows EXTEND_STEPS times: 9e-4, 2.7e-3, ...
     steps = [3e-4 * 3**k for k in range(1, EXTEND_STEPS + 1)]
     assert sel.extended == ["lr"]
     for lr in steps:
@@ -95,6 +95,19 @@ def test_an_extension_that_loses_ends_the_extension(monkeypatch):
     sel = tuned_comparison([GlobalSpec(4)], base, {"lr": [1e-4, 3e-4]}, seeds=[0, 1], workers=1)[0]
     assert sel.chosen["lr"] == 3e-4 and not sel.on_edge["lr"]
     assert sorted(f["lr"] for f in sel.finalists) == pytest.approx([1e-4, 3e-4, 9e-4])
+
+
+def test_a_model_whose_every_point_diverges_retries_at_lower_rates(monkeypatch):
+    """Every point of the grid diverges for the model: the protocol trains the grid again at lower learning rates
+    (the grid extended downwards) instead of failing the chapter."""
+    import ddlib.experiments as ex
+    monkeypatch.setattr(ex, "DIVERGED_STEP", 1e-7)
+    base = TrainConfig(model=GlobalSpec(1), **SMALL)
+    sel = tuned_comparison([GlobalSpec(2)], base, {"lr": [1e5, 1e6]}, seeds=[0, 1], workers=1)[0]
+    first = [r for r in sel.grid if r["lr"] >= 1e5]
+    assert len(first) == 2 and all(r["diverged"] for r in first)
+    assert sorted(r["lr"] for r in sel.grid if r["lr"] < 1e5) == pytest.approx([1e-2, 1e-1])
+    assert sel.chosen["lr"] < 1e5 and len(sel.runs) == 2 and all(np.isfinite(sel.final("error_validation")))
 
 
 def test_edge_steps():

@@ -64,6 +64,7 @@ from ddlib.provenance import provenance  # noqa: E402
 from ddlib._io import atomic_write, replacing  # noqa: E402
 from ddlib._validate import env_folder, env_int  # noqa: E402
 from ddlib.sweep import scheduler_address  # noqa: E402
+from build_status import read_build_status  # noqa: E402  (tools/, beside this file)
 
 import notebook_parameters as nbp  # noqa: E402  (tools/, beside this script)
 
@@ -374,6 +375,19 @@ def execute_all(root: Path, stage: Path, notebooks: list[str], params: dict, fig
     return dict(zip(notebooks, records))
 
 
+def longest_first(notebooks: list[str], build: Path, quick: bool) -> list[str]:
+    """The order to execute ``notebooks`` in: by their seconds in the latest complete build of this kind
+    (``<build>/status-quick.json`` or ``status-full.json``), longest first, so that the notebook started last is a
+    short one; notebooks that build did not run come first, in book order; book order without such a build (a
+    fresh clone). The book's order of pages is not touched."""
+    try:
+        record = read_build_status(build)["quick" if quick else "full"]
+    except (OSError, ValueError):  # an unreadable record orders nothing
+        record = None
+    seconds = {r["notebook"].removesuffix(".ipynb"): r["seconds"] for r in (record or {}).get("notebooks", [])}
+    return sorted(notebooks, key=lambda e: -seconds.get(e, float("inf")))
+
+
 def _stage_ignore(folder: str, names: list[str]) -> set[str]:
     """What the stage leaves out of the figures folder: locks, temporary and hidden files, and the figures' data
     (CSV), but not the tables the chapters link for download (``tables/*.csv``, :func:`ddlib.tables.write_csv`)."""
@@ -402,7 +416,8 @@ def build_book(args, root: Path, build: Path, figures: Path, cache: Path) -> int
         new_figures.mkdir(parents=True)
         print(f"executing {len(notebooks)} notebooks ({_run_kind(params)}), {args.jobs} at a time", flush=True)
         t0 = time.perf_counter()
-        runs = execute_all(root, stage, notebooks, params, new_figures, cache, args.jobs, build_id, published)
+        order = longest_first(notebooks, build, bool(args.quick))
+        runs = execute_all(root, stage, order, params, new_figures, cache, args.jobs, build_id, published)
         total = time.perf_counter() - t0
         shutil.rmtree(stage / "figures", ignore_errors=True)  # chapters show the saved files as ../figures/<name>
         shutil.copytree(new_figures, stage / "figures", ignore=_stage_ignore)  # and tables/*.csv

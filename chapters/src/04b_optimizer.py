@@ -42,7 +42,7 @@ from ddlib.tables import table
 from ddlib.training import MOMENTUM, TrainConfig
 
 if QUICK:
-    n, K, SAMPLES, EPOCHS, EVAL_POINTS, RANK, DD_N, SEEDS = 63, 8, 16, 150, 10, 8, 4, [0, 1]
+    n, K, SAMPLES, EPOCHS, EVAL_POINTS, RANK, DD_N, SEEDS = 63, 8, 16, 100, 10, 8, 4, [0, 1]
     ADAM_LRS, GD_LRS, INIT_SCALES, N_TARGETS = [3e-2], [0.1], [1e-3], 4
 configure_threads()
 use_style()

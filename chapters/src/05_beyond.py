@@ -12,25 +12,25 @@ QUICK = False              # small fast run, set by CI and by make book QUICK 1
 n = 255                    # interior grid nodes (generalisation and ablations)
 K = 16                     # training band, Fourier modes 1 to K
 SAMPLES = 64               # training samples (full batch)
-EPOCHS = 600               # epochs of the generalisation runs
-LRS = [1e-2, 3e-2, 1e-1, 3e-1]  # learning-rate grid of the generalisation and ablation runs
+EPOCHS = 400               # epochs of the generalisation runs
+LRS = [1e-2, 3e-2, 1e-1]  # learning-rate grid of the generalisation and ablation runs
 INIT_SCALES = [1e-3, 1e-2, 1e-1]  # initial-scale grid of the generalisation and ablation runs
 GLOBAL_RANK = 16           # the global model of the generalisation study
 DD_N = 8                   # subdomains of the DD models
 DD_RANK = 4                # local rank of the DD models
 GEN_DELTA = 1              # overlap of the DD model of the generalisation study
-NOISE_SAMPLES = [64, 512]  # sample counts of the noise-training study
+NOISE_SAMPLES = [64, 256]  # sample counts of the noise-training study
 DD_DELTA = 2               # overlap of the ablation baseline
-ABL_EPOCHS = 400           # epochs of every ablation run
+ABL_EPOCHS = 300           # epochs of every ablation run
 ABL_SEEDS = [0, 1]         # seeds of the ablations
-MAP_EPOCHS = 300           # epochs of every run of the regime map
-MAP_ADAM_LRS = [1e-2, 3e-2, 1e-1]  # learning rates of Adam in the regime map
-MAP_GD_LRS = [0.03, 0.1, 0.3, 1, 3, 10, 30]  # learning rates of heavy-ball GD in the regime map
+MAP_EPOCHS = 150           # epochs of every run of the regime map
+MAP_ADAM_LRS = [1e-2, 1e-1]  # learning rates of Adam in the regime map
+MAP_GD_LRS = [0.1, 1]      # learning rates of heavy-ball GD in the regime map (an edge choice extends it)
 MAP_INITS = [1e-3, 1e-1]   # initial-scale grid of the regime map (both optimizers)
 MAP_SEEDS = [0, 1]         # seeds of the regime map
 MAP_GLOBAL_RANKS = [4, 16, 64]  # global ranks in every regime
 MAP_LOCAL_RANKS = [1, 4]   # DD local ranks in every regime (the ablations use the largest)
-MAP_NS = [1023]            # grid sizes of the n axis
+MAP_NS = []                # grid sizes of the n axis (chapters 6 and 8 vary n)
 MAP_H = 32                 # subdomain size H over h of the second n axis
 MAP_SAMPLES = [16, 256]    # sample counts of the samples axis, from well below n to above it
 MAP_KS = [32]              # bands of the K axis
@@ -59,9 +59,9 @@ from ddlib.plotting import use_style
 from ddlib.plotting.generalisation import ablation_figure, generalisation_figure, regime_map_figure, slice_figure
 
 if QUICK:
-    n, K, EPOCHS, LRS, GLOBAL_RANK, INIT_SCALES, NOISE_SAMPLES = 63, 8, 200, [1e-2, 3e-2], 8, [1e-2, 1e-1], [32, 128]
-    ABL_EPOCHS, ABL_SEEDS, MAP_EPOCHS, MAP_ADAM_LRS, MAP_GD_LRS, MAP_INITS = 150, [0], 100, [3e-2, 1e-1], [0.1, 1], [1e-2]
-    MAP_GLOBAL_RANKS, MAP_NS, MAP_SAMPLES, MAP_KS, MAP_NSUB, SLICE_SAMPLES = [4, 16], [], [16], [], [], [16]
+    n, K, EPOCHS, LRS, GLOBAL_RANK, INIT_SCALES, NOISE_SAMPLES = 63, 8, 120, [1e-2, 3e-2], 8, [1e-1], [32, 128]
+    ABL_EPOCHS, ABL_SEEDS, MAP_EPOCHS, MAP_ADAM_LRS, MAP_GD_LRS, MAP_INITS = 80, [0], 60, [3e-2, 1e-1], [0.1, 1], [1e-2]
+    MAP_GLOBAL_RANKS, MAP_SAMPLES, SLICE_SAMPLES, MAP_NS, MAP_KS, MAP_NSUB, MAP_DATA = [4, 16], [16], [16], [], [], [], []
 configure_threads(1)
 use_style()
 params = {k: v for k, v in globals().items() if k.isupper() and not k.startswith("_")}
@@ -200,7 +200,8 @@ table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_
 #
 # One operating point can mislead in both directions. We vary one axis at a time around the base regime
 # ($n$ = {glue:text}`n`, $N$ = {glue:text}`dd_N`, $K$ = {glue:text}`K`, $S$ = {glue:text}`samples` samples of the
-# Fourier band), and add a slice of sample counts with white-noise data:
+# Fourier band), and add a slice of sample counts with white-noise data (rows with "none" are not varied here; the
+# grid size is, for the learned preconditioner in {ref}`ch-preconditioning` and for trained models in {ref}`ch-two-d`):
 #
 # | axis | values |
 # |---|---|
@@ -241,7 +242,8 @@ rmap = rg.run_map(regimes, map_base, specs_of, GRIDS, MAP_SEEDS, metrics=METRICS
 
 # %% tags=["remove-input"]
 display(table(rg.verdict_table(rmap.verdicts), caption="Where each claim holds: counted regimes per optimizer"))
-best = {c: lambda m, c=c: f"{format_number(m[c + '_error'], 3)} ({m[c + '_optimizer']})" for c in ("global", "dd")}
+best = {c: lambda m, c=c: f"{format_number(m[c + '_error'], 3)} ({rg.OPTIMIZER_NAMES[m[c + '_optimizer']]})"
+        for c in ("global", "dd")}
 display(table([{"regime": reg.short(), **mech, **{f"{c}_best": f(mech) for c, f in best.items()}}
                for reg, mech in zip(regimes, rmap.of("tuned", "mechanisms"))],
               columns={"regime": "regime", "global_best": "best global", "dd_best": "best DD",
@@ -268,9 +270,8 @@ for metric in ("error_in_band", "error_noise", "operator_error"):
         regimes=rmap.rows, tuning=[e for e in rmap.edges if e["axis"] == "base"],
         verdicts=rmap.verdicts, mechanisms=rmap.mechanisms, claims=rg.claim_map(rmap.verdicts, regimes),
         budget_factors=BUDGET_FACTORS, steps=rmap.steps, grids=GRIDS))
-fig = slice_figure(tuned_rows, ("error_noise", "operator_error"))
-fig_rec.save(fig, "F16", "regime_slice", numbers=dict(
-    rows=[r for r in tuned_rows if r["axis"] in ("slice", "samples", "base")]))
+fig_rec.save(slice_figure(tuned_rows, ("error_noise", "operator_error")), "F16", "regime_slice",
+             numbers=dict(rows=[r for r in tuned_rows if r["axis"] in ("slice", "samples", "base")]))
 plt.close("all")
 
 # %% [markdown]
@@ -302,8 +303,7 @@ plt.close("all")
 # :width: 100%
 #
 # **The samples $\times$ data slice**, optimizer tuned: $\log_{10}$ of the best global error over the best DD
-# error (largest budget; positive: DD more accurate) for Fourier-band and white-noise training data and each sample
-# count.
+# error (largest budget; positive: DD more accurate) per training distribution (Fourier band, white noise) and count.
 # ```
 #
 # The map covers {glue:text}`n_regimes` regimes. After the extension step {glue:text}`n_on_edge` of the

@@ -28,8 +28,10 @@ RACE_K = 16    # training band of the race, also the global rank
 RACE_SUBDOMAINS = 8  # subdomains of DD attention in the race
 RACE_DELTA = 2 # overlap of DD attention in the race
 RACE_RANK = 4  # local rank of DD attention in the race
-RACE_LRS = [1e-2, 3e-2, 1e-1]  # learning-rate grid of the race (chosen per model on validation data)
+RACE_LRS = [1e-2, 3e-2, 1e-1]  # learning rates of Adam in the race (chosen per model on validation data)
+RACE_GD_LRS = [0.03, 0.1, 0.3]  # learning rates of heavy-ball gradient descent in the race
 RACE_INITS = [1e-3, 1e-1]  # initial-scale grid of the race
+RACE_SEEDS = [0, 1, 2]  # seeds of the race's protocol: the finalists' seed means choose
 RACE_TARGET = 0.05  # target in-band test error
 TARGET_EXPONENT = 1.1  # largest acceptable fitted time exponent of DD attention
 TARGET_RATIO = 2.0     # largest acceptable ratio of DD forward time to the equal-FLOP bmm
@@ -58,14 +60,16 @@ from build_status import read_build_status
 
 use_style()
 THREADS = configure_threads(1)
-P_MAX = 12 if QUICK else 16
-FIT = (2**9 - 1, 2**12 - 1) if QUICK else (2**10 - 1, 2**16 - 1)
+P_MAX = 11 if QUICK else 16
+FIT = (2**9 - 1, 2**11 - 1) if QUICK else (2**10 - 1, 2**16 - 1)
 SIDES = {2: [2, 4, 8] if QUICK else [2, 4, 8, 12, 17], 3: [2, 3, 4] if QUICK else [2, 3, 4, 6]}
 BOXES = {2: (BOX_2D, DELTA_2D), 3: (BOX_3D, DELTA_3D)}
-REPEATS = 3 if QUICK else 5
-PAIRED = 3 if QUICK else 9  # alternating pairs of each ratio to the bmm
+REPEATS = 3
+PAIRED = 3 if QUICK else 5  # alternating pairs of each ratio to the bmm
 MIN_REPEAT = 0.005 if QUICK else 0.02  # seconds each timed repeat lasts at least
-EPOCHS = 300 if QUICK else 1000
+EPOCHS = 150 if QUICK else 1000
+if QUICK:
+    RACE_LRS, RACE_GD_LRS, RACE_INITS, RACE_SEEDS = [3e-2, 1e-1], [0.1], [1e-3], [0, 1]
 ACCURACY_MAX_BYTES = 2**28  # the matched-accuracy global model is timed while its factors fit in this many bytes
 fig_rec = FigureRecorder("chapters/07_performance.ipynb", dict(QUICK=QUICK, BOX=BOX, DELTA=DELTA, RANK=RANK,
                                                                 RANK0=RANK0, BATCH=BATCH, SEED=SEED))
@@ -73,7 +77,8 @@ glue_numbers(dict(threads=THREADS, window_min=WINDOW_MIN_ENTRIES, accuracy_max_m
                   box=BOX, delta=DELTA, rank=RANK, rank0=RANK0, batch=BATCH, box_2d=BOX_2D, delta_2d=DELTA_2D,
                   box_3d=BOX_3D, delta_3d=DELTA_3D, race_target=RACE_TARGET, race_N=RACE_SUBDOMAINS,
                   race_delta=RACE_DELTA, race_rank=RACE_RANK, race_grank=RACE_K, race_K=RACE_K, race_n=RACE_N,
-                  race_lrs=", ".join(f"{v:g}" for v in RACE_LRS), race_inits=", ".join(f"{v:g}" for v in RACE_INITS)))
+                  race_lrs=", ".join(f"{v:g}" for v in RACE_LRS), race_inits=", ".join(f"{v:g}" for v in RACE_INITS),
+                  race_gd_lrs=", ".join(f"{v:g}" for v in RACE_GD_LRS), race_seeds=len(RACE_SEEDS)))
 
 # %% [markdown]
 # ## Setup
@@ -141,8 +146,10 @@ steal = steal_fraction(cpu_before, cpu_times())
 # The race trains DD attention ($N =$ {glue:text}`race_N`, $\delta =$ {glue:text}`race_delta`, local rank
 # {glue:text}`race_rank`) and global attention (rank {glue:text}`race_grank`, the smallest rank that can fit the
 # {glue:text}`race_K`-mode band) one after the other in the same run on the Fourier data of chapter 1 at $n =$
-# {glue:text}`race_n`, each with the learning rate and initial scale the tuned protocol of {ref}`ch-dd-attention`
-# chooses for it (grids {glue:text}`race_lrs` and {glue:text}`race_inits`, validation data), and records when each
+# {glue:text}`race_n`, each with the optimizer, learning rate and initial scale the tuned protocol of
+# {ref}`ch-dd-attention` chooses for it (Adam with {glue:text}`race_lrs` or heavy-ball gradient descent with
+# {glue:text}`race_gd_lrs`, initial scales {glue:text}`race_inits`; the best seed mean of the finalists over
+# {glue:text}`race_seeds` seeds on validation data), and records when each
 # first reaches an in-band test error of {glue:text}`race_target:.2f` (`ddlib.benchmarks.race`; evaluation time is
 # not counted).
 
@@ -151,8 +158,9 @@ race_base = TrainConfig(model=GlobalSpec(RACE_K), n=RACE_N, K=RACE_K, samples=64
                         test_samples=64, epochs=EPOCHS, seed=SEED)
 race_specs = {"dd": DDSpec(RACE_SUBDOMAINS, RACE_DELTA, RACE_RANK),
               "global": GlobalSpec(RACE_K)}
-tuned = tuned_comparison(list(race_specs.values()), race_base,
-                         {"lr": RACE_LRS, "init_scale": RACE_INITS}, [SEED])
+RACE_GRID = [{"optimizer": ["adam"], "lr": RACE_LRS, "init_scale": RACE_INITS},
+             {"optimizer": ["gd"], "lr": RACE_GD_LRS, "init_scale": RACE_INITS}]
+tuned = tuned_comparison(list(race_specs.values()), race_base, RACE_GRID, RACE_SEEDS)
 chosen = {name: sel.chosen for name, sel in zip(race_specs, tuned)}
 race_cfg = {name: race_base.replace(model=spec, **chosen[name])
             for name, spec in race_specs.items()}
@@ -279,7 +287,8 @@ plt.close(fig)
 # only to the nearest recorded epoch.
 
 # %% tags=["remove-input"]
-table(report["race"], columns={"model": "model", "parameters": "parameters", "lr": "lr", "init": "init",
+table(report["race"], columns={"model": "model", "parameters": "parameters", "optimizer": "optimizer", "lr": "lr",
+                               "init": "init",
                                "epoch": "epoch at the target", "seconds": "seconds to the target",
                                "final": f"in-band error after {EPOCHS} epochs", "per_epoch": "ms per epoch"},
       formats={"epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
