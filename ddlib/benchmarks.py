@@ -579,7 +579,7 @@ def _report_race(race: dict, epochs: int) -> tuple[list[dict], dict]:
     names = {"dd": "DD attention", "global": "global attention"}
     res = race["results"]
     rows = [{"model": names.get(k, k), "parameters": r["parameters"],
-             "optimizer": OPTIMIZER_NAMES[race["chosen"][k].get("optimizer", "adam")],
+             "optimizer": OPTIMIZER_NAMES[race["chosen"][k].get("optimizer", "adam")].split()[-1],  # Adam, GD
              "lr": race["chosen"][k]["lr"], "init": race["chosen"][k]["init_scale"],
              "epoch": r["epoch"] if np.isfinite(r["seconds"]) else None,
              "seconds": r["seconds"] if np.isfinite(r["seconds"]) else None, "final": r["final_error"],

@@ -216,7 +216,7 @@ def _executor(scheduler: str | None, workers: int, timeout: float) -> tuple[Exec
     """The executor for the pending runs and what to close afterwards (a dask client, or nothing)."""
     if scheduler:
         try:
-            from distributed import Client  # only a dask sweep needs it (importing it costs a second)
+            from distributed import Client  # import here: only a dask sweep needs it (the import costs a second)
             client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"cannot reach the dask scheduler at {scheduler} within {timeout:g} s "

@@ -242,14 +242,14 @@ rmap = rg.run_map(regimes, map_base, specs_of, GRIDS, MAP_SEEDS, metrics=METRICS
 
 # %% tags=["remove-input"]
 display(table(rg.verdict_table(rmap.verdicts), caption="Where each claim holds: counted regimes per optimizer"))
-best = {c: lambda m, c=c: f"{format_number(m[c + '_error'], 3)} ({rg.OPTIMIZER_NAMES[m[c + '_optimizer']]})"
+best = {c: lambda m, c=c: f"{format_number(m[c + '_error'], 3)} ({rg.OPTIMIZER_NAMES[m[c + '_optimizer']].split()[-1]})"
         for c in ("global", "dd")}
 display(table([{"regime": reg.short(), **mech, **{f"{c}_best": f(mech) for c, f in best.items()}}
                for reg, mech in zip(regimes, rmap.of("tuned", "mechanisms"))],
               columns={"regime": "regime", "global_best": "best global", "dd_best": "best DD",
                        "coarse_only_error": "coarse only", "component": "work done by",
                        "dd_limit": "DD limit", "global_limit": "global limit"}, formats={"coarse_only_error": 3},
-              caption="Operator error per regime, optimizer tuned (seed means; the optimizer in brackets): the best "
+              caption="Operator error per regime, optimizer tuned (seed means; Adam or GD in brackets): the best "
                       "model of each class, the coarse-only ablation, and the binding limits"))
 fig_generalisation, fig_ablations = generalisation_figure(study), ablation_figure(rows)
 f9_numbers = {"K": K, "n": n, "global_noise_trained": {str(S): v for S, v in by_samples.items()}}

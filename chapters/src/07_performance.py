@@ -287,10 +287,9 @@ plt.close(fig)
 # only to the nearest recorded epoch.
 
 # %% tags=["remove-input"]
-table(report["race"], columns={"model": "model", "parameters": "parameters", "optimizer": "optimizer", "lr": "lr",
-                               "init": "init",
-                               "epoch": "epoch at the target", "seconds": "seconds to the target",
-                               "final": f"in-band error after {EPOCHS} epochs", "per_epoch": "ms per epoch"},
+table(report["race"], columns={"model": "model", "parameters": "P", "optimizer": "optimizer", "lr": "lr", "init": "init",
+                               "epoch": "epochs to target", "seconds": "seconds to target",
+                               "final": f"error after {EPOCHS} epochs", "per_epoch": "ms per epoch"},
       formats={"epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
       caption=f"The race to an in-band test error of {RACE_TARGET} (– : not reached)")
 
