@@ -173,8 +173,8 @@ ERR = {f"{m}_mean": name for m, name in (("error_in_band", "in-band"), ("error_o
                                           ("error_noise", "noise"), ("error_point_loads", "point loads"),
                                           ("operator_error", "operator"))}
 table(rows, columns={"label": "configuration", "params": "P", "lr": "lr", "init_scale": "init", **ERR},
-      formats={"lr": "g", "init_scale": "g", **dict.fromkeys(ERR, 3)},
-      caption=f"Ablations, means over {len(ABL_SEEDS)} seed(s)")
+      formats={"lr": "g", "init_scale": "g", **dict.fromkeys(ERR, 2)},
+      caption=f"Ablations, means over {len(ABL_SEEDS)} seed(s), two significant digits")
 
 # %% [markdown]
 # ```{figure} ../figures/F10_ablations.png

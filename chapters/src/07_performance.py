@@ -290,7 +290,7 @@ plt.close(fig)
 table(report["race"], columns={"model": "model", "parameters": "P", "optimizer": "optimizer", "lr": "lr", "init": "init",
                                "epoch": "epochs to target", "seconds": "seconds to target",
                                "final": f"error after {EPOCHS} epochs", "per_epoch": "ms per epoch"},
-      formats={"epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
+      formats={"lr": "g", "init": "g", "epoch": ".0f", "seconds": ".2f", "final": ".4f", "per_epoch": ".2f"},
       caption=f"The race to an in-band test error of {RACE_TARGET} (– : not reached)")
 
 # %% [markdown]
