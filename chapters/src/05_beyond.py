@@ -121,7 +121,7 @@ display(table([{"label": r["label"], "training": r["training"], "params": r["par
                for r in study["runs"]],
               columns={"label": "model", "training": "trained on", "params": "P", "modes_in": "mean e_k, k ≤ K",
                        "modes_out": "mean e_k, K < k ≤ 2K", **SETS},
-              formats={k: 3 for k in ("modes_in", "modes_out", *SETS)}, caption="Per-mode and per-set errors"))
+              formats={k: 2 for k in ("modes_in", "modes_out", *SETS)}, caption="Per-mode and per-set errors (2 digits)"))
 table([{"operator": f"Eckart-Young, rank {GLOBAL_RANK}", "noise": eckart_young}]
       + [{"operator": f"{gen_specs[0].label} trained on {S} noise samples", "noise": v} for S, v in by_samples.items()],
       columns={"operator": "operator", "noise": "white-noise test error"}, formats={"noise": 3},
